@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what PFAD needs, idempotently. Caches live outside the work tree
+# ($PFAD_CACHE, default ~/.cache/pfad), so a fresh clone reuses them.
+#   scripts/setup.sh demo   packages + venv for the embedded demo and the build
+#   scripts/setup.sh test   additionally test/bench Python packages and MinIO
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+mode="${1:-demo}"
+case "$mode" in demo|test) ;; *) die "usage: setup.sh demo|test" ;; esac
+
+# --- Debian packages ------------------------------------------------------
+debs=(build-essential cmake ninja-build pkg-config ccache tzdata
+      libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libcctz-dev
+      libtomlplusplus-dev libgtest-dev libgmock-dev python3-venv)
+[[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Python venv (shared cache; .venv in the work tree links to it) --------
+req="$PFAD_ROOT/scripts/requirements-$mode.txt"
+stamp="$PFAD_VENV/.pfad-$mode-$(cat "$PFAD_ROOT"/scripts/requirements-*.txt | sha256sum | cut -c1-16)"
+if [[ ! -x $PFAD_VENV/bin/python ]]; then
+  log "creating venv $PFAD_VENV"
+  python3 -m venv "$PFAD_VENV"
+fi
+if [[ ! -e $stamp ]]; then
+  log "installing Python packages from $(basename "$req")"
+  "$PFAD_VENV/bin/pip" install -q --disable-pip-version-check -r "$req"
+  touch "$stamp"
+fi
+ln -sfn "$PFAD_VENV" "$PFAD_ROOT/.venv"
+
+# --- Services built from source --------------------------------------------
+if [[ $mode == test ]]; then
+  "$PFAD_ROOT/scripts/services/minio.sh" install
+fi
+log "setup ($mode) done"

@@ -1,0 +1,64 @@
+// pfad analyze <uri> [--out <uri>] [--threads N]
+#include <fmt/format.h>
+
+#include "cli.h"
+#include "pfad/analyze/analyze.h"
+
+namespace pfad::cli {
+namespace {
+
+struct AnalyzeFlags {
+  std::string input;
+  std::string output;
+  int threads = 0;
+  StorageFlags storage;
+};
+
+Status RunAnalyze(const AnalyzeFlags& flags) {
+  PFAD_ASSIGN_OR_RAISE(auto config_file, flags.storage.LoadConfig());
+  PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.storage.Resolve(config_file));
+  analyze::AnalyzeRequest request;
+  PFAD_ASSIGN_OR_RAISE(request.input, storage::ObjectUri::Parse(flags.input));
+  if (!flags.output.empty()) {
+    PFAD_ASSIGN_OR_RAISE(request.output, storage::ObjectUri::Parse(flags.output));
+  }
+  PFAD_ASSIGN_OR_RAISE(auto threads, config_file.GetInt("analyze.threads"));
+  request.options.threads = flags.threads > 0 ? flags.threads : static_cast<int>(threads.value_or(0));
+
+  PFAD_ASSIGN_OR_RAISE(auto input_store, storage::ObjectStore::Open(request.input, storage_config));
+  auto output_store = input_store;
+  if (request.output && request.output->is_s3() != request.input.is_s3()) {
+    PFAD_ASSIGN_OR_RAISE(output_store, storage::ObjectStore::Open(*request.output, storage_config));
+  }
+  PFAD_ASSIGN_OR_RAISE(auto outcome, analyze::AnalyzeMinute(*input_store, *output_store, request));
+  fmt::print("{}\n", outcome.written_to.ToString());
+  return Status::OK();
+}
+
+}  // namespace
+
+void RegisterAnalyze(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<AnalyzeFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "analyze",
+      "Summarise one minute's Parquet object into its JSON report (DESIGN.md section 3).\n"
+      "<uri> is a local path, file://, s3:// or s3a:// URI. A .parquet object gives\n"
+      "{\"report\": {total_events, total_errors, by_event_type, process_time, file_name}};\n"
+      "a name without .parquet, or a .parquet object that does not exist in an existing\n"
+      "bucket/directory, gives {\"report\": \"No data for <stem>.\"}. The report is written\n"
+      "atomically to <dir>/<stem>.json and its URI printed on stdout.");
+  cmd->add_option("uri", flags->input, "the minute's object, e.g. s3a://bucket/2025-01-15_10-00.parquet")
+      ->required();
+  cmd->add_option("--out", flags->output,
+                  "where to write the report: a .json object, or a directory/prefix for <stem>.json "
+                  "(default: beside the input)");
+  cmd->add_option("--threads", flags->threads, "threads to use (default: one per core)")
+      ->check(CLI::NonNegativeNumber);
+  flags->storage.AddTo(*cmd);
+  cmd->footer(std::string(kExitCodesHelp));
+  cmd->callback([flags, &exit_code] {
+    if (const Status st = RunAnalyze(*flags); !st.ok()) exit_code = ReportError("analyze", st);
+  });
+}
+
+}  // namespace pfad::cli

@@ -1,0 +1,44 @@
+#include "cli.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace pfad::cli {
+
+int ReportError(std::string_view command, const Status& status) {
+  std::string message = status.message();
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  fmt::print(stderr, "pfad {}: error: {}\n", command, message);
+  if (status.IsInvalid() || status.IsTypeError() || status.IsKeyError()) return kBadInput;
+  if (status.IsIOError()) return kStorage;
+  return kInternal;
+}
+
+void StorageFlags::AddTo(CLI::App& app) {
+  app.add_option("--config", config_path, "TOML config file (default: $PFAD_CONFIG)");
+  app.add_option("--s3-endpoint", endpoint,
+                 "S3 endpoint URL, e.g. http://127.0.0.1:9000 (default: $AWS_ENDPOINT_URL)");
+  app.add_option("--s3-region", region, "S3 region (default: $AWS_REGION or us-east-1)");
+}
+
+Result<ConfigFile> StorageFlags::LoadConfig() const {
+  std::string path = config_path;
+  if (path.empty()) {
+    if (const char* env = std::getenv("PFAD_CONFIG"); env != nullptr) path = env;
+  }
+  if (path.empty()) return ConfigFile();
+  return ConfigFile::Load(path);
+}
+
+Result<storage::StorageConfig> StorageFlags::Resolve(const ConfigFile& file) const {
+  PFAD_ASSIGN_OR_RAISE(auto config, storage::StorageConfig::Resolve(file));
+  if (!endpoint.empty()) config.endpoint = endpoint;
+  if (!region.empty()) config.region = region;
+  return config;
+}
+
+}  // namespace pfad::cli

@@ -1,0 +1,51 @@
+// Shared pieces of the `pfad` command line: exit codes, error reporting and
+// the flags every storage-touching sub-command takes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "pfad/common/config_file.h"
+#include "pfad/common/status.h"
+#include "pfad/storage/object_store.h"
+
+namespace pfad::cli {
+
+// Exit codes of every sub-command.
+enum ExitCode : int {
+  kOk = 0,
+  kInternal = 1,   // a bug or an unexpected failure
+  kUsage = 2,      // wrong flags or arguments
+  kBadInput = 3,   // the input is wrong: corrupt/not Parquet, missing columns, bad value
+  kStorage = 4,    // storage failed: missing bucket/dir, access denied, unreachable
+};
+
+inline constexpr std::string_view kExitCodesHelp =
+    "Exit codes: 0 done; 2 wrong usage; 3 bad input (not Parquet, corrupt, missing "
+    "columns); 4 storage error (missing bucket or directory, access denied, store "
+    "unreachable); 1 internal error.";
+
+// Prints "pfad <command>: error: <message>" as one line on stderr and returns
+// the exit code for the status.
+int ReportError(std::string_view command, const Status& status);
+
+// Flags and config shared by sub-commands that reach storage.
+struct StorageFlags {
+  std::string config_path;  // --config (or PFAD_CONFIG)
+  std::string endpoint;     // --s3-endpoint
+  std::string region;       // --s3-region
+
+  void AddTo(CLI::App& app);
+  // The config file named by --config / PFAD_CONFIG, or an empty one.
+  [[nodiscard]] Result<ConfigFile> LoadConfig() const;
+  // Defaults <- config file <- environment <- flags.
+  [[nodiscard]] Result<storage::StorageConfig> Resolve(const ConfigFile& file) const;
+};
+
+void RegisterAnalyze(CLI::App& app, int& exit_code);
+void RegisterGen(CLI::App& app, int& exit_code);
+void RegisterMinute(CLI::App& app, int& exit_code);
+
+}  // namespace pfad::cli

@@ -1,0 +1,289 @@
+#include "pfad/analyze/analyze.h"
+
+#include <arrow/api.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/exception.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+#include <parquet/schema.h>
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "pfad/common/log.h"
+#include "pfad/events/schema.h"
+
+namespace pfad::analyze {
+namespace {
+
+using storage::ObjectUri;
+constexpr std::string_view kParquetSuffix = ".parquet";
+constexpr std::string_view kNullKey = "null";  // what the reference job's json.dumps makes of a null group
+
+// Status slots: 0 SUCCESS, 1 ERROR, 2 anything else (counted in totals only).
+constexpr uint8_t kSuccess = 0, kError = 1, kOtherStatus = 2;
+
+uint8_t StatusSlot(std::string_view s) {
+  if (s == "SUCCESS") return kSuccess;
+  if (s == "ERROR") return kError;
+  return kOtherStatus;
+}
+
+// One thread's counts, keyed by event type slot.
+class Tally {
+ public:
+  uint16_t TypeSlot(std::string_view name) {
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (names_[i] == name) return static_cast<uint16_t>(i);
+    }
+    names_.emplace_back(name);
+    counts_.push_back({0, 0, 0});
+    return static_cast<uint16_t>(names_.size() - 1);
+  }
+
+  Status AddBatch(const arrow::Array& types, const arrow::Array& statuses) {
+    const int64_t n = types.length();
+    type_codes_.resize(static_cast<size_t>(n));
+    status_codes_.resize(static_cast<size_t>(n));
+    PFAD_RETURN_NOT_OK(Encode<uint16_t>(types, events::column::kEventType, type_codes_.data(),
+                                        [this](std::string_view s) { return TypeSlot(s); },
+                                        [this] { return TypeSlot(kNullKey); }));
+    PFAD_RETURN_NOT_OK(Encode<uint8_t>(statuses, events::column::kStatus, status_codes_.data(), StatusSlot,
+                                       [] { return kOtherStatus; }));
+    for (int64_t i = 0; i < n; ++i) {
+      ++counts_[type_codes_[static_cast<size_t>(i)]][status_codes_[static_cast<size_t>(i)]];
+    }
+    rows_ += n;
+    return Status::OK();
+  }
+
+  void MergeInto(EventCounts& out) const {
+    out.total_events += rows_;
+    for (size_t i = 0; i < names_.size(); ++i) {
+      const auto& c = counts_[i];
+      // Dictionaries may hold values no row uses; a group exists only with rows.
+      if (c[kSuccess] + c[kError] + c[kOtherStatus] == 0) continue;
+      out.total_errors += c[kError];
+      auto& entry = out.by_event_type[names_[i]];
+      entry.success += c[kSuccess];
+      entry.error += c[kError];
+    }
+  }
+
+ private:
+  // Maps each row of a string-like or dictionary column to a small code.
+  template <typename Code, typename Lookup, typename NullCode>
+  static Status Encode(const arrow::Array& array, std::string_view column, Code* out, Lookup&& lookup,
+                       NullCode&& null_code) {
+    const int64_t n = array.length();
+    if (array.type_id() == arrow::Type::DICTIONARY) {
+      const auto& dict_array = static_cast<const arrow::DictionaryArray&>(array);
+      const auto& dictionary = *dict_array.dictionary();
+      std::vector<Code> dict_codes(static_cast<size_t>(dictionary.length()));
+      PFAD_RETURN_NOT_OK(Encode<Code>(dictionary, column, dict_codes.data(), lookup, null_code));
+      const Code nulls = null_code();
+      const auto& indices = *dict_array.indices();
+      return VisitIndices(indices, [&](auto* idx) {
+        if (indices.null_count() == 0) {
+          for (int64_t i = 0; i < n; ++i) out[i] = dict_codes[static_cast<size_t>(idx[i])];
+        } else {
+          for (int64_t i = 0; i < n; ++i) out[i] = indices.IsNull(i) ? nulls : dict_codes[static_cast<size_t>(idx[i])];
+        }
+      });
+    }
+    const auto per_row = [&](const auto& strings) {
+      const Code nulls = null_code();
+      std::string_view last;
+      Code last_code = nulls;
+      bool have_last = false;
+      for (int64_t i = 0; i < n; ++i) {
+        if (strings.IsNull(i)) {
+          out[i] = nulls;
+          continue;
+        }
+        const std::string_view v = strings.GetView(i);
+        if (!have_last || v != last) {
+          last = v;
+          last_code = lookup(v);
+          have_last = true;
+        }
+        out[i] = last_code;
+      }
+      return Status::OK();
+    };
+    switch (array.type_id()) {
+      case arrow::Type::STRING:
+      case arrow::Type::BINARY:
+        return per_row(static_cast<const arrow::BinaryArray&>(array));
+      case arrow::Type::LARGE_STRING:
+      case arrow::Type::LARGE_BINARY:
+        return per_row(static_cast<const arrow::LargeBinaryArray&>(array));
+      case arrow::Type::STRING_VIEW:
+      case arrow::Type::BINARY_VIEW:
+        return per_row(static_cast<const arrow::BinaryViewArray&>(array));
+      default:
+        return Status::Invalid("column '", column, "' has type ", array.type()->ToString(),
+                               ", expected a string");
+    }
+  }
+
+  template <typename Fn>
+  static Status VisitIndices(const arrow::Array& indices, Fn&& fn) {
+    switch (indices.type_id()) {
+      case arrow::Type::INT8: fn(indices.data()->GetValues<int8_t>(1)); break;
+      case arrow::Type::UINT8: fn(indices.data()->GetValues<uint8_t>(1)); break;
+      case arrow::Type::INT16: fn(indices.data()->GetValues<int16_t>(1)); break;
+      case arrow::Type::UINT16: fn(indices.data()->GetValues<uint16_t>(1)); break;
+      case arrow::Type::INT32: fn(indices.data()->GetValues<int32_t>(1)); break;
+      case arrow::Type::UINT32: fn(indices.data()->GetValues<uint32_t>(1)); break;
+      case arrow::Type::INT64: fn(indices.data()->GetValues<int64_t>(1)); break;
+      case arrow::Type::UINT64: fn(indices.data()->GetValues<uint64_t>(1)); break;
+      default: return Status::Invalid("unsupported dictionary index type ", indices.type()->ToString());
+    }
+    return Status::OK();
+  }
+
+  std::vector<std::string> names_;
+  std::vector<std::array<int64_t, 3>> counts_;
+  std::vector<uint16_t> type_codes_;
+  std::vector<uint8_t> status_codes_;
+  int64_t rows_ = 0;
+};
+
+// Runs a parquet call, turning its exceptions into a Status.
+template <typename Fn>
+auto CatchParquet(Fn&& fn) -> Result<decltype(fn())> {
+  try {
+    return fn();
+  } catch (const parquet::ParquetStatusException& e) {
+    return e.status();
+  } catch (const parquet::ParquetException& e) {
+    return Status::Invalid(e.what());
+  }
+}
+
+Status CountRowGroups(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
+                      const std::shared_ptr<parquet::FileMetaData>& metadata, const std::vector<int>& columns,
+                      const AnalyzeOptions& options, std::atomic<int>& next_row_group, Tally& tally) {
+  parquet::ArrowReaderProperties props;
+  props.set_use_threads(false);  // we parallelise over row groups ourselves
+  props.set_pre_buffer(true);    // coalesce the two column chunks into few reads (S3)
+  props.set_batch_size(options.batch_rows);
+  for (int c : columns) props.set_read_dictionary(c, true);
+  PFAD_ASSIGN_OR_RAISE(auto parquet_reader, CatchParquet([&] {
+                         return parquet::ParquetFileReader::Open(file, parquet::default_reader_properties(),
+                                                                 metadata);
+                       }));
+  PFAD_ASSIGN_OR_RAISE(auto reader,
+                       parquet::arrow::FileReader::Make(arrow::default_memory_pool(), std::move(parquet_reader), props));
+  const int row_groups = metadata->num_row_groups();
+  for (int rg = next_row_group.fetch_add(1); rg < row_groups; rg = next_row_group.fetch_add(1)) {
+    PFAD_ASSIGN_OR_RAISE(auto batches, reader->GetRecordBatchReader({rg}, columns));
+    while (true) {
+      PFAD_ASSIGN_OR_RAISE(auto batch, batches->Next());
+      if (!batch) break;
+      const auto types = batch->GetColumnByName(std::string(events::column::kEventType));
+      const auto statuses = batch->GetColumnByName(std::string(events::column::kStatus));
+      if (!types || !statuses) return Status::Invalid("row group ", rg, " lacks event_type/status");
+      PFAD_RETURN_NOT_OK(tally.AddBatch(*types, *statuses));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<EventCounts> CountEvents(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
+                                const AnalyzeOptions& options) {
+  PFAD_ASSIGN_OR_RAISE(auto metadata, CatchParquet([&] { return parquet::ReadMetaData(file); }));
+  const parquet::SchemaDescriptor& schema = *metadata->schema();
+  std::vector<int> columns;
+  for (const auto name : {events::column::kEventType, events::column::kStatus}) {
+    const int index = schema.ColumnIndex(std::string(name));
+    if (index < 0) return Status::Invalid("missing column '", name, "' (a minute file needs event_type and status)");
+    columns.push_back(index);
+  }
+  const int row_groups = metadata->num_row_groups();
+  const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  const int threads = std::max(1, std::min(options.threads > 0 ? options.threads : cores, row_groups));
+
+  std::atomic<int> next_row_group{0};
+  std::vector<Tally> tallies(static_cast<size_t>(threads));
+  std::vector<Status> results(static_cast<size_t>(threads));
+  const auto work = [&](size_t t) {
+    results[t] = CountRowGroups(file, metadata, columns, options, next_row_group, tallies[t]);
+    if (!results[t].ok()) next_row_group.store(row_groups);  // stop the others early
+  };
+  if (threads == 1) {
+    work(0);
+  } else {
+    std::vector<std::jthread> pool;
+    for (size_t t = 0; t < tallies.size(); ++t) pool.emplace_back(work, t);
+  }
+  for (const auto& st : results) PFAD_RETURN_NOT_OK(st);
+  EventCounts counts;
+  for (const auto& tally : tallies) tally.MergeInto(counts);
+  return counts;
+}
+
+std::string ReportStem(const ObjectUri& input) {
+  std::string base = input.Basename();
+  if (base.ends_with(kParquetSuffix)) base.resize(base.size() - kParquetSuffix.size());
+  return base;
+}
+
+ObjectUri ReportLocation(const ObjectUri& input, const std::optional<ObjectUri>& out) {
+  const std::string name = ReportStem(input) + ".json";
+  if (!out) return input.Sibling(name);
+  if (out->Basename().ends_with(".json")) return *out;
+  return out->Child(name);
+}
+
+Result<AnalyzeOutcome> AnalyzeMinute(const storage::ObjectStore& input_store,
+                                     const storage::ObjectStore& output_store, const AnalyzeRequest& request,
+                                     const Clock& clock) {
+  const ObjectUri& input = request.input;
+  const std::string base = input.Basename();
+  if (base.empty() || base == kParquetSuffix) {
+    return Status::Invalid(input.ToString(), ": names no object (expected .../YYYY-MM-DD_HH-MM.parquet)");
+  }
+  const std::string stem = ReportStem(input);
+  const ObjectUri target = ReportLocation(input, request.output);
+  auto log = Logger("analyze");
+
+  Report report = NoDataReport{stem};
+  if (base.ends_with(kParquetSuffix)) {
+    PFAD_RETURN_NOT_OK(input_store.CheckContainer(input));
+    PFAD_ASSIGN_OR_RAISE(auto info, input_store.Stat(input));
+    if (info.is_directory) {
+      return Status::Invalid(input.ToString(), ": is a directory, not a Parquet object");
+    }
+    if (info.exists) {
+      const double start = clock.MonotonicSeconds();
+      auto counts = [&]() -> Result<EventCounts> {
+        PFAD_ASSIGN_OR_RAISE(auto file, input_store.OpenForRead(input));
+        return CountEvents(file, request.options);
+      }();
+      if (!counts.ok()) {
+        // Tell a storage failure from a bad object: if the store still answers,
+        // the object itself is at fault.
+        if (auto probe = input_store.Stat(input); !probe.ok()) return probe.status();
+        return Status::Invalid(input.ToString(), ": not a readable minute file: ", counts.status().message());
+      }
+      MinuteReport minute;
+      minute.counts = *std::move(counts);
+      minute.process_time = clock.MonotonicSeconds() - start;
+      minute.file_name = stem + ".json";
+      report = std::move(minute);
+    } else {
+      log->info("no object at {}: writing a no-data report", input.ToString());
+    }
+  }
+  PFAD_RETURN_NOT_OK(output_store.Put(target, ToJson(report)));
+  return AnalyzeOutcome{std::move(report), target};
+}
+
+}  // namespace pfad::analyze

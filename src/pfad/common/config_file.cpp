@@ -1,0 +1,70 @@
+#include "pfad/common/config_file.h"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace pfad {
+
+struct ConfigFile::Impl {
+  toml::table table;
+  std::string origin;
+};
+
+ConfigFile::ConfigFile() : impl_(std::make_unique<Impl>()) {}
+ConfigFile::~ConfigFile() = default;
+ConfigFile::ConfigFile(ConfigFile&&) noexcept = default;
+ConfigFile& ConfigFile::operator=(ConfigFile&&) noexcept = default;
+
+namespace {
+Result<toml::table> ParseToml(std::string_view text, const std::string& origin) {
+  try {
+    return toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream where;
+    where << e.source().begin;
+    return Status::Invalid("config ", origin, ": ", e.description(), " at ", where.str());
+  }
+}
+}  // namespace
+
+Result<ConfigFile> ConfigFile::Load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::IOError("cannot read config file '", path, "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  ConfigFile config;
+  PFAD_ASSIGN_OR_RAISE(config.impl_->table, ParseToml(text.str(), path));
+  config.impl_->origin = path;
+  return config;
+}
+
+Result<ConfigFile> ConfigFile::Parse(std::string_view text) {
+  ConfigFile config;
+  PFAD_ASSIGN_OR_RAISE(config.impl_->table, ParseToml(text, "<text>"));
+  return config;
+}
+
+namespace {
+template <typename T>
+Result<std::optional<T>> Lookup(const toml::table& table, std::string_view path, const std::string& origin,
+                                const char* expected) {
+  const toml::node_view node = table.at_path(path);
+  if (!node) return std::optional<T>();
+  if (auto v = node.value<T>()) return std::optional<T>(*v);
+  return Status::Invalid("config ", origin, ": '", path, "' must be ", expected);
+}
+}  // namespace
+
+Result<std::optional<std::string>> ConfigFile::GetString(std::string_view path) const {
+  return Lookup<std::string>(impl_->table, path, impl_->origin, "a string");
+}
+Result<std::optional<double>> ConfigFile::GetDouble(std::string_view path) const {
+  return Lookup<double>(impl_->table, path, impl_->origin, "a number");
+}
+Result<std::optional<int64_t>> ConfigFile::GetInt(std::string_view path) const {
+  return Lookup<int64_t>(impl_->table, path, impl_->origin, "an integer");
+}
+
+}  // namespace pfad

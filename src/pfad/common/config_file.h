@@ -1,0 +1,38 @@
+// The optional TOML config file (DESIGN.md section 6): defaults <- this file <-
+// environment <- flags. Each component reads its own [section].
+#pragma once
+
+#include "pfad/common/status.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pfad {
+
+class ConfigFile {
+ public:
+  // An empty config (every lookup misses).
+  ConfigFile();
+  ~ConfigFile();
+  ConfigFile(ConfigFile&&) noexcept;
+  ConfigFile& operator=(ConfigFile&&) noexcept;
+
+  // Parses a TOML file; Invalid with line and column on a syntax error.
+  static Result<ConfigFile> Load(const std::string& path);
+  // Parses TOML text (tests).
+  static Result<ConfigFile> Parse(std::string_view text);
+
+  // Lookups by dotted path ("storage.endpoint"). A value of the wrong type is an error.
+  [[nodiscard]] Result<std::optional<std::string>> GetString(std::string_view path) const;
+  [[nodiscard]] Result<std::optional<double>> GetDouble(std::string_view path) const;
+  [[nodiscard]] Result<std::optional<int64_t>> GetInt(std::string_view path) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pfad

@@ -1,0 +1,83 @@
+#include "pfad/events/event.h"
+
+#include <array>
+
+namespace pfad::events {
+namespace {
+constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames = {
+    "VIEW_PRODUCT", "ADD_TO_CART", "CHECKOUT", "PAYMENT", "SEARCH"};
+constexpr std::array<std::string_view, 2> kStatusNames = {"SUCCESS", "ERROR"};
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+std::string_view ToString(EventType type) { return kEventTypeNames[static_cast<size_t>(type)]; }
+std::string_view ToString(EventStatus status) { return kStatusNames[static_cast<size_t>(status)]; }
+
+std::optional<EventType> ParseEventType(std::string_view name) {
+  for (size_t i = 0; i < kEventTypeNames.size(); ++i) {
+    if (kEventTypeNames[i] == name) return static_cast<EventType>(i);
+  }
+  return std::nullopt;
+}
+
+std::optional<EventStatus> ParseEventStatus(std::string_view name) {
+  for (size_t i = 0; i < kStatusNames.size(); ++i) {
+    if (kStatusNames[i] == name) return static_cast<EventStatus>(i);
+  }
+  return std::nullopt;
+}
+
+void Uuid::Format(char* out) const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  int pos = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[pos++] = '-';
+    out[pos++] = kHex[bytes[i] >> 4];
+    out[pos++] = kHex[bytes[i] & 0xF];
+  }
+}
+
+std::string Uuid::ToString() const {
+  std::string text(36, '\0');
+  Format(text.data());
+  return text;
+}
+
+Result<Uuid> Uuid::Parse(std::string_view text) {
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') {
+    return Status::Invalid("not a UUID (expected 8-4-4-4-12 hex digits): '", text, "'");
+  }
+  Uuid uuid;
+  size_t b = 0;
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '-') {
+      ++i;
+      continue;
+    }
+    const int hi = HexValue(text[i]);
+    const int lo = HexValue(text[i + 1]);
+    if (hi < 0 || lo < 0) return Status::Invalid("not a UUID (bad hex digit): '", text, "'");
+    uuid.bytes[b++] = static_cast<uint8_t>(hi << 4 | lo);
+    i += 2;
+  }
+  return uuid;
+}
+
+Uuid Uuid::V4(uint64_t hi, uint64_t lo) {
+  Uuid uuid;
+  for (int i = 0; i < 8; ++i) {
+    uuid.bytes[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+    uuid.bytes[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
+  }
+  uuid.bytes[6] = static_cast<uint8_t>((uuid.bytes[6] & 0x0F) | 0x40);  // version 4
+  uuid.bytes[8] = static_cast<uint8_t>((uuid.bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  return uuid;
+}
+
+}  // namespace pfad::events

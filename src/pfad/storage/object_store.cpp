@@ -1,0 +1,343 @@
+#include "pfad/storage/object_store.h"
+
+#include <arrow/buffer.h>
+#include <arrow/filesystem/localfs.h>
+#include <arrow/filesystem/s3fs.h>
+#include <arrow/io/interfaces.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <unistd.h>
+
+#include "pfad/common/log.h"
+
+namespace pfad::storage {
+namespace {
+
+constexpr std::string_view kS3Prefix = "s3://";
+constexpr std::string_view kS3aPrefix = "s3a://";
+constexpr std::string_view kFilePrefix = "file://";
+
+std::string_view StripTrailingSlashes(std::string_view s) {
+  while (s.size() > 1 && s.back() == '/') s.remove_suffix(1);
+  return s;
+}
+
+const char* Env(const char* name) {
+  const char* v = std::getenv(name);
+  return (v != nullptr && *v != '\0') ? v : nullptr;
+}
+
+std::mutex g_s3_mutex;
+bool g_s3_used = false;
+
+Status EnsureS3() {
+  std::lock_guard lock(g_s3_mutex);
+  if (g_s3_used) return Status::OK();
+  // No instance-metadata lookups: they stall for seconds off-cloud.
+  ::setenv("AWS_EC2_METADATA_DISABLED", "true", /*overwrite=*/0);
+  arrow::fs::S3GlobalOptions options = arrow::fs::S3GlobalOptions::Defaults();
+  options.log_level = arrow::fs::S3LogLevel::Fatal;
+  PFAD_RETURN_NOT_OK(arrow::fs::InitializeS3(options));
+  g_s3_used = true;
+  return Status::OK();
+}
+
+// Adds the object's URI to an error, keeping its code.
+Status Annotate(const Status& st, const ObjectUri& uri) {
+  if (st.ok()) return st;
+  return st.WithMessage(uri.ToString(), ": ", st.message());
+}
+
+class LocalObjectWriter final : public ObjectWriter {
+ public:
+  LocalObjectWriter(std::shared_ptr<arrow::fs::FileSystem> fs, std::string temp, std::string target,
+                    std::shared_ptr<arrow::io::OutputStream> stream)
+      : fs_(std::move(fs)), temp_(std::move(temp)), target_(std::move(target)), stream_(std::move(stream)) {}
+  ~LocalObjectWriter() override {
+    if (committed_) return;
+    (void)stream_->Abort();
+    (void)fs_->DeleteFile(temp_);
+  }
+  [[nodiscard]] std::shared_ptr<arrow::io::OutputStream> stream() const override { return stream_; }
+  [[nodiscard]] Status Commit() override {
+    PFAD_RETURN_NOT_OK(stream_->Close());
+    // rename(2) replaces the target in one step: readers see old or new, never half.
+    PFAD_RETURN_NOT_OK(fs_->Move(temp_, target_));
+    committed_ = true;
+    return Status::OK();
+  }
+
+ private:
+  std::shared_ptr<arrow::fs::FileSystem> fs_;
+  std::string temp_, target_;
+  std::shared_ptr<arrow::io::OutputStream> stream_;
+  bool committed_ = false;
+};
+
+class S3ObjectWriter final : public ObjectWriter {
+ public:
+  explicit S3ObjectWriter(std::shared_ptr<arrow::io::OutputStream> stream) : stream_(std::move(stream)) {}
+  ~S3ObjectWriter() override {
+    // Closing would publish a partial object: abort the upload instead.
+    if (!committed_) (void)stream_->Abort();
+  }
+  [[nodiscard]] std::shared_ptr<arrow::io::OutputStream> stream() const override { return stream_; }
+  [[nodiscard]] Status Commit() override {
+    PFAD_RETURN_NOT_OK(stream_->Close());
+    committed_ = true;
+    return Status::OK();
+  }
+
+ private:
+  std::shared_ptr<arrow::io::OutputStream> stream_;
+  bool committed_ = false;
+};
+
+}  // namespace
+
+// ---- ObjectUri -------------------------------------------------------------
+
+Result<ObjectUri> ObjectUri::Parse(std::string_view text) {
+  ObjectUri uri;
+  if (text.empty()) return Status::Invalid("empty object URI");
+  std::string_view rest;
+  if (text.starts_with(kS3Prefix) || text.starts_with(kS3aPrefix)) {
+    const bool s3a = text.starts_with(kS3aPrefix);
+    uri.scheme = s3a ? Scheme::kS3a : Scheme::kS3;
+    rest = text.substr(s3a ? kS3aPrefix.size() : kS3Prefix.size());
+    const auto slash = rest.find('/');
+    uri.bucket = std::string(rest.substr(0, slash));
+    if (uri.bucket.empty()) return Status::Invalid("'", text, "' names no bucket (expected s3://bucket/key)");
+    if (slash != std::string_view::npos) {
+      std::string_view key = rest.substr(slash + 1);
+      while (key.starts_with('/')) key.remove_prefix(1);
+      uri.key = std::string(key);
+    }
+    return uri;
+  }
+  if (text.starts_with(kFilePrefix)) {
+    uri.scheme = Scheme::kFile;
+    rest = text.substr(kFilePrefix.size());
+    if (!rest.starts_with('/')) return Status::Invalid("'", text, "': file:// URIs need an absolute path (file:///dir/file)");
+    uri.key = std::string(rest);
+    return uri;
+  }
+  const auto colon = text.find("://");
+  if (colon != std::string_view::npos) {
+    return Status::Invalid("unsupported URI scheme in '", text, "' (use a local path, file://, s3:// or s3a://)");
+  }
+  uri.scheme = Scheme::kLocal;
+  uri.key = std::string(text);
+  return uri;
+}
+
+std::string ObjectUri::ToString() const {
+  switch (scheme) {
+    case Scheme::kLocal: return key;
+    case Scheme::kFile: return std::string(kFilePrefix) + key;
+    case Scheme::kS3: return std::string(kS3Prefix) + bucket + (key.empty() ? "" : "/" + key);
+    case Scheme::kS3a: return std::string(kS3aPrefix) + bucket + (key.empty() ? "" : "/" + key);
+  }
+  return key;
+}
+
+std::string ObjectUri::Basename() const {
+  const std::string_view k = key;
+  const auto slash = k.rfind('/');
+  return std::string(slash == std::string_view::npos ? k : k.substr(slash + 1));
+}
+
+ObjectUri ObjectUri::Parent() const {
+  ObjectUri parent = *this;
+  const auto slash = key.rfind('/');
+  if (slash == std::string::npos) {
+    parent.key = is_s3() ? "" : ".";
+  } else {
+    parent.key = key.substr(0, slash == 0 ? 1 : slash);
+  }
+  return parent;
+}
+
+ObjectUri ObjectUri::Sibling(std::string_view name) const {
+  const auto slash = key.rfind('/');
+  ObjectUri sibling = *this;
+  sibling.key = (slash == std::string::npos ? std::string() : key.substr(0, slash + 1)) + std::string(name);
+  return sibling;
+}
+
+ObjectUri ObjectUri::Child(std::string_view name) const {
+  ObjectUri child = *this;
+  const std::string_view base = StripTrailingSlashes(key);
+  if (base.empty() || base == "/") {
+    child.key = std::string(base) + std::string(name);
+  } else {
+    child.key = std::string(base) + "/" + std::string(name);
+  }
+  return child;
+}
+
+std::string ObjectUri::FsPath() const {
+  if (is_s3()) return key.empty() ? bucket : bucket + "/" + key;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(key, ec);
+  return (ec ? std::filesystem::path(key) : abs).lexically_normal().string();
+}
+
+// ---- StorageConfig -----------------------------------------------------------
+
+StorageConfig StorageConfig::FromEnvironment(StorageConfig base) {
+  if (const char* v = Env("PFAD_S3_ENDPOINT")) {
+    base.endpoint = v;
+  } else if (const char* v2 = Env("AWS_ENDPOINT_URL_S3")) {
+    base.endpoint = v2;
+  } else if (const char* v3 = Env("AWS_ENDPOINT_URL")) {
+    base.endpoint = v3;
+  }
+  if (const char* v = Env("AWS_REGION")) {
+    base.region = v;
+  } else if (const char* v2 = Env("AWS_DEFAULT_REGION")) {
+    base.region = v2;
+  }
+  if (const char* v = Env("AWS_ACCESS_KEY_ID")) base.access_key = v;
+  if (const char* v = Env("AWS_SECRET_ACCESS_KEY")) base.secret_key = v;
+  if (const char* v = Env("AWS_SESSION_TOKEN")) base.session_token = v;
+  return base;
+}
+
+Result<StorageConfig> StorageConfig::Resolve(const ConfigFile& file) {
+  StorageConfig config;
+  const auto set_string = [&](std::string_view key, std::string& field) -> Status {
+    PFAD_ASSIGN_OR_RAISE(auto v, file.GetString(key));
+    if (v) field = *v;
+    return Status::OK();
+  };
+  PFAD_RETURN_NOT_OK(set_string("storage.endpoint", config.endpoint));
+  PFAD_RETURN_NOT_OK(set_string("storage.region", config.region));
+  PFAD_RETURN_NOT_OK(set_string("storage.access_key", config.access_key));
+  PFAD_RETURN_NOT_OK(set_string("storage.secret_key", config.secret_key));
+  PFAD_ASSIGN_OR_RAISE(auto connect, file.GetDouble("storage.connect_timeout_s"));
+  if (connect) config.connect_timeout_s = *connect;
+  PFAD_ASSIGN_OR_RAISE(auto request, file.GetDouble("storage.request_timeout_s"));
+  if (request) config.request_timeout_s = *request;
+  PFAD_ASSIGN_OR_RAISE(auto attempts, file.GetInt("storage.max_attempts"));
+  if (attempts) config.max_attempts = static_cast<int>(*attempts);
+  return FromEnvironment(std::move(config));
+}
+
+// ---- ObjectStore -------------------------------------------------------------
+
+Result<std::shared_ptr<ObjectStore>> ObjectStore::Open(const ObjectUri& uri, const StorageConfig& config) {
+  if (!uri.is_s3()) {
+    return std::shared_ptr<ObjectStore>(new ObjectStore(std::make_shared<arrow::fs::LocalFileSystem>(), false));
+  }
+  PFAD_RETURN_NOT_OK(EnsureS3());
+  arrow::fs::S3Options options;
+  if (!config.access_key.empty() || !config.secret_key.empty()) {
+    if (config.access_key.empty() || config.secret_key.empty()) {
+      return Status::Invalid("S3 credentials need both an access key and a secret key");
+    }
+    options.ConfigureAccessKey(config.access_key, config.secret_key, config.session_token);
+  } else {
+    options.ConfigureDefaultCredentials();
+  }
+  options.region = config.region.empty() ? "us-east-1" : config.region;
+  if (!config.endpoint.empty()) {
+    std::string_view endpoint = config.endpoint;
+    if (const auto pos = endpoint.find("://"); pos != std::string_view::npos) {
+      options.scheme = std::string(endpoint.substr(0, pos));
+      endpoint.remove_prefix(pos + 3);
+    } else {
+      const bool loopback = endpoint.starts_with("127.") || endpoint.starts_with("localhost");
+      options.scheme = loopback ? "http" : "https";
+    }
+    options.endpoint_override = std::string(StripTrailingSlashes(endpoint));
+    if (options.endpoint_override.ends_with('/')) options.endpoint_override.pop_back();
+    options.force_virtual_addressing = false;  // path-style, as MinIO expects
+  }
+  options.connect_timeout = config.connect_timeout_s;
+  options.request_timeout = config.request_timeout_s;
+  options.retry_strategy = arrow::fs::S3RetryStrategy::GetAwsStandardRetryStrategy(config.max_attempts);
+  PFAD_ASSIGN_OR_RAISE(auto fs, arrow::fs::S3FileSystem::Make(options));
+  Logger("storage")->debug("opened S3 store endpoint={} region={}", options.endpoint_override, options.region);
+  return std::shared_ptr<ObjectStore>(new ObjectStore(std::move(fs), true));
+}
+
+ObjectStore::~ObjectStore() = default;
+
+Result<ObjectInfo> ObjectStore::Stat(const ObjectUri& uri) const {
+  auto info = fs_->GetFileInfo(uri.FsPath());
+  if (!info.ok()) return Annotate(info.status(), uri);
+  ObjectInfo out;
+  out.exists = info->type() != arrow::fs::FileType::NotFound;
+  out.is_directory = info->type() == arrow::fs::FileType::Directory;
+  out.size = info->size();
+  return out;
+}
+
+Status ObjectStore::CheckContainer(const ObjectUri& uri) const {
+  if (s3_) {
+    ObjectUri bucket = uri;
+    bucket.key.clear();
+    PFAD_ASSIGN_OR_RAISE(auto info, Stat(bucket));
+    if (!info.exists) return Status::IOError(uri.ToString(), ": bucket '", uri.bucket, "' does not exist");
+    return Status::OK();
+  }
+  const ObjectUri parent = uri.Parent();
+  PFAD_ASSIGN_OR_RAISE(auto info, Stat(parent));
+  if (!info.exists || !info.is_directory) {
+    return Status::IOError(uri.ToString(), ": directory '", parent.key, "' does not exist");
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<arrow::io::RandomAccessFile>> ObjectStore::OpenForRead(const ObjectUri& uri) const {
+  auto file = fs_->OpenInputFile(uri.FsPath());
+  if (!file.ok()) return Annotate(file.status(), uri);
+  return *std::move(file);
+}
+
+Result<std::unique_ptr<ObjectWriter>> ObjectStore::OpenForWrite(const ObjectUri& uri) const {
+  const std::string target = uri.FsPath();
+  if (s3_) {
+    auto stream = fs_->OpenOutputStream(target);
+    if (!stream.ok()) return Annotate(stream.status(), uri);
+    return std::make_unique<S3ObjectWriter>(*std::move(stream));
+  }
+  const std::filesystem::path path(target);
+  PFAD_RETURN_NOT_OK(Annotate(fs_->CreateDir(path.parent_path().string(), /*recursive=*/true), uri));
+  static std::atomic<uint64_t> counter{0};
+  const std::string temp = (path.parent_path() / ("." + path.filename().string() + ".tmp-" +
+                                                  std::to_string(::getpid()) + "-" +
+                                                  std::to_string(counter.fetch_add(1))))
+                               .string();
+  auto stream = fs_->OpenOutputStream(temp);
+  if (!stream.ok()) return Annotate(stream.status(), uri);
+  return std::make_unique<LocalObjectWriter>(fs_, temp, target, *std::move(stream));
+}
+
+Status ObjectStore::Put(const ObjectUri& uri, std::string_view bytes) const {
+  PFAD_ASSIGN_OR_RAISE(auto writer, OpenForWrite(uri));
+  PFAD_RETURN_NOT_OK(Annotate(writer->stream()->Write(bytes.data(), static_cast<int64_t>(bytes.size())), uri));
+  return Annotate(writer->Commit(), uri);
+}
+
+Result<std::string> ObjectStore::Get(const ObjectUri& uri) const {
+  PFAD_ASSIGN_OR_RAISE(auto file, OpenForRead(uri));
+  auto size = file->GetSize();
+  if (!size.ok()) return Annotate(size.status(), uri);
+  auto buffer = file->ReadAt(0, *size);
+  if (!buffer.ok()) return Annotate(buffer.status(), uri);
+  return (*buffer)->ToString();
+}
+
+Status ObjectStore::Delete(const ObjectUri& uri) const { return Annotate(fs_->DeleteFile(uri.FsPath()), uri); }
+
+S3Runtime::~S3Runtime() {
+  std::lock_guard lock(g_s3_mutex);
+  if (g_s3_used) (void)arrow::fs::FinalizeS3();
+}
+
+}  // namespace pfad::storage
