@@ -55,5 +55,5 @@ _pfad_wheel_lib(pfad::arrow_s3 libarrow_s3)
 set_property(TARGET pfad::parquet PROPERTY INTERFACE_LINK_LIBRARIES pfad::arrow)
 set_property(TARGET pfad::arrow_s3 PROPERTY INTERFACE_LINK_LIBRARIES pfad::arrow)
 # Built binaries find the wheel's libraries without LD_LIBRARY_PATH.
-set(CMAKE_BUILD_RPATH "${PFAD_ARROW_LIBDIR}" PARENT_SCOPE)
-set(CMAKE_INSTALL_RPATH "${PFAD_ARROW_LIBDIR}" PARENT_SCOPE)
+set(CMAKE_BUILD_RPATH "${PFAD_ARROW_LIBDIR}")
+set(CMAKE_INSTALL_RPATH "${PFAD_ARROW_LIBDIR}")

@@ -1,0 +1,206 @@
+#include "pfad/analyze/analyze.h"
+
+#include <arrow/api.h>
+#include <arrow/io/memory.h>
+#include <gtest/gtest.h>
+#include <parquet/arrow/writer.h>
+
+#include <filesystem>
+
+#include "pfad/events/generator.h"
+#include "pfad/events/schema.h"
+
+namespace pfad::analyze {
+namespace {
+
+namespace fs = std::filesystem;
+using storage::ObjectUri;
+
+constexpr const char* kTypes[] = {"VIEW_PRODUCT", "ADD_TO_CART", "CHECKOUT", "PAYMENT", "SEARCH"};
+
+// The reference test's minute: per type 3 ERROR + 17 SUCCESS.
+std::shared_ptr<arrow::Table> ReferenceTable(bool with_nulls = false) {
+  arrow::StringBuilder types, statuses;
+  for (const char* type : kTypes) {
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_TRUE(types.Append(type).ok());
+      EXPECT_TRUE(statuses.Append(i < 3 ? "ERROR" : "SUCCESS").ok());
+    }
+  }
+  if (with_nulls) {
+    EXPECT_TRUE(types.AppendNull().ok());
+    EXPECT_TRUE(statuses.Append("ERROR").ok());
+    EXPECT_TRUE(types.Append("SEARCH").ok());
+    EXPECT_TRUE(statuses.AppendNull().ok());
+  }
+  std::shared_ptr<arrow::Array> t, s;
+  EXPECT_TRUE(types.Finish(&t).ok());
+  EXPECT_TRUE(statuses.Finish(&s).ok());
+  return arrow::Table::Make(arrow::schema({arrow::field("event_type", arrow::utf8()), arrow::field("status", arrow::utf8())}),
+                            {t, s});
+}
+
+std::shared_ptr<arrow::io::RandomAccessFile> ToParquet(const arrow::Table& table, int64_t row_group_rows,
+                                                       bool dictionary) {
+  auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
+  parquet::WriterProperties::Builder props;
+  if (!dictionary) props.disable_dictionary();
+  EXPECT_TRUE(parquet::arrow::WriteTable(table, arrow::default_memory_pool(), sink, row_group_rows, props.build()).ok());
+  return std::make_shared<arrow::io::BufferReader>(sink->Finish().ValueOrDie());
+}
+
+void ExpectReferenceCounts(const EventCounts& counts) {
+  EXPECT_EQ(counts.total_events, 100);
+  EXPECT_EQ(counts.total_errors, 15);
+  ASSERT_EQ(counts.by_event_type.size(), 5U);
+  for (const char* type : kTypes) {
+    EXPECT_EQ(counts.by_event_type.at(type), (StatusCounts{17, 3})) << type;
+  }
+}
+
+TEST(CountEvents, ReferenceMinuteInEveryLayout) {
+  const auto table = ReferenceTable();
+  for (bool dictionary : {true, false}) {
+    for (int64_t rg : {1, 7, 33, 1000}) {
+      for (int threads : {1, 2, 4}) {
+        SCOPED_TRACE(::testing::Message() << "dictionary=" << dictionary << " rg=" << rg << " threads=" << threads);
+        auto counts = CountEvents(ToParquet(*table, rg, dictionary), {.threads = threads, .batch_rows = 16});
+        ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+        ExpectReferenceCounts(*counts);
+      }
+    }
+  }
+}
+
+TEST(CountEvents, NullsCountInTotalsAsTheReferenceJobDoes) {
+  auto counts = CountEvents(ToParquet(*ReferenceTable(true), 50, true), {}).ValueOrDie();
+  EXPECT_EQ(counts.total_events, 102);
+  EXPECT_EQ(counts.total_errors, 16);
+  EXPECT_EQ(counts.by_event_type.at("null"), (StatusCounts{0, 1}));
+  EXPECT_EQ(counts.by_event_type.at("SEARCH"), (StatusCounts{17, 3}));
+}
+
+TEST(CountEvents, ZeroRowsGiveEmptyCounts) {
+  auto empty = ReferenceTable()->Slice(0, 0);
+  auto counts = CountEvents(ToParquet(*empty, 10, true), {}).ValueOrDie();
+  EXPECT_EQ(counts, EventCounts{});
+}
+
+TEST(CountEvents, FullEventSchemaFromTheGenerator) {
+  events::EventGenerator generator({.seed = 9});
+  std::vector<events::Event> batch_events;
+  EventCounts expected;
+  for (int i = 0; i < 5000; ++i) {
+    batch_events.push_back(generator.Next(i));
+    const auto& e = batch_events.back();
+    auto& entry = expected.by_event_type[std::string(events::ToString(e.event_type))];
+    ++expected.total_events;
+    if (e.status == events::EventStatus::kError) {
+      ++expected.total_errors;
+      ++entry.error;
+    } else {
+      ++entry.success;
+    }
+  }
+  auto batch = events::ToRecordBatch(batch_events).ValueOrDie();
+  auto table = arrow::Table::FromRecordBatches({batch}).ValueOrDie();
+  auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
+  ASSERT_TRUE(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), sink, 1024,
+                                         events::MinuteWriterProperties(), events::MinuteArrowWriterProperties())
+                  .ok());
+  auto file = std::make_shared<arrow::io::BufferReader>(sink->Finish().ValueOrDie());
+  EXPECT_EQ(CountEvents(file, {}).ValueOrDie(), expected);
+}
+
+TEST(CountEvents, MissingColumnIsInvalidAndNamed) {
+  auto table = ReferenceTable();
+  auto only_types = table->SelectColumns({0}).ValueOrDie();
+  const Status st = CountEvents(ToParquet(*only_types, 10, true), {}).status();
+  EXPECT_TRUE(st.IsInvalid());
+  EXPECT_NE(st.message().find("status"), std::string::npos) << st.ToString();
+}
+
+TEST(CountEvents, NonStringColumnIsInvalid) {
+  arrow::Int32Builder builder;
+  ASSERT_TRUE(builder.AppendValues({1, 2}).ok());
+  std::shared_ptr<arrow::Array> ints = builder.Finish().ValueOrDie();
+  auto table = arrow::Table::Make(
+      arrow::schema({arrow::field("event_type", arrow::int32()), arrow::field("status", arrow::int32())}),
+      std::vector<std::shared_ptr<arrow::Array>>{ints, ints});
+  EXPECT_TRUE(CountEvents(ToParquet(*table, 10, false), {}).status().IsInvalid());
+}
+
+TEST(CountEvents, NotParquetIsAnError) {
+  auto file = std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString("this is not parquet at all"));
+  EXPECT_FALSE(CountEvents(file, {}).ok());
+}
+
+TEST(ReportLocation, BesideTheInputOrWhereAsked) {
+  const auto in = ObjectUri::Parse("s3a://b/2025-01-15_10-00.parquet").ValueOrDie();
+  EXPECT_EQ(ReportStem(in), "2025-01-15_10-00");
+  EXPECT_EQ(ReportLocation(in, std::nullopt).ToString(), "s3a://b/2025-01-15_10-00.json");
+  EXPECT_EQ(ReportLocation(in, *ObjectUri::Parse("s3://r/reports")).ToString(), "s3://r/reports/2025-01-15_10-00.json");
+  EXPECT_EQ(ReportLocation(in, *ObjectUri::Parse("/tmp/x.json")).ToString(), "/tmp/x.json");
+  const auto no_data = ObjectUri::Parse("s3a://b/2025-01-15_11-00").ValueOrDie();
+  EXPECT_EQ(ReportLocation(no_data, std::nullopt).ToString(), "s3a://b/2025-01-15_11-00.json");
+}
+
+class AnalyzeMinuteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("pfad-analyze-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = storage::ObjectStore::Open(Uri("x"), {}).ValueOrDie();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  ObjectUri Uri(const std::string& name) const { return ObjectUri::Parse((dir_ / name).string()).ValueOrDie(); }
+  Result<AnalyzeOutcome> Run(const std::string& name) {
+    return AnalyzeMinute(*store_, *store_, {.input = Uri(name), .output = std::nullopt, .options = {}}, clock_);
+  }
+
+  fs::path dir_;
+  std::shared_ptr<storage::ObjectStore> store_;
+  ManualClock clock_{0};
+};
+
+TEST_F(AnalyzeMinuteTest, WritesTheReportBesideTheObject) {
+  auto file = ToParquet(*ReferenceTable(), 30, true);
+  const auto bytes = file->ReadAt(0, file->GetSize().ValueOrDie()).ValueOrDie();
+  ASSERT_TRUE(store_->Put(Uri("2025-01-15_10-00.parquet"), bytes->ToString()).ok());
+  auto outcome = Run("2025-01-15_10-00.parquet").ValueOrDie();
+  EXPECT_EQ(outcome.written_to.ToString(), Uri("2025-01-15_10-00.json").ToString());
+  auto report = ParseReport(store_->Get(outcome.written_to).ValueOrDie()).ValueOrDie();
+  const auto& minute = std::get<MinuteReport>(report);
+  ExpectReferenceCounts(minute.counts);
+  EXPECT_EQ(minute.file_name, "2025-01-15_10-00.json");
+}
+
+TEST_F(AnalyzeMinuteTest, NameWithoutParquetGivesNoDataReport) {
+  auto outcome = Run("2025-01-15_11-00").ValueOrDie();
+  EXPECT_EQ(store_->Get(Uri("2025-01-15_11-00.json")).ValueOrDie(),
+            R"({"report":"No data for 2025-01-15_11-00."})");
+  EXPECT_TRUE(std::holds_alternative<NoDataReport>(outcome.report));
+}
+
+TEST_F(AnalyzeMinuteTest, MissingObjectInExistingDirectoryGivesNoDataReport) {
+  ASSERT_TRUE(Run("2025-01-15_12-00.parquet").ok());
+  EXPECT_EQ(store_->Get(Uri("2025-01-15_12-00.json")).ValueOrDie(),
+            R"({"report":"No data for 2025-01-15_12-00."})");
+}
+
+TEST_F(AnalyzeMinuteTest, FailuresWriteNothing) {
+  ASSERT_TRUE(store_->Put(Uri("bad.parquet"), "PAR1 not really parquet").ok());
+  const Status corrupt = Run("bad.parquet").status();
+  EXPECT_TRUE(corrupt.IsInvalid()) << corrupt.ToString();
+  EXPECT_NE(corrupt.message().find("bad.parquet"), std::string::npos);
+  EXPECT_FALSE(store_->Stat(Uri("bad.json"))->exists);
+
+  const Status missing_dir = Run("nope/2025-01-15_10-00.parquet").status();
+  EXPECT_TRUE(missing_dir.IsIOError()) << missing_dir.ToString();
+  EXPECT_FALSE(fs::exists(dir_ / "nope"));
+}
+
+}  // namespace
+}  // namespace pfad::analyze

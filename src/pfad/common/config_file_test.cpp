@@ -1,0 +1,29 @@
+#include "pfad/common/config_file.h"
+
+#include <gtest/gtest.h>
+
+namespace pfad {
+namespace {
+
+TEST(ConfigFile, ReadsTypedValuesByDottedPath) {
+  auto config = ConfigFile::Parse("[storage]\nendpoint = \"http://127.0.0.1:9000\"\nmax_attempts = 5\n"
+                                  "connect_timeout_s = 1.5\n")
+                    .ValueOrDie();
+  EXPECT_EQ(config.GetString("storage.endpoint").ValueOrDie(), "http://127.0.0.1:9000");
+  EXPECT_EQ(config.GetInt("storage.max_attempts").ValueOrDie(), 5);
+  EXPECT_EQ(config.GetDouble("storage.connect_timeout_s").ValueOrDie(), 1.5);
+  EXPECT_EQ(config.GetString("storage.region").ValueOrDie(), std::nullopt);
+  EXPECT_EQ(ConfigFile().GetString("storage.endpoint").ValueOrDie(), std::nullopt);
+}
+
+TEST(ConfigFile, WrongTypeAndBadSyntaxAreErrors) {
+  auto config = ConfigFile::Parse("[analyze]\nthreads = \"many\"\n").ValueOrDie();
+  EXPECT_TRUE(config.GetInt("analyze.threads").status().IsInvalid());
+  auto bad = ConfigFile::Parse("[analyze\nthreads = 1\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 1"), std::string::npos) << bad.status().ToString();
+  EXPECT_TRUE(ConfigFile::Load("/nonexistent/pfad.toml").status().IsIOError());
+}
+
+}  // namespace
+}  // namespace pfad
