@@ -25,7 +25,7 @@
 #     the same pair to `env` too.
 #   State: $PFAD_RUN/minio/{minio.pid,minio.log,state}
 #   Update checks and call-home are switched off (MINIO_UPDATE=off,
-#   MINIO_CALLHOME_ENABLE=off); nothing listens beyond 127.0.0.1.
+#   MINIO_CALLHOME_ENABLE=off); it listens on loopback only.
 set -euo pipefail
 source "$(dirname "$0")/../common.sh"
 
@@ -91,9 +91,11 @@ running_pid() {
   local pid
   pid="$(<"$MINIO_PIDFILE")"
   [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  # Guard against pid reuse: the process must be a minio binary.
+  # Guard against pid reuse: the process must be `.../minio server ...`.
   if [[ -r "/proc/$pid/cmdline" ]]; then
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'minio' || return 1
+    local -a argv
+    mapfile -d '' -t argv <"/proc/$pid/cmdline" || true
+    [[ "${argv[0]:-}" == */minio && "${argv[1]:-}" == server ]] || return 1
   fi
   echo "$pid"
 }
@@ -193,7 +195,9 @@ cmd_start() {
   echo "$MINIO_PORT" >"$MINIO_STATEFILE"
 
   ready_or_dead() { healthy "$MINIO_PORT" || ! kill -0 "$pid" 2>/dev/null; }
-  if wait_until 30 ready_or_dead && healthy "$MINIO_PORT"; then
+  # (MinIO can answer on the API port and still die right after, e.g. when the
+  # console port is taken, hence the second look after a short pause.)
+  if wait_until 30 ready_or_dead && healthy "$MINIO_PORT" && sleep 0.5 && kill -0 "$pid" 2>/dev/null; then
     log "minio ready (pid $pid) on http://$MINIO_HOST:$MINIO_PORT"
     return 0
   fi

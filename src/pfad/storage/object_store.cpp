@@ -45,10 +45,22 @@ Status EnsureS3() {
   return Status::OK();
 }
 
-// Adds the object's URI to an error, keeping its code.
+// What to do about the common S3 failures.
+std::string_view Hint(const std::string& message) {
+  if (message.find("ACCESS_DENIED") != std::string::npos || message.find("InvalidAccessKeyId") != std::string::npos ||
+      message.find("SignatureDoesNotMatch") != std::string::npos) {
+    return " (check the credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or [storage] in the config)";
+  }
+  if (message.find("NETWORK_CONNECTION") != std::string::npos) {
+    return " (is the S3 endpoint right and the store running? set --s3-endpoint or AWS_ENDPOINT_URL)";
+  }
+  return "";
+}
+
+// Adds the object's URI (and a hint) to an error, keeping its code.
 Status Annotate(const Status& st, const ObjectUri& uri) {
   if (st.ok()) return st;
-  return st.WithMessage(uri.ToString(), ": ", st.message());
+  return st.WithMessage(uri.ToString(), ": ", st.message(), Hint(st.message()));
 }
 
 class LocalObjectWriter final : public ObjectWriter {
@@ -278,17 +290,16 @@ Result<ObjectInfo> ObjectStore::Stat(const ObjectUri& uri) const {
 }
 
 Status ObjectStore::CheckContainer(const ObjectUri& uri) const {
-  if (s3_) {
-    ObjectUri bucket = uri;
-    bucket.key.clear();
-    PFAD_ASSIGN_OR_RAISE(auto info, Stat(bucket));
-    if (!info.exists) return Status::IOError(uri.ToString(), ": bucket '", uri.bucket, "' does not exist");
-    return Status::OK();
+  // Errors name the object the caller asked about, not just its container.
+  ObjectUri container = uri.Parent();
+  if (s3_) container.key.clear();
+  auto info = fs_->GetFileInfo(container.FsPath());
+  if (!info.ok()) return Annotate(info.status(), uri);
+  if (s3_ && info->type() == arrow::fs::FileType::NotFound) {
+    return Status::IOError(uri.ToString(), ": bucket '", uri.bucket, "' does not exist");
   }
-  const ObjectUri parent = uri.Parent();
-  PFAD_ASSIGN_OR_RAISE(auto info, Stat(parent));
-  if (!info.exists || !info.is_directory) {
-    return Status::IOError(uri.ToString(), ": directory '", parent.key, "' does not exist");
+  if (!s3_ && info->type() != arrow::fs::FileType::Directory) {
+    return Status::IOError(uri.ToString(), ": directory '", container.key, "' does not exist");
   }
   return Status::OK();
 }

@@ -1,0 +1,95 @@
+"""Fixtures for PFAD's integration tests: the pfad binary and a real MinIO.
+
+MinIO is started by `make test` (scripts/services/minio.sh); these fixtures
+never start or mock it. If it is not reachable the tests fail, loudly.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.fs as pafs
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+class Pfad:
+    """Runs the pfad binary under test (PFAD_BIN, default build/pfad)."""
+
+    def __init__(self, binary: Path, env: dict[str, str]):
+        self.binary = binary
+        self.env = env
+
+    def run(self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None,
+            timeout: float = 60) -> Run:
+        start = time.monotonic()
+        proc = subprocess.run([str(self.binary), *args], capture_output=True, text=True,
+                              env={**self.env, **(env or {})}, input=stdin, timeout=timeout)
+        return Run(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
+
+
+@pytest.fixture(scope="session")
+def minio_env() -> dict[str, str]:
+    out = subprocess.run([str(ROOT / "scripts/services/minio.sh"), "env"], capture_output=True, text=True,
+                         check=True).stdout
+    env = {}
+    for line in out.splitlines():
+        if line.startswith("export "):
+            key, _, value = line[len("export "):].partition("=")
+            env[key] = value.strip("'\"")
+    url = env["AWS_ENDPOINT_URL"] + "/minio/health/ready"
+    try:
+        urllib.request.urlopen(url, timeout=5)
+    except OSError as e:
+        pytest.fail(f"MinIO is not reachable at {url} ({e}); start it with scripts/services/minio.sh start")
+    return env
+
+
+@pytest.fixture(scope="session")
+def pfad(minio_env) -> Pfad:
+    binary = Path(os.environ.get("PFAD_BIN", ROOT / "build/pfad"))
+    if not binary.is_file():
+        pytest.fail(f"{binary} does not exist: run `make build` first")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MINIO_", "PFAD_CONFIG"))}
+    env.update({k: v for k, v in minio_env.items() if k.startswith("AWS_")})
+    return Pfad(binary, env)
+
+
+@pytest.fixture(scope="session")
+def s3(minio_env) -> pafs.S3FileSystem:
+    return pafs.S3FileSystem(access_key=minio_env["AWS_ACCESS_KEY_ID"], secret_key=minio_env["AWS_SECRET_ACCESS_KEY"],
+                             endpoint_override=minio_env["AWS_ENDPOINT_URL"], region="us-east-1",
+                             allow_bucket_creation=True, allow_bucket_deletion=True)
+
+
+@pytest.fixture
+def bucket(s3) -> str:
+    """A fresh, empty bucket for one test, removed afterwards."""
+    name = f"pfad-test-{uuid.uuid4().hex[:12]}"
+    s3.create_dir(name)
+    yield name
+    s3.delete_dir(name)
+
+
+def read_json(s3: pafs.S3FileSystem, path: str) -> dict:
+    with s3.open_input_stream(path) as f:
+        return json.loads(f.read())
+
+
+def exists(s3: pafs.S3FileSystem, path: str) -> bool:
+    return s3.get_file_info(path).type != pafs.FileType.NotFound
