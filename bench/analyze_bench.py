@@ -88,6 +88,10 @@ def bench_spark(path: Path, reps: int, env: dict) -> dict:
 def main() -> None:
     env = dict(os.environ)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # pip's pyspark finds its home with whatever python3 is on PATH: point it at the venv's.
+    env["SPARK_HOME"] = subprocess.run([str(PY), "-c", "import os, pyspark; print(os.path.dirname(pyspark.__file__))"],
+                                       capture_output=True, text=True, check=True).stdout.strip()
+    env["PYSPARK_PYTHON"] = str(PY)
     subprocess.run(["curl", "-sf", env["AWS_ENDPOINT_URL"] + "/minio/health/ready"], check=True)
     subprocess.run([str(PY), "-c", "import pyarrow.fs as f, os; f.S3FileSystem(access_key=os.environ['AWS_ACCESS_KEY_ID'],"
                     " secret_key=os.environ['AWS_SECRET_ACCESS_KEY'], endpoint_override=os.environ['AWS_ENDPOINT_URL'],"

@@ -256,15 +256,16 @@ Result<AnalyzeOutcome> AnalyzeMinute(const storage::ObjectStore& input_store,
 
   Report report = NoDataReport{stem};
   if (base.ends_with(kParquetSuffix)) {
-    PFAD_RETURN_NOT_OK(input_store.CheckContainer(input));
     PFAD_ASSIGN_OR_RAISE(auto info, input_store.Stat(input));
+    // Absent object: "no data" only if its bucket/directory exists.
+    if (!info.exists) PFAD_RETURN_NOT_OK(input_store.CheckContainer(input));
     if (info.is_directory) {
       return Status::Invalid(input.ToString(), ": is a directory, not a Parquet object");
     }
     if (info.exists) {
       const double start = clock.MonotonicSeconds();
       auto counts = [&]() -> Result<EventCounts> {
-        PFAD_ASSIGN_OR_RAISE(auto file, input_store.OpenForRead(input));
+        PFAD_ASSIGN_OR_RAISE(auto file, input_store.OpenForRead(input, info.size));
         return CountEvents(file, request.options);
       }();
       if (!counts.ok()) {

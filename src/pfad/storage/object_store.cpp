@@ -304,8 +304,11 @@ Status ObjectStore::CheckContainer(const ObjectUri& uri) const {
   return Status::OK();
 }
 
-Result<std::shared_ptr<arrow::io::RandomAccessFile>> ObjectStore::OpenForRead(const ObjectUri& uri) const {
-  auto file = fs_->OpenInputFile(uri.FsPath());
+Result<std::shared_ptr<arrow::io::RandomAccessFile>> ObjectStore::OpenForRead(
+    const ObjectUri& uri, std::optional<int64_t> known_size) const {
+  arrow::fs::FileInfo info(uri.FsPath(), arrow::fs::FileType::File);
+  if (known_size) info.set_size(*known_size);
+  auto file = known_size ? fs_->OpenInputFile(info) : fs_->OpenInputFile(uri.FsPath());
   if (!file.ok()) return Annotate(file.status(), uri);
   return *std::move(file);
 }
