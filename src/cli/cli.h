@@ -19,7 +19,8 @@ enum ExitCode : int {
   kInternal = 1,   // a bug or an unexpected failure
   kUsage = 2,      // wrong flags or arguments
   kBadInput = 3,   // the input is wrong: corrupt/not Parquet, missing columns, bad value
-  kStorage = 4,    // storage failed: missing bucket/dir, access denied, unreachable
+  kStorage = 4,    // a service failed: missing bucket/dir, access denied, broker/registry unreachable
+  kDelivery = 5,   // pfad produce: some events were not delivered
 };
 
 inline constexpr std::string_view kExitCodesHelp =
@@ -47,5 +48,6 @@ struct StorageFlags {
 void RegisterAnalyze(CLI::App& app, int& exit_code);
 void RegisterGen(CLI::App& app, int& exit_code);
 void RegisterMinute(CLI::App& app, int& exit_code);
+void RegisterProduce(CLI::App& app, int& exit_code);
 
 }  // namespace pfad::cli

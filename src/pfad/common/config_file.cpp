@@ -67,4 +67,28 @@ Result<std::optional<int64_t>> ConfigFile::GetInt(std::string_view path) const {
   return Lookup<int64_t>(impl_->table, path, impl_->origin, "an integer");
 }
 
+Result<std::map<std::string, std::string>> ConfigFile::GetTable(std::string_view path) const {
+  std::map<std::string, std::string> out;
+  const toml::node_view node = impl_->table.at_path(path);
+  if (!node) return out;
+  const toml::table* table = node.as_table();
+  if (table == nullptr) return Status::Invalid("config ", impl_->origin, ": '", path, "' must be a table");
+  for (const auto& [key, value] : *table) {
+    if (auto s = value.value<std::string>()) {
+      out[std::string(key.str())] = *s;
+    } else if (auto i = value.value_exact<int64_t>()) {
+      out[std::string(key.str())] = std::to_string(*i);
+    } else if (auto d = value.value_exact<double>()) {
+      std::ostringstream text;
+      text << *d;
+      out[std::string(key.str())] = text.str();
+    } else if (auto b = value.value<bool>()) {
+      out[std::string(key.str())] = *b ? "true" : "false";
+    } else {
+      return Status::Invalid("config ", impl_->origin, ": '", path, ".", key.str(), "' must be a string, number or boolean");
+    }
+  }
+  return out;
+}
+
 }  // namespace pfad

@@ -5,6 +5,7 @@
 #include "pfad/common/status.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ class ConfigFile {
   [[nodiscard]] Result<std::optional<std::string>> GetString(std::string_view path) const;
   [[nodiscard]] Result<std::optional<double>> GetDouble(std::string_view path) const;
   [[nodiscard]] Result<std::optional<int64_t>> GetInt(std::string_view path) const;
+  // Every key = value of a table whose values are strings, numbers or booleans
+  // (e.g. librdkafka properties under [kafka]); empty when the table is absent.
+  [[nodiscard]] Result<std::map<std::string, std::string>> GetTable(std::string_view path) const;
 
  private:
   struct Impl;

@@ -25,5 +25,15 @@ TEST(ConfigFile, WrongTypeAndBadSyntaxAreErrors) {
   EXPECT_TRUE(ConfigFile::Load("/nonexistent/pfad.toml").status().IsIOError());
 }
 
+TEST(ConfigFile, TablesBecomeStringMaps) {
+  auto config = ConfigFile::Parse("[kafka]\n\"linger.ms\" = 5\n\"enable.idempotence\" = true\n"
+                                  "\"security.protocol\" = \"SASL_SSL\"\n").ValueOrDie();
+  const auto table = config.GetTable("kafka").ValueOrDie();
+  EXPECT_EQ(table, (std::map<std::string, std::string>{
+                       {"linger.ms", "5"}, {"enable.idempotence", "true"}, {"security.protocol", "SASL_SSL"}}));
+  EXPECT_TRUE(config.GetTable("absent").ValueOrDie().empty());
+  EXPECT_TRUE(ConfigFile::Parse("kafka = 1").ValueOrDie().GetTable("kafka").status().IsInvalid());
+}
+
 }  // namespace
 }  // namespace pfad

@@ -1,0 +1,139 @@
+#include "pfad/events/avro.h"
+
+#include <fmt/format.h>
+
+namespace pfad::events {
+namespace {
+
+void AppendLong(int64_t value, std::string& out) {
+  uint64_t n = (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);  // zigzag
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>((n & 0x7F) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+}
+
+void AppendUuidString(const Uuid& uuid, std::string& out) {
+  AppendLong(36, out);
+  const size_t at = out.size();
+  out.resize(at + 36);
+  uuid.Format(out.data() + at);
+}
+
+void AppendOptionalInt(const std::optional<int32_t>& value, std::string& out) {
+  // Union ["null", "int"]: branch index, then the value.
+  if (value) {
+    AppendLong(1, out);
+    AppendLong(*value, out);
+  } else {
+    AppendLong(0, out);
+  }
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view data) : data_(data) {}
+
+  Result<int64_t> Long() {
+    uint64_t n = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= data_.size()) return Status::Invalid("Avro body truncated");
+      const auto b = static_cast<uint8_t>(data_[pos_++]);
+      n |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) return static_cast<int64_t>((n >> 1) ^ (~(n & 1) + 1));
+    }
+    return Status::Invalid("Avro varint longer than 10 bytes");
+  }
+
+  Result<int32_t> Int() {
+    PFAD_ASSIGN_OR_RAISE(int64_t v, Long());
+    if (v < INT32_MIN || v > INT32_MAX) return Status::Invalid("Avro int out of range: ", v);
+    return static_cast<int32_t>(v);
+  }
+
+  Result<std::string_view> String() {
+    PFAD_ASSIGN_OR_RAISE(int64_t len, Long());
+    if (len < 0 || static_cast<uint64_t>(len) > data_.size() - pos_) return Status::Invalid("Avro string truncated");
+    const auto s = data_.substr(pos_, static_cast<size_t>(len));
+    pos_ += static_cast<size_t>(len);
+    return s;
+  }
+
+  Result<std::optional<int32_t>> OptionalInt(const char* field) {
+    PFAD_ASSIGN_OR_RAISE(int64_t branch, Long());
+    if (branch == 0) return std::optional<int32_t>();
+    if (branch != 1) return Status::Invalid("bad union branch ", branch, " for ", field);
+    PFAD_ASSIGN_OR_RAISE(int32_t v, Int());
+    return std::optional<int32_t>(v);
+  }
+
+  [[nodiscard]] bool AtEnd() const { return pos_ == data_.size(); }
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+void AppendAvro(const Event& e, std::string& out) {
+  AppendUuidString(e.event_id, out);
+  AppendUuidString(e.user_id, out);
+  AppendUuidString(e.session_id, out);
+  AppendLong(static_cast<int64_t>(e.event_type), out);
+  AppendLong(e.event_timestamp_ms, out);
+  AppendLong(e.request_latency_ms, out);
+  AppendLong(static_cast<int64_t>(e.status), out);
+  AppendOptionalInt(e.error_code, out);
+  AppendOptionalInt(e.product_id, out);
+}
+
+Result<Event> DecodeAvro(std::string_view body) {
+  Reader r(body);
+  Event e;
+  for (Uuid* id : {&e.event_id, &e.user_id, &e.session_id}) {
+    PFAD_ASSIGN_OR_RAISE(auto text, r.String());
+    PFAD_ASSIGN_OR_RAISE(*id, Uuid::Parse(text));
+  }
+  PFAD_ASSIGN_OR_RAISE(int64_t type, r.Long());
+  if (type < 0 || type >= kEventTypeCount) return Status::Invalid("bad EventType index ", type);
+  e.event_type = static_cast<EventType>(type);
+  PFAD_ASSIGN_OR_RAISE(e.event_timestamp_ms, r.Long());
+  PFAD_ASSIGN_OR_RAISE(e.request_latency_ms, r.Int());
+  PFAD_ASSIGN_OR_RAISE(int64_t status, r.Long());
+  if (status < 0 || status > 1) return Status::Invalid("bad StatusType index ", status);
+  e.status = static_cast<EventStatus>(status);
+  PFAD_ASSIGN_OR_RAISE(e.error_code, r.OptionalInt("error_code"));
+  PFAD_ASSIGN_OR_RAISE(e.product_id, r.OptionalInt("product_id"));
+  if (!r.AtEnd()) return Status::Invalid("trailing bytes after the Avro body");
+  return e;
+}
+
+void AppendConfluentHeader(int32_t schema_id, std::string& out) {
+  const auto id = static_cast<uint32_t>(schema_id);
+  out.push_back('\0');
+  out.push_back(static_cast<char>(id >> 24));
+  out.push_back(static_cast<char>(id >> 16));
+  out.push_back(static_cast<char>(id >> 8));
+  out.push_back(static_cast<char>(id));
+}
+
+Result<std::pair<int32_t, std::string_view>> SplitConfluentFrame(std::string_view frame) {
+  if (frame.size() < kConfluentHeaderSize) return Status::Invalid("message shorter than the Confluent header");
+  if (frame[0] != '\0') return Status::Invalid("bad magic byte ", static_cast<int>(static_cast<uint8_t>(frame[0])));
+  uint32_t id = 0;
+  for (size_t i = 1; i < kConfluentHeaderSize; ++i) id = id << 8 | static_cast<uint8_t>(frame[i]);
+  return std::pair{static_cast<int32_t>(id), frame.substr(kConfluentHeaderSize)};
+}
+
+std::string ToJsonLine(const Event& e) {
+  const auto optional = [](const std::optional<int32_t>& v) { return v ? std::to_string(*v) : std::string("null"); };
+  return fmt::format(
+      R"({{"event_id":"{}","user_id":"{}","session_id":"{}","event_type":"{}","event_timestamp":{},)"
+      R"("request_latency_ms":{},"status":"{}","error_code":{},"product_id":{}}})",
+      e.event_id.ToString(), e.user_id.ToString(), e.session_id.ToString(), ToString(e.event_type),
+      e.event_timestamp_ms, e.request_latency_ms, ToString(e.status), optional(e.error_code), optional(e.product_id));
+}
+
+}  // namespace pfad::events

@@ -1,0 +1,70 @@
+// The pipeline's source (DESIGN.md section 1): generated events produced to
+// Kafka as Confluent-framed Avro, keyed by the 16 raw bytes of user_id.
+//
+// Each worker is a thread with its own librdkafka producer (acks=all,
+// idempotence on, snappy, batch.size 32768, linger.ms 20 unless overridden)
+// and its own generator, seeded from --seed and the worker index, so the same
+// seed and worker count give the same events. The schema is registered once
+// (or found) under <topic>-value; nothing is re-registered per message.
+// Delivery failures are counted, logged and reported; nothing is dropped silently.
+#pragma once
+
+#include "pfad/common/clock.h"
+#include "pfad/common/status.h"
+#include "pfad/events/event.h"
+#include "pfad/kafka/client.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace pfad::produce {
+
+struct ProduceOptions {
+  std::string bootstrap = "127.0.0.1:9092";
+  std::string registry_url;  // Confluent-compatible base URL
+  std::string topic = "user_interactions";
+  int workers = 1;
+  double rate = 0;                     // events/s over all workers; 0 = as fast as possible
+  std::optional<int64_t> count;        // stop after this many events
+  std::optional<double> duration_s;    // stop after this long
+  uint64_t seed = 0;
+  // Backfill: timestamps spread evenly over `minutes` minutes from `start_time_ms`
+  // (default: that many minutes before now, on a minute boundary). Needs `count`.
+  std::optional<int64_t> start_time_ms;
+  int64_t minutes = 0;
+  kafka::Properties properties;        // librdkafka overrides (-X key=value)
+  std::chrono::milliseconds connect_timeout{10'000};
+};
+
+struct ProduceStats {
+  int64_t generated = 0;
+  int64_t delivered = 0;
+  int64_t failed = 0;
+  double seconds = 0;
+  // Enqueue-to-acknowledgement latency of delivered events, milliseconds.
+  double latency_p50_ms = 0;
+  double latency_p99_ms = 0;
+  double latency_max_ms = 0;
+};
+
+// The librdkafka properties a worker starts from (defaults, then overrides).
+kafka::Properties ProducerProperties(const ProduceOptions& options, int worker);
+
+// Validates options that need no network (counts, rates, properties).
+Status Validate(const ProduceOptions& options);
+
+// The events the workers would send, in per-worker order, without Kafka: the
+// same events for the same options. Calls `sink(worker, event)` for each.
+Status GenerateOnly(const ProduceOptions& options, const Clock& clock,
+                    const std::function<void(int, const events::Event&)>& sink);
+
+// Produces until count/duration is reached or `stop` turns true, then flushes.
+// `progress` is called about twice a second from the calling thread.
+Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>& stop, const Clock& clock,
+                         const std::function<void(const ProduceStats&)>& progress);
+
+}  // namespace pfad::produce
