@@ -43,15 +43,25 @@ class Pfad:
         return Run(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
 
 
-@pytest.fixture(scope="session")
-def minio_env() -> dict[str, str]:
-    out = subprocess.run([str(ROOT / "scripts/services/minio.sh"), "env"], capture_output=True, text=True,
-                         check=True).stdout
+def service_env(service: str, required: str) -> dict[str, str]:
+    """The `export` lines of scripts/services/<service>.sh env; fails unless the service runs."""
+    script = ROOT / f"scripts/services/{service}.sh"
+    if subprocess.run([str(script), "status"], capture_output=True).returncode != 0:
+        pytest.fail(f"{service} is not running: start it with {script} start (make test does)")
+    out = subprocess.run([str(script), "env"], capture_output=True, text=True, check=True).stdout
     env = {}
     for line in out.splitlines():
         if line.startswith("export "):
             key, _, value = line[len("export "):].partition("=")
             env[key] = value.strip("'\"")
+    if required not in env:
+        pytest.fail(f"{script} env did not print {required}")
+    return env
+
+
+@pytest.fixture(scope="session")
+def minio_env() -> dict[str, str]:
+    env = service_env("minio", "AWS_ENDPOINT_URL")
     url = env["AWS_ENDPOINT_URL"] + "/minio/health/ready"
     try:
         urllib.request.urlopen(url, timeout=5)
@@ -61,13 +71,20 @@ def minio_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def pfad(minio_env) -> Pfad:
+def pfad() -> Pfad:
     binary = Path(os.environ.get("PFAD_BIN", ROOT / "build/pfad"))
     if not binary.is_file():
         pytest.fail(f"{binary} does not exist: run `make build` first")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MINIO_", "PFAD_CONFIG"))}
-    env.update({k: v for k, v in minio_env.items() if k.startswith("AWS_")})
+    # No ambient service settings: each test passes what it means to use.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "MINIO_", "PFAD_CONFIG", "PFAD_KAFKA", "PFAD_REGISTRY"))}
     return Pfad(binary, env)
+
+
+@pytest.fixture(scope="session")
+def pfad_s3(pfad, minio_env) -> Pfad:
+    """pfad with MinIO's endpoint and credentials in its environment."""
+    return Pfad(pfad.binary, {**pfad.env, **{k: v for k, v in minio_env.items() if k.startswith("AWS_")}})
 
 
 @pytest.fixture(scope="session")

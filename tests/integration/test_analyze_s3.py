@@ -24,9 +24,9 @@ def parquet_bytes(table: pa.Table, **kwargs) -> bytes:
     return sink.getvalue()
 
 
-def test_reference_minute_gives_the_reference_report(pfad, s3, bucket):
+def test_reference_minute_gives_the_reference_report(pfad_s3, s3, bucket):
     put_bytes(s3, f"{bucket}/2025-01-15_10-00.parquet", parquet_bytes(reference_table()))
-    run = pfad.run("analyze", f"s3a://{bucket}/2025-01-15_10-00.parquet")
+    run = pfad_s3.run("analyze", f"s3a://{bucket}/2025-01-15_10-00.parquet")
     assert run.code == 0, run.stderr
     assert run.stdout.strip() == f"s3a://{bucket}/2025-01-15_10-00.json"
     report = read_json(s3, f"{bucket}/2025-01-15_10-00.json")["report"]
@@ -39,16 +39,16 @@ def test_reference_minute_gives_the_reference_report(pfad, s3, bucket):
     assert 0 <= report["process_time"] < 60
 
 
-def test_s3_scheme_works_like_s3a(pfad, s3, bucket):
+def test_s3_scheme_works_like_s3a(pfad_s3, s3, bucket):
     put_bytes(s3, f"{bucket}/2025-01-15_10-00.parquet", parquet_bytes(reference_table()))
-    run = pfad.run("analyze", f"s3://{bucket}/2025-01-15_10-00.parquet")
+    run = pfad_s3.run("analyze", f"s3://{bucket}/2025-01-15_10-00.parquet")
     assert run.code == 0, run.stderr
     assert read_json(s3, f"{bucket}/2025-01-15_10-00.json")["report"]["total_events"] == 100
 
 
-def test_zero_row_file_gives_zeros(pfad, s3, bucket):
+def test_zero_row_file_gives_zeros(pfad_s3, s3, bucket):
     put_bytes(s3, f"{bucket}/empty-test.parquet", parquet_bytes(SCHEMA.empty_table()))
-    run = pfad.run("analyze", f"s3a://{bucket}/empty-test.parquet")
+    run = pfad_s3.run("analyze", f"s3a://{bucket}/empty-test.parquet")
     assert run.code == 0, run.stderr
     report = read_json(s3, f"{bucket}/empty-test.json")["report"]
     assert report["total_events"] == 0
@@ -56,21 +56,21 @@ def test_zero_row_file_gives_zeros(pfad, s3, bucket):
     assert report["by_event_type"] == {}
 
 
-def test_name_without_parquet_gives_no_data(pfad, s3, bucket):
-    run = pfad.run("analyze", f"s3a://{bucket}/2025-01-15_11-00")
+def test_name_without_parquet_gives_no_data(pfad_s3, s3, bucket):
+    run = pfad_s3.run("analyze", f"s3a://{bucket}/2025-01-15_11-00")
     assert run.code == 0, run.stderr
     assert read_json(s3, f"{bucket}/2025-01-15_11-00.json") == {"report": "No data for 2025-01-15_11-00."}
 
 
-def test_missing_parquet_object_gives_no_data(pfad, s3, bucket):
-    run = pfad.run("analyze", f"s3a://{bucket}/2025-01-15_12-00.parquet")
+def test_missing_parquet_object_gives_no_data(pfad_s3, s3, bucket):
+    run = pfad_s3.run("analyze", f"s3a://{bucket}/2025-01-15_12-00.parquet")
     assert run.code == 0, run.stderr
     assert read_json(s3, f"{bucket}/2025-01-15_12-00.json") == {"report": "No data for 2025-01-15_12-00."}
 
 
-def test_out_to_another_prefix(pfad, s3, bucket):
+def test_out_to_another_prefix(pfad_s3, s3, bucket):
     put_bytes(s3, f"{bucket}/in/2025-01-15_10-00.parquet", parquet_bytes(reference_table()))
-    run = pfad.run("analyze", f"s3a://{bucket}/in/2025-01-15_10-00.parquet", "--out", f"s3a://{bucket}/reports")
+    run = pfad_s3.run("analyze", f"s3a://{bucket}/in/2025-01-15_10-00.parquet", "--out", f"s3a://{bucket}/reports")
     assert run.code == 0, run.stderr
     assert read_json(s3, f"{bucket}/reports/2025-01-15_10-00.json")["report"]["total_errors"] == 15
     assert not exists(s3, f"{bucket}/in/2025-01-15_10-00.json")
@@ -121,11 +121,11 @@ def minio_down(s3, bucket):
     (wrong_credentials, "AWS Error"),
     (minio_down, "AWS Error"),
 ], ids=lambda v: v.__name__ if callable(v) else None)
-def test_bad_input_fails_fast_with_one_clear_line_and_writes_nothing(pfad, s3, bucket, case, cause):
+def test_bad_input_fails_fast_with_one_clear_line_and_writes_nothing(pfad_s3, s3, bucket, case, cause):
     setup = case(s3, bucket)
     target_bucket = setup.get("bucket", bucket)
     uri = f"s3a://{target_bucket}/2025-01-15_10-00.parquet"
-    run = pfad.run("analyze", uri, env=setup.get("env"), timeout=10)  # must give up within 10 s
+    run = pfad_s3.run("analyze", uri, env=setup.get("env"), timeout=10)  # must give up within 10 s
     assert run.code != 0
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1, run.stderr
@@ -135,7 +135,7 @@ def test_bad_input_fails_fast_with_one_clear_line_and_writes_nothing(pfad, s3, b
     assert not exists(s3, f"{bucket}/2025-01-15_10-00.json")
 
 
-def test_exit_codes_tell_bad_input_from_storage_failure(pfad, s3, bucket):
+def test_exit_codes_tell_bad_input_from_storage_failure(pfad_s3, s3, bucket):
     not_parquet(s3, bucket)
-    assert pfad.run("analyze", f"s3a://{bucket}/2025-01-15_10-00.parquet").code == 3
-    assert pfad.run("analyze", f"s3a://{bucket}-missing/2025-01-15_10-00.parquet").code == 4
+    assert pfad_s3.run("analyze", f"s3a://{bucket}/2025-01-15_10-00.parquet").code == 3
+    assert pfad_s3.run("analyze", f"s3a://{bucket}-missing/2025-01-15_10-00.parquet").code == 4

@@ -39,9 +39,9 @@ def test_local_missing_directory_is_an_error_not_no_data(pfad, tmp_path):
     assert not (tmp_path / "nope").exists()
 
 
-def test_config_file_supplies_the_endpoint(pfad, minio_env, s3, bucket, tmp_path):
+def test_config_file_supplies_the_endpoint(pfad_s3, minio_env, s3, bucket, tmp_path):
     config = tmp_path / "pfad.toml"
     config.write_text(f'[storage]\nendpoint = "{minio_env["AWS_ENDPOINT_URL"]}"\n')
     env = {"AWS_ENDPOINT_URL": ""}
-    run = pfad.run("analyze", f"s3a://{bucket}/2025-01-15_11-00", "--config", str(config), env=env)
+    run = pfad_s3.run("analyze", f"s3a://{bucket}/2025-01-15_11-00", "--config", str(config), env=env)
     assert run.code == 0, run.stderr

@@ -70,10 +70,10 @@ def test_bad_flags_are_usage_errors(pfad, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_gen_to_minio_then_analyze(pfad, s3, bucket):
-    uri = gen(pfad, f"s3://{bucket}", "--rows", "6000", "--minute", "2025-01-15 10:00", "--seed", "5")
+def test_gen_to_minio_then_analyze(pfad_s3, s3, bucket):
+    uri = gen(pfad_s3, f"s3://{bucket}", "--rows", "6000", "--minute", "2025-01-15 10:00", "--seed", "5")
     assert uri == f"s3://{bucket}/2025-01-15_10-00.parquet"
-    run = pfad.run("analyze", uri)
+    run = pfad_s3.run("analyze", uri)
     assert run.code == 0, run.stderr
     with s3.open_input_stream(f"{bucket}/2025-01-15_10-00.json") as f:
         assert b'"total_events":6000' in f.read()
