@@ -9,6 +9,7 @@
 
 #include "pfad/events/generator.h"
 #include "pfad/events/schema.h"
+#include "pfad/storage/local_store_fixture.h"
 
 namespace pfad::analyze {
 namespace {
@@ -145,23 +146,12 @@ TEST(ReportLocation, BesideTheInputOrWhereAsked) {
   EXPECT_EQ(ReportLocation(no_data, std::nullopt).ToString(), "s3a://b/2025-01-15_11-00.json");
 }
 
-class AnalyzeMinuteTest : public ::testing::Test {
+class AnalyzeMinuteTest : public storage::LocalStoreFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("pfad-analyze-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    store_ = storage::ObjectStore::Open(Uri("x"), {}).ValueOrDie();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  ObjectUri Uri(const std::string& name) const { return ObjectUri::Parse((dir_ / name).string()).ValueOrDie(); }
   Result<AnalyzeOutcome> Run(const std::string& name) {
     return AnalyzeMinute(*store_, *store_, {.input = Uri(name), .output = std::nullopt, .options = {}}, clock_);
   }
 
-  fs::path dir_;
-  std::shared_ptr<storage::ObjectStore> store_;
   ManualClock clock_{0};
 };
 

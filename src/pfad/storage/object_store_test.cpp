@@ -1,5 +1,7 @@
 #include "pfad/storage/object_store.h"
 
+#include "pfad/storage/local_store_fixture.h"
+
 #include <arrow/io/interfaces.h>
 #include <gtest/gtest.h>
 
@@ -66,21 +68,9 @@ TEST(StorageConfig, EnvironmentOverridesTheConfigFile) {
   EXPECT_TRUE(StorageConfig::Resolve(wrong).status().IsInvalid());
 }
 
-class LocalStoreTest : public ::testing::Test {
+class LocalStoreTest : public LocalStoreFixture {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("pfad-store-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    store_ = ObjectStore::Open(Uri(""), StorageConfig{}).ValueOrDie();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  ObjectUri Uri(const std::string& name) const { return ObjectUri::Parse((dir_ / name).string()).ValueOrDie(); }
   size_t Entries() const { return static_cast<size_t>(std::distance(fs::directory_iterator(dir_), {})); }
-
-  fs::path dir_;
-  std::shared_ptr<ObjectStore> store_;
 };
 
 TEST_F(LocalStoreTest, PutGetStatDelete) {
