@@ -4,7 +4,15 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PFAD_ROOT"
-trap 'scripts/services/minio.sh stop || true' EXIT
-scripts/services/minio.sh start
-eval "$(scripts/services/minio.sh env)"
-.venv/bin/python bench/analyze_bench.py
+services=(minio kafka registry)
+trap 'for s in "${services[@]}"; do scripts/services/$s.sh stop || true; done' EXIT
+for s in "${services[@]}"; do
+  scripts/services/$s.sh start
+  eval "$(scripts/services/$s.sh env)"
+done
+case "${1:-all}" in
+  analyze) .venv/bin/python bench/analyze_bench.py ;;
+  produce) .venv/bin/python bench/produce_bench.py ;;
+  all) .venv/bin/python bench/analyze_bench.py && .venv/bin/python bench/produce_bench.py ;;
+  *) die "usage: bench.sh [analyze|produce|all]" ;;
+esac

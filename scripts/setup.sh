@@ -12,7 +12,8 @@ case "$mode" in demo|test) ;; *) die "usage: setup.sh demo|test" ;; esac
 debs=(build-essential cmake ninja-build pkg-config ccache tzdata
       libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libcctz-dev
       libtomlplusplus-dev libgtest-dev libgmock-dev python3-venv)
-[[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time)
+debs+=(librdkafka-dev libcurl4-openssl-dev)
+[[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,6 +41,6 @@ ln -sfn "$PFAD_VENV" "$PFAD_ROOT/.venv"
 
 # --- Services built from source --------------------------------------------
 if [[ $mode == test ]]; then
-  "$PFAD_ROOT/scripts/services/minio.sh" install
+  for service in minio kafka registry; do "$PFAD_ROOT/scripts/services/$service.sh" install; done
 fi
 log "setup ($mode) done"

@@ -34,6 +34,8 @@ start() {  # start SERVICE: a service that cannot start fails the run with its r
 build release
 build asan-ubsan
 start minio
+start kafka
+start registry
 
 failed=0
 pytest_run() {  # pytest_run BINARY: integration tests against one build of pfad

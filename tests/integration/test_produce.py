@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 
 import fastavro
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
@@ -53,7 +53,8 @@ def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) 
     """Every message of the topic (raw), read until `expected` arrived and the topic is drained."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    consumer.assign([TopicPartition(topic, p) for p in range(6)])
+    # Explicit start offsets: no consumer-group coordinator involved.
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(6)])
     messages, deadline, idle_since = [], time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         batch = consumer.consume(10000, timeout=0.5)

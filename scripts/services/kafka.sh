@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Local Apache Kafka (single node, KRaft combined mode) for PFAD tests and benchmarks.
+#
+# Usage: scripts/services/kafka.sh install|start|stop|status|env|classpath
+#
+#   install    Resolve the broker and tools jars from Maven Central (scripts/services/kafka/pom.xml)
+#              into $PFAD_CACHE/kafka-<version>/libs (skipped when already there).
+#   start      Format storage once, start the broker on 127.0.0.1:${PFAD_KAFKA_PORT:-9092}
+#              (controller on :${PFAD_KAFKA_CONTROLLER_PORT:-9093}), create the topics of
+#              PFAD_KAFKA_TOPICS (default "user_interactions:6", name:partitions, space-separated)
+#              and wait until a real produce request is acknowledged. Idempotent.
+#   stop       TERM (controlled shutdown), KILL after 30 s. Data is kept for the next start.
+#   status     Exit 0 when running and answering, else 3.
+#   env        export PFAD_KAFKA_BOOTSTRAP=127.0.0.1:<port>
+#   classpath  The classpath of the broker and tools (e.g. for ProducerPerformance).
+#
+# State: $PFAD_RUN/kafka/{data,kafka.pid,kafka.log,server.properties}. Topics are not created
+# automatically by producers (auto.create.topics.enable=false), so a typo is an error, not a
+# new topic.
+set -euo pipefail
+source "$(dirname "$0")/../common.sh"
+
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$PFAD_ROOT/scripts/services/kafka/pom.xml")
+KAFKA_HOME="$PFAD_CACHE/kafka-$KAFKA_VERSION"
+KAFKA_LIBS="$KAFKA_HOME/libs"
+PORT="${PFAD_KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${PFAD_KAFKA_CONTROLLER_PORT:-9093}"
+STATE="$PFAD_RUN/kafka"
+PIDFILE="$STATE/kafka.pid"
+LOG="$STATE/kafka.log"
+TOPICS="${PFAD_KAFKA_TOPICS:-user_interactions:6}"
+BOOTSTRAP="127.0.0.1:$PORT"
+mkdir -p "$STATE"
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+
+tool() {  # tool CLASS ARGS...: a Kafka tool in a quick-starting JVM
+  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dlog4j2.configurationFile="$PFAD_ROOT/scripts/services/kafka/log4j2.properties" \
+    -Dkafka.logs.dir="$STATE/tools" -cp "$KAFKA_LIBS/*" "$@"
+}
+
+install() {
+  [[ -e $KAFKA_HOME/.complete ]] && return 0
+  command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch the Kafka jars"
+  log "resolving Kafka $KAFKA_VERSION jars from Maven Central"
+  rm -rf "$KAFKA_LIBS"
+  mvn -q -B -Dstyle.color=never -f "$PFAD_ROOT/scripts/services/kafka/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$KAFKA_LIBS" >"$STATE/mvn.log" 2>&1 || { cat "$STATE/mvn.log" >&2; die "could not resolve the Kafka jars (see above)"; }
+  touch "$KAFKA_HOME/.complete"
+}
+
+pid() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && cat "$PIDFILE"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+write_config() {
+  cat > "$STATE/server.properties" <<CONF
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$STATE/data
+num.partitions=6
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=24
+CONF
+}
+
+healthy() {  # a real produce to the scratch topic, acknowledged by the broker
+  echo "ok $(date +%s)" | tool org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$BOOTSTRAP" \
+    --topic _pfad_health --producer-property acks=all --producer-property max.block.ms=5000 \
+    --producer-property delivery.timeout.ms=8000 --producer-property request.timeout.ms=5000 >/dev/null 2>&1
+}
+
+create_topic() {  # create_topic NAME PARTITIONS
+  tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
+    --topic "$1" --partitions "$2" --replication-factor 1 >/dev/null
+}
+
+start() {
+  install
+  if [[ -n $(pid) ]]; then
+    log "kafka already running (pid $(pid)) on $BOOTSTRAP"
+    return 0
+  fi
+  port_open "$PORT" && die "port $PORT is taken by another process (set PFAD_KAFKA_PORT)"
+  write_config
+  if [[ ! -e $STATE/data/meta.properties ]]; then
+    local id
+    id=$(tool kafka.tools.StorageTool random-uuid)
+    tool kafka.tools.StorageTool format --standalone -t "$id" -c "$STATE/server.properties" >/dev/null
+  fi
+  log "starting kafka $KAFKA_VERSION on $BOOTSTRAP"
+  setsid nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$PFAD_ROOT/scripts/services/kafka/log4j2.properties" -Dkafka.logs.dir="$STATE" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$STATE/server.properties" >"$STATE/stdout.log" 2>&1 </dev/null &
+  echo $! >"$PIDFILE"
+  if ! wait_until 60 port_open "$PORT"; then
+    tail -n 20 "$LOG" "$STATE/stdout.log" >&2 || true
+    stop >/dev/null 2>&1 || true
+    die "kafka did not open $BOOTSTRAP within 60 s"
+  fi
+  create_topic _pfad_health 1
+  local spec
+  for spec in $TOPICS; do create_topic "${spec%%:*}" "${spec##*:}"; done
+  if ! healthy; then
+    tail -n 20 "$LOG" >&2 || true
+    die "kafka on $BOOTSTRAP does not acknowledge produce requests"
+  fi
+  log "kafka ready (pid $(pid)) on $BOOTSTRAP, topics: $TOPICS"
+}
+
+stop() {
+  local p
+  p=$(pid) || true
+  if [[ -z $p ]]; then
+    rm -f "$PIDFILE"
+    return 0
+  fi
+  log "stopping kafka (pid $p)"
+  kill -TERM "$p" 2>/dev/null || true
+  local deadline=$((SECONDS + 30))
+  while kill -0 "$p" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
+  rm -f "$PIDFILE"
+  log "kafka stopped"
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status)
+    if [[ -n $(pid) ]] && port_open "$PORT"; then echo "running (pid $(pid)) on $BOOTSTRAP"; else echo stopped; exit 3; fi ;;
+  env) echo "export PFAD_KAFKA_BOOTSTRAP=$BOOTSTRAP" ;;
+  classpath) install >&2; echo "$KAFKA_LIBS/*" ;;
+  *) usage; exit 2 ;;
+esac
