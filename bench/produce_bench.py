@@ -29,6 +29,13 @@ COUNT = int(os.environ.get("PFAD_BENCH_PRODUCE_COUNT", "1000000"))
 PY_COUNT = int(os.environ.get("PFAD_BENCH_PRODUCE_PY_COUNT", "100000"))
 PRODUCER_PROPS = ["acks=all", "enable.idempotence=true", "compression.type=snappy", "batch.size=32768",
                   "linger.ms=20"]
+# Batching configurations compared, applied alike to every producer (librdkafka's
+# batch.num.messages has no Java counterpart; Java batches by bytes only).
+BATCHING = {
+    "DESIGN defaults (batch.size 32768, linger.ms 20)": {},
+    "large batches (batch.size 1000000, linger.ms 50)": {"batch.size": "1000000", "linger.ms": "50",
+                                                          "batch.num.messages": "100000"},
+}
 
 
 def fresh_topic() -> str:
@@ -58,20 +65,22 @@ def pfad_produce(workers: int, extra: list[str]) -> dict:
     return json.loads(out)
 
 
-def python_produce(workers: int) -> dict:
+def python_produce(workers: int, extra: dict) -> dict:
     out = subprocess.run([str(PY), str(ROOT / "bench/python_producer.py"), BOOTSTRAP, REGISTRY, fresh_topic(),
-                          str(PY_COUNT), str(workers)], capture_output=True, text=True, check=True).stdout
+                          str(PY_COUNT), str(workers), json.dumps(extra)], capture_output=True, text=True,
+                         check=True).stdout
     return json.loads(out)
 
 
-def producer_performance(workers: int, count: int, size: int, throughput: int = -1) -> dict:
+def producer_performance(workers: int, count: int, size: int, throughput: int = -1, extra: dict | None = None) -> dict:
     classpath = subprocess.run([str(ROOT / "scripts/services/kafka.sh"), "classpath"], capture_output=True,
                                text=True, check=True).stdout.strip()
     topic = fresh_topic()
     cmd = ["java", "-Xmx512m", "-cp", classpath, "org.apache.kafka.tools.ProducerPerformance", "--topic", topic,
            "--num-records", str(count // workers), "--record-size", str(size), "--throughput",
            str(throughput if throughput < 0 else throughput // workers),
-           "--producer-props", f"bootstrap.servers={BOOTSTRAP}", *PRODUCER_PROPS]
+           "--producer-props", f"bootstrap.servers={BOOTSTRAP}", *PRODUCER_PROPS,
+           *[f"{k}={v}" for k, v in (extra or {}).items() if k != "batch.num.messages"]]
     start = time.perf_counter()
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(workers)]
     outs = [p.communicate()[0] for p in procs]
@@ -89,20 +98,22 @@ def main() -> None:
     size = message_size()
     record_size = round(size - 16)  # ProducerPerformance sends values only
     rows, raw = [], {"message_bytes": size}
-    for workers in (1, 2):
-        ours = pfad_produce(workers, ["--count", str(COUNT)])
-        peer_py = python_produce(workers)
-        peer_pp = producer_performance(workers, COUNT, record_size)
-        raw[f"workers{workers}"] = {"pfad": ours, "python": peer_py, "producer_performance": peer_pp}
-        ours_rate = ours["delivered"] / ours["seconds"]
-        py_rate = peer_py["delivered"] / peer_py["seconds"]
-        for tool, rate, n in (("pfad produce", ours_rate, ours["delivered"]),
-                              ("Python SerializingProducer + AvroSerializer", py_rate, peer_py["delivered"]),
-                              (f"Kafka ProducerPerformance ({record_size}-byte records)", peer_pp["rate"],
-                               peer_pp["delivered"])):
-            rows.append((workers, tool, n, rate, rate * size / 1e6, ours_rate / rate))
-        print(f"workers={workers}: pfad {ours_rate:,.0f}/s python {py_rate:,.0f}/s "
-              f"ProducerPerformance {peer_pp['rate']:,.0f}/s", file=sys.stderr)
+    for batching, extra in BATCHING.items():
+        x_flags = [a for k, v in extra.items() for a in ("-X", f"{k}={v}")]
+        for workers in (1, 2):
+            ours = pfad_produce(workers, ["--count", str(COUNT), *x_flags])
+            peer_py = python_produce(workers, extra)
+            peer_pp = producer_performance(workers, COUNT, record_size, extra=extra)
+            raw[f"{batching}/workers{workers}"] = {"pfad": ours, "python": peer_py, "producer_performance": peer_pp}
+            ours_rate = ours["delivered"] / ours["seconds"]
+            py_rate = peer_py["delivered"] / peer_py["seconds"]
+            for tool, rate, n in (("pfad produce", ours_rate, ours["delivered"]),
+                                  ("Python SerializingProducer + AvroSerializer", py_rate, peer_py["delivered"]),
+                                  (f"Kafka ProducerPerformance ({record_size}-byte records)", peer_pp["rate"],
+                                   peer_pp["delivered"])):
+                rows.append((batching, workers, tool, n, rate, rate * size / 1e6, ours_rate / rate))
+            print(f"{batching} workers={workers}: pfad {ours_rate:,.0f}/s python {py_rate:,.0f}/s "
+                  f"ProducerPerformance {peer_pp['rate']:,.0f}/s", file=sys.stderr)
     steady = pfad_produce(1, ["--rate", "10000", "--duration", "10"])
     steady_pp = producer_performance(1, 100000, record_size, throughput=10000)
     raw["steady"] = {"pfad": steady, "producer_performance": steady_pp}
@@ -111,10 +122,10 @@ def main() -> None:
 
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; average message {size:.0f} bytes "
           f"(key + Confluent header + Avro body)\n")
-    print("| workers | producer | events | events/s | MB/s | pfad speed-up |")
-    print("|---:|---|---:|---:|---:|---:|")
-    for workers, tool, n, rate, mbs, ratio in rows:
-        print(f"| {workers} | {tool} | {n:,.0f} | {rate:,.0f} | {mbs:.1f} | {ratio:.2f}x |")
+    print("| batching | workers | producer | events | events/s | MB/s | pfad speed-up |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for batching, workers, tool, n, rate, mbs, ratio in rows:
+        print(f"| {batching} | {workers} | {tool} | {n:,.0f} | {rate:,.0f} | {mbs:.1f} | {ratio:.2f}x |")
     print("\nDelivery latency at a steady 10,000 events/s (1 worker, 10 s / 100,000 records):\n")
     print("| producer | events/s reached | p50 | p99 | max |")
     print("|---|---:|---:|---:|---:|")

@@ -2,7 +2,7 @@
 SerializingProducer with AvroSerializer and the same generator distributions, in a
 tight loop (no sleep between events), one process per worker.
 
-  python python_producer.py <bootstrap> <registry> <topic> <count> <workers>
+  python python_producer.py <bootstrap> <registry> <topic> <count> <workers> [<extra properties as JSON>]
 
 Prints one JSON line: {"delivered": N, "failed": F, "seconds": S}.
 """
@@ -22,12 +22,12 @@ SCHEMA = (Path(__file__).resolve().parents[1] / "schemas/user_interactions.avsc"
 TYPES = ["VIEW_PRODUCT", "ADD_TO_CART", "CHECKOUT", "PAYMENT", "SEARCH"]
 
 
-def worker(bootstrap, registry_url, topic, count, out):
+def worker(bootstrap, registry_url, topic, count, extra, out):
     serializer = AvroSerializer(SchemaRegistryClient({"url": registry_url}), SCHEMA)
     producer = SerializingProducer({
         "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "compression.type": "snappy",
         "batch.size": 32768, "linger.ms": 20, "value.serializer": serializer,
-        "key.serializer": lambda k, ctx: k.bytes})
+        "key.serializer": lambda k, ctx: k.bytes, **extra})
     stats = {"delivered": 0, "failed": 0}
 
     def on_delivery(err, msg):
@@ -60,9 +60,10 @@ def worker(bootstrap, registry_url, topic, count, out):
 
 def main():
     bootstrap, registry_url, topic, count, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    extra = json.loads(sys.argv[6]) if len(sys.argv) > 6 else {}
     out = mp.Queue()
     start = time.perf_counter()
-    procs = [mp.Process(target=worker, args=(bootstrap, registry_url, topic, count // workers, out))
+    procs = [mp.Process(target=worker, args=(bootstrap, registry_url, topic, count // workers, extra, out))
              for _ in range(workers)]
     for p in procs:
         p.start()

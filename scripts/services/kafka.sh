@@ -101,10 +101,13 @@ start() {
     tool kafka.tools.StorageTool format --standalone -t "$id" -c "$STATE/server.properties" >/dev/null
   fi
   log "starting kafka $KAFKA_VERSION on $BOOTSTRAP"
-  setsid nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$PFAD_ROOT/scripts/services/kafka/log4j2.properties" -Dkafka.logs.dir="$STATE" \
-    -cp "$KAFKA_LIBS/*" kafka.Kafka "$STATE/server.properties" >"$STATE/stdout.log" 2>&1 </dev/null &
-  echo $! >"$PIDFILE"
+  # The detached shell records its own pid, then becomes java (exec keeps the pid).
+  rm -f "$PIDFILE"
+  setsid bash -c 'echo $$ >"$0"; shift; exec "$@"' "$PIDFILE" x java -Xms256m -Xmx768m -XX:+UseG1GC \
+    -Djava.awt.headless=true -Dlog4j2.configurationFile="$PFAD_ROOT/scripts/services/kafka/log4j2.properties" \
+    -Dkafka.logs.dir="$STATE" -cp "$KAFKA_LIBS/*" kafka.Kafka "$STATE/server.properties" \
+    >"$STATE/stdout.log" 2>&1 </dev/null &
+  wait_until 10 test -s "$PIDFILE" || die "the kafka process did not start"
   if ! wait_until 60 port_open "$PORT"; then
     tail -n 20 "$LOG" "$STATE/stdout.log" >&2 || true
     stop >/dev/null 2>&1 || true

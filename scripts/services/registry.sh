@@ -70,13 +70,16 @@ start() {
   local java
   java=$(java_bin) || die "Apicurio Registry needs Java 21 or newer; none found (set PFAD_REGISTRY_JAVA)"
   log "starting Apicurio Registry $VERSION at $URL"
-  (cd "$HOME_DIR" && setsid nohup "$java" -Xms128m -Xmx512m \
+  # The detached shell records its own pid, then becomes java (exec keeps the pid).
+  rm -f "$PIDFILE"
+  setsid bash -c 'echo $$ >"$0"; cd "$1" && shift && exec "$@"' "$PIDFILE" "$HOME_DIR" \
+    "$java" -Xms128m -Xmx512m \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$PORT" \
     -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$MANAGEMENT_PORT" \
     -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
     "-Dapicurio.datasource.url=jdbc:h2:file:$STATE/db/registry;DB_CLOSE_ON_EXIT=FALSE" \
     -jar quarkus-run.jar >"$LOG" 2>&1 </dev/null &
-    echo $! >"$PIDFILE")
+  wait_until 10 test -s "$PIDFILE" || die "the registry process did not start"
   if ! wait_until 90 answers; then
     tail -n 20 "$LOG" >&2 || true
     stop >/dev/null 2>&1 || true
