@@ -14,7 +14,7 @@ test-unit: build
 	ctest --preset $(PRESET) -L unit
 
 bench: setup-test build
-	scripts/bench.sh
+	scripts/bench.sh $(BENCH)
 
 build: setup-demo
 	cmake --preset $(PRESET) >/dev/null
