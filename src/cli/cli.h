@@ -49,5 +49,6 @@ void RegisterAnalyze(CLI::App& app, int& exit_code);
 void RegisterGen(CLI::App& app, int& exit_code);
 void RegisterMinute(CLI::App& app, int& exit_code);
 void RegisterProduce(CLI::App& app, int& exit_code);
+void RegisterDashboard(CLI::App& app, int& exit_code);
 
 }  // namespace pfad::cli

@@ -1,0 +1,57 @@
+// pfad dashboard: the report API and web page.
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+#include "cli.h"
+#include "pfad/dashboard/server.h"
+
+namespace pfad::cli {
+namespace {
+
+std::atomic<bool> g_dashboard_stop{false};
+extern "C" void OnDashboardSignal(int) { g_dashboard_stop.store(true); }
+
+std::string DefaultDatabase() {
+  const char* cache = std::getenv("PFAD_CACHE");
+  const char* home = std::getenv("HOME");
+  const std::string dir = cache ? cache : (home ? std::string(home) + "/.cache/pfad" : std::string("."));
+  return dir + "/dashboard.db";
+}
+
+int RunDashboard(dashboard::DashboardOptions options) {
+  if (options.database.empty()) options.database = DefaultDatabase();
+  auto server = dashboard::DashboardServer::Make(options);
+  if (!server.ok()) return ReportError("dashboard", server.status());
+  if (const Status st = (*server)->Start(); !st.ok()) return ReportError("dashboard", st);
+  std::signal(SIGINT, OnDashboardSignal);
+  std::signal(SIGTERM, OnDashboardSignal);
+  fmt::print(stderr, "pfad dashboard: http://{}:{} (reports in {})\n", options.host, (*server)->port(),
+             options.database);
+  while (!g_dashboard_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  (*server)->Stop();
+  return kOk;
+}
+
+}  // namespace
+
+void RegisterDashboard(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<dashboard::DashboardOptions>();
+  options->database.clear();
+  CLI::App* cmd = app.add_subcommand(
+      "dashboard",
+      "Serve the report API (POST/GET/DELETE /report, GET /health, GET /reports?limit=N, GET /events)\n"
+      "and the web page at /. Reports persist in SQLite. With a token, POST and DELETE need\n"
+      "'Authorization: Bearer <token>'; a non-loopback --host requires one.");
+  cmd->add_option("--host", options->host, "address to listen on")->capture_default_str();
+  cmd->add_option("--port", options->port, "port (0 = any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--token", options->token, "bearer token for POST/DELETE")->envname("PFAD_DASHBOARD_TOKEN");
+  cmd->add_option("--db", options->database, "SQLite database file (default: ~/.cache/pfad/dashboard.db)");
+  cmd->add_option("--max-body", options->max_body_bytes, "largest accepted request body, bytes")->capture_default_str();
+  cmd->footer(std::string(kExitCodesHelp));
+  cmd->callback([options, &exit_code] { exit_code = RunDashboard(*options); });
+}
+
+}  // namespace pfad::cli

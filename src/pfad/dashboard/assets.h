@@ -1,0 +1,12 @@
+// The web page's assets, embedded at build time from web/ (and Chart.js from
+// web/node_modules, installed by scripts/setup.sh from npm): the binary serves
+// them itself, offline.
+#pragma once
+
+#include <string_view>
+
+namespace pfad::dashboard {
+std::string_view IndexHtml();
+std::string_view AppJs();
+std::string_view ChartJs();
+}  // namespace pfad::dashboard

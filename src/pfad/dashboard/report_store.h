@@ -1,0 +1,46 @@
+// The dashboard's report history, persisted in SQLite (WAL), so it survives
+// restarts. The "latest report" slot of the reference API is the newest stored
+// report not cleared by DELETE /report.
+#pragma once
+
+#include "pfad/common/status.h"
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pfad::dashboard {
+
+struct StoredReport {
+  int64_t id = 0;
+  int64_t received_ms = 0;  // when the dashboard got it (epoch ms)
+  std::string body;         // the posted document, exactly as received: {"report": ...}
+};
+
+class ReportStore {
+ public:
+  // Opens (creating if needed) the database at `path`; ":memory:" for tests.
+  static Result<std::unique_ptr<ReportStore>> Open(const std::string& path);
+  ~ReportStore();
+
+  [[nodiscard]] Result<StoredReport> Add(const std::string& body, int64_t received_ms);
+  // The newest report since the last Clear(), if any.
+  [[nodiscard]] Result<std::optional<StoredReport>> Latest();
+  // The newest `limit` reports, newest first (history is kept across Clear()).
+  [[nodiscard]] Result<std::vector<StoredReport>> Recent(int limit);
+  // Empties the latest-report slot (DELETE /report).
+  [[nodiscard]] Status Clear();
+
+ private:
+  explicit ReportStore(sqlite3* db) : db_(db) {}
+  Status Exec(const char* sql);
+  sqlite3* db_;
+  std::mutex mutex_;
+};
+
+}  // namespace pfad::dashboard

@@ -1,0 +1,223 @@
+#include "pfad/dashboard/server.h"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+#include "pfad/common/log.h"
+#include "pfad/dashboard/assets.h"
+
+namespace pfad::dashboard {
+namespace {
+
+using Json = nlohmann::ordered_json;
+constexpr const char* kJson = "application/json";
+constexpr const char* kNoReport = "No report stored.";
+
+void Detail(httplib::Response& res, int status, const std::string& detail) {
+  res.status = status;
+  res.set_content(Json{{"detail", detail}}.dump(), kJson);
+}
+
+// Parses JSON, refusing nesting deeper than `max_depth` before building it.
+Result<Json> ParseBounded(const std::string& text, int max_depth) {
+  int depth = 0;
+  bool too_deep = false;
+  const Json::parser_callback_t cb = [&](int d, Json::parse_event_t event, Json&) {
+    if (event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) {
+      depth = d + 1;
+      if (depth > max_depth) too_deep = true;
+    }
+    return !too_deep;
+  };
+  Json doc = Json::parse(text, cb, /*allow_exceptions=*/false);
+  if (too_deep) return Status::Invalid("JSON nested deeper than ", max_depth, " levels");
+  if (doc.is_discarded()) return Status::Invalid("malformed JSON");
+  return doc;
+}
+
+}  // namespace
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
+Result<std::unique_ptr<DashboardServer>> DashboardServer::Make(const DashboardOptions& options, const Clock& clock) {
+  if (!IsLoopback(options.host) && options.token.empty()) {
+    return Status::Invalid("refusing to listen on ", options.host,
+                           " without a bearer token: set --token or PFAD_DASHBOARD_TOKEN (or bind 127.0.0.1)");
+  }
+  PFAD_ASSIGN_OR_RAISE(auto store, ReportStore::Open(options.database));
+  return std::unique_ptr<DashboardServer>(new DashboardServer(options, std::move(store), clock));
+}
+
+DashboardServer::DashboardServer(DashboardOptions options, std::unique_ptr<ReportStore> store, const Clock& clock)
+    : options_(std::move(options)), store_(std::move(store)), clock_(clock), http_(std::make_unique<httplib::Server>()) {
+  Routes();
+}
+
+DashboardServer::~DashboardServer() { Stop(); }
+
+void DashboardServer::Publish(const std::string& event, const std::string& data) {
+  {
+    std::lock_guard lock(feed_mutex_);
+    ++feed_seq_;
+    feed_event_ = event;
+    feed_data_ = data;
+  }
+  feed_changed_.notify_all();
+}
+
+void DashboardServer::Routes() {
+  auto& http = *http_;
+  const int threads = options_.threads;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  http.set_payload_max_length(options_.max_body_bytes);
+  http.set_read_timeout(std::chrono::seconds(10));
+  http.set_write_timeout(std::chrono::seconds(10));
+  http.set_keep_alive_max_count(1000);
+
+  const auto authorized = [this](const httplib::Request& req, httplib::Response& res) {
+    if (options_.token.empty()) return true;
+    if (req.get_header_value("Authorization") == "Bearer " + options_.token) return true;
+    res.set_header("WWW-Authenticate", "Bearer");
+    Detail(res, 401, "Missing or invalid bearer token.");
+    return false;
+  };
+  const auto internal_error = [](httplib::Response& res, const Status& st) {
+    Logger("dashboard")->error("{}", st.ToString());
+    Detail(res, 500, "Internal error: " + st.message());
+  };
+
+  http.Post("/report", [=, this](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res)) return;
+    auto doc = ParseBounded(req.body, options_.max_json_depth);
+    if (!doc.ok()) return Detail(res, 422, "Invalid request body: " + doc.status().message() + ".");
+    if (!doc->is_object() || !doc->contains("report") || !((*doc)["report"].is_object() || (*doc)["report"].is_string())) {
+      return Detail(res, 422, "Invalid request body: expected {\"report\": object or string}.");
+    }
+    const std::string body = Json{{"report", (*doc)["report"]}}.dump();
+    auto stored = store_->Add(body, clock_.NowMillis());
+    if (!stored.ok()) return internal_error(res, stored.status());
+    Publish("report", body);
+    res.set_content("null", kJson);
+  });
+
+  http.Get("/report", [=, this](const httplib::Request&, httplib::Response& res) {
+    auto latest = store_->Latest();
+    if (!latest.ok()) return internal_error(res, latest.status());
+    if (!*latest) return Detail(res, 404, kNoReport);
+    res.set_content((*latest)->body, kJson);
+  });
+
+  http.Delete("/report", [=, this](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res)) return;
+    if (const Status st = store_->Clear(); !st.ok()) return internal_error(res, st);
+    Publish("cleared", "{}");
+    res.set_content(R"({"status":"cleared"})", kJson);
+  });
+
+  http.Get("/health", [=, this](const httplib::Request&, httplib::Response& res) {
+    auto latest = store_->Latest();
+    if (!latest.ok()) return internal_error(res, latest.status());
+    res.set_content(Json{{"status", "healthy"}, {"reports_count", latest->has_value() ? 1 : 0}}.dump(), kJson);
+  });
+
+  http.Get("/reports", [=, this](const httplib::Request& req, httplib::Response& res) {
+    int limit = 60;
+    if (req.has_param("limit")) {
+      const std::string v = req.get_param_value("limit");
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
+      if (ec != std::errc() || ptr != v.data() + v.size() || limit < 1 || limit > 10000) {
+        return Detail(res, 422, "limit must be an integer from 1 to 10000.");
+      }
+    }
+    auto recent = store_->Recent(limit);
+    if (!recent.ok()) return internal_error(res, recent.status());
+    Json list = Json::array();
+    for (const auto& r : *recent) {
+      list.push_back({{"id", r.id}, {"received_ms", r.received_ms}, {"report", Json::parse(r.body)}});
+    }
+    res.set_content(Json{{"reports", std::move(list)}}.dump(), kJson);
+  });
+
+  http.Get("/events", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-cache");
+    uint64_t seen = 0;
+    {
+      std::lock_guard lock(feed_mutex_);
+      seen = feed_seq_;
+    }
+    res.set_chunked_content_provider("text/event-stream", [this, seen](size_t, httplib::DataSink& sink) mutable {
+      std::string chunk;
+      {
+        std::unique_lock lock(feed_mutex_);
+        feed_changed_.wait_for(lock, std::chrono::seconds(15), [&] { return stopping_ || feed_seq_ != seen; });
+        if (stopping_) return false;
+        if (feed_seq_ != seen) {
+          seen = feed_seq_;
+          chunk = "event: " + feed_event_ + "\ndata: " + feed_data_ + "\n\n";
+        } else {
+          chunk = ": keep-alive\n\n";
+        }
+      }
+      return sink.write(chunk.data(), chunk.size());
+    });
+  });
+
+  const auto asset = [](const char* type, std::string_view body) {
+    return [type, body](const httplib::Request&, httplib::Response& res) {
+      res.set_content(body.data(), body.size(), type);
+    };
+  };
+  http.Get("/", asset("text/html; charset=utf-8", IndexHtml()));
+  http.Get("/app.js", asset("text/javascript", AppJs()));
+  http.Get("/chart.js", asset("text/javascript", ChartJs()));
+
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    Detail(res, 500, "Internal error: " + what);
+  });
+  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 413) return Detail(res, 413, "Request body too large.");
+    if (res.status == 404) return Detail(res, 404, "Not Found");
+    if (res.status == 405) return Detail(res, 405, "Method Not Allowed");
+  });
+}
+
+Status DashboardServer::Start() {
+  if (options_.port == 0) {
+    port_ = http_->bind_to_any_port(options_.host);
+    if (port_ <= 0) return Status::IOError("cannot listen on ", options_.host);
+  } else {
+    if (!http_->bind_to_port(options_.host, options_.port)) {
+      return Status::IOError("cannot listen on ", options_.host, ":", options_.port, " (in use?)");
+    }
+    port_ = options_.port;
+  }
+  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  // The socket already listens; wait for the accept loop so Stop() cannot race it.
+  for (int i = 0; i < 200 && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  Logger("dashboard")->info("dashboard on http://{}:{}", options_.host, port_);
+  return Status::OK();
+}
+
+void DashboardServer::Stop() {
+  stopping_.store(true);
+  {
+    std::lock_guard lock(feed_mutex_);
+  }
+  feed_changed_.notify_all();
+  http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace pfad::dashboard

@@ -1,0 +1,76 @@
+// The dashboard service (DESIGN.md section 4): the reference FastAPI service's
+// API (POST/GET/DELETE /report, GET /health; same status codes, bodies and
+// `detail` messages) plus history (GET /reports?limit=N), a server-sent-events
+// stream of new reports (GET /events) and the web page at / with its assets,
+// all served by this process (no CDN).
+//
+// Security: loopback by default; with a bearer token, POST and DELETE need
+// "Authorization: Bearer <token>"; binding anything but loopback without a
+// token is refused. Bodies over the limit get 413; malformed, too deeply nested
+// or wrongly shaped JSON gets 422.
+#pragma once
+
+#include "pfad/common/clock.h"
+#include "pfad/common/status.h"
+#include "pfad/dashboard/report_store.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace httplib {
+class Server;
+}
+
+namespace pfad::dashboard {
+
+struct DashboardOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;              // 0 = any free port
+  std::string token;            // bearer token for POST/DELETE; empty = none (loopback only)
+  std::string database = ":memory:";
+  size_t max_body_bytes = 1 << 20;
+  int max_json_depth = 64;
+  int threads = 64;             // connections served at once (SSE clients hold one each)
+};
+
+// Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost).
+bool IsLoopback(const std::string& host);
+
+class DashboardServer {
+ public:
+  static Result<std::unique_ptr<DashboardServer>> Make(const DashboardOptions& options,
+                                                       const Clock& clock = DefaultClock());
+  ~DashboardServer();
+
+  // Binds and serves in a background thread; returns once connections are accepted.
+  [[nodiscard]] Status Start();
+  // Stops accepting, ends push streams, joins the server thread.
+  void Stop();
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  DashboardServer(DashboardOptions options, std::unique_ptr<ReportStore> store, const Clock& clock);
+  void Routes();
+  void Publish(const std::string& event, const std::string& data);
+
+  DashboardOptions options_;
+  std::unique_ptr<ReportStore> store_;
+  const Clock& clock_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  int port_ = 0;
+
+  // Push stream state: a sequence number and the last event, guarded by feed_mutex_.
+  std::mutex feed_mutex_;
+  std::condition_variable feed_changed_;
+  uint64_t feed_seq_ = 0;
+  std::string feed_event_, feed_data_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace pfad::dashboard
