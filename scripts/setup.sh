@@ -39,6 +39,15 @@ if [[ ! -e $stamp ]]; then
 fi
 ln -sfn "$PFAD_VENV" "$PFAD_ROOT/.venv"
 
+# --- Web assets (Chart.js from npm, embedded into the binary at build time) ---
+web_stamp="$PFAD_ROOT/web/node_modules/.pfad-$(sha256sum "$PFAD_ROOT/web/package-lock.json" | cut -c1-16)"
+if [[ ! -e $web_stamp ]]; then
+  command -v npm >/dev/null || die "npm is needed for the dashboard's web assets"
+  log "installing web assets with npm ci"
+  (cd "$PFAD_ROOT/web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$web_stamp"
+fi
+
 # --- Services built from source --------------------------------------------
 if [[ $mode == test ]]; then
   for service in minio kafka registry; do "$PFAD_ROOT/scripts/services/$service.sh" install; done

@@ -77,6 +77,12 @@ void DashboardServer::Routes() {
   http.set_read_timeout(std::chrono::seconds(10));
   http.set_write_timeout(std::chrono::seconds(10));
   http.set_keep_alive_max_count(1000);
+  // Remember the listening socket: Debian's compiled cpp-httplib listens with a
+  // backlog of 5, which resets bursts of connections; Start() widens it.
+  http.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket_ = sock;
+  });
 
   const auto authorized = [this](const httplib::Request& req, httplib::Response& res) {
     if (options_.token.empty()) return true;
@@ -203,6 +209,8 @@ Status DashboardServer::Start() {
     }
     port_ = options_.port;
   }
+  // listen(2) again on a listening socket only changes its backlog (Linux).
+  if (listen_socket_ >= 0) ::listen(listen_socket_, SOMAXCONN);
   thread_ = std::thread([this] { http_->listen_after_bind(); });
   // The socket already listens; wait for the accept loop so Stop() cannot race it.
   for (int i = 0; i < 200 && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -64,6 +64,7 @@ class DashboardServer {
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   int port_ = 0;
+  int listen_socket_ = -1;
 
   // Push stream state: a sequence number and the last event, guarded by feed_mutex_.
   std::mutex feed_mutex_;
