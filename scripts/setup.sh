@@ -13,7 +13,7 @@ debs=(build-essential cmake ninja-build pkg-config ccache tzdata
       libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libcctz-dev
       libtomlplusplus-dev libgtest-dev libgmock-dev python3-venv)
 debs+=(librdkafka-dev libcurl4-openssl-dev)
-[[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven)
+[[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -46,6 +46,16 @@ if [[ ! -e $web_stamp ]]; then
   log "installing web assets with npm ci"
   (cd "$PFAD_ROOT/web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   touch "$web_stamp"
+fi
+
+# Browser tests: playwright-core drives Debian's chromium (no browser download).
+if [[ $mode == test ]]; then
+  browser_stamp="$PFAD_ROOT/tests/browser/node_modules/.pfad-$(sha256sum "$PFAD_ROOT/tests/browser/package-lock.json" | cut -c1-16)"
+  if [[ ! -e $browser_stamp ]]; then
+    log "installing browser-test packages with npm ci"
+    (cd "$PFAD_ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$browser_stamp"
+  fi
 fi
 
 # --- Services built from source --------------------------------------------

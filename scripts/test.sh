@@ -50,6 +50,8 @@ log "unit tests (asan-ubsan)"
 ASAN_OPTIONS=detect_leaks=1 ctest --preset asan-ubsan -L unit || failed=1
 log "integration tests (asan-ubsan)"
 ASAN_OPTIONS=detect_leaks=1 pytest_run build-asan/pfad
+log "browser tests (release, Debian chromium)"
+PFAD_BIN=build/pfad node --test tests/browser/ || failed=1
 log "integration tests (release)"
 pytest_run build/pfad
 

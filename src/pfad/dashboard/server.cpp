@@ -180,6 +180,7 @@ void DashboardServer::Routes() {
   http.Get("/", asset("text/html; charset=utf-8", IndexHtml()));
   http.Get("/app.js", asset("text/javascript", AppJs()));
   http.Get("/chart.js", asset("text/javascript", ChartJs()));
+  http.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
 
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown";
