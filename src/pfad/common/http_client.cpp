@@ -1,0 +1,67 @@
+#include "pfad/common/http_client.h"
+
+#include <curl/curl.h>
+
+#include <memory>
+#include <thread>
+
+#include "pfad/common/log.h"
+
+namespace pfad {
+namespace {
+
+struct CurlDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+size_t Collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+Result<HttpResponse> SendHttp(const HttpRequest& request) {
+  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  if (!initialised) return Status::UnknownError("curl_global_init failed");
+  std::string last_error;
+  for (int attempt = 1; attempt <= request.max_attempts; ++attempt) {
+    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+    if (!curl) return Status::UnknownError("curl_easy_init failed");
+    std::unique_ptr<curl_slist, SlistDeleter> headers;
+    for (const auto& h : request.headers) headers.reset(curl_slist_append(headers.release(), h.c_str()));
+    HttpResponse response;
+    const auto ms = static_cast<long>(request.timeout.count());
+    curl_easy_setopt(curl.get(), CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, ms);
+    curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, ms);
+    curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &Collect);
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response.body);
+    if (!request.body.empty()) {
+      curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, request.body.c_str());
+      curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
+    }
+    const CURLcode rc = curl_easy_perform(curl.get());
+    if (rc == CURLE_OK) {
+      curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &response.status);
+      if (response.status < 500) return response;
+      last_error = "HTTP " + std::to_string(response.status);
+    } else {
+      last_error = curl_easy_strerror(rc);
+    }
+    if (attempt < request.max_attempts) {
+      Logger("http")->warn("{} {}: {} (attempt {}/{})", request.method, request.url, last_error, attempt,
+                           request.max_attempts);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 << (attempt - 1)));
+    }
+  }
+  return Status::IOError(request.method, " ", request.url, " failed: ", last_error);
+}
+
+}  // namespace pfad

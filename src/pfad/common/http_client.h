@@ -1,0 +1,31 @@
+// A small blocking HTTP client (libcurl) for the services PFAD talks to over
+// REST: the schema registry, the dashboard. Connection failures and 5xx answers
+// are retried with exponential backoff; other answers are returned as they are.
+#pragma once
+
+#include "pfad/common/status.h"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace pfad {
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+};
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::string body;
+  std::vector<std::string> headers;  // "Name: value"
+  std::chrono::milliseconds timeout{5000};
+  int max_attempts = 3;
+};
+
+// IOError naming the URL and the last failure when no attempt got an answer below 500.
+Result<HttpResponse> SendHttp(const HttpRequest& request);
+
+}  // namespace pfad
