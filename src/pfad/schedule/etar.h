@@ -1,0 +1,25 @@
+// The ETAR task of one minute, as the reference DAG runs it: Extract (the
+// minute's object, written by the ingester) -> Analyze (local engine) -> write
+// the report object beside it -> Report (POST it to the dashboard).
+#pragma once
+
+#include "pfad/analyze/analyze.h"
+#include "pfad/schedule/scheduler.h"
+#include "pfad/storage/object_store.h"
+
+#include <memory>
+#include <string>
+
+namespace pfad::schedule {
+
+struct EtarOptions {
+  storage::ObjectUri source;   // directory or bucket/prefix of the minute objects
+  std::string dashboard_url;   // e.g. http://127.0.0.1:8080; empty = do not post
+  std::string token;           // bearer token for the dashboard, if it wants one
+  analyze::AnalyzeOptions analyze;
+};
+
+// The task; the store is shared by every run (one S3 client for all minutes).
+MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStore> store);
+
+}  // namespace pfad::schedule

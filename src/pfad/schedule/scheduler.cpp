@@ -1,0 +1,227 @@
+#include "pfad/schedule/scheduler.h"
+
+#include <algorithm>
+
+#include "pfad/common/log.h"
+
+namespace pfad::schedule {
+namespace {
+
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+Status SqlError(sqlite3* db, const char* what) {
+  return Status::IOError("run-state database: ", what, ": ", sqlite3_errmsg(db));
+}
+
+Result<Stmt> Prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return SqlError(db, "prepare");
+  return Stmt(raw);
+}
+
+RunRecord ReadRecord(sqlite3_stmt* s) {
+  RunRecord r;
+  r.minute = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  r.start_ms = sqlite3_column_int64(s, 1);
+  r.state = reinterpret_cast<const char*>(sqlite3_column_text(s, 2));
+  r.attempts = sqlite3_column_int(s, 3);
+  const auto* err = sqlite3_column_text(s, 4);
+  r.error = err ? reinterpret_cast<const char*>(err) : "";
+  return r;
+}
+
+}  // namespace
+
+// ---- RunStore -----------------------------------------------------------------
+
+Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    const Status st = Status::IOError("cannot open run-state database '", path, "': ", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return st;
+  }
+  std::unique_ptr<RunStore> store(new RunStore(db));
+  sqlite3_busy_timeout(db, 5000);
+  char* err = nullptr;
+  if (sqlite3_exec(db,
+                   "PRAGMA journal_mode=WAL;"
+                   "CREATE TABLE IF NOT EXISTS runs (minute TEXT PRIMARY KEY, start_ms INTEGER NOT NULL, "
+                   "state TEXT NOT NULL, attempts INTEGER NOT NULL, error TEXT, updated_ms INTEGER)",
+                   nullptr, nullptr, &err) != SQLITE_OK) {
+    const Status st = Status::IOError("run-state database: ", err ? err : "error");
+    sqlite3_free(err);
+    return st;
+  }
+  return store;
+}
+
+RunStore::~RunStore() { sqlite3_close(db_); }
+
+Status RunStore::Put(const RunRecord& r) {
+  std::lock_guard lock(mutex_);
+  PFAD_ASSIGN_OR_RAISE(auto stmt, Prepare(db_,
+                                          "INSERT INTO runs (minute, start_ms, state, attempts, error, updated_ms) "
+                                          "VALUES (?, ?, ?, ?, ?, strftime('%s','now') * 1000) "
+                                          "ON CONFLICT(minute) DO UPDATE SET state = excluded.state, "
+                                          "attempts = excluded.attempts, error = excluded.error, "
+                                          "updated_ms = excluded.updated_ms"));
+  sqlite3_bind_text(stmt.get(), 1, r.minute.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(stmt.get(), 2, r.start_ms);
+  sqlite3_bind_text(stmt.get(), 3, r.state.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(stmt.get(), 4, r.attempts);
+  sqlite3_bind_text(stmt.get(), 5, r.error.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return SqlError(db_, "write run");
+  return Status::OK();
+}
+
+Result<std::vector<RunRecord>> RunStore::Unfinished() {
+  std::lock_guard lock(mutex_);
+  PFAD_ASSIGN_OR_RAISE(auto stmt, Prepare(db_,
+                                          "SELECT minute, start_ms, state, attempts, error FROM runs "
+                                          "WHERE state IN ('queued', 'running') ORDER BY start_ms"));
+  std::vector<RunRecord> out;
+  while (sqlite3_step(stmt.get()) == SQLITE_ROW) out.push_back(ReadRecord(stmt.get()));
+  return out;
+}
+
+Result<std::optional<int64_t>> RunStore::LastScheduledStart() {
+  std::lock_guard lock(mutex_);
+  PFAD_ASSIGN_OR_RAISE(auto stmt, Prepare(db_, "SELECT MAX(start_ms) FROM runs"));
+  if (sqlite3_step(stmt.get()) != SQLITE_ROW || sqlite3_column_type(stmt.get(), 0) == SQLITE_NULL) {
+    return std::optional<int64_t>();
+  }
+  return std::optional<int64_t>(sqlite3_column_int64(stmt.get(), 0));
+}
+
+Result<std::vector<RunRecord>> RunStore::Recent(int limit) {
+  std::lock_guard lock(mutex_);
+  PFAD_ASSIGN_OR_RAISE(auto stmt, Prepare(db_,
+                                          "SELECT minute, start_ms, state, attempts, error FROM runs "
+                                          "ORDER BY start_ms DESC LIMIT ?"));
+  sqlite3_bind_int(stmt.get(), 1, limit);
+  std::vector<RunRecord> out;
+  while (sqlite3_step(stmt.get()) == SQLITE_ROW) out.push_back(ReadRecord(stmt.get()));
+  return out;
+}
+
+// ---- MinuteScheduler ------------------------------------------------------------
+
+MinuteScheduler::MinuteScheduler(ScheduleOptions options, events::MinuteCalendar calendar, const Clock& clock,
+                                 RunStore& store, MinuteTask task)
+    : options_(std::move(options)), calendar_(calendar), clock_(clock), store_(store), task_(std::move(task)) {}
+
+MinuteScheduler::~MinuteScheduler() {
+  WaitIdle();
+  for (auto& [id, t] : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+int MinuteScheduler::active() const {
+  std::lock_guard lock(mutex_);
+  return active_;
+}
+
+Status MinuteScheduler::Enqueue(const events::Minute& minute, int attempts, int64_t not_before_ms) {
+  PFAD_RETURN_NOT_OK(store_.Put({minute.Name(), minute.start_ms, "queued", attempts, ""}));
+  known_[minute.start_ms] = true;
+  queue_.push_back({minute, attempts, not_before_ms});
+  return Status::OK();
+}
+
+Status MinuteScheduler::Tick() {
+  std::unique_lock lock(mutex_);
+  const int64_t now = clock_.NowMillis();
+  if (!loaded_) {
+    // Resume: unfinished runs first, then the minute after the newest scheduled one.
+    PFAD_ASSIGN_OR_RAISE(auto unfinished, store_.Unfinished());
+    for (const auto& r : unfinished) {
+      PFAD_RETURN_NOT_OK(Enqueue(calendar_.MinuteOf(r.start_ms), r.attempts, 0));
+    }
+    PFAD_ASSIGN_OR_RAISE(auto last, store_.LastScheduledStart());
+    if (last) {
+      next_start_ms_ = calendar_.MinuteOf(*last).end_ms;
+    } else if (options_.catchup && options_.start_ms) {
+      next_start_ms_ = calendar_.MinuteOf(*options_.start_ms).start_ms;
+    } else {
+      // The newest minute already due: the one before the minute holding now - delay.
+      const auto holding = calendar_.MinuteOf(now - options_.delay_ms);
+      next_start_ms_ = calendar_.MinuteOf(holding.start_ms - 1).start_ms;
+    }
+    loaded_ = true;
+  }
+  while (true) {
+    const events::Minute m = calendar_.MinuteOf(*next_start_ms_);
+    if (m.end_ms + options_.delay_ms > now) break;
+    if (!known_.contains(m.start_ms)) PFAD_RETURN_NOT_OK(Enqueue(m, 0, 0));
+    next_start_ms_ = m.end_ms;
+  }
+  StartDue();
+  return Status::OK();
+}
+
+Status MinuteScheduler::Trigger(const events::Minute& minute) {
+  std::lock_guard lock(mutex_);
+  if (known_.contains(minute.start_ms)) return Status::OK();
+  PFAD_RETURN_NOT_OK(Enqueue(minute, 0, 0));
+  StartDue();
+  return Status::OK();
+}
+
+void MinuteScheduler::StartDue() {
+  for (const uint64_t id : finished_) {
+    if (auto it = threads_.find(id); it != threads_.end()) {
+      it->second.join();
+      threads_.erase(it);
+    }
+  }
+  finished_.clear();
+  const int64_t now = clock_.NowMillis();
+  for (auto it = queue_.begin(); it != queue_.end() && active_ < options_.max_active_runs;) {
+    if (it->not_before_ms > now) {
+      ++it;
+      continue;
+    }
+    Pending run = *it;
+    it = queue_.erase(it);
+    ++run.attempts;
+    ++active_;
+    (void)store_.Put({run.minute.Name(), run.minute.start_ms, "running", run.attempts, ""});
+    Logger("schedule")->info("run {} attempt {}", run.minute.Name(), run.attempts);
+    const uint64_t id = next_thread_++;
+    threads_.emplace(id, std::thread([this, id, run] { Finish(id, run, task_(run.minute)); }));
+  }
+}
+
+void MinuteScheduler::Finish(uint64_t thread, Pending run, const Status& result) {
+  std::lock_guard lock(mutex_);
+  --active_;
+  finished_.push_back(thread);
+  const std::string name = run.minute.Name();
+  if (result.ok()) {
+    (void)store_.Put({name, run.minute.start_ms, "success", run.attempts, ""});
+    known_[run.minute.start_ms] = false;
+    Logger("schedule")->info("run {} succeeded", name);
+  } else if (run.attempts <= options_.retries) {
+    Logger("schedule")->warn("run {} failed (attempt {}), retrying in {} ms: {}", name, run.attempts,
+                             options_.retry_delay_ms, result.message());
+    (void)store_.Put({name, run.minute.start_ms, "queued", run.attempts, result.message()});
+    queue_.push_back({run.minute, run.attempts, clock_.NowMillis() + options_.retry_delay_ms});
+  } else {
+    Logger("schedule")->error("run {} failed after {} attempts: {}", name, run.attempts, result.message());
+    (void)store_.Put({name, run.minute.start_ms, "failed", run.attempts, result.message()});
+    known_[run.minute.start_ms] = false;
+  }
+  idle_.notify_all();
+}
+
+void MinuteScheduler::WaitIdle() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return active_ == 0; });
+}
+
+}  // namespace pfad::schedule
