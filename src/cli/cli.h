@@ -50,5 +50,6 @@ void RegisterGen(CLI::App& app, int& exit_code);
 void RegisterMinute(CLI::App& app, int& exit_code);
 void RegisterProduce(CLI::App& app, int& exit_code);
 void RegisterDashboard(CLI::App& app, int& exit_code);
+void RegisterSchedule(CLI::App& app, int& exit_code);
 
 }  // namespace pfad::cli
