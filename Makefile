@@ -5,7 +5,7 @@
 PRESET ?= release
 
 demo: build
-	scripts/demo.sh
+	build/pfad demo
 
 test:
 	scripts/test.sh

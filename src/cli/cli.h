@@ -51,5 +51,6 @@ void RegisterMinute(CLI::App& app, int& exit_code);
 void RegisterProduce(CLI::App& app, int& exit_code);
 void RegisterDashboard(CLI::App& app, int& exit_code);
 void RegisterSchedule(CLI::App& app, int& exit_code);
+void RegisterDemo(CLI::App& app, int& exit_code);
 
 }  // namespace pfad::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   pfad::cli::RegisterProduce(app, exit_code);
   pfad::cli::RegisterDashboard(app, exit_code);
   pfad::cli::RegisterSchedule(app, exit_code);
+  pfad::cli::RegisterDemo(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -1,0 +1,43 @@
+// pfad demo: the whole pipeline embedded in one process (no external services).
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdlib>
+
+#include "cli.h"
+#include "pfad/demo/embedded.h"
+
+namespace pfad::cli {
+namespace {
+
+std::atomic<bool> g_demo_stop{false};
+extern "C" void OnDemoSignal(int) { g_demo_stop.store(true); }
+
+}  // namespace
+
+void RegisterDemo(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<demo::DemoOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "demo",
+      "Run the pipeline embedded: live synthetic minutes in a local directory, the ETAR schedule and\n"
+      "the dashboard on http://127.0.0.1:8080. Ctrl-C stops everything.");
+  cmd->add_option("--dir", options->dir, "working directory (default: ~/.cache/pfad/demo-live)");
+  cmd->add_option("--port", options->port, "dashboard port")->capture_default_str();
+  cmd->add_option("--backfill", options->backfill_minutes, "past minutes written at start")->capture_default_str();
+  cmd->add_option("--events-per-minute", options->events_per_minute, "about this many events a minute")
+      ->capture_default_str();
+  cmd->callback([options, &exit_code] {
+    if (options->dir.empty()) {
+      const char* cache = std::getenv("PFAD_CACHE");
+      const char* home = std::getenv("HOME");
+      options->dir = (cache ? std::string(cache) : std::string(home ? home : ".") + "/.cache/pfad") + "/demo-live";
+    }
+    std::signal(SIGINT, OnDemoSignal);
+    std::signal(SIGTERM, OnDemoSignal);
+    fmt::print(stderr, "pfad demo: dashboard on http://{}:{} — Ctrl-C to stop\n", options->host, options->port);
+    const Status st = demo::RunEmbedded(*options, g_demo_stop);
+    exit_code = st.ok() ? kOk : ReportError("demo", st);
+  });
+}
+
+}  // namespace pfad::cli

@@ -1,0 +1,61 @@
+"""The ETAR schedule end to end: minute objects in MinIO -> pfad backfill/run ->
+report objects beside them and reports on the dashboard; and `pfad demo`."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import urllib.request
+
+from conftest import read_json
+from test_dashboard import Dashboard, free_port
+
+
+def test_backfill_from_minio_to_the_dashboard(pfad_s3, s3, bucket, tmp_path):
+    gen = pfad_s3.run("gen", f"s3://{bucket}", "--rows", "6000", "--minute", "2025-01-15 10:00", "--seed", "4")
+    assert gen.code == 0, gen.stderr
+    dashboard = Dashboard(pfad_s3, tmp_path / "reports.db")
+    try:
+        run = pfad_s3.run("backfill", "--source", f"s3a://{bucket}", "--from", "2025-01-15 09:59", "--to",
+                          "2025-01-15 10:00", "--dashboard", dashboard.base, "--state", str(tmp_path / "runs.db"))
+        assert run.code == 0, run.stderr
+        assert run.stdout.split() == ["2025-01-15_09-59", "success", "2025-01-15_10-00", "success"]
+        assert read_json(s3, f"{bucket}/2025-01-15_09-59.json") == {"report": "No data for 2025-01-15_09-59."}
+        stored = read_json(s3, f"{bucket}/2025-01-15_10-00.json")
+        assert stored["report"]["total_events"] == 6000
+        status, latest = dashboard.call("GET", "/report")
+        assert status == 200 and latest == stored
+        _, history = dashboard.call("GET", "/reports")
+        assert [r["report"] for r in history["reports"]][1] == {"report": "No data for 2025-01-15_09-59."}
+    finally:
+        dashboard.stop()
+
+
+def test_backfill_reports_failures(pfad_s3, bucket, tmp_path):
+    # The dashboard is down: the run fails after its retry and says so.
+    run = pfad_s3.run("backfill", "--source", f"s3a://{bucket}", "--from", "2025-01-15 10:00", "--to",
+                      "2025-01-15 10:00", "--dashboard", f"http://127.0.0.1:{free_port()}", "--retry-delay", "0.1",
+                      "--state", str(tmp_path / "runs.db"), timeout=60)
+    assert run.code == 4
+    assert "2025-01-15_10-00 failed" in run.stdout
+
+
+def test_demo_shows_reports_within_seconds_and_stops_cleanly(pfad, tmp_path):
+    port = free_port()
+    proc = subprocess.Popen([str(pfad.binary), "demo", "--dir", str(tmp_path / "demo"), "--port", str(port)],
+                            env=pfad.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, latest = time.monotonic() + 10, None
+        while time.monotonic() < deadline and latest is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/report", timeout=2) as res:
+                    latest = json.loads(res.read())
+            except OSError:
+                time.sleep(0.2)
+        assert latest is not None, "no report within 10 s of start"
+        assert latest["report"]["total_events"] > 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
