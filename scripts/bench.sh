@@ -13,6 +13,8 @@ done
 case "${1:-all}" in
   analyze) .venv/bin/python bench/analyze_bench.py ;;
   produce) .venv/bin/python bench/produce_bench.py ;;
-  all) .venv/bin/python bench/analyze_bench.py && .venv/bin/python bench/produce_bench.py ;;
-  *) die "usage: bench.sh [analyze|produce|all]" ;;
+  dashboard) .venv/bin/python bench/dashboard_bench.py ;;
+  all) .venv/bin/python bench/analyze_bench.py && .venv/bin/python bench/produce_bench.py &&
+       .venv/bin/python bench/dashboard_bench.py ;;
+  *) die "usage: bench.sh [analyze|produce|dashboard|all]" ;;
 esac

@@ -13,7 +13,7 @@ debs=(build-essential cmake ninja-build pkg-config ccache tzdata
       libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libcctz-dev
       libtomlplusplus-dev libgtest-dev libgmock-dev python3-venv)
 debs+=(librdkafka-dev libcurl4-openssl-dev)
-[[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium)
+[[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -66,6 +66,29 @@ Result<StoredReport> ReportStore::Add(const std::string& body, int64_t received_
   return StoredReport{sqlite3_last_insert_rowid(db_), received_ms, body};
 }
 
+Status ReportStore::AddAll(const std::vector<std::string>& bodies, int64_t received_ms) {
+  std::lock_guard lock(mutex_);
+  PFAD_RETURN_NOT_OK(Exec("BEGIN IMMEDIATE"));
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, "INSERT INTO reports (received_ms, body) VALUES (?, ?)", -1, &raw, nullptr) != SQLITE_OK) {
+    const Status st = SqliteError(db_, "prepare insert");
+    (void)Exec("ROLLBACK");
+    return st;
+  }
+  Stmt stmt(raw);
+  for (const auto& body : bodies) {
+    sqlite3_reset(raw);
+    sqlite3_bind_int64(raw, 1, received_ms);
+    sqlite3_bind_text(raw, 2, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
+    if (sqlite3_step(raw) != SQLITE_DONE) {
+      const Status st = SqliteError(db_, "insert");
+      (void)Exec("ROLLBACK");
+      return st;
+    }
+  }
+  return Exec("COMMIT");
+}
+
 Result<std::optional<StoredReport>> ReportStore::Latest() {
   std::lock_guard lock(mutex_);
   sqlite3_stmt* raw = nullptr;

@@ -29,6 +29,8 @@ class ReportStore {
   ~ReportStore();
 
   [[nodiscard]] Result<StoredReport> Add(const std::string& body, int64_t received_ms);
+  // Stores several reports in one transaction (one commit for all), in order.
+  [[nodiscard]] Status AddAll(const std::vector<std::string>& bodies, int64_t received_ms);
   // The newest report since the last Clear(), if any.
   [[nodiscard]] Result<std::optional<StoredReport>> Latest();
   // The newest `limit` reports, newest first (history is kept across Clear()).

@@ -49,12 +49,49 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Make(const DashboardOp
                            " without a bearer token: set --token or PFAD_DASHBOARD_TOKEN (or bind 127.0.0.1)");
   }
   PFAD_ASSIGN_OR_RAISE(auto store, ReportStore::Open(options.database));
-  return std::unique_ptr<DashboardServer>(new DashboardServer(options, std::move(store), clock));
+  std::unique_ptr<DashboardServer> server(new DashboardServer(options, std::move(store), clock));
+  PFAD_RETURN_NOT_OK(server->LoadLatest());
+  return server;
 }
 
 DashboardServer::DashboardServer(DashboardOptions options, std::unique_ptr<ReportStore> store, const Clock& clock)
     : options_(std::move(options)), store_(std::move(store)), clock_(clock), http_(std::make_unique<httplib::Server>()) {
   Routes();
+}
+
+Status DashboardServer::Persist(std::string body) {
+  std::future<Status> done;
+  {
+    std::lock_guard lock(write_mutex_);
+    if (stopping_) return Status::Cancelled("the dashboard is stopping");
+    write_queue_.push_back({std::move(body), {}});
+    done = write_queue_.back().done.get_future();
+  }
+  write_ready_.notify_one();
+  return done.get();
+}
+
+void DashboardServer::WriterLoop() {
+  while (true) {
+    std::vector<PendingWrite> batch;
+    {
+      std::unique_lock lock(write_mutex_);
+      write_ready_.wait(lock, [this] { return stopping_ || !write_queue_.empty(); });
+      if (write_queue_.empty()) return;  // stopping and drained
+      batch.swap(write_queue_);
+    }
+    std::vector<std::string> bodies;
+    bodies.reserve(batch.size());
+    for (auto& w : batch) bodies.push_back(std::move(w.body));
+    const Status st = store_->AddAll(bodies, clock_.NowMillis());
+    for (auto& w : batch) w.done.set_value(st);
+  }
+}
+
+Status DashboardServer::LoadLatest() {
+  PFAD_ASSIGN_OR_RAISE(auto latest, store_->Latest());
+  if (latest) latest_ = std::make_shared<const std::string>(std::move(latest->body));
+  return Status::OK();
 }
 
 DashboardServer::~DashboardServer() { Stop(); }
@@ -77,6 +114,7 @@ void DashboardServer::Routes() {
   http.set_read_timeout(std::chrono::seconds(10));
   http.set_write_timeout(std::chrono::seconds(10));
   http.set_keep_alive_max_count(1000);
+  http.set_tcp_nodelay(true);  // small JSON answers: no 40 ms Nagle/delayed-ACK stalls
   // Remember the listening socket: Debian's compiled cpp-httplib listens with a
   // backlog of 5, which resets bursts of connections; Start() widens it.
   http.set_socket_options([this](socket_t sock) {
@@ -104,30 +142,43 @@ void DashboardServer::Routes() {
       return Detail(res, 422, "Invalid request body: expected {\"report\": object or string}.");
     }
     const std::string body = Json{{"report", (*doc)["report"]}}.dump();
-    auto stored = store_->Add(body, clock_.NowMillis());
-    if (!stored.ok()) return internal_error(res, stored.status());
+    if (const Status st = Persist(body); !st.ok()) return internal_error(res, st);
+    {
+      std::lock_guard lock(latest_mutex_);
+      latest_ = std::make_shared<const std::string>(body);
+    }
     Publish("report", body);
     res.set_content("null", kJson);
   });
 
   http.Get("/report", [=, this](const httplib::Request&, httplib::Response& res) {
-    auto latest = store_->Latest();
-    if (!latest.ok()) return internal_error(res, latest.status());
-    if (!*latest) return Detail(res, 404, kNoReport);
-    res.set_content((*latest)->body, kJson);
+    std::shared_ptr<const std::string> latest;
+    {
+      std::lock_guard lock(latest_mutex_);
+      latest = latest_;
+    }
+    if (!latest) return Detail(res, 404, kNoReport);
+    res.set_content(*latest, kJson);
   });
 
   http.Delete("/report", [=, this](const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res)) return;
     if (const Status st = store_->Clear(); !st.ok()) return internal_error(res, st);
+    {
+      std::lock_guard lock(latest_mutex_);
+      latest_.reset();
+    }
     Publish("cleared", "{}");
     res.set_content(R"({"status":"cleared"})", kJson);
   });
 
   http.Get("/health", [=, this](const httplib::Request&, httplib::Response& res) {
-    auto latest = store_->Latest();
-    if (!latest.ok()) return internal_error(res, latest.status());
-    res.set_content(Json{{"status", "healthy"}, {"reports_count", latest->has_value() ? 1 : 0}}.dump(), kJson);
+    bool has_latest = false;
+    {
+      std::lock_guard lock(latest_mutex_);
+      has_latest = latest_ != nullptr;
+    }
+    res.set_content(Json{{"status", "healthy"}, {"reports_count", has_latest ? 1 : 0}}.dump(), kJson);
   });
 
   http.Get("/reports", [=, this](const httplib::Request& req, httplib::Response& res) {
@@ -212,6 +263,7 @@ Status DashboardServer::Start() {
   }
   // listen(2) again on a listening socket only changes its backlog (Linux).
   if (listen_socket_ >= 0) ::listen(listen_socket_, SOMAXCONN);
+  writer_ = std::thread([this] { WriterLoop(); });
   thread_ = std::thread([this] { http_->listen_after_bind(); });
   // The socket already listens; wait for the accept loop so Stop() cannot race it.
   for (int i = 0; i < 200 && !http_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -227,6 +279,11 @@ void DashboardServer::Stop() {
   feed_changed_.notify_all();
   http_->stop();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(write_mutex_);
+  }
+  write_ready_.notify_all();
+  if (writer_.joinable()) writer_.join();
 }
 
 }  // namespace pfad::dashboard

@@ -16,6 +16,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
+#include <vector>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -56,6 +58,7 @@ class DashboardServer {
  private:
   DashboardServer(DashboardOptions options, std::unique_ptr<ReportStore> store, const Clock& clock);
   void Routes();
+  Status LoadLatest();
   void Publish(const std::string& event, const std::string& data);
 
   DashboardOptions options_;
@@ -72,6 +75,24 @@ class DashboardServer {
   uint64_t feed_seq_ = 0;
   std::string feed_event_, feed_data_;
   std::atomic<bool> stopping_{false};
+
+  // The latest-report slot, mirrored in memory so GET /report and /health need no query.
+  std::mutex latest_mutex_;
+  std::shared_ptr<const std::string> latest_;
+
+  // Group commit: POST handlers queue their report and wait; one writer thread
+  // stores everything queued in one transaction, then answers them all. A POST
+  // is acknowledged only once its report is committed.
+  struct PendingWrite {
+    std::string body;
+    std::promise<Status> done;
+  };
+  Status Persist(std::string body);
+  void WriterLoop();
+  std::mutex write_mutex_;
+  std::condition_variable write_ready_;
+  std::vector<PendingWrite> write_queue_;
+  std::thread writer_;
 };
 
 }  // namespace pfad::dashboard
