@@ -39,6 +39,18 @@ if [[ ! -e $stamp ]]; then
 fi
 ln -sfn "$PFAD_VENV" "$PFAD_ROOT/.venv"
 
+# --- Airflow, in a venv of its own (make test only) ---
+if [[ $mode == test ]]; then
+  af_venv="$PFAD_CACHE/airflow-venv"
+  af_stamp="$af_venv/.pfad-$(sha256sum "$PFAD_ROOT/scripts/requirements-airflow.txt" | cut -c1-16)"
+  if [[ ! -e $af_stamp ]]; then
+    log "installing Airflow into $af_venv (first time: a few minutes)"
+    [[ -x $af_venv/bin/python ]] || python3 -m venv "$af_venv"
+    "$af_venv/bin/pip" install -q --disable-pip-version-check -r "$PFAD_ROOT/scripts/requirements-airflow.txt"
+    touch "$af_stamp"
+  fi
+fi
+
 # --- Web assets (Chart.js from npm, embedded into the binary at build time) ---
 web_stamp="$PFAD_ROOT/web/node_modules/.pfad-$(sha256sum "$PFAD_ROOT/web/package-lock.json" | cut -c1-16)"
 if [[ ! -e $web_stamp ]]; then

@@ -113,6 +113,22 @@ void AddCommon(CLI::App* cmd, ScheduleFlags& f) {
   f.storage.AddTo(*cmd);
 }
 
+int Report(const std::string& uri_text, const std::string& dashboard, const std::string& token,
+           const StorageFlags& storage_flags) {
+  const auto run = [&]() -> Status {
+    PFAD_ASSIGN_OR_RAISE(auto config_file, storage_flags.LoadConfig());
+    PFAD_ASSIGN_OR_RAISE(auto storage_config, storage_flags.Resolve(config_file));
+    PFAD_ASSIGN_OR_RAISE(auto uri, storage::ObjectUri::Parse(uri_text));
+    PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(uri, storage_config));
+    PFAD_ASSIGN_OR_RAISE(auto text, store->Get(uri));
+    auto report = analyze::ParseReport(text);
+    if (!report.ok()) return Status::Invalid(uri.ToString(), ": ", report.status().message());
+    return schedule::PostReport(dashboard, token, analyze::ToJson(*report));
+  };
+  const Status st = run();
+  return st.ok() ? kOk : ReportError("report", st);
+}
+
 }  // namespace
 
 void RegisterSchedule(CLI::App& app, int& exit_code) {
@@ -135,6 +151,23 @@ void RegisterSchedule(CLI::App& app, int& exit_code) {
   bf->add_option("--from", backfill->from, "first minute, 'YYYY-MM-DD HH:MM' (Asia/Tehran)")->required();
   bf->add_option("--to", backfill->to, "last minute")->required();
   bf->callback([backfill, &exit_code] { exit_code = Backfill(*backfill); });
+
+  struct ReportFlags {
+    std::string uri, dashboard = "http://127.0.0.1:8080", token;
+    StorageFlags storage;
+  };
+  auto report = std::make_shared<ReportFlags>();
+  CLI::App* rp = app.add_subcommand("report", "POST a report object (as written by pfad analyze) to the dashboard.");
+  rp->add_option("uri", report->uri, "the report object, e.g. s3a://bucket/2025-01-15_10-00.json")->required();
+  rp->add_option("--dashboard", report->dashboard, "dashboard base URL")
+      ->envname("PFAD_DASHBOARD_URL")
+      ->capture_default_str();
+  rp->add_option("--token", report->token, "dashboard bearer token")->envname("PFAD_DASHBOARD_TOKEN");
+  report->storage.AddTo(*rp);
+  rp->footer(std::string(kExitCodesHelp));
+  rp->callback([report, &exit_code] {
+    exit_code = Report(report->uri, report->dashboard, report->token, report->storage);
+  });
 }
 
 }  // namespace pfad::cli

@@ -12,20 +12,25 @@ MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStor
     request.options = options.analyze;
     PFAD_ASSIGN_OR_RAISE(auto outcome, analyze::AnalyzeMinute(*store, *store, request));
     if (options.dashboard_url.empty()) return Status::OK();
-    HttpRequest post;
-    post.method = "POST";
-    post.url = options.dashboard_url + "/report";
-    post.body = analyze::ToJson(outcome.report);
-    post.headers = {"Content-Type: application/json"};
-    if (!options.token.empty()) post.headers.push_back("Authorization: Bearer " + options.token);
-    PFAD_ASSIGN_OR_RAISE(auto response, SendHttp(post));
-    if (response.status != 200) {
-      return Status::IOError("dashboard refused the report of ", minute.Name(), ": HTTP ", response.status, " ",
-                             response.body.substr(0, 200));
-    }
+    PFAD_RETURN_NOT_OK(PostReport(options.dashboard_url, options.token, analyze::ToJson(outcome.report)));
     Logger("schedule")->info("reported {} to {}", minute.Name(), options.dashboard_url);
     return Status::OK();
   };
+}
+
+Status PostReport(const std::string& url, const std::string& token, const std::string& report_json) {
+  HttpRequest post;
+  post.method = "POST";
+  post.url = url + "/report";
+  post.body = report_json;
+  post.headers = {"Content-Type: application/json"};
+  if (!token.empty()) post.headers.push_back("Authorization: Bearer " + token);
+  PFAD_ASSIGN_OR_RAISE(auto response, SendHttp(post));
+  if (response.status != 200) {
+    return Status::IOError("dashboard at ", url, " refused the report: HTTP ", response.status, " ",
+                           response.body.substr(0, 200));
+  }
+  return Status::OK();
 }
 
 }  // namespace pfad::schedule

@@ -22,4 +22,7 @@ struct EtarOptions {
 // The task; the store is shared by every run (one S3 client for all minutes).
 MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStore> store);
 
+// The Report step alone: POSTs a report document to the dashboard at `url`.
+Status PostReport(const std::string& url, const std::string& token, const std::string& report_json);
+
 }  // namespace pfad::schedule

@@ -1,0 +1,74 @@
+"""The Airflow DAG `clickHouse_pyspark_dashboard` (airflow/dags/) run with
+`airflow dags test` against real MinIO and a real `pfad dashboard`."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, read_json
+from test_dashboard import Dashboard
+
+AIRFLOW = Path(os.environ.get("PFAD_CACHE", Path.home() / ".cache/pfad")) / "airflow-venv/bin/airflow"
+
+
+@pytest.fixture(scope="module")
+def airflow_env(tmp_path_factory) -> dict[str, str]:
+    if not AIRFLOW.exists():
+        pytest.fail(f"{AIRFLOW} is missing: run scripts/setup.sh test")
+    home = tmp_path_factory.mktemp("airflow-home")
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "airflow/dags"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
+    assert migrate.returncode == 0, migrate.stderr[-2000:]
+    return env
+
+
+def dags_test(airflow_env, pfad, extra: dict, logical_date: str) -> subprocess.CompletedProcess:
+    env = {**airflow_env, **extra, "PFAD_BIN": str(pfad.binary)}
+    return subprocess.run([str(AIRFLOW), "dags", "test", "clickHouse_pyspark_dashboard", logical_date], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_dag_is_declared_as_the_reference(airflow_env):
+    probe = (
+        "import json\n"
+        "from airflow.models.dagbag import DagBag\n"
+        "bag = DagBag()\n"
+        "assert not bag.import_errors, bag.import_errors\n"
+        "dag = bag.get_dag('clickHouse_pyspark_dashboard')\n"
+        "task = dag.get_task('analyze')\n"
+        "print(json.dumps({'tasks': [t.task_id for t in dag.topological_sort()],\n"
+        "  'max_active_runs': dag.max_active_runs, 'catchup': dag.catchup,\n"
+        "  'schedule': str(dag.timetable.expression), 'retries': task.retries,\n"
+        "  'retry_delay': task.retry_delay.total_seconds()}))\n"
+    )
+    out = subprocess.run([str(AIRFLOW.parent / "python"), "-c", probe], env=airflow_env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    dag = json.loads(out.stdout.strip().splitlines()[-1])
+    assert dag == {"tasks": ["analyze", "report"], "max_active_runs": 2, "catchup": False,
+                   "schedule": "* * * * *", "retries": 1, "retry_delay": 3.0}
+
+
+def test_minute_with_data_and_minute_without(airflow_env, pfad_s3, minio_env, s3, bucket, tmp_path):
+    gen = pfad_s3.run("gen", f"s3://{bucket}", "--rows", "5805", "--minute", "2025-01-15 10:00", "--seed", "8")
+    assert gen.code == 0, gen.stderr
+    dashboard = Dashboard(pfad_s3, tmp_path / "reports.db")
+    try:
+        extra = {"PFAD_SOURCE": f"s3a://{bucket}", "PFAD_DASHBOARD_URL": dashboard.base,
+                 **{k: v for k, v in minio_env.items() if k.startswith("AWS_")}}
+        # The run due at 10:01 Tehran (06:31 UTC) analyzes 10:00.
+        run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:31:00+00:00")
+        assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+        report = read_json(s3, f"{bucket}/2025-01-15_10-00.json")
+        assert report["report"]["total_events"] == 5805
+        assert dashboard.call("GET", "/report") == (200, report)
+        run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:32:00+00:00")
+        assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+        assert dashboard.call("GET", "/report") == (200, {"report": "No data for 2025-01-15_10-01."})
+    finally:
+        dashboard.stop()
