@@ -18,3 +18,22 @@ wait_until() {
     sleep 0.2
   done
 }
+
+# pid_alive PIDFILE: prints the pid recorded in PIDFILE if that process is alive.
+pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null && cat "$1"; }
+
+# stop_pidfile NAME PIDFILE SECONDS: TERM the recorded process, KILL it after SECONDS,
+# forget the pid file. Succeeds when nothing was running.
+stop_pidfile() {
+  local name=$1 pidfile=$2 grace=$3 p
+  p=$(pid_alive "$pidfile") || true
+  if [[ -n $p ]]; then
+    log "stopping $name (pid $p)"
+    kill -TERM "$p" 2>/dev/null || true
+    local deadline=$((SECONDS + grace))
+    while kill -0 "$p" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
+    log "$name stopped"
+  fi
+  rm -f "$pidfile"
+}

@@ -49,7 +49,7 @@ install() {
   touch "$KAFKA_HOME/.complete"
 }
 
-pid() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && cat "$PIDFILE"; }
+pid() { pid_alive "$PIDFILE"; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -123,21 +123,7 @@ start() {
   log "kafka ready (pid $(pid)) on $BOOTSTRAP, topics: $TOPICS"
 }
 
-stop() {
-  local p
-  p=$(pid) || true
-  if [[ -z $p ]]; then
-    rm -f "$PIDFILE"
-    return 0
-  fi
-  log "stopping kafka (pid $p)"
-  kill -TERM "$p" 2>/dev/null || true
-  local deadline=$((SECONDS + 30))
-  while kill -0 "$p" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
-  rm -f "$PIDFILE"
-  log "kafka stopped"
-}
+stop() { stop_pidfile kafka "$PIDFILE" 30; }
 
 case "${1:-}" in
   install) install ;;

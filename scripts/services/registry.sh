@@ -56,7 +56,7 @@ install() {
   touch "$HOME_DIR/.complete"
 }
 
-pid() { [[ -f $PIDFILE ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && cat "$PIDFILE"; }
+pid() { pid_alive "$PIDFILE"; }
 
 answers() { curl -sf --max-time 2 "$URL/subjects" >/dev/null; }
 
@@ -88,21 +88,7 @@ start() {
   log "registry ready (pid $(pid)) at $URL"
 }
 
-stop() {
-  local p
-  p=$(pid) || true
-  if [[ -z $p ]]; then
-    rm -f "$PIDFILE"
-    return 0
-  fi
-  log "stopping registry (pid $p)"
-  kill -TERM "$p" 2>/dev/null || true
-  local deadline=$((SECONDS + 20))
-  while kill -0 "$p" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
-  rm -f "$PIDFILE"
-  log "registry stopped"
-}
+stop() { stop_pidfile registry "$PIDFILE" 20; }
 
 case "${1:-}" in
   install) install ;;

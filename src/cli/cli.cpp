@@ -7,6 +7,12 @@
 
 namespace pfad::cli {
 
+std::string CacheDir() {
+  if (const char* cache = std::getenv("PFAD_CACHE"); cache != nullptr && *cache != '\0') return cache;
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.cache/pfad";
+}
+
 int ReportError(std::string_view command, const Status& status) {
   std::string message = status.message();
   for (char& c : message) {

@@ -28,6 +28,9 @@ inline constexpr std::string_view kExitCodesHelp =
     "columns); 4 storage error (missing bucket or directory, access denied, store "
     "unreachable); 1 internal error.";
 
+// $PFAD_CACHE, else ~/.cache/pfad: where state files go by default.
+std::string CacheDir();
+
 // Prints "pfad <command>: error: <message>" as one line on stderr and returns
 // the exit code for the status.
 int ReportError(std::string_view command, const Status& status);

@@ -14,15 +14,8 @@ namespace {
 std::atomic<bool> g_dashboard_stop{false};
 extern "C" void OnDashboardSignal(int) { g_dashboard_stop.store(true); }
 
-std::string DefaultDatabase() {
-  const char* cache = std::getenv("PFAD_CACHE");
-  const char* home = std::getenv("HOME");
-  const std::string dir = cache ? cache : (home ? std::string(home) + "/.cache/pfad" : std::string("."));
-  return dir + "/dashboard.db";
-}
-
 int RunDashboard(dashboard::DashboardOptions options) {
-  if (options.database.empty()) options.database = DefaultDatabase();
+  if (options.database.empty()) options.database = CacheDir() + "/dashboard.db";
   auto server = dashboard::DashboardServer::Make(options);
   if (!server.ok()) return ReportError("dashboard", server.status());
   if (const Status st = (*server)->Start(); !st.ok()) return ReportError("dashboard", st);

@@ -27,11 +27,7 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
   cmd->add_option("--events-per-minute", options->events_per_minute, "about this many events a minute")
       ->capture_default_str();
   cmd->callback([options, &exit_code] {
-    if (options->dir.empty()) {
-      const char* cache = std::getenv("PFAD_CACHE");
-      const char* home = std::getenv("HOME");
-      options->dir = (cache ? std::string(cache) : std::string(home ? home : ".") + "/.cache/pfad") + "/demo-live";
-    }
+    if (options->dir.empty()) options->dir = CacheDir() + "/demo-live";
     std::signal(SIGINT, OnDemoSignal);
     std::signal(SIGTERM, OnDemoSignal);
     fmt::print(stderr, "pfad demo: dashboard on http://{}:{} — Ctrl-C to stop\n", options->host, options->port);

@@ -25,12 +25,6 @@ struct ScheduleFlags {
   StorageFlags storage;
 };
 
-std::string CachePath(const std::string& name) {
-  const char* cache = std::getenv("PFAD_CACHE");
-  const char* home = std::getenv("HOME");
-  return (cache ? std::string(cache) : (home ? std::string(home) + "/.cache/pfad" : std::string("."))) + "/" + name;
-}
-
 struct Prepared {
   events::MinuteCalendar calendar;
   std::unique_ptr<schedule::RunStore> runs;
@@ -48,7 +42,7 @@ Result<Prepared> Prepare(ScheduleFlags& flags) {
   etar.token = flags.token;
   PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(etar.source, storage_config));
   PFAD_RETURN_NOT_OK(store->CheckContainer(etar.source.Child("x")));
-  PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open(flags.state.empty() ? CachePath("schedule.db") : flags.state));
+  PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open(flags.state.empty() ? CacheDir() + "/schedule.db" : flags.state));
   flags.options.retry_delay_ms = static_cast<int64_t>(flags.retry_delay_s * 1000);
   flags.options.delay_ms = static_cast<int64_t>(flags.delay_s * 1000);
   if (!flags.start.empty()) {

@@ -3,9 +3,8 @@
 // report not cleared by DELETE /report.
 #pragma once
 
+#include "pfad/common/sqlite_db.h"
 #include "pfad/common/status.h"
-
-#include <sqlite3.h>
 
 #include <cstdint>
 #include <memory>
@@ -39,9 +38,8 @@ class ReportStore {
   [[nodiscard]] Status Clear();
 
  private:
-  explicit ReportStore(sqlite3* db) : db_(db) {}
-  Status Exec(const char* sql);
-  sqlite3* db_;
+  explicit ReportStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  std::unique_ptr<SqliteDb> db_;
   std::mutex mutex_;
 };
 

@@ -7,21 +7,6 @@
 namespace pfad::schedule {
 namespace {
 
-struct StmtDeleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
-
-Status SqlError(sqlite3* db, const char* what) {
-  return Status::IOError("run-state database: ", what, ": ", sqlite3_errmsg(db));
-}
-
-Result<Stmt> Prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return SqlError(db, "prepare");
-  return Stmt(raw);
-}
-
 RunRecord ReadRecord(sqlite3_stmt* s) {
   RunRecord r;
   r.minute = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
@@ -38,32 +23,18 @@ RunRecord ReadRecord(sqlite3_stmt* s) {
 // ---- RunStore -----------------------------------------------------------------
 
 Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
-    const Status st = Status::IOError("cannot open run-state database '", path, "': ", sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return st;
-  }
-  std::unique_ptr<RunStore> store(new RunStore(db));
-  sqlite3_busy_timeout(db, 5000);
-  char* err = nullptr;
-  if (sqlite3_exec(db,
-                   "PRAGMA journal_mode=WAL;"
-                   "CREATE TABLE IF NOT EXISTS runs (minute TEXT PRIMARY KEY, start_ms INTEGER NOT NULL, "
-                   "state TEXT NOT NULL, attempts INTEGER NOT NULL, error TEXT, updated_ms INTEGER)",
-                   nullptr, nullptr, &err) != SQLITE_OK) {
-    const Status st = Status::IOError("run-state database: ", err ? err : "error");
-    sqlite3_free(err);
-    return st;
-  }
-  return store;
+  PFAD_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path, "run-state database",
+                                               "CREATE TABLE IF NOT EXISTS runs (minute TEXT PRIMARY KEY, "
+                                               "start_ms INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER "
+                                               "NOT NULL, error TEXT, updated_ms INTEGER)"));
+  return std::unique_ptr<RunStore>(new RunStore(std::move(db)));
 }
 
-RunStore::~RunStore() { sqlite3_close(db_); }
+RunStore::~RunStore() = default;
 
 Status RunStore::Put(const RunRecord& r) {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, Prepare(db_,
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(
                                           "INSERT INTO runs (minute, start_ms, state, attempts, error, updated_ms) "
                                           "VALUES (?, ?, ?, ?, ?, strftime('%s','now') * 1000) "
                                           "ON CONFLICT(minute) DO UPDATE SET state = excluded.state, "
@@ -74,13 +45,13 @@ Status RunStore::Put(const RunRecord& r) {
   sqlite3_bind_text(stmt.get(), 3, r.state.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(stmt.get(), 4, r.attempts);
   sqlite3_bind_text(stmt.get(), 5, r.error.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return SqlError(db_, "write run");
+  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return db_->Error("write run");
   return Status::OK();
 }
 
 Result<std::vector<RunRecord>> RunStore::Unfinished() {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, Prepare(db_,
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(
                                           "SELECT minute, start_ms, state, attempts, error FROM runs "
                                           "WHERE state IN ('queued', 'running') ORDER BY start_ms"));
   std::vector<RunRecord> out;
@@ -90,7 +61,7 @@ Result<std::vector<RunRecord>> RunStore::Unfinished() {
 
 Result<std::optional<int64_t>> RunStore::LastScheduledStart() {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, Prepare(db_, "SELECT MAX(start_ms) FROM runs"));
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare( "SELECT MAX(start_ms) FROM runs"));
   if (sqlite3_step(stmt.get()) != SQLITE_ROW || sqlite3_column_type(stmt.get(), 0) == SQLITE_NULL) {
     return std::optional<int64_t>();
   }
@@ -99,7 +70,7 @@ Result<std::optional<int64_t>> RunStore::LastScheduledStart() {
 
 Result<std::vector<RunRecord>> RunStore::Recent(int limit) {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, Prepare(db_,
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(
                                           "SELECT minute, start_ms, state, attempts, error FROM runs "
                                           "ORDER BY start_ms DESC LIMIT ?"));
   sqlite3_bind_int(stmt.get(), 1, limit);

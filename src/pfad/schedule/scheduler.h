@@ -7,10 +7,10 @@
 #pragma once
 
 #include "pfad/common/clock.h"
+#include "pfad/common/sqlite_db.h"
 #include "pfad/common/status.h"
 #include "pfad/events/minute.h"
 
-#include <sqlite3.h>
 
 #include <condition_variable>
 #include <cstdint>
@@ -61,8 +61,8 @@ class RunStore {
   [[nodiscard]] Result<std::vector<RunRecord>> Recent(int limit);
 
  private:
-  explicit RunStore(sqlite3* db) : db_(db) {}
-  sqlite3* db_;
+  explicit RunStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  std::unique_ptr<SqliteDb> db_;
   std::mutex mutex_;
 };
 
