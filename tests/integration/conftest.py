@@ -72,7 +72,7 @@ def minio_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def pfad() -> Pfad:
-    binary = Path(os.environ.get("PFAD_BIN", ROOT / "build/pfad"))
+    binary = Path(os.environ.get("PFAD_BIN", ROOT / "build/pfad")).resolve()  # tools may run elsewhere
     if not binary.is_file():
         pytest.fail(f"{binary} does not exist: run `make build` first")
     # No ambient service settings: each test passes what it means to use.
