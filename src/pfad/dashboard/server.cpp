@@ -20,19 +20,29 @@ void Detail(httplib::Response& res, int status, const std::string& detail) {
   res.set_content(Json{{"detail", detail}}.dump(), kJson);
 }
 
-// Parses JSON, refusing nesting deeper than `max_depth` before building it.
+// Parses JSON, refusing nesting deeper than `max_depth` before building it: a
+// byte scan (skipping strings) finds the depth first, so hostile nesting never
+// reaches the recursive parser.
 Result<Json> ParseBounded(const std::string& text, int max_depth) {
   int depth = 0;
-  bool too_deep = false;
-  const Json::parser_callback_t cb = [&](int d, Json::parse_event_t event, Json&) {
-    if (event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) {
-      depth = d + 1;
-      if (depth > max_depth) too_deep = true;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return Status::Invalid("JSON nested deeper than ", max_depth, " levels");
+    } else if (c == '}' || c == ']') {
+      --depth;
     }
-    return !too_deep;
-  };
-  Json doc = Json::parse(text, cb, /*allow_exceptions=*/false);
-  if (too_deep) return Status::Invalid("JSON nested deeper than ", max_depth, " levels");
+  }
+  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return Status::Invalid("malformed JSON");
   return doc;
 }
