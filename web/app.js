@@ -87,12 +87,27 @@ async function refreshTrend() {
   trend.update();
 }
 
+// Scheduled runs that failed after their retries (reported by `pfad run`).
+async function refreshFailures() {
+  const res = await fetch('/runs?failed');
+  if (!res.ok) return;
+  const { runs } = await res.json();
+  const box = $('failed');
+  box.style.display = runs.length ? 'block' : 'none';
+  box.textContent = runs.length
+    ? `${runs.length} failed run${runs.length > 1 ? 's' : ''}: ` +
+      runs.slice(0, 5).map((r) => `${windowOf(r.minute)} (${r.error || 'error'})`).join('; ')
+    : '';
+}
+
 async function start() {
   const res = await fetch('/report');
   if (res.ok) showReport(await res.json());
   else $('nodata').style.display = 'block', $('nodata').textContent = 'No report yet.';
   refreshTrend();
+  refreshFailures();
   const events = new EventSource('/events');
+  events.addEventListener('run', () => refreshFailures());
   events.addEventListener('report', (e) => { showReport(JSON.parse(e.data)); refreshTrend(); });
   events.addEventListener('cleared', () => { showReport({ report: 'No report stored.' }); });
   events.onopen = () => { $('live').textContent = 'live'; };

@@ -56,8 +56,9 @@ Result<Prepared> Prepare(ScheduleFlags& flags) {
 int Run(ScheduleFlags& flags) {
   auto prepared = Prepare(flags);
   if (!prepared.ok()) return ReportError("run", prepared.status());
-  schedule::MinuteScheduler scheduler(flags.options, prepared->calendar, DefaultClock(), *prepared->runs,
-                                      prepared->task);
+  schedule::MinuteScheduler scheduler(
+      flags.options, prepared->calendar, DefaultClock(), *prepared->runs, prepared->task,
+      flags.dashboard.empty() ? nullptr : schedule::MakeRunReporter(flags.dashboard, flags.token));
   std::signal(SIGINT, OnRunSignal);
   std::signal(SIGTERM, OnRunSignal);
   fmt::print(stderr, "pfad run: analyzing {} every minute, reporting to {}\n", flags.source,

@@ -97,3 +97,13 @@ test('shows the no-data state', async () => {
   assert.deepEqual((await chartData()).labels, []);
   await page.screenshot({ path: join(artifacts, 'dashboard-no-data.png') });
 });
+
+test('shows failed runs in a banner as they are reported', async () => {
+  const res = await fetch(`${base}/runs`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ minute: '2025-01-15_10-03', state: 'failed', attempts: 2, error: 'bucket not found' }) });
+  assert.equal(res.status, 200);
+  await page.waitForFunction(() => document.getElementById('failed').textContent.includes('2025/01/15 10:03'),
+    null, { timeout: 2000 });
+  assert.match(await page.textContent('#failed'), /1 failed run: 2025\/01\/15 10:03 \(bucket not found\)/);
+  await page.screenshot({ path: join(artifacts, 'dashboard-failed-run.png') });
+});

@@ -69,7 +69,7 @@ def dashboard(pfad, tmp_path):
 
 
 def test_reference_api_cases(dashboard):
-    assert dashboard.call("GET", "/health") == (200, {"status": "healthy", "reports_count": 0})
+    assert dashboard.call("GET", "/health") == (200, {"status": "healthy", "reports_count": 0, "failed_runs": 0})
     assert dashboard.call("GET", "/report") == (404, {"detail": "No report stored."})
     assert dashboard.call("POST", "/report", REPORT) == (200, None)
     assert dashboard.call("GET", "/report") == (200, REPORT)
@@ -190,3 +190,17 @@ def test_thousand_concurrent_clients(dashboard):
             total += len(results)
     assert ok == total
     assert dashboard.proc.poll() is None
+
+
+def test_failed_runs_show_in_health_and_runs(dashboard):
+    assert dashboard.call("POST", "/runs", {"minute": "2025-01-15_10-00", "state": "failed", "attempts": 2,
+                                            "error": "store down"}) == (200, None)
+    assert dashboard.call("POST", "/runs", {"minute": "2025-01-15_10-01", "state": "success", "attempts": 1}) == \
+        (200, None)
+    assert dashboard.call("GET", "/health")[1]["failed_runs"] == 1
+    _, failed = dashboard.call("GET", "/runs?failed")
+    assert [(r["minute"], r["error"]) for r in failed["runs"]] == [("2025-01-15_10-00", "store down")]
+    # A later success of the same minute clears it.
+    dashboard.call("POST", "/runs", {"minute": "2025-01-15_10-00", "state": "success", "attempts": 1})
+    assert dashboard.call("GET", "/health")[1]["failed_runs"] == 0
+    assert dashboard.call("POST", "/runs", {"minute": "x", "state": "maybe"})[0] == 422

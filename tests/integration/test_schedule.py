@@ -55,6 +55,12 @@ def test_demo_shows_reports_within_seconds_and_stops_cleanly(pfad, tmp_path):
                 time.sleep(0.2)
         assert latest is not None, "no report within 10 s of start"
         assert latest["report"]["total_events"] > 0
+        runs, deadline = [], time.monotonic() + 10  # a run is reported just after its report
+        while not runs and time.monotonic() < deadline:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/runs", timeout=5) as res:
+                runs = json.loads(res.read())["runs"]
+            time.sleep(0.1)
+        assert runs and all(r["state"] == "success" for r in runs)
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

@@ -7,7 +7,9 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS reports (id INTEGER PRIMARY KEY AUTOINCREMENT, received_ms INTEGER NOT NULL, "
     "body TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS slot (k INTEGER PRIMARY KEY CHECK (k = 0), cleared_through INTEGER NOT NULL);"
-    "INSERT OR IGNORE INTO slot VALUES (0, 0);";
+    "INSERT OR IGNORE INTO slot VALUES (0, 0);"
+    "CREATE TABLE IF NOT EXISTS runs (minute TEXT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL, "
+    "error TEXT NOT NULL, updated_ms INTEGER NOT NULL);";
 
 StoredReport Row(sqlite3_stmt* s) {
   StoredReport r;
@@ -79,6 +81,41 @@ Result<std::vector<StoredReport>> ReportStore::Recent(int limit) {
 Status ReportStore::Clear() {
   std::lock_guard lock(mutex_);
   return db_->Exec("UPDATE slot SET cleared_through = (SELECT COALESCE(MAX(id), 0) FROM reports)");
+}
+
+Status ReportStore::PutRun(const RunOutcome& run) {
+  std::lock_guard lock(mutex_);
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("INSERT INTO runs VALUES (?, ?, ?, ?, ?) ON CONFLICT(minute) DO UPDATE "
+                                               "SET state = excluded.state, attempts = excluded.attempts, "
+                                               "error = excluded.error, updated_ms = excluded.updated_ms"));
+  sqlite3_bind_text(stmt.get(), 1, run.minute.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt.get(), 2, run.state.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(stmt.get(), 3, run.attempts);
+  sqlite3_bind_text(stmt.get(), 4, run.error.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(stmt.get(), 5, run.updated_ms);
+  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return db_->Error("write run");
+  return Status::OK();
+}
+
+Result<std::vector<RunOutcome>> ReportStore::Runs(int limit, bool failed_only) {
+  std::lock_guard lock(mutex_);
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(failed_only ? "SELECT * FROM runs WHERE state = 'failed' "
+                                                             "ORDER BY minute DESC LIMIT ?"
+                                                           : "SELECT * FROM runs ORDER BY minute DESC LIMIT ?"));
+  sqlite3_bind_int(stmt.get(), 1, limit);
+  std::vector<RunOutcome> out;
+  while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+    const auto text = [&](int col) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), col))); };
+    out.push_back({text(0), text(1), sqlite3_column_int(stmt.get(), 2), text(3), sqlite3_column_int64(stmt.get(), 4)});
+  }
+  return out;
+}
+
+Result<int64_t> ReportStore::FailedRunCount() {
+  std::lock_guard lock(mutex_);
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT COUNT(*) FROM runs WHERE state = 'failed'"));
+  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return db_->Error("count runs");
+  return sqlite3_column_int64(stmt.get(), 0);
 }
 
 }  // namespace pfad::dashboard

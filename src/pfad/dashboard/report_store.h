@@ -21,6 +21,15 @@ struct StoredReport {
   std::string body;         // the posted document, exactly as received: {"report": ...}
 };
 
+// The outcome of one scheduled run, as the scheduler reports it.
+struct RunOutcome {
+  std::string minute;   // "YYYY-MM-DD_HH-MM"
+  std::string state;    // success | failed
+  int attempts = 0;
+  std::string error;
+  int64_t updated_ms = 0;
+};
+
 class ReportStore {
  public:
   // Opens (creating if needed) the database at `path`; ":memory:" for tests.
@@ -36,6 +45,12 @@ class ReportStore {
   [[nodiscard]] Result<std::vector<StoredReport>> Recent(int limit);
   // Empties the latest-report slot (DELETE /report).
   [[nodiscard]] Status Clear();
+
+  // Records (or updates) the outcome of a scheduled run.
+  [[nodiscard]] Status PutRun(const RunOutcome& run);
+  // Runs, newest minute first; only failed ones when `failed_only`.
+  [[nodiscard]] Result<std::vector<RunOutcome>> Runs(int limit, bool failed_only);
+  [[nodiscard]] Result<int64_t> FailedRunCount();
 
  private:
   explicit ReportStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}

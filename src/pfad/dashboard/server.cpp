@@ -188,7 +188,38 @@ void DashboardServer::Routes() {
       std::lock_guard lock(latest_mutex_);
       has_latest = latest_ != nullptr;
     }
-    res.set_content(Json{{"status", "healthy"}, {"reports_count", has_latest ? 1 : 0}}.dump(), kJson);
+    auto failed = store_->FailedRunCount();
+    if (!failed.ok()) return internal_error(res, failed.status());
+    res.set_content(
+        Json{{"status", "healthy"}, {"reports_count", has_latest ? 1 : 0}, {"failed_runs", *failed}}.dump(), kJson);
+  });
+
+  // Scheduled runs' outcomes, reported by `pfad run`: failures show on the page.
+  http.Post("/runs", [=, this](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res)) return;
+    auto doc = ParseBounded(req.body, options_.max_json_depth);
+    if (!doc.ok()) return Detail(res, 422, "Invalid request body: " + doc.status().message() + ".");
+    const Json& d = *doc;
+    if (!d.is_object() || !d.contains("minute") || !d["minute"].is_string() || !d.contains("state") ||
+        !d["state"].is_string() || (d["state"] != "success" && d["state"] != "failed")) {
+      return Detail(res, 422, "Invalid request body: expected {\"minute\": string, \"state\": \"success\"|\"failed\", ...}.");
+    }
+    dashboard::RunOutcome run{d["minute"].get<std::string>(), d["state"].get<std::string>(),
+                              d.value("attempts", 0), d.value("error", std::string()), clock_.NowMillis()};
+    if (const Status st = store_->PutRun(run); !st.ok()) return internal_error(res, st);
+    Publish("run", d.dump());
+    res.set_content("null", kJson);
+  });
+
+  http.Get("/runs", [=, this](const httplib::Request& req, httplib::Response& res) {
+    auto runs = store_->Runs(60, req.has_param("failed"));
+    if (!runs.ok()) return internal_error(res, runs.status());
+    Json list = Json::array();
+    for (const auto& r : *runs) {
+      list.push_back({{"minute", r.minute}, {"state", r.state}, {"attempts", r.attempts}, {"error", r.error},
+                      {"updated_ms", r.updated_ms}});
+    }
+    res.set_content(Json{{"runs", std::move(list)}}.dump(), kJson);
   });
 
   http.Get("/reports", [=, this](const httplib::Request& req, httplib::Response& res) {

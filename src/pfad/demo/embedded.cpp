@@ -56,7 +56,8 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   sched.retry_delay_ms = 1000;
   sched.catchup = true;
   sched.start_ms = first.start_ms;
-  schedule::MinuteScheduler scheduler(sched, calendar, clock, *runs, schedule::MakeEtarTask(etar, store));
+  schedule::MinuteScheduler scheduler(sched, calendar, clock, *runs, schedule::MakeEtarTask(etar, store),
+                                      schedule::MakeRunReporter(etar.dashboard_url, ""));
   log->info("demo: {} past minutes written to {}; dashboard on http://{}:{}", options.backfill_minutes, options.dir,
             options.host, server->port());
 

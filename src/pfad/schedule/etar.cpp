@@ -1,5 +1,7 @@
 #include "pfad/schedule/etar.h"
 
+#include <nlohmann/json.hpp>
+
 #include "pfad/common/http_client.h"
 #include "pfad/common/log.h"
 
@@ -15,6 +17,24 @@ MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStor
     PFAD_RETURN_NOT_OK(PostReport(options.dashboard_url, options.token, analyze::ToJson(outcome.report)));
     Logger("schedule")->info("reported {} to {}", minute.Name(), options.dashboard_url);
     return Status::OK();
+  };
+}
+
+RunObserver MakeRunReporter(std::string dashboard_url, std::string token) {
+  return [url = std::move(dashboard_url), token = std::move(token)](const RunRecord& run) {
+    HttpRequest post;
+    post.method = "POST";
+    post.url = url + "/runs";
+    post.body = nlohmann::json{{"minute", run.minute}, {"state", run.state}, {"attempts", run.attempts},
+                               {"error", run.error}}.dump();
+    post.headers = {"Content-Type: application/json"};
+    if (!token.empty()) post.headers.push_back("Authorization: Bearer " + token);
+    post.max_attempts = 2;
+    auto response = SendHttp(post);
+    if (!response.ok() || response->status != 200) {
+      Logger("schedule")->warn("could not report run {} to {}: {}", run.minute, url,
+                               response.ok() ? "HTTP " + std::to_string(response->status) : response.status().message());
+    }
   };
 }
 

@@ -22,6 +22,10 @@ struct EtarOptions {
 // The task; the store is shared by every run (one S3 client for all minutes).
 MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStore> store);
 
+// Reports each ended run to the dashboard (POST /runs), so failures show on the
+// page; a dashboard that cannot be reached is logged, not fatal.
+RunObserver MakeRunReporter(std::string dashboard_url, std::string token);
+
 // The Report step alone: POSTs a report document to the dashboard at `url`.
 Status PostReport(const std::string& url, const std::string& token, const std::string& report_json);
 

@@ -82,8 +82,13 @@ Result<std::vector<RunRecord>> RunStore::Recent(int limit) {
 // ---- MinuteScheduler ------------------------------------------------------------
 
 MinuteScheduler::MinuteScheduler(ScheduleOptions options, events::MinuteCalendar calendar, const Clock& clock,
-                                 RunStore& store, MinuteTask task)
-    : options_(std::move(options)), calendar_(calendar), clock_(clock), store_(store), task_(std::move(task)) {}
+                                 RunStore& store, MinuteTask task, RunObserver observer)
+    : options_(std::move(options)),
+      calendar_(calendar),
+      clock_(clock),
+      store_(store),
+      task_(std::move(task)),
+      observer_(std::move(observer)) {}
 
 MinuteScheduler::~MinuteScheduler() {
   WaitIdle();
@@ -169,23 +174,33 @@ void MinuteScheduler::StartDue() {
 }
 
 void MinuteScheduler::Finish(uint64_t thread, Pending run, const Status& result) {
-  std::lock_guard lock(mutex_);
-  --active_;
-  finished_.push_back(thread);
-  const std::string name = run.minute.Name();
-  if (result.ok()) {
-    (void)store_.Put({name, run.minute.start_ms, "success", run.attempts, ""});
-    known_[run.minute.start_ms] = false;
-    Logger("schedule")->info("run {} succeeded", name);
-  } else if (run.attempts <= options_.retries) {
-    Logger("schedule")->warn("run {} failed (attempt {}), retrying in {} ms: {}", name, run.attempts,
-                             options_.retry_delay_ms, result.message());
-    (void)store_.Put({name, run.minute.start_ms, "queued", run.attempts, result.message()});
-    queue_.push_back({run.minute, run.attempts, clock_.NowMillis() + options_.retry_delay_ms});
-  } else {
-    Logger("schedule")->error("run {} failed after {} attempts: {}", name, run.attempts, result.message());
-    (void)store_.Put({name, run.minute.start_ms, "failed", run.attempts, result.message()});
-    known_[run.minute.start_ms] = false;
+  std::optional<RunRecord> ended;
+  {
+    std::lock_guard lock(mutex_);
+    const std::string name = run.minute.Name();
+    if (result.ok()) {
+      ended = RunRecord{name, run.minute.start_ms, "success", run.attempts, ""};
+      Logger("schedule")->info("run {} succeeded", name);
+    } else if (run.attempts <= options_.retries) {
+      Logger("schedule")->warn("run {} failed (attempt {}), retrying in {} ms: {}", name, run.attempts,
+                               options_.retry_delay_ms, result.message());
+      (void)store_.Put({name, run.minute.start_ms, "queued", run.attempts, result.message()});
+      queue_.push_back({run.minute, run.attempts, clock_.NowMillis() + options_.retry_delay_ms});
+    } else {
+      ended = RunRecord{name, run.minute.start_ms, "failed", run.attempts, result.message()};
+      Logger("schedule")->error("run {} failed after {} attempts: {}", name, run.attempts, result.message());
+    }
+    if (ended) {
+      (void)store_.Put(*ended);
+      known_[run.minute.start_ms] = false;
+    }
+  }
+  // Outside the lock: the observer may talk to the network.
+  if (ended && observer_) observer_(*ended);
+  {
+    std::lock_guard lock(mutex_);
+    finished_.push_back(thread);  // joinable by StartDue from here on
+    --active_;
   }
   idle_.notify_all();
 }

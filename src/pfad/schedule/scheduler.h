@@ -67,11 +67,13 @@ class RunStore {
 };
 
 using MinuteTask = std::function<Status(const events::Minute&)>;
+// Told of every run that ended (success, or failure after its last retry).
+using RunObserver = std::function<void(const RunRecord&)>;
 
 class MinuteScheduler {
  public:
   MinuteScheduler(ScheduleOptions options, events::MinuteCalendar calendar, const Clock& clock, RunStore& store,
-                  MinuteTask task);
+                  MinuteTask task, RunObserver observer = nullptr);
   ~MinuteScheduler();
 
   // Queues every minute that is due and starts what may start now.
@@ -98,6 +100,7 @@ class MinuteScheduler {
   const Clock& clock_;
   RunStore& store_;
   MinuteTask task_;
+  RunObserver observer_;
 
   mutable std::mutex mutex_;
   std::condition_variable idle_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <set>
@@ -154,6 +155,31 @@ TEST_F(SchedulerTest, TriggerRunsAMinuteAtOnceButOnlyOnce) {
   ASSERT_TRUE(s->Tick().ok());
   s->WaitIdle();
   EXPECT_EQ(seen, (std::vector<std::string>{"2025-01-15_09-59", "2025-01-15_10-00"}));
+}
+
+TEST_F(SchedulerTest, ObserverHearsOfEveryEndedRunButNotOfRetries) {
+  std::vector<std::string> ended;
+  std::mutex m;
+  int calls = 0;
+  auto s = std::make_unique<MinuteScheduler>(
+      ScheduleOptions{.retries = 1, .retry_delay_ms = 0, .catchup = true, .start_ms = k1000 - 2 * 60'000}, calendar_,
+      clock_, *store_,
+      [&](const events::Minute& minute) {
+        std::lock_guard lock(m);
+        ++calls;
+        return minute.Name() == "2025-01-15_09-58" ? Status::IOError("boom") : Status::OK();
+      },
+      [&](const RunRecord& r) {
+        std::lock_guard lock(m);
+        ended.push_back(r.minute + " " + r.state + " " + std::to_string(r.attempts));
+      });
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(s->Tick().ok());
+    s->WaitIdle();
+  }
+  std::sort(ended.begin(), ended.end());
+  EXPECT_EQ(ended, (std::vector<std::string>{"2025-01-15_09-58 failed 2", "2025-01-15_09-59 success 1"}));
+  EXPECT_EQ(calls, 3);
 }
 
 }  // namespace
