@@ -7,6 +7,9 @@ PFAD_RUN="${PFAD_RUN:-$PFAD_CACHE/run}"
 PFAD_VENV="$PFAD_CACHE/venv"
 mkdir -p "$PFAD_CACHE" "$PFAD_RUN"
 
+# usage: prints the calling script's header comment (its manual).
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+
 log()  { printf '[pfad] %s\n' "$*" >&2; }
 die()  { printf '[pfad] error: %s\n' "$*" >&2; exit 1; }
 

@@ -32,8 +32,6 @@ TOPICS="${PFAD_KAFKA_TOPICS:-user_interactions:6}"
 BOOTSTRAP="127.0.0.1:$PORT"
 mkdir -p "$STATE"
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
-
 tool() {  # tool CLASS ARGS...: a Kafka tool in a quick-starting JVM
   java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dlog4j2.configurationFile="$PFAD_ROOT/scripts/services/kafka/log4j2.properties" \
     -Dkafka.logs.dir="$STATE/tools" -cp "$KAFKA_LIBS/*" "$@"

@@ -46,8 +46,6 @@ MINIO_LOG="$MINIO_STATE_DIR/minio.log"
 MINIO_STATEFILE="$MINIO_STATE_DIR/state"   # port of the running instance
 mkdir -p "$MINIO_STATE_DIR"
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
-
 # --- credentials -------------------------------------------------------------
 
 rand_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }

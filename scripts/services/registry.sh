@@ -29,8 +29,6 @@ LOG="$STATE/registry.log"
 URL="http://127.0.0.1:$PORT/apis/ccompat/v7"
 mkdir -p "$STATE"
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
-
 java_bin() {  # a java of version >= 21
   local candidate version
   for candidate in ${PFAD_REGISTRY_JAVA:-} $(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null | sort -rV) "$(command -v java || true)"; do

@@ -2,10 +2,22 @@
 
 #include <fmt/format.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
 namespace pfad::cli {
+
+namespace {
+std::atomic<bool> g_stop_requested{false};
+extern "C" void OnStopSignal(int) { g_stop_requested.store(true); }
+}  // namespace
+
+const std::atomic<bool>& StopOnSignals() {
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+  return g_stop_requested;
+}
 
 std::string CacheDir() {
   if (const char* cache = std::getenv("PFAD_CACHE"); cache != nullptr && *cache != '\0') return cache;

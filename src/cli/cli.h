@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,9 @@ inline constexpr std::string_view kExitCodesHelp =
     "Exit codes: 0 done; 2 wrong usage; 3 bad input (not Parquet, corrupt, missing "
     "columns); 4 storage error (missing bucket or directory, access denied, store "
     "unreachable); 1 internal error.";
+
+// Turns SIGINT/SIGTERM into a flag the long-running commands poll to stop cleanly.
+const std::atomic<bool>& StopOnSignals();
 
 // $PFAD_CACHE, else ~/.cache/pfad: where state files go by default.
 std::string CacheDir();

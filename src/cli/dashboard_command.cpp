@@ -11,19 +11,16 @@
 namespace pfad::cli {
 namespace {
 
-std::atomic<bool> g_dashboard_stop{false};
-extern "C" void OnDashboardSignal(int) { g_dashboard_stop.store(true); }
 
 int RunDashboard(dashboard::DashboardOptions options) {
   if (options.database.empty()) options.database = CacheDir() + "/dashboard.db";
   auto server = dashboard::DashboardServer::Make(options);
   if (!server.ok()) return ReportError("dashboard", server.status());
   if (const Status st = (*server)->Start(); !st.ok()) return ReportError("dashboard", st);
-  std::signal(SIGINT, OnDashboardSignal);
-  std::signal(SIGTERM, OnDashboardSignal);
+  const std::atomic<bool>& stop = StopOnSignals();
   fmt::print(stderr, "pfad dashboard: http://{}:{} (reports in {})\n", options.host, (*server)->port(),
              options.database);
-  while (!g_dashboard_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (*server)->Stop();
   return kOk;
 }

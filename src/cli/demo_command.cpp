@@ -10,8 +10,6 @@
 namespace pfad::cli {
 namespace {
 
-std::atomic<bool> g_demo_stop{false};
-extern "C" void OnDemoSignal(int) { g_demo_stop.store(true); }
 
 }  // namespace
 
@@ -28,10 +26,9 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->callback([options, &exit_code] {
     if (options->dir.empty()) options->dir = CacheDir() + "/demo-live";
-    std::signal(SIGINT, OnDemoSignal);
-    std::signal(SIGTERM, OnDemoSignal);
+    const std::atomic<bool>& stop = StopOnSignals();
     fmt::print(stderr, "pfad demo: dashboard on http://{}:{} — Ctrl-C to stop\n", options->host, options->port);
-    const Status st = demo::RunEmbedded(*options, g_demo_stop);
+    const Status st = demo::RunEmbedded(*options, stop);
     exit_code = st.ok() ? kOk : ReportError("demo", st);
   });
 }

@@ -13,8 +13,6 @@
 namespace pfad::cli {
 namespace {
 
-std::atomic<bool> g_stop{false};
-extern "C" void OnStopSignal(int) { g_stop.store(true); }
 
 struct ProduceFlags {
   produce::ProduceOptions options;
@@ -81,10 +79,9 @@ int RunProduce(ProduceFlags& flags) {
     });
     return st.ok() ? kOk : ReportError("produce", st);
   }
-  std::signal(SIGINT, OnStopSignal);
-  std::signal(SIGTERM, OnStopSignal);
+  const std::atomic<bool>& stop = StopOnSignals();
   const bool tty = ::isatty(STDERR_FILENO) != 0;
-  auto stats = produce::Run(flags.options, g_stop, DefaultClock(), [tty](const produce::ProduceStats& s) {
+  auto stats = produce::Run(flags.options, stop, DefaultClock(), [tty](const produce::ProduceStats& s) {
     if (!tty) return;
     const double rate = s.seconds > 0 ? static_cast<double>(s.generated) / s.seconds : 0;
     fmt::print(stderr, "\r{:>10.0f} events/s  {:>12} delivered  {:>8} failed ", rate, s.delivered, s.failed);

@@ -11,8 +11,6 @@
 namespace pfad::cli {
 namespace {
 
-std::atomic<bool> g_run_stop{false};
-extern "C" void OnRunSignal(int) { g_run_stop.store(true); }
 
 struct ScheduleFlags {
   std::string source;
@@ -59,11 +57,10 @@ int Run(ScheduleFlags& flags) {
   schedule::MinuteScheduler scheduler(
       flags.options, prepared->calendar, DefaultClock(), *prepared->runs, prepared->task,
       flags.dashboard.empty() ? nullptr : schedule::MakeRunReporter(flags.dashboard, flags.token));
-  std::signal(SIGINT, OnRunSignal);
-  std::signal(SIGTERM, OnRunSignal);
+  const std::atomic<bool>& stop = StopOnSignals();
   fmt::print(stderr, "pfad run: analyzing {} every minute, reporting to {}\n", flags.source,
              flags.dashboard.empty() ? "(nobody)" : flags.dashboard);
-  while (!g_run_stop.load()) {
+  while (!stop.load()) {
     if (const Status st = scheduler.Tick(); !st.ok()) return ReportError("run", st);
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
