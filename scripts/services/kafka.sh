@@ -76,7 +76,7 @@ CONF
 
 healthy() {  # a real produce to the scratch topic, acknowledged by the broker
   echo "ok $(date +%s)" | tool org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$BOOTSTRAP" \
-    --topic _pfad_health --producer-property acks=all --producer-property max.block.ms=5000 \
+    --topic _pfad_health --sync --producer-property linger.ms=0 --producer-property acks=all --producer-property max.block.ms=5000 \
     --producer-property delivery.timeout.ms=8000 --producer-property request.timeout.ms=5000 >/dev/null 2>&1
 }
 
