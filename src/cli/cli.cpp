@@ -43,14 +43,26 @@ void StorageFlags::AddTo(CLI::App& app) {
   app.add_option("--s3-region", region, "S3 region (default: $AWS_REGION or us-east-1)");
 }
 
-Result<ConfigFile> StorageFlags::LoadConfig() const {
-  std::string path = config_path;
+Result<ConfigFile> LoadConfigFile(const std::string& flag_path) {
+  std::string path = flag_path;
   if (path.empty()) {
     if (const char* env = std::getenv("PFAD_CONFIG"); env != nullptr) path = env;
   }
   if (path.empty()) return ConfigFile();
   return ConfigFile::Load(path);
 }
+
+Result<kafka::Properties> KafkaProperties(const ConfigFile& file, const std::vector<std::string>& flags) {
+  PFAD_ASSIGN_OR_RAISE(auto table, file.GetTable("kafka"));
+  kafka::Properties properties(table.begin(), table.end());
+  for (const auto& text : flags) {
+    PFAD_ASSIGN_OR_RAISE(auto kv, kafka::ParseProperty(text));
+    properties[kv.first] = kv.second;
+  }
+  return properties;
+}
+
+Result<ConfigFile> StorageFlags::LoadConfig() const { return LoadConfigFile(config_path); }
 
 Result<storage::StorageConfig> StorageFlags::Resolve(const ConfigFile& file) const {
   PFAD_ASSIGN_OR_RAISE(auto config, storage::StorageConfig::Resolve(file));

@@ -7,9 +7,11 @@
 #include <atomic>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
+#include "pfad/kafka/client.h"
 #include "pfad/storage/object_store.h"
 
 namespace pfad::cli {
@@ -39,6 +41,12 @@ std::string CacheDir();
 // the exit code for the status.
 int ReportError(std::string_view command, const Status& status);
 
+// The config file named by the --config flag, else $PFAD_CONFIG, else an empty one.
+Result<ConfigFile> LoadConfigFile(const std::string& flag_path);
+
+// librdkafka properties: [kafka] of the config file, then -X key=value flags.
+Result<kafka::Properties> KafkaProperties(const ConfigFile& file, const std::vector<std::string>& flags);
+
 // Flags and config shared by sub-commands that reach storage.
 struct StorageFlags {
   std::string config_path;  // --config (or PFAD_CONFIG)
@@ -56,6 +64,7 @@ void RegisterAnalyze(CLI::App& app, int& exit_code);
 void RegisterGen(CLI::App& app, int& exit_code);
 void RegisterMinute(CLI::App& app, int& exit_code);
 void RegisterProduce(CLI::App& app, int& exit_code);
+void RegisterIngest(CLI::App& app, int& exit_code);
 void RegisterDashboard(CLI::App& app, int& exit_code);
 void RegisterSchedule(CLI::App& app, int& exit_code);
 void RegisterDemo(CLI::App& app, int& exit_code);

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   pfad::cli::RegisterGen(app, exit_code);
   pfad::cli::RegisterMinute(app, exit_code);
   pfad::cli::RegisterProduce(app, exit_code);
+  pfad::cli::RegisterIngest(app, exit_code);
   pfad::cli::RegisterDashboard(app, exit_code);
   pfad::cli::RegisterSchedule(app, exit_code);
   pfad::cli::RegisterDemo(app, exit_code);

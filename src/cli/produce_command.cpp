@@ -13,7 +13,6 @@
 namespace pfad::cli {
 namespace {
 
-
 struct ProduceFlags {
   produce::ProduceOptions options;
   std::optional<int64_t> count;
@@ -35,24 +34,12 @@ Result<int64_t> ParseStartTime(const std::string& text) {
 
 Status Resolve(ProduceFlags& flags) {
   auto& o = flags.options;
-  ConfigFile config;
-  std::string path = flags.config_path;
-  if (path.empty()) {
-    if (const char* env = std::getenv("PFAD_CONFIG"); env != nullptr) path = env;
-  }
-  if (!path.empty()) {
-    PFAD_ASSIGN_OR_RAISE(config, ConfigFile::Load(path));
-  }
+  PFAD_ASSIGN_OR_RAISE(auto config, LoadConfigFile(flags.config_path));
   // Config file values apply where neither a flag nor the environment set one.
-  PFAD_ASSIGN_OR_RAISE(auto file_props, config.GetTable("kafka"));
-  for (const auto& [k, v] : file_props) o.properties.emplace(k, v);
+  PFAD_ASSIGN_OR_RAISE(o.properties, KafkaProperties(config, flags.properties));
   if (o.registry_url.empty()) {
     PFAD_ASSIGN_OR_RAISE(auto registry, config.GetString("produce.registry"));
     o.registry_url = registry.value_or("");
-  }
-  for (const auto& text : flags.properties) {
-    PFAD_ASSIGN_OR_RAISE(auto kv, kafka::ParseProperty(text));
-    o.properties[kv.first] = kv.second;
   }
   o.count = flags.count;
   o.duration_s = flags.duration;

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <memory>
 #include <thread>
 
@@ -22,7 +23,30 @@ size_t Collect(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+size_t CollectHeader(char* data, size_t size, size_t n, void* out) {
+  const std::string_view line(data, size * n);
+  const auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+      value.remove_suffix(1);
+    }
+    static_cast<HttpResponse*>(out)->headers.emplace_back(std::move(name), std::string(value));
+  }
+  return size * n;
+}
+
 }  // namespace
+
+std::string HttpResponse::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key == name) return value;
+  }
+  return "";
+}
 
 Result<HttpResponse> SendHttp(const HttpRequest& request) {
   static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
@@ -43,6 +67,12 @@ Result<HttpResponse> SendHttp(const HttpRequest& request) {
     curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &Collect);
     curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, &CollectHeader);
+    curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &response);
+    if (!request.aws_sigv4.empty()) {
+      curl_easy_setopt(curl.get(), CURLOPT_AWS_SIGV4, request.aws_sigv4.c_str());
+      curl_easy_setopt(curl.get(), CURLOPT_USERPWD, request.user.c_str());
+    }
     if (!request.body.empty()) {
       curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, request.body.c_str());
       curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pfad {
@@ -14,6 +16,10 @@ namespace pfad {
 struct HttpResponse {
   long status = 0;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+
+  // The value of a response header (name in lower case), or "".
+  [[nodiscard]] std::string Header(std::string_view name) const;
 };
 
 struct HttpRequest {
@@ -23,6 +29,10 @@ struct HttpRequest {
   std::vector<std::string> headers;  // "Name: value"
   std::chrono::milliseconds timeout{5000};
   int max_attempts = 3;
+  // AWS Signature V4 signing (S3): "aws:amz:<region>:s3", with `user` as
+  // "<access key>:<secret key>". Empty = no signing.
+  std::string aws_sigv4;
+  std::string user;
 };
 
 // IOError naming the URL and the last failure when no attempt got an answer below 500.

@@ -73,6 +73,13 @@ struct ObjectInfo {
   int64_t size = 0;
 };
 
+// A whole object with a version tag for PutIfVersion (S3: its ETag).
+struct VersionedObject {
+  bool exists = false;
+  std::string bytes;
+  std::string version;
+};
+
 // Something being written; becomes visible only on Commit(). Destroying an
 // uncommitted writer discards what was written.
 class ObjectWriter {
@@ -103,12 +110,24 @@ class ObjectStore {
   [[nodiscard]] Result<std::string> Get(const ObjectUri& uri) const;
   [[nodiscard]] Status Delete(const ObjectUri& uri) const;
 
+  // Read-merge-write for objects that several writers update (ingest's minute
+  // objects): GetVersioned reads the object and its version; PutIfVersion
+  // stores `bytes` only if the object is still at `expected_version` ("" = it
+  // must not exist yet), else fails with AlreadyExists, and the caller reads
+  // again, merges and retries. S3: conditional PUT (If-Match / If-None-Match);
+  // local: the same check under an exclusive lock on the directory.
+  [[nodiscard]] Result<VersionedObject> GetVersioned(const ObjectUri& uri) const;
+  [[nodiscard]] Status PutIfVersion(const ObjectUri& uri, std::string_view bytes,
+                                    const std::string& expected_version) const;
+
   [[nodiscard]] const std::shared_ptr<arrow::fs::FileSystem>& filesystem() const { return fs_; }
 
  private:
-  ObjectStore(std::shared_ptr<arrow::fs::FileSystem> fs, bool s3) : fs_(std::move(fs)), s3_(s3) {}
+  ObjectStore(std::shared_ptr<arrow::fs::FileSystem> fs, bool s3, StorageConfig config)
+      : fs_(std::move(fs)), s3_(s3), config_(std::move(config)) {}
   std::shared_ptr<arrow::fs::FileSystem> fs_;
   bool s3_;
+  StorageConfig config_;
 };
 
 // Initialises the AWS SDK on first S3 use and shuts it down when destroyed.

@@ -1,0 +1,48 @@
+// Writing one minute's events into its object, YYYY-MM-DD_HH-MM.parquet
+// (DESIGN.md section 2), so that the object holds every event of the minute
+// exactly once however often it is written: each write reads the stored object,
+// adds only the events whose event_id it lacks, and stores the result with a
+// conditional write. Re-reading after a crash, late events, and two ingesters
+// writing the same minute all become the same merge.
+#pragma once
+
+#include "pfad/common/status.h"
+#include "pfad/events/event.h"
+#include "pfad/events/minute.h"
+#include "pfad/storage/object_store.h"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace pfad::ingest {
+
+struct StoredMinute {
+  storage::ObjectUri object;
+  std::string minute;   // "YYYY-MM-DD_HH-MM"
+  int64_t rows = 0;     // rows in the object now
+  int64_t added = 0;    // events this write added
+  bool update = false;  // the object existed before
+};
+
+class MinuteObjectWriter {
+ public:
+  // `sink` is the directory or bucket/prefix of the minute objects.
+  MinuteObjectWriter(std::shared_ptr<storage::ObjectStore> store, storage::ObjectUri sink, int64_t row_group_rows);
+
+  [[nodiscard]] storage::ObjectUri ObjectFor(const events::Minute& minute) const;
+
+  // Merges `events` into the minute's object. Conflicting writers are retried
+  // here; storage failures come back for the caller to retry. added == 0 means
+  // the object already held every event and was left as it was.
+  [[nodiscard]] Result<StoredMinute> Write(const events::Minute& minute, std::span<const events::Event> events) const;
+
+ private:
+  std::shared_ptr<storage::ObjectStore> store_;
+  storage::ObjectUri sink_;
+  int64_t row_group_rows_;
+};
+
+}  // namespace pfad::ingest
