@@ -16,11 +16,15 @@ int main(int argc, char** argv) {
   int exit_code = pfad::cli::kOk;
   CLI::App app{"PFAD: real-time e-commerce event analytics", "pfad"};
   app.require_subcommand(1);
-  std::string log_level = "warn";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
-      ->envname("PFAD_LOG_LEVEL")
-      ->capture_default_str();
-  app.parse_complete_callback([&] { pfad::SetLogLevel(log_level); });
+  std::string log_level;
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error or off (default: info for the ingest service, else warn)")
+      ->envname("PFAD_LOG_LEVEL");
+  app.parse_complete_callback([&] {
+    // A long-running stage reports its progress and metrics in its log by default.
+    const bool service = !app.get_subcommands().empty() && app.get_subcommands().front()->get_name() == "ingest";
+    pfad::SetLogLevel(!log_level.empty() ? log_level : service ? "info" : "warn");
+  });
   pfad::cli::RegisterAnalyze(app, exit_code);
   pfad::cli::RegisterGen(app, exit_code);
   pfad::cli::RegisterMinute(app, exit_code);

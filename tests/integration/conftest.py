@@ -20,6 +20,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "partitions(n): partitions of the test's event topic")
+
+
 @dataclass
 class Run:
     code: int
@@ -68,6 +72,16 @@ def minio_env() -> dict[str, str]:
     except OSError as e:
         pytest.fail(f"MinIO is not reachable at {url} ({e}); start it with scripts/services/minio.sh start")
     return env
+
+
+@pytest.fixture(scope="session")
+def kafka_env() -> dict[str, str]:
+    return service_env("kafka", "PFAD_KAFKA_BOOTSTRAP")
+
+
+@pytest.fixture(scope="session")
+def registry_env() -> dict[str, str]:
+    return service_env("registry", "PFAD_REGISTRY_URL")
 
 
 @pytest.fixture(scope="session")

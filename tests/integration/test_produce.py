@@ -24,16 +24,6 @@ SCHEMA_TEXT = (ROOT / "schemas/user_interactions.avsc").read_text()
 START = "2025-01-15 10:00"
 
 
-@pytest.fixture(scope="session")
-def kafka_env():
-    return service_env("kafka", "PFAD_KAFKA_BOOTSTRAP")
-
-
-@pytest.fixture(scope="session")
-def registry_env():
-    return service_env("registry", "PFAD_REGISTRY_URL")
-
-
 @pytest.fixture
 def topic(kafka_env):
     """A fresh topic with 6 partitions for one test."""

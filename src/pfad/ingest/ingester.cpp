@@ -206,6 +206,7 @@ class Ingester {
   int64_t write_backoff_ms_ = 0;
   int64_t first_message_wall_ms_ = 0;
   int64_t last_store_wall_ms_ = 0;
+  bool lag_known_ = false;
   Status fatal_;
 };
 
@@ -469,21 +470,41 @@ void Ingester::Commit(bool sync) {
 }
 
 void Ingester::UpdateLag() {
+  // Lag per assigned partition: its end minus where this consumer is (its
+  // position, else the committed offset, else the partition start).
   int64_t lag = 0;
+  bool known = true;
   for (int32_t p : windows_.assigned()) {
     int64_t low = 0;
     int64_t high = 0;
     if (rd_kafka_get_watermark_offsets(consumer_.get(), options_.topic.c_str(), p, &low, &high) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-      continue;
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      if (rd_kafka_query_watermark_offsets(consumer_.get(), options_.topic.c_str(), p, &low, &high, 2000) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        known = false;
+        continue;
+      }
     }
     PartitionList one(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(one.get(), options_.topic.c_str(), p);
     rd_kafka_position(consumer_.get(), one.get());
-    const int64_t position = one->elems[0].offset;
-    if (position >= 0 && high >= position) lag += high - position;
+    int64_t position = one->elems[0].offset;
+    if (position < 0) {
+      if (auto it = committed_.find(p); it != committed_.end()) {
+        position = it->second;
+      } else if (rd_kafka_committed(consumer_.get(), one.get(), 2000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                 one->elems[0].offset >= 0) {
+        position = one->elems[0].offset;
+        committed_[p] = position;
+      } else {
+        position = low;
+      }
+    }
+    lag += std::max<int64_t>(0, high - position);
   }
   metrics_.lag = lag;
+  lag_known_ = known && !windows_.assigned().empty();
   metrics_.open_windows = static_cast<int64_t>(windows_.open_windows());
   metrics_.buffered_events = windows_.buffered_events();
 }
@@ -575,9 +596,10 @@ Result<IngestStats> Ingester::Loop() {
       LogProgress(false);
       last_log = mono;
     }
-    if (options_.until_idle && metrics_.events_in > 0 && windows_.open_windows() == 0 && windows_.in_flight() == 0) {
-      UpdateLag();  // everything read so far is stored: done if nothing is left to read
-      if (metrics_.lag == 0) break;
+    if (options_.until_idle && !windows_.assigned().empty() && windows_.open_windows() == 0 &&
+        windows_.in_flight() == 0 && windows_.AllIdle(clock_.NowMillis())) {
+      UpdateLag();  // everything read is stored and nothing arrives: done if nothing is left to read
+      if (lag_known_ && metrics_.lag == 0) break;
     }
   }
   // Stop: what is being written is finished and committed; open windows are

@@ -81,6 +81,9 @@ class MinuteWindows {
   // The event-time watermark (epoch ms), if there is one.
   [[nodiscard]] std::optional<int64_t> Watermark(int64_t now_wall_ms) const;
 
+  // No assigned partition delivered anything for `idle_timeout`.
+  [[nodiscard]] bool AllIdle(int64_t now_wall_ms) const;
+
   [[nodiscard]] size_t open_windows() const { return open_.size(); }
   [[nodiscard]] size_t in_flight() const { return in_flight_.size(); }
   [[nodiscard]] int64_t buffered_events() const { return buffered_; }
@@ -92,7 +95,6 @@ class MinuteWindows {
     int64_t last_message_wall_ms = 0;
     std::optional<int64_t> next_offset;
   };
-  [[nodiscard]] bool AllIdle(int64_t now_wall_ms) const;
   [[nodiscard]] bool Due(const MinuteWindow& window, std::optional<int64_t> watermark, bool all_idle,
                          int64_t now_wall_ms) const;
   const events::Minute& MinuteOf(int64_t timestamp_ms);

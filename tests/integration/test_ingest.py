@@ -1,0 +1,383 @@
+"""`pfad ingest` against real Kafka, the schema registry and MinIO: every event
+exactly once in the object of its minute, through kill -9, failover, a MinIO
+outage and poison messages; objects readable by pyarrow, DuckDB and pfad analyze."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+
+from conftest import ROOT
+from kafka_util import (SCHEMA_TEXT, consume_raw, create_topics, decode, delete_topics, frame, make_event,
+                        minute_name, parsed_schema)
+
+START = "2025-01-15 10:00"
+START_MS = 1736922600000  # 2025-01-15 10:00 Asia/Tehran
+
+
+@pytest.fixture
+def topics(kafka_env, request):
+    """A fresh event topic (6 partitions, or the test's `partitions` mark) with its DLQ and windows topics."""
+    mark = request.node.get_closest_marker("partitions")
+    partitions = mark.args[0] if mark else 6
+    name = f"pfad-ingest-{uuid.uuid4().hex[:10]}"
+    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
+    create_topics(bootstrap, {name: partitions, f"{name}.dlq": 1, f"{name}.windows": 1})
+    yield name, partitions
+    delete_topics(bootstrap, [name, f"{name}.dlq", f"{name}.windows"])
+
+
+def kafka_envs(kafka_env, registry_env) -> dict[str, str]:
+    return {"PFAD_KAFKA_BOOTSTRAP": kafka_env["PFAD_KAFKA_BOOTSTRAP"],
+            "PFAD_REGISTRY_URL": registry_env["PFAD_REGISTRY_URL"]}
+
+
+class Ingester:
+    """One `pfad ingest` process, its output kept in a log file."""
+
+    def __init__(self, pfad, env: dict[str, str], args: list[str], log: Path):
+        self.log_path = log
+        self.log = open(log, "ab")
+        self.proc = subprocess.Popen([str(pfad.binary), "ingest", *args], env={**pfad.env, **env},
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+    def stop(self, timeout: float = 60) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+    def wait(self, timeout: float) -> int:
+        code = self.proc.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def produced(kafka_env, topic: str, partitions: int, expected: int) -> dict[str, int]:
+    """event_id -> event_timestamp of every message in the topic (the produced set)."""
+    messages = consume_raw(kafka_env["PFAD_KAFKA_BOOTSTRAP"], topic, partitions, expected=expected, timeout=120)
+    events = {}
+    for m in messages:
+        record = decode(m.value())
+        assert record["event_id"] not in events, "the producer sent an event twice"
+        events[record["event_id"]] = record["event_timestamp"]
+    assert len(events) == expected
+    return events
+
+
+def stored(s3: pafs.S3FileSystem, bucket: str) -> list[tuple[str, str, int]]:
+    """(object stem, event_id, event_timestamp ms) of every row of every object in the bucket."""
+    rows = []
+    for info in s3.get_file_info(pafs.FileSelector(bucket, recursive=True)):
+        if not info.path.endswith(".parquet"):
+            continue
+        table = pq.read_table(info.path, filesystem=s3)
+        stem = info.base_name.removesuffix(".parquet")
+        ts = table.column("event_timestamp").cast("int64").to_pylist()
+        rows += [(stem, event_id, t) for event_id, t in zip(table.column("event_id").to_pylist(), ts)]
+    return rows
+
+
+def assert_exactly_once(rows: list[tuple[str, str, int]], expected: dict[str, int]) -> None:
+    counts = Counter(event_id for _, event_id, _ in rows)
+    duplicated = [e for e, n in counts.items() if n > 1]
+    assert not duplicated, f"{len(duplicated)} events stored more than once, e.g. {duplicated[:3]}"
+    missing = set(expected) - set(counts)
+    assert not missing, f"{len(missing)} events lost, e.g. {sorted(missing)[:3]}"
+    assert set(counts) == set(expected), "objects hold events nobody produced"
+    wrong = [(stem, e) for stem, e, t in rows if stem != minute_name(expected[e])]
+    assert not wrong, f"{len(wrong)} events in the wrong minute's object, e.g. {wrong[:3]}"
+
+
+def wait_for_rows(s3, bucket: str, n: int, timeout: float, procs=()) -> list:
+    deadline = time.monotonic() + timeout
+    rows = []
+    while time.monotonic() < deadline:
+        rows = stored(s3, bucket)
+        if len({e for _, e, _ in rows}) >= n:
+            return rows
+        for p in procs:
+            assert p.proc.poll() is None, f"ingester exited early:\n{p.output()[-3000:]}"
+        time.sleep(1)
+    return rows
+
+
+def common_args(topic: str, sink: str, group: str) -> list[str]:
+    return ["--topic", topic, "--group", group, "--sink", sink, "--grace", "1", "--idle-timeout", "2"]
+
+
+def test_backfill_lands_once_per_minute_and_every_reader_agrees(pfad_s3, kafka_env, registry_env, topics, bucket, s3,
+                                                                tmp_path):
+    topic, partitions = topics
+    env = kafka_envs(kafka_env, registry_env)
+    run = pfad_s3.run("produce", "--topic", topic, "--count", "30000", "--minutes", "3", "--start-time", START,
+                      "--seed", "3", "--workers", "2", env=env, timeout=120)
+    assert run.code == 0, run.stderr
+    expected = produced(kafka_env, topic, partitions, 30000)
+
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    port = random.randint(20000, 40000)
+    ingester = Ingester(pfad_s3, env, [*common_args(topic, f"s3://{bucket}", group), "--metrics-port", str(port)],
+                        tmp_path / "ingest.log")
+    rows = wait_for_rows(s3, bucket, 30000, timeout=90, procs=[ingester])
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert "pfad_ingest_events_in_total 30000" in metrics, metrics
+    assert "pfad_ingest_events_stored_total 30000" in metrics, metrics
+    assert "pfad_ingest_lag_messages 0" in metrics, metrics
+    assert ingester.stop() == 0, ingester.output()[-3000:]  # SIGTERM: commit, exit 0
+    assert_exactly_once(rows, expected)
+    stems = sorted({stem for stem, _, _ in rows})
+    assert stems == ["2025-01-15_10-00", "2025-01-15_10-01", "2025-01-15_10-02"]
+
+    # Restart with the same group: everything was committed, nothing is written again.
+    again = pfad_s3.run("ingest", *common_args(topic, f"s3://{bucket}", group), "--until-idle", "--json", env=env,
+                        timeout=120)
+    assert again.code == 0, again.stderr
+    assert json.loads(again.stdout)["events_stored"] == 0
+    assert len(stored(s3, bucket)) == 30000
+
+    # Every object was announced on the windows topic.
+    notes = [json.loads(m.value()) for m in consume_raw(kafka_env["PFAD_KAFKA_BOOTSTRAP"], f"{topic}.windows", 1)]
+    assert {n["minute"] for n in notes} == set(stems)
+    assert all(n["object"].startswith(f"s3://{bucket}/") and n["rows"] > 0 for n in notes)
+    assert sum(n["added"] for n in notes) == 30000
+
+    # pyarrow (above), DuckDB and pfad analyze read the objects alike.
+    for stem in stems:
+        local = tmp_path / f"{stem}.parquet"
+        with s3.open_input_stream(f"{bucket}/{stem}.parquet") as src:
+            local.write_bytes(src.read())
+        count, errors = duckdb.connect().execute(
+            f"select count(*), count(*) filter (where status = 'ERROR') from read_parquet('{local}')").fetchone()
+        report = pfad_s3.run("analyze", f"s3://{bucket}/{stem}.parquet", "--out", str(tmp_path / f"{stem}.json"))
+        assert report.code == 0, report.stderr
+        body = json.loads((tmp_path / f"{stem}.json").read_text())["report"]
+        assert body["total_events"] == count == sum(1 for s, _, _ in rows if s == stem)
+        assert body["total_errors"] == errors
+
+
+def test_exactly_once_when_killed_nine_times_over(pfad_s3, kafka_env, registry_env, topics, bucket, s3, tmp_path):
+    """200,000 events over 5 minutes of event time, some late and out of order; the
+    ingester is killed with SIGKILL at random moments and restarted each time."""
+    topic, partitions = topics
+    env = kafka_envs(kafka_env, registry_env)
+    producer = subprocess.Popen(
+        [str(pfad_s3.binary), "produce", "--topic", topic, "--count", "200000", "--minutes", "5", "--start-time",
+         START, "--seed", "11", "--workers", "2", "--rate", "25000"],
+        env={**pfad_s3.env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    # Late and out-of-order events of the first two minutes, sent while the rest flows.
+    registry = SchemaRegistryClient({"url": registry_env["PFAD_REGISTRY_URL"]})
+    schema_id = registry.register_schema(f"{topic}-value", Schema(SCHEMA_TEXT, "AVRO"))
+    late = Producer({"bootstrap.servers": kafka_env["PFAD_KAFKA_BOOTSTRAP"], "enable.idempotence": True})
+    rng = random.Random(5)
+
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    kills = 0
+    late_sent = 0
+    for round_ in range(9):
+        ingester = Ingester(pfad_s3, env, common_args(topic, f"s3://{bucket}", group), tmp_path / "ingest.log")
+        time.sleep(rng.uniform(0.8, 3.0))
+        if round_ in (2, 4, 6):
+            for _ in range(500):
+                event = make_event(START_MS + rng.randrange(0, 120_000))
+                late.produce(topic, key=uuid.UUID(event["user_id"]).bytes, value=frame(schema_id, event))
+                late_sent += 1
+            late.flush(30)
+        ingester.kill9()
+        kills += 1
+    assert producer.wait(timeout=120) == 0, producer.stderr.read().decode()
+    assert kills >= 5
+
+    final = Ingester(pfad_s3, env, [*common_args(topic, f"s3://{bucket}", group), "--until-idle"],
+                     tmp_path / "ingest.log")
+    assert final.wait(timeout=180) == 0, final.output()[-3000:]
+    expected = produced(kafka_env, topic, partitions, 200000 + late_sent)
+    assert_exactly_once(stored(s3, bucket), expected)
+
+
+def test_the_survivor_of_two_ingesters_takes_over(pfad_s3, kafka_env, registry_env, topics, bucket, s3, tmp_path):
+    topic, partitions = topics
+    env = kafka_envs(kafka_env, registry_env)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    fast_failover = ["-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=1000"]
+    a = Ingester(pfad_s3, env, [*common_args(topic, f"s3://{bucket}", group), *fast_failover], tmp_path / "a.log")
+    b = Ingester(pfad_s3, env, [*common_args(topic, f"s3://{bucket}", group), *fast_failover], tmp_path / "b.log")
+    time.sleep(4)  # both joined
+    run = pfad_s3.run("produce", "--topic", topic, "--count", "60000", "--minutes", "3", "--start-time", START,
+                      "--seed", "21", "--workers", "2", "--rate", "15000", env=env, timeout=120)
+    assert run.code == 0, run.stderr
+    a.kill9()
+    expected = produced(kafka_env, topic, partitions, 60000)
+    rows = wait_for_rows(s3, bucket, 60000, timeout=120, procs=[b])
+    assert b.stop() == 0, b.output()[-3000:]
+    assert "assigned partitions" in a.output() and "revoked partitions" in b.output()
+    assert_exactly_once(rows, expected)
+
+
+@pytest.fixture
+def private_minio(tmp_path_factory):
+    """A MinIO of this test's own (its own port and state), so stopping it disturbs nobody."""
+    state = tmp_path_factory.mktemp("minio-run")
+    port = random.randint(41000, 49000)
+    env = {**os.environ, "PFAD_RUN": str(state), "PFAD_MINIO_PORT": str(port), "PFAD_MINIO_CONSOLE_PORT": str(port + 1)}
+    script = ROOT / "scripts/services/minio.sh"
+
+    def control(action: str) -> str:
+        result = subprocess.run([str(script), action], env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"minio.sh {action} failed: {result.stderr}"
+        return result.stdout
+
+    control("start")
+    exports = dict(line[len("export "):].split("=", 1) for line in control("env").splitlines()
+                   if line.startswith("export "))
+    exports = {k: v.strip("'\"") for k, v in exports.items()}
+    try:
+        yield control, exports
+    finally:
+        subprocess.run([str(script), "stop"], env=env, capture_output=True, timeout=120)
+
+
+def test_a_minio_outage_is_waited_out_and_nothing_is_lost(pfad, kafka_env, registry_env, topics, private_minio,
+                                                          tmp_path):
+    control, minio = private_minio
+    s3 = pafs.S3FileSystem(access_key=minio["AWS_ACCESS_KEY_ID"], secret_key=minio["AWS_SECRET_ACCESS_KEY"],
+                           endpoint_override=minio["AWS_ENDPOINT_URL"], region="us-east-1", allow_bucket_creation=True)
+    s3.create_dir("outage")
+    topic, partitions = topics
+    env = {**kafka_envs(kafka_env, registry_env), **{k: v for k, v in minio.items() if k.startswith("AWS_")}}
+    ingester = Ingester(pfad, env, common_args(topic, "s3://outage", f"g-{uuid.uuid4().hex[:8]}"),
+                        tmp_path / "ingest.log")
+    producer = subprocess.Popen(
+        [str(pfad.binary), "produce", "--topic", topic, "--count", "60000", "--minutes", "4", "--start-time", START,
+         "--seed", "31", "--rate", "2500"],
+        env={**pfad.env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_for_rows(s3, "outage", 1, timeout=60, procs=[ingester])  # the first minute is stored
+    control("stop")
+    time.sleep(30)
+    control("start")
+    assert producer.wait(timeout=120) == 0, producer.stderr.read().decode()
+    expected = produced(kafka_env, topic, partitions, 60000)
+    rows = wait_for_rows(s3, "outage", 60000, timeout=120, procs=[ingester])
+    assert ingester.stop() == 0
+    assert "failed, retrying" in ingester.output(), "the outage was never noticed"
+    assert_exactly_once(rows, expected)
+
+
+@pytest.mark.partitions(1)
+def test_poison_messages_go_to_the_dlq_and_good_ones_around_them_are_ingested(pfad_s3, kafka_env, registry_env,
+                                                                              topics, bucket, s3, tmp_path):
+    topic, _ = topics
+    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
+    registry = SchemaRegistryClient({"url": registry_env["PFAD_REGISTRY_URL"]})
+    schema_id = registry.register_schema(f"{topic}-value", Schema(SCHEMA_TEXT, "AVRO"))
+    # v2 of the schema: adds a field with a default, drops product_id (which has one).
+    evolved = json.loads(SCHEMA_TEXT)
+    evolved["fields"] = [f for f in evolved["fields"] if f["name"] != "product_id"]
+    evolved["fields"].append({"name": "channel", "type": "string", "default": "web"})
+    evolved_id = registry.register_schema(f"{topic}-v2-value", Schema(json.dumps(evolved), "AVRO"))
+    # A schema that cannot be read as an event (no user_id, which has no default).
+    unreadable = json.loads(SCHEMA_TEXT)
+    unreadable["fields"] = [f for f in unreadable["fields"] if f["name"] != "user_id"]
+    unreadable_id = registry.register_schema(f"{topic}-bad-value", Schema(json.dumps(unreadable), "AVRO"))
+
+    good = [make_event(START_MS + i * 1000) for i in range(20)]
+    v2 = [make_event(START_MS + 30_000 + i) for i in range(20)]
+    for e in v2:
+        e.pop("product_id")
+        e["channel"] = "app"
+    ten_minutes_on = make_event(START_MS + 10 * 60_000)
+    too_late = make_event(START_MS + 5_000)
+    valid = frame(schema_id, good[0])
+    bad_enum = bytearray(frame(schema_id, good[0]))
+    bad_enum[5 + 3 * 37] = 18  # EventType index 9
+    poison = [
+        ("bad-frame", b"\x01" + valid[1:]),
+        ("bad-frame", b"\x00\x00"),
+        ("unknown-schema", b"\x00\x7f\xff\xff\x00" + valid[5:]),
+        ("invalid-avro", valid[:-12]),
+        ("invalid-avro", bytes(bad_enum)),
+        ("unreadable-schema", frame(unreadable_id, {k: v for k, v in good[0].items() if k != "user_id"},
+                                    parsed_schema(json.dumps(unreadable)))),
+    ]
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    sequence = []
+    for i, e in enumerate(good):
+        sequence.append(("good", frame(schema_id, e)))
+        if i < len(poison):
+            sequence.append(poison[i])
+    sequence += [("good", frame(evolved_id, e, parsed_schema(json.dumps(evolved)))) for e in v2]
+    sequence += [("good", frame(schema_id, ten_minutes_on)), ("too-late", frame(schema_id, too_late))]
+    for _, value in sequence:
+        producer.produce(topic, key=b"k" * 16, value=value, partition=0)
+    producer.flush(30)
+
+    run = pfad_s3.run("ingest", *common_args(topic, f"s3://{bucket}", f"g-{uuid.uuid4().hex[:8]}"), "--lookback",
+                      "120", "--until-idle", "--json", env=kafka_envs(kafka_env, registry_env), timeout=120)
+    assert run.code == 0, run.stderr
+    stats = json.loads(run.stdout)
+    assert stats["dlq"] == len(poison) + 1
+
+    dlq = consume_raw(bootstrap, f"{topic}.dlq", 1, expected=len(poison) + 1)
+    expected_dlq = [(i, kind) for i, (kind, _) in enumerate(sequence) if kind != "good"]
+    got = []
+    for m in dlq:
+        headers = {k: v.decode() for k, v in m.headers()}
+        assert headers["pfad.source.topic"] == topic
+        assert headers["pfad.source.partition"] == "0"
+        assert int(headers["pfad.source.timestamp"]) > 0
+        assert headers["pfad.error"], headers
+        offset = int(headers["pfad.source.offset"])
+        assert m.value() == sequence[offset][1], "the DLQ keeps the message as it was"
+        got.append((offset, headers["pfad.error.kind"]))
+    assert sorted(got) == expected_dlq
+
+    rows = stored(s3, bucket)
+    ids = Counter(e for _, e, _ in rows)
+    assert set(ids) == {e["event_id"] for e in good + v2 + [ten_minutes_on]}
+    assert max(ids.values()) == 1
+    table = pq.read_table(f"{bucket}/2025-01-15_10-00.parquet", filesystem=s3).to_pylist()
+    by_id = {r["event_id"]: r for r in table}
+    assert all(by_id[e["event_id"]]["product_id"] is None for e in v2)  # dropped field -> its default
+    assert all(by_id[e["event_id"]]["product_id"] == 7 for e in good)
+
+
+def test_unreachable_broker_missing_topic_and_missing_bucket_are_clear_errors(pfad_s3, kafka_env, registry_env,
+                                                                              topics, tmp_path):
+    topic, _ = topics
+    env = kafka_envs(kafka_env, registry_env)
+    run = pfad_s3.run("ingest", "--topic", "no-such-topic-x", "--sink", str(tmp_path), "--connect-timeout", "5",
+                      env=env)
+    assert run.code == 4 and "no topic 'no-such-topic-x'" in run.stderr, run.stderr
+    run = pfad_s3.run("ingest", "--topic", topic, "--sink", "s3://no-such-bucket-pfad", "--connect-timeout", "5",
+                      env=env)
+    assert run.code == 4 and "no-such-bucket-pfad" in run.stderr, run.stderr
+    run = pfad_s3.run("ingest", "--topic", topic, "--sink", str(tmp_path), "--bootstrap", "127.0.0.1:1",
+                      "--connect-timeout", "3", env=env)
+    assert run.code == 4 and "127.0.0.1:1" in run.stderr, run.stderr
+    run = pfad_s3.run("ingest", "--topic", topic, "--sink", str(tmp_path), "-X", "no.such.property=1", env=env)
+    assert run.code == 3 and "no.such.property" in run.stderr, run.stderr
