@@ -73,9 +73,10 @@ Result<HttpResponse> SendHttp(const HttpRequest& request) {
       curl_easy_setopt(curl.get(), CURLOPT_AWS_SIGV4, request.aws_sigv4.c_str());
       curl_easy_setopt(curl.get(), CURLOPT_USERPWD, request.user.c_str());
     }
-    if (!request.body.empty()) {
-      curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, request.body.c_str());
-      curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
+    const std::string_view body = request.body_view.empty() ? std::string_view(request.body) : request.body_view;
+    if (!body.empty()) {
+      curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.data());
+      curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     }
     const CURLcode rc = curl_easy_perform(curl.get());
     if (rc == CURLE_OK) {

@@ -26,6 +26,7 @@ struct HttpRequest {
   std::string method = "GET";
   std::string url;
   std::string body;
+  std::string_view body_view;        // sent instead of `body` when set (large bodies, no copy)
   std::vector<std::string> headers;  // "Name: value"
   std::chrono::milliseconds timeout{5000};
   int max_attempts = 3;

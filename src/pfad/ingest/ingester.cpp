@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <cstdlib>
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -219,6 +221,12 @@ Status Ingester::Open() {
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
       {"fetch.wait.max.ms", "50"},
+      // Prefetch per partition. librdkafka 2.0 stops fetching a partition for a whole
+      // second once its queue reaches either limit, so a queue should hold about a
+      // second of consumption; 16 MiB each keeps 6 partitions within the RSS budget
+      // (measured in bench/ingest_bench.py; raise with -X for more throughput).
+      {"queued.max.messages.kbytes", "16384"},
+      {"queued.min.messages", "150000"},
       {"client.id", "pfad-ingest"},
   };
   kafka::Properties producer_props = {
@@ -483,6 +491,7 @@ void Ingester::UpdateLag() {
       if (rd_kafka_query_watermark_offsets(consumer_.get(), options_.topic.c_str(), p, &low, &high, 2000) !=
           RD_KAFKA_RESP_ERR_NO_ERROR) {
         known = false;
+        windows_.SetCaughtUp(p, true);  // unknown: do not hold minutes open on it
         continue;
       }
     }
@@ -502,6 +511,7 @@ void Ingester::UpdateLag() {
       }
     }
     lag += std::max<int64_t>(0, high - position);
+    windows_.SetCaughtUp(p, position >= high);
   }
   metrics_.lag = lag;
   lag_known_ = known && !windows_.assigned().empty();
@@ -640,6 +650,11 @@ Status Validate(const IngestOptions& options) {
 
 Result<IngestStats> Run(const IngestOptions& given, std::shared_ptr<storage::ObjectStore> store,
                         const std::atomic<bool>& stop, const Clock& clock) {
+  // Each minute's Arrow buffers are freed once its object is stored; the system
+  // allocator hands those pages back, where the wheel's default pool keeps them
+  // (about 100 MiB more peak RSS at a million events a minute). This only takes
+  // effect before the process's first Arrow allocation, which is the case here.
+  ::setenv("ARROW_DEFAULT_MEMORY_POOL", "system", /*overwrite=*/0);
   const IngestOptions options = WithDefaults(given);
   PFAD_RETURN_NOT_OK(Validate(options));
   PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());

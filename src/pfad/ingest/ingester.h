@@ -40,7 +40,7 @@ struct IngestOptions {
   storage::ObjectUri sink;    // directory or s3://bucket[/prefix]
   WindowOptions windows;
   int64_t row_group_rows = 262'144;
-  int64_t max_buffered_events = 4'000'000;  // stop fetching while this many wait for storage
+  int64_t max_buffered_events = 2'000'000;  // stop fetching while this many wait (bounds RSS in catch-up)
   kafka::Properties properties;             // librdkafka overrides (-X), for consumer and producer
   int metrics_port = 0;                     // 0 = no endpoint
   std::string metrics_host = "127.0.0.1";

@@ -72,6 +72,8 @@ MinuteWindows::Admission MinuteWindows::Add(int32_t partition, int64_t offset, c
     w.id = next_id_++;
     w.minute = minute;
     w.opened_wall_ms = now_wall_ms;
+    w.events.reserve(expected_window_events_);
+    w.partitions.reserve(expected_window_events_);
     // Due the moment it opens: a late minute, merged into its stored object.
     w.late = Due(w, watermark, AllIdle(now_wall_ms), now_wall_ms);
   }
@@ -88,10 +90,18 @@ void MinuteWindows::Skipped(int32_t partition, int64_t offset, int64_t now_wall_
   state.next_offset = std::max(state.next_offset.value_or(offset + 1), offset + 1);
 }
 
+void MinuteWindows::SetCaughtUp(int32_t partition, bool caught_up) {
+  if (auto it = partitions_.find(partition); it != partitions_.end()) it->second.caught_up = caught_up;
+}
+
+bool MinuteWindows::Idle(const PartitionState& state, int64_t now_wall_ms) const {
+  return state.caught_up && now_wall_ms - state.last_message_wall_ms >= options_.idle_timeout_ms;
+}
+
 bool MinuteWindows::AllIdle(int64_t now_wall_ms) const {
   return std::all_of(assigned_.begin(), assigned_.end(), [&](int32_t p) {
     auto it = partitions_.find(p);
-    return it == partitions_.end() || now_wall_ms - it->second.last_message_wall_ms >= options_.idle_timeout_ms;
+    return it == partitions_.end() || Idle(it->second, now_wall_ms);
   });
 }
 
@@ -101,7 +111,7 @@ std::optional<int64_t> MinuteWindows::Watermark(int64_t now_wall_ms) const {
     auto it = partitions_.find(p);
     if (it == partitions_.end()) continue;
     const PartitionState& s = it->second;
-    if (now_wall_ms - s.last_message_wall_ms >= options_.idle_timeout_ms) continue;  // idle: not holding back
+    if (Idle(s, now_wall_ms)) continue;  // idle: not holding back
     if (!s.max_timestamp_ms) return std::nullopt;  // active but nothing seen yet: wait for it
     watermark = std::min(watermark.value_or(*s.max_timestamp_ms), *s.max_timestamp_ms);
   }
@@ -122,6 +132,9 @@ std::vector<MinuteWindow> MinuteWindows::TakeDue(int64_t now_wall_ms) {
   const bool all_idle = AllIdle(now_wall_ms);
   for (auto it = open_.begin(); it != open_.end();) {
     if (Due(it->second, watermark, all_idle, now_wall_ms)) {
+      if (!it->second.late) {  // a growing vector doubles: reserve what a full minute held (+10%)
+        expected_window_events_ = it->second.events.size() + it->second.events.size() / 10;
+      }
       in_flight_[it->second.id] = it->second.min_offset;
       buffered_ -= static_cast<int64_t>(it->second.events.size());
       due.push_back(std::move(it->second));

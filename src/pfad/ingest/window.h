@@ -7,8 +7,9 @@
 // - An event belongs to the Asia/Tehran minute of its event_timestamp.
 // - Event time: each assigned partition's watermark is the largest timestamp it
 //   delivered; the stage's watermark is the smallest of those over partitions
-//   that are not idle (a partition is idle after `idle_timeout` without a
-//   message, and at first until it delivers or times out).
+//   that are not idle (a partition is idle when it has nothing left to read
+//   and delivered nothing for `idle_timeout`; at first it waits until it
+//   delivers or times out).
 // - A minute closes when the watermark passes its end + grace, or, when every
 //   partition is idle, when the wall clock passes its end + grace.
 // - An event whose minute is already due when it arrives is late: it opens a
@@ -61,6 +62,9 @@ class MinuteWindows {
   // Places one decoded event. kTooLate: nothing was kept; the caller sends the
   // message to the DLQ and then calls Skipped.
   Admission Add(int32_t partition, int64_t offset, const events::Event& event, int64_t now_wall_ms);
+  // Whether the partition has nothing left to read (its lag is 0); a partition
+  // with a backlog is never idle, however long its messages take to arrive.
+  void SetCaughtUp(int32_t partition, bool caught_up);
   // A message that holds no event here (DLQ'd, or not an event): it only moves
   // the partition's next offset.
   void Skipped(int32_t partition, int64_t offset, int64_t now_wall_ms);
@@ -94,7 +98,9 @@ class MinuteWindows {
     std::optional<int64_t> max_timestamp_ms;
     int64_t last_message_wall_ms = 0;
     std::optional<int64_t> next_offset;
+    bool caught_up = true;
   };
+  [[nodiscard]] bool Idle(const PartitionState& state, int64_t now_wall_ms) const;
   [[nodiscard]] bool Due(const MinuteWindow& window, std::optional<int64_t> watermark, bool all_idle,
                          int64_t now_wall_ms) const;
   const events::Minute& MinuteOf(int64_t timestamp_ms);
@@ -106,6 +112,7 @@ class MinuteWindows {
   std::map<int64_t, MinuteWindow> open_;  // by minute start
   std::map<uint64_t, std::map<int32_t, int64_t>> in_flight_;  // window id -> min offsets
   uint64_t next_id_ = 1;
+  size_t expected_window_events_ = 0;  // size of recent windows: reserved up front, no regrowth
   int64_t buffered_ = 0;
   events::Minute last_minute_{};  // cache: consecutive events mostly share a minute
 };

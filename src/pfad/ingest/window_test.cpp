@@ -105,6 +105,19 @@ TEST(MinuteWindows, IdlePartitionsDoNotHoldWindowsOpen) {
   EXPECT_EQ(due[0].minute.Name(), "2025-01-15_10-00");
 }
 
+TEST(MinuteWindows, APartitionWithABacklogIsNeverIdle) {
+  auto w = Make({.grace_ms = 0, .idle_timeout_ms = 5'000});
+  w.Assign({0, 1}, 0);
+  w.Add(1, 1, At(kT0, 1), 0);
+  w.Add(0, 1, At(kT0, 2), 0);
+  w.SetCaughtUp(1, false);  // partition 1 has more to read, just slowly
+  w.Add(0, 2, At(kT0 + kMin, 3), 9'000);
+  EXPECT_TRUE(w.TakeDue(9'000).empty());
+  EXPECT_FALSE(w.AllIdle(20'000));
+  w.SetCaughtUp(1, true);
+  EXPECT_EQ(w.TakeDue(9'000).size(), 1u);
+}
+
 TEST(MinuteWindows, WhenEverythingIsIdleTheWallClockClosesPastMinutes) {
   auto w = Make({.grace_ms = 5'000, .idle_timeout_ms = 2'000});
   const int64_t now = kT0 + 10 * kMin;  // backfilled events, all in the past

@@ -498,7 +498,7 @@ Status ObjectStore::PutIfVersion(const ObjectUri& uri, std::string_view bytes,
   PFAD_ASSIGN_OR_RAISE(auto request, S3Request(config_, uri, "PUT"));
   request.headers.push_back(expected_version.empty() ? "If-None-Match: *" : "If-Match: " + expected_version);
   request.headers.emplace_back("Content-Type: application/octet-stream");
-  request.body.assign(bytes);
+  request.body_view = bytes;
   auto response = SendHttp(request);
   if (!response.ok()) return Annotate(response.status(), uri);
   if (response->status == 200) return Status::OK();
