@@ -182,13 +182,11 @@ def parity_files(pfad_s3, s3, bucket) -> list[tuple[str, pa.Table]]:
 
 def test_local_and_spark_engines_give_identical_reports_on_20_files(pfad_s3, spark, s3, bucket):
     files = parity_files(pfad_s3, s3, bucket)
-    uris = [f"s3a://{path}" for path, _ in files]
-    local = pfad_s3.run("analyze", *uris, "--out", f"s3a://{bucket}/local")
-    assert local.code == 0, local.stderr
-    # All 20 through one Spark session, in one process.
-    remote = spark("analyze", *uris, "--out", f"s3a://{bucket}/spark", timeout=SPARK_TIMEOUT + 20 * 10)
-    assert remote.code == 0, remote.stderr
-    assert len(remote.stdout.split()) == 20
+    for path, _ in files:
+        local = pfad_s3.run("analyze", f"s3a://{path}", "--out", f"s3a://{bucket}/local/")
+        assert local.code == 0, local.stderr
+        remote = spark("analyze", f"s3a://{path}", "--out", f"s3a://{bucket}/spark/")
+        assert remote.code == 0, remote.stderr
     for path, table in files:
         stem = path.rsplit("/", 1)[1].removesuffix(".parquet")
         ours = read_json(s3, f"{bucket}/local/{stem}.json")
@@ -199,6 +197,17 @@ def test_local_and_spark_engines_give_identical_reports_on_20_files(pfad_s3, spa
 
 
 # --- the scheduler: one session for every minute --------------------------------------
+
+def test_repeat_reuses_one_session(spark, s3, bucket):
+    put_bytes(s3, f"{bucket}/2025-01-15_10-00.parquet", parquet_bytes(reference_table()))
+    run = spark("analyze", f"s3a://{bucket}/2025-01-15_10-00.parquet", "--repeat", "3", "--timings",
+                env={"PFAD_LOG_LEVEL": "info"})
+    assert run.code == 0, run.stderr
+    lines = [line.split("\t") for line in run.stdout.splitlines()]
+    assert [uri for _, uri in lines] == [f"s3a://{bucket}/2025-01-15_10-00.json"] * 3
+    assert all(0 < float(seconds) < SPARK_TIMEOUT for seconds, _ in lines)
+    assert len(re.findall(r"\[spark\] session (\S+) on ", run.stderr)) == 1, run.stderr
+
 
 def test_backfill_with_spark_reuses_one_session_across_minutes(pfad_s3, spark_remote, s3, bucket, tmp_path):
     for minute, seed in [("2025-01-15 10:00", 5), ("2025-01-15 10:02", 6)]:
