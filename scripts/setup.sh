@@ -13,6 +13,8 @@ debs=(build-essential cmake ninja-build pkg-config ccache tzdata
       libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libcctz-dev
       libtomlplusplus-dev libgtest-dev libgmock-dev python3-venv)
 debs+=(librdkafka-dev libcurl4-openssl-dev)
+# Spark engine: the Spark Connect client (gRPC + protobuf; protocol from the pyspark wheel)
+debs+=(libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
 [[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk)
 missing=()
 for p in "${debs[@]}"; do
@@ -72,6 +74,6 @@ fi
 
 # --- Services built from source --------------------------------------------
 if [[ $mode == test ]]; then
-  for service in minio kafka registry; do "$PFAD_ROOT/scripts/services/$service.sh" install; done
+  for service in minio kafka registry spark; do "$PFAD_ROOT/scripts/services/$service.sh" install; done
 fi
 log "setup ($mode) done"

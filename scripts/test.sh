@@ -36,6 +36,7 @@ build asan-ubsan
 start minio
 start kafka
 start registry
+start spark
 
 failed=0
 pytest_run() {  # pytest_run BINARY: integration tests against one build of pfad

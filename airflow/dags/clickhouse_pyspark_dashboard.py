@@ -8,8 +8,13 @@ Configuration comes from the environment of the Airflow workers:
   PFAD_BIN            the pfad binary (default: pfad on PATH)
   PFAD_SOURCE         where the minute objects are, e.g. s3a://events (required)
   PFAD_DASHBOARD_URL  dashboard base URL (default http://127.0.0.1:8080)
-  PFAD_ENGINE         analysis engine for `pfad analyze` (default local)
+  PFAD_ENGINE         analysis engine for `pfad analyze`: local (default) or spark
+  PFAD_SPARK_REMOTE   the Spark Connect server for the spark engine (default sc://127.0.0.1:15002)
   AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   for S3/MinIO
+
+The Airflow Variables `pfad_engine` and `pfad_spark_remote`, when set, take precedence over
+PFAD_ENGINE / PFAD_SPARK_REMOTE (e.g. `airflow variables set pfad_engine spark` switches the
+running DAG to the Spark cluster without touching the workers' environment).
 """
 from __future__ import annotations
 
@@ -39,9 +44,15 @@ with DAG(
 ) as dag:
     minute = "{{ previous_minute(logical_date) }}"
     pfad = '"${PFAD_BIN:-pfad}"'
+    # Engine: the Airflow Variable, else the worker's PFAD_ENGINE, else local.
+    engine = '"${PFAD_DAG_ENGINE:-${PFAD_ENGINE:-local}}"'
     analyze = BashOperator(
         task_id="analyze",
-        bash_command=f'{pfad} analyze "$PFAD_SOURCE/{minute}.parquet"',
+        bash_command=(f'{pfad} analyze --engine {engine} '
+                      '${PFAD_DAG_SPARK_REMOTE:+--spark-remote "$PFAD_DAG_SPARK_REMOTE"} '
+                      f'"$PFAD_SOURCE/{minute}.parquet"'),
+        env={"PFAD_DAG_ENGINE": "{{ var.value.get('pfad_engine', '') }}",
+             "PFAD_DAG_SPARK_REMOTE": "{{ var.value.get('pfad_spark_remote', '') }}"},
         append_env=True,
     )
     report = BashOperator(

@@ -1,4 +1,4 @@
-// pfad analyze <uri> [--out <uri>] [--threads N]
+// pfad analyze <uri> [--out <uri>] [--threads N] [--engine local|spark] [--repeat N]
 #include <fmt/format.h>
 
 #include "cli.h"
@@ -11,7 +11,10 @@ struct AnalyzeFlags {
   std::string input;
   std::string output;
   int threads = 0;
+  int repeat = 1;
+  bool timings = false;
   StorageFlags storage;
+  EngineFlags engine;
 };
 
 Status RunAnalyze(const AnalyzeFlags& flags) {
@@ -24,14 +27,25 @@ Status RunAnalyze(const AnalyzeFlags& flags) {
   }
   PFAD_ASSIGN_OR_RAISE(auto threads, config_file.GetInt("analyze.threads"));
   request.options.threads = flags.threads > 0 ? flags.threads : static_cast<int>(threads.value_or(0));
+  // One engine (for Spark: one session) for every analysis of this process.
+  PFAD_ASSIGN_OR_RAISE(request.engine, flags.engine.Open(config_file, request.options));
 
   PFAD_ASSIGN_OR_RAISE(auto input_store, storage::ObjectStore::Open(request.input, storage_config));
   auto output_store = input_store;
   if (request.output && request.output->is_s3() != request.input.is_s3()) {
     PFAD_ASSIGN_OR_RAISE(output_store, storage::ObjectStore::Open(*request.output, storage_config));
   }
-  PFAD_ASSIGN_OR_RAISE(auto outcome, analyze::AnalyzeMinute(*input_store, *output_store, request));
-  fmt::print("{}\n", outcome.written_to.ToString());
+  const Clock& clock = DefaultClock();
+  for (int round = 0; round < flags.repeat; ++round) {
+    const double start = clock.MonotonicSeconds();
+    PFAD_ASSIGN_OR_RAISE(auto outcome, analyze::AnalyzeMinute(*input_store, *output_store, request));
+    if (flags.timings) {
+      fmt::print("{:.6f}\t{}\n", clock.MonotonicSeconds() - start, outcome.written_to.ToString());
+    } else {
+      fmt::print("{}\n", outcome.written_to.ToString());
+    }
+    std::fflush(stdout);
+  }
   return Status::OK();
 }
 
@@ -52,10 +66,17 @@ void RegisterAnalyze(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", flags->output,
                   "where to write the report: a .json object, or a directory/prefix for <stem>.json "
                   "(default: beside the input)");
-  cmd->add_option("--threads", flags->threads, "threads to use (default: one per core)")
+  cmd->add_option("--threads", flags->threads, "threads of the local engine (default: one per core)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--repeat", flags->repeat, "analyze the object this many times in this process, through one engine (with Spark: one "
+                  "session), as pfad run does every minute (benchmarks)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--timings", flags->timings, "print '<seconds>\\t<report uri>' per analysis instead of the URI");
+  flags->engine.AddTo(*cmd);
   flags->storage.AddTo(*cmd);
-  cmd->footer(std::string(kExitCodesHelp));
+  cmd->footer(std::string(kExitCodesHelp) +
+              "\nWith --engine spark, an unreachable Spark Connect server is exit 4; a file Spark cannot read\n"
+              "is exit 3, with Spark's own message.");
   cmd->callback([flags, &exit_code] {
     if (const Status st = RunAnalyze(*flags); !st.ok()) exit_code = ReportError("analyze", st);
   });

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "pfad/spark/engine.h"
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -69,6 +71,39 @@ Result<storage::StorageConfig> StorageFlags::Resolve(const ConfigFile& file) con
   if (!endpoint.empty()) config.endpoint = endpoint;
   if (!region.empty()) config.region = region;
   return config;
+}
+
+void EngineFlags::AddTo(CLI::App& app) {
+  app.add_option("--engine", engine,
+                 "analysis engine: local (C++, default) or spark (a Spark cluster over Spark Connect; "
+                 "default: $PFAD_ENGINE, else [analyze] engine)")
+      ->envname("PFAD_ENGINE")
+      ->check(CLI::IsMember({"local", "spark"}));
+  app.add_option("--spark-remote", spark_remote,
+                 "Spark Connect server, sc://host:port (default: $PFAD_SPARK_REMOTE, else [analyze] spark_remote, "
+                 "else sc://127.0.0.1:15002)");
+  app.add_option("--spark-connect-timeout", connect_timeout_s,
+                 "seconds to reach the Spark Connect server (default 10)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--spark-timeout", request_timeout_s, "seconds one Spark query may take (default 300)")
+      ->check(CLI::PositiveNumber);
+}
+
+Result<std::shared_ptr<const analyze::EventCounter>> EngineFlags::Open(const ConfigFile& file,
+                                                                       const analyze::AnalyzeOptions& options) const {
+  std::string name = engine;
+  if (name.empty()) {
+    PFAD_ASSIGN_OR_RAISE(auto configured, file.GetString("analyze.engine"));
+    name = configured.value_or("local");
+  }
+  if (name == "local") return std::make_shared<const analyze::LocalEventCounter>(options);
+  if (name != "spark") return Status::Invalid("unknown engine '", name, "' in [analyze] engine (local or spark)");
+  PFAD_ASSIGN_OR_RAISE(auto config, spark::SparkConfig::Resolve(file));
+  if (!spark_remote.empty()) config.remote = spark_remote;
+  if (connect_timeout_s > 0) config.connect_timeout_s = connect_timeout_s;
+  if (request_timeout_s > 0) config.request_timeout_s = request_timeout_s;
+  PFAD_ASSIGN_OR_RAISE(auto session, spark::SparkSession::Open(config));
+  return std::make_shared<const spark::SparkEventCounter>(std::move(session));
 }
 
 }  // namespace pfad::cli

@@ -5,10 +5,12 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "pfad/analyze/analyze.h"
 #include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
 #include "pfad/kafka/client.h"
@@ -58,6 +60,23 @@ struct StorageFlags {
   [[nodiscard]] Result<ConfigFile> LoadConfig() const;
   // Defaults <- config file <- environment <- flags.
   [[nodiscard]] Result<storage::StorageConfig> Resolve(const ConfigFile& file) const;
+};
+
+// Which analysis engine to use (local C++ or Spark over Spark Connect), shared by
+// pfad analyze and the scheduler: defaults <- [analyze] engine / spark_remote /
+// spark_connect_timeout_s / spark_timeout_s of the config file <- PFAD_ENGINE /
+// PFAD_SPARK_REMOTE <- flags.
+struct EngineFlags {
+  std::string engine;        // --engine local|spark
+  std::string spark_remote;  // --spark-remote sc://host:port
+  double connect_timeout_s = 0;  // --spark-connect-timeout (0 = config/default)
+  double request_timeout_s = 0;  // --spark-timeout
+
+  void AddTo(CLI::App& app);
+  // The engine; null for the local one. For Spark this opens the one session
+  // every analysis of the process shares (IOError when Spark is unreachable).
+  [[nodiscard]] Result<std::shared_ptr<const analyze::EventCounter>> Open(const ConfigFile& file,
+                                                                          const analyze::AnalyzeOptions& options) const;
 };
 
 void RegisterAnalyze(CLI::App& app, int& exit_code);

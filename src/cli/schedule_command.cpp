@@ -21,6 +21,7 @@ struct ScheduleFlags {
   double retry_delay_s = 3, delay_s = 5;
   schedule::ScheduleOptions options;
   StorageFlags storage;
+  EngineFlags engine;
 };
 
 struct Prepared {
@@ -40,6 +41,10 @@ Result<Prepared> Prepare(ScheduleFlags& flags) {
   etar.token = flags.token;
   PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(etar.source, storage_config));
   PFAD_RETURN_NOT_OK(store->CheckContainer(etar.source.Child("x")));
+  PFAD_ASSIGN_OR_RAISE(auto threads, config_file.GetInt("analyze.threads"));
+  etar.analyze.threads = static_cast<int>(threads.value_or(0));
+  // One engine for every minute: with Spark, one session reused across minutes.
+  PFAD_ASSIGN_OR_RAISE(etar.engine, flags.engine.Open(config_file, etar.analyze));
   PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open(flags.state.empty() ? CacheDir() + "/schedule.db" : flags.state));
   flags.options.retry_delay_ms = static_cast<int64_t>(flags.retry_delay_s * 1000);
   flags.options.delay_ms = static_cast<int64_t>(flags.delay_s * 1000);
@@ -103,6 +108,7 @@ void AddCommon(CLI::App* cmd, ScheduleFlags& f) {
   cmd->add_option("--retries", f.options.retries, "retries of a failed run")->capture_default_str();
   cmd->add_option("--retry-delay", f.retry_delay_s, "seconds between attempts")->capture_default_str();
   f.storage.AddTo(*cmd);
+  f.engine.AddTo(*cmd);
 }
 
 int Report(const std::string& uri_text, const std::string& dashboard, const std::string& token,

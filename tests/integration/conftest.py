@@ -91,7 +91,8 @@ def pfad() -> Pfad:
         pytest.fail(f"{binary} does not exist: run `make build` first")
     # No ambient service settings: each test passes what it means to use.
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "MINIO_", "PFAD_CONFIG", "PFAD_KAFKA", "PFAD_REGISTRY"))}
+           if not k.startswith(("AWS_", "MINIO_", "PFAD_CONFIG", "PFAD_KAFKA", "PFAD_REGISTRY", "PFAD_ENGINE",
+                                 "PFAD_SPARK"))}
     return Pfad(binary, env)
 
 
@@ -99,6 +100,12 @@ def pfad() -> Pfad:
 def pfad_s3(pfad, minio_env) -> Pfad:
     """pfad with MinIO's endpoint and credentials in its environment."""
     return Pfad(pfad.binary, {**pfad.env, **{k: v for k, v in minio_env.items() if k.startswith("AWS_")}})
+
+
+@pytest.fixture(scope="session")
+def spark_remote() -> str:
+    """The Spark Connect URL of scripts/services/spark.sh (started by `make test`); fails unless it runs."""
+    return service_env("spark", "PFAD_SPARK_REMOTE")["PFAD_SPARK_REMOTE"]
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, read_json
+from conftest import ROOT, exists, read_json
 from test_dashboard import Dashboard
 
 AIRFLOW = Path(os.environ.get("PFAD_CACHE", Path.home() / ".cache/pfad")) / "airflow-venv/bin/airflow"
@@ -70,5 +70,29 @@ def test_minute_with_data_and_minute_without(airflow_env, pfad_s3, minio_env, s3
         run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:32:00+00:00")
         assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
         assert dashboard.call("GET", "/report") == (200, {"report": "No data for 2025-01-15_10-01."})
+    finally:
+        dashboard.stop()
+
+
+def test_spark_engine_chosen_by_airflow_variable(airflow_env, pfad_s3, minio_env, spark_remote, s3, bucket, tmp_path):
+    gen = pfad_s3.run("gen", f"s3://{bucket}", "--rows", "5805", "--minute", "2025-01-15 10:00", "--seed", "9")
+    assert gen.code == 0, gen.stderr
+    dashboard = Dashboard(pfad_s3, tmp_path / "reports.db")
+    try:
+        # AIRFLOW_VAR_<NAME> is how Airflow reads a Variable from the environment.
+        extra = {"PFAD_SOURCE": f"s3a://{bucket}", "PFAD_DASHBOARD_URL": dashboard.base,
+                 "AIRFLOW_VAR_PFAD_ENGINE": "spark", "AIRFLOW_VAR_PFAD_SPARK_REMOTE": "sc://127.0.0.1:1",
+                 **{k: v for k, v in minio_env.items() if k.startswith("AWS_")}}
+        # Spark unreachable: the analyze task fails, so the Variables did route it to Spark.
+        run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:31:00+00:00")
+        assert run.returncode != 0
+        assert "Spark Connect at sc://127.0.0.1:1 is not reachable" in run.stdout + run.stderr
+        assert not exists(s3, f"{bucket}/2025-01-15_10-00.json")
+        extra["AIRFLOW_VAR_PFAD_SPARK_REMOTE"] = spark_remote
+        run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:31:00+00:00")
+        assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+        report = read_json(s3, f"{bucket}/2025-01-15_10-00.json")
+        assert report["report"]["total_events"] == 5805
+        assert dashboard.call("GET", "/report") == (200, report)
     finally:
         dashboard.stop()

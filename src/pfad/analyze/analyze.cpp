@@ -56,20 +56,17 @@ class Tally {
     for (int64_t i = 0; i < n; ++i) {
       ++counts_[type_codes_[static_cast<size_t>(i)]][status_codes_[static_cast<size_t>(i)]];
     }
-    rows_ += n;
     return Status::OK();
   }
 
   void MergeInto(EventCounts& out) const {
-    out.total_events += rows_;
     for (size_t i = 0; i < names_.size(); ++i) {
       const auto& c = counts_[i];
       // Dictionaries may hold values no row uses; a group exists only with rows.
       if (c[kSuccess] + c[kError] + c[kOtherStatus] == 0) continue;
-      out.total_errors += c[kError];
-      auto& entry = out.by_event_type[names_[i]];
-      entry.success += c[kSuccess];
-      entry.error += c[kError];
+      AddGroup(out, names_[i], "SUCCESS", c[kSuccess]);
+      AddGroup(out, names_[i], "ERROR", c[kError]);
+      AddGroup(out, names_[i], std::nullopt, c[kOtherStatus]);
     }
   }
 
@@ -150,7 +147,6 @@ class Tally {
   std::vector<std::array<int64_t, 3>> counts_;
   std::vector<uint16_t> type_codes_;
   std::vector<uint8_t> status_codes_;
-  int64_t rows_ = 0;
 };
 
 // Runs a parquet call, turning its exceptions into a Status.
@@ -229,6 +225,19 @@ Result<EventCounts> CountEvents(const std::shared_ptr<arrow::io::RandomAccessFil
   return counts;
 }
 
+Result<EventCounts> LocalEventCounter::Count(const storage::ObjectStore& store, const ObjectUri& uri,
+                                             const storage::ObjectInfo& info) const {
+  auto counts = [&]() -> Result<EventCounts> {
+    PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(uri, info.size));
+    return CountEvents(file, options_);
+  }();
+  if (counts.ok()) return counts;
+  // Tell a storage failure from a bad object: if the store still answers,
+  // the object itself is at fault.
+  if (auto probe = store.Stat(uri); !probe.ok()) return probe.status();
+  return Status::Invalid(uri.ToString(), ": not a readable minute file: ", counts.status().message());
+}
+
 std::string ReportStem(const ObjectUri& input) {
   std::string base = input.Basename();
   if (base.ends_with(kParquetSuffix)) base.resize(base.size() - kParquetSuffix.size());
@@ -264,16 +273,9 @@ Result<AnalyzeOutcome> AnalyzeMinute(const storage::ObjectStore& input_store,
     }
     if (info.exists) {
       const double start = clock.MonotonicSeconds();
-      auto counts = [&]() -> Result<EventCounts> {
-        PFAD_ASSIGN_OR_RAISE(auto file, input_store.OpenForRead(input, info.size));
-        return CountEvents(file, request.options);
-      }();
-      if (!counts.ok()) {
-        // Tell a storage failure from a bad object: if the store still answers,
-        // the object itself is at fault.
-        if (auto probe = input_store.Stat(input); !probe.ok()) return probe.status();
-        return Status::Invalid(input.ToString(), ": not a readable minute file: ", counts.status().message());
-      }
+      Result<EventCounts> counts = request.engine ? request.engine->Count(input_store, input, info)
+                                                  : LocalEventCounter(request.options).Count(input_store, input, info);
+      PFAD_RETURN_NOT_OK(counts.status());
       MinuteReport minute;
       minute.counts = *std::move(counts);
       minute.process_time = clock.MonotonicSeconds() - start;

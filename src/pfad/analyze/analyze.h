@@ -1,8 +1,14 @@
-// The per-minute analysis job (DESIGN.md section 3), local C++ engine.
+// The per-minute analysis job (DESIGN.md section 3).
 //
-// Reads only the event_type and status columns of a minute's Parquet object,
-// streams it row group by row group on all cores (memory is bounded by one
-// batch per thread, not by the file), and writes the JSON report beside it.
+// AnalyzeMinute decides between "no data" and a real report, has an engine
+// count the object's events and writes the JSON report beside it. The engine
+// is the local C++ one unless the request names another (an EventCounter,
+// e.g. the Spark engine in pfad/spark), so every engine shares every other
+// behaviour of section 3: names, no-data cases, error kinds, atomic writes.
+//
+// The local engine reads only the event_type and status columns, streams the
+// file row group by row group on all cores (memory is bounded by one batch
+// per thread, not by the file).
 #pragma once
 
 #include "pfad/analyze/report.h"
@@ -15,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace pfad::analyze {
 
@@ -34,10 +41,36 @@ std::string ReportStem(const storage::ObjectUri& input);
 // `out/<stem>.json` when it names a directory/prefix, else `<input dir>/<stem>.json`.
 storage::ObjectUri ReportLocation(const storage::ObjectUri& input, const std::optional<storage::ObjectUri>& out);
 
+// An analysis engine: counts the events of one minute object that exists.
+// Errors say what failed: Invalid when the object itself is at fault (not
+// Parquet, corrupt, missing columns), IOError when a service failed (store or
+// engine unreachable, access denied); both name the object.
+class EventCounter {
+ public:
+  virtual ~EventCounter() = default;
+  [[nodiscard]] virtual Result<EventCounts> Count(const storage::ObjectStore& store, const storage::ObjectUri& uri,
+                                                  const storage::ObjectInfo& info) const = 0;
+  // "local", "spark": for logs and messages.
+  [[nodiscard]] virtual std::string_view name() const = 0;
+};
+
+// The local C++ engine over an ObjectStore.
+class LocalEventCounter final : public EventCounter {
+ public:
+  explicit LocalEventCounter(AnalyzeOptions options = {}) : options_(options) {}
+  [[nodiscard]] Result<EventCounts> Count(const storage::ObjectStore& store, const storage::ObjectUri& uri,
+                                          const storage::ObjectInfo& info) const override;
+  [[nodiscard]] std::string_view name() const override { return "local"; }
+
+ private:
+  AnalyzeOptions options_;
+};
+
 struct AnalyzeRequest {
   storage::ObjectUri input;
   std::optional<storage::ObjectUri> output;
-  AnalyzeOptions options;
+  AnalyzeOptions options;  // of the local engine, when `engine` is null
+  std::shared_ptr<const EventCounter> engine;  // null = the local engine
 };
 
 struct AnalyzeOutcome {

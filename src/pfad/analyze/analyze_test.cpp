@@ -192,5 +192,49 @@ TEST_F(AnalyzeMinuteTest, FailuresWriteNothing) {
   EXPECT_FALSE(fs::exists(dir_ / "nope"));
 }
 
+// An engine that answers what it is told, and records what it was asked.
+class ScriptedCounter final : public EventCounter {
+ public:
+  explicit ScriptedCounter(Result<EventCounts> answer) : answer_(std::move(answer)) {}
+  Result<EventCounts> Count(const storage::ObjectStore&, const ObjectUri& uri, const storage::ObjectInfo&) const override {
+    asked.push_back(uri.ToString());
+    return answer_;
+  }
+  std::string_view name() const override { return "scripted"; }
+  mutable std::vector<std::string> asked;
+
+ private:
+  Result<EventCounts> answer_;
+};
+
+TEST_F(AnalyzeMinuteTest, AnotherEngineCountsTheObjectAndSharesTheRest) {
+  ASSERT_TRUE(store_->Put(Uri("2025-01-15_10-00.parquet"), "bytes the engine reads itself").ok());
+  EventCounts counts;
+  AddGroup(counts, "SEARCH", "ERROR", 2);
+  auto engine = std::make_shared<ScriptedCounter>(counts);
+  AnalyzeRequest request{.input = Uri("2025-01-15_10-00.parquet"), .output = std::nullopt, .options = {}, .engine = engine};
+  auto outcome = AnalyzeMinute(*store_, *store_, request, clock_);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(std::get<MinuteReport>(outcome->report).counts, counts);
+  EXPECT_EQ(engine->asked, std::vector<std::string>{Uri("2025-01-15_10-00.parquet").ToString()});
+  // No object: the no-data report, without asking the engine.
+  request.input = Uri("2025-01-15_10-01.parquet");
+  ASSERT_TRUE(AnalyzeMinute(*store_, *store_, request, clock_).ok());
+  EXPECT_EQ(engine->asked.size(), 1u);
+  EXPECT_EQ(store_->Get(Uri("2025-01-15_10-01.json")).ValueOrDie(), R"({"report":"No data for 2025-01-15_10-01."})");
+}
+
+TEST_F(AnalyzeMinuteTest, EngineErrorsKeepTheirKindAndWriteNothing) {
+  ASSERT_TRUE(store_->Put(Uri("2025-01-15_10-00.parquet"), "x").ok());
+  for (const Status& failure : {Status::IOError("engine unreachable"), Status::Invalid("engine: corrupt")}) {
+    AnalyzeRequest request{.input = Uri("2025-01-15_10-00.parquet"), .output = std::nullopt, .options = {},
+                           .engine = std::make_shared<ScriptedCounter>(failure)};
+    const Status st = AnalyzeMinute(*store_, *store_, request, clock_).status();
+    EXPECT_EQ(st.code(), failure.code());
+    EXPECT_EQ(st.message(), failure.message());
+    EXPECT_FALSE(store_->Stat(Uri("2025-01-15_10-00.json"))->exists);
+  }
+}
+
 }  // namespace
 }  // namespace pfad::analyze

@@ -8,6 +8,18 @@ using Json = nlohmann::ordered_json;
 constexpr std::string_view kNoDataPrefix = "No data for ";
 }  // namespace
 
+void AddGroup(EventCounts& counts, std::optional<std::string_view> event_type, std::optional<std::string_view> status,
+              int64_t rows) {
+  auto& entry = counts.by_event_type[std::string(event_type.value_or("null"))];
+  counts.total_events += rows;
+  if (status == "SUCCESS") {
+    entry.success += rows;
+  } else if (status == "ERROR") {
+    entry.error += rows;
+    counts.total_errors += rows;
+  }
+}
+
 std::string ToJson(const Report& report) {
   Json doc;
   if (const auto* no_data = std::get_if<NoDataReport>(&report)) {

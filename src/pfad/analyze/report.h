@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -30,6 +31,14 @@ struct EventCounts {
   std::map<std::string, StatusCounts> by_event_type;  // sorted keys
   friend bool operator==(const EventCounts&, const EventCounts&) = default;
 };
+
+// Adds `rows` events of one (event_type, status) group to `counts`; every engine
+// counts through this. A null event_type is grouped under "null" (what the
+// reference job's json.dumps makes of it); a status other than SUCCESS or ERROR
+// (null included) counts in total_events only. The group's by_event_type entry
+// exists afterwards, even for rows == 0.
+void AddGroup(EventCounts& counts, std::optional<std::string_view> event_type, std::optional<std::string_view> status,
+              int64_t rows);
 
 struct MinuteReport {
   EventCounts counts;

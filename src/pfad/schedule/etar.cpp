@@ -12,6 +12,7 @@ MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStor
     analyze::AnalyzeRequest request;
     request.input = options.source.Child(minute.Name() + ".parquet");
     request.options = options.analyze;
+    request.engine = options.engine;
     PFAD_ASSIGN_OR_RAISE(auto outcome, analyze::AnalyzeMinute(*store, *store, request));
     if (options.dashboard_url.empty()) return Status::OK();
     PFAD_RETURN_NOT_OK(PostReport(options.dashboard_url, options.token, analyze::ToJson(outcome.report)));

@@ -1,5 +1,5 @@
 // The ETAR task of one minute, as the reference DAG runs it: Extract (the
-// minute's object, written by the ingester) -> Analyze (local engine) -> write
+// minute's object, written by the ingester) -> Analyze (the configured engine) -> write
 // the report object beside it -> Report (POST it to the dashboard).
 #pragma once
 
@@ -17,6 +17,7 @@ struct EtarOptions {
   std::string dashboard_url;   // e.g. http://127.0.0.1:8080; empty = do not post
   std::string token;           // bearer token for the dashboard, if it wants one
   analyze::AnalyzeOptions analyze;
+  std::shared_ptr<const analyze::EventCounter> engine;  // null = local; shared by every minute (one Spark session)
 };
 
 // The task; the store is shared by every run (one S3 client for all minutes).
