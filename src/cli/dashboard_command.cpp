@@ -11,13 +11,13 @@
 namespace pfad::cli {
 namespace {
 
-
 int RunDashboard(dashboard::DashboardOptions options) {
   if (options.database.empty()) options.database = CacheDir() + "/dashboard.db";
+  // Before the server answers anything: a stop request may follow its first answer.
+  const std::atomic<bool>& stop = StopOnSignals();
   auto server = dashboard::DashboardServer::Make(options);
   if (!server.ok()) return ReportError("dashboard", server.status());
   if (const Status st = (*server)->Start(); !st.ok()) return ReportError("dashboard", st);
-  const std::atomic<bool>& stop = StopOnSignals();
   fmt::print(stderr, "pfad dashboard: http://{}:{} (reports in {})\n", options.host, (*server)->port(),
              options.database);
   while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
