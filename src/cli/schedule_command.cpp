@@ -2,15 +2,17 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <optional>
 #include <cstdlib>
 #include <thread>
 
 #include "cli.h"
+#include "pfad/common/log.h"
+#include "pfad/schedule/announcements.h"
 #include "pfad/schedule/etar.h"
 
 namespace pfad::cli {
 namespace {
-
 
 struct ScheduleFlags {
   std::string source;
@@ -18,10 +20,13 @@ struct ScheduleFlags {
   std::string token;
   std::string state;
   std::string start, from, to;
-  double retry_delay_s = 3, delay_s = 5;
+  double retry_delay_s = 3;
+  std::optional<double> delay_s;
   schedule::ScheduleOptions options;
   StorageFlags storage;
   EngineFlags engine;
+  std::string announcements;  // the ingester's windows topic; empty = by clock only
+  std::string bootstrap = "127.0.0.1:9092";
 };
 
 struct Prepared {
@@ -47,7 +52,7 @@ Result<Prepared> Prepare(ScheduleFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(etar.engine, flags.engine.Open(config_file, etar.analyze));
   PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open(flags.state.empty() ? CacheDir() + "/schedule.db" : flags.state));
   flags.options.retry_delay_ms = static_cast<int64_t>(flags.retry_delay_s * 1000);
-  flags.options.delay_ms = static_cast<int64_t>(flags.delay_s * 1000);
+  flags.options.delay_ms = static_cast<int64_t>(flags.delay_s.value_or(flags.announcements.empty() ? 5 : 60) * 1000);
   if (!flags.start.empty()) {
     PFAD_ASSIGN_OR_RAISE(auto start, calendar.Parse(flags.start));
     flags.options.start_ms = start.start_ms;
@@ -63,7 +68,21 @@ int Run(ScheduleFlags& flags) {
       flags.options, prepared->calendar, DefaultClock(), *prepared->runs, prepared->task,
       flags.dashboard.empty() ? nullptr : schedule::MakeRunReporter(flags.dashboard, flags.token));
   const std::atomic<bool>& stop = StopOnSignals();
-  fmt::print(stderr, "pfad run: analyzing {} every minute, reporting to {}\n", flags.source,
+  std::unique_ptr<schedule::MinuteAnnouncements> announcements;
+  if (!flags.announcements.empty()) {
+    // A minute runs the moment its object is announced; the clock (after --delay) is the fallback.
+    const auto& calendar = prepared->calendar;
+    auto started = schedule::MinuteAnnouncements::Start(
+        flags.bootstrap, flags.announcements, {}, [&scheduler, &calendar](const schedule::Announcement& a) {
+          auto minute = calendar.Parse(a.minute);
+          const Status st = minute.ok() ? scheduler.Trigger(*minute) : minute.status();
+          if (!st.ok()) Logger("schedule")->warn("announcement minute={}: {}", a.minute, st.message());
+        });
+    if (!started.ok()) return ReportError("run", started.status());
+    announcements = *std::move(started);
+  }
+  fmt::print(stderr, "pfad run: analyzing {} every minute{}, reporting to {}\n", flags.source,
+             flags.announcements.empty() ? "" : " and on each announcement on " + flags.announcements,
              flags.dashboard.empty() ? "(nobody)" : flags.dashboard);
   while (!stop.load()) {
     if (const Status st = scheduler.Tick(); !st.ok()) return ReportError("run", st);
@@ -139,7 +158,15 @@ void RegisterSchedule(CLI::App& app, int& exit_code) {
       "run state (SQLite) makes a restart resume where it stopped, without repeating a minute.");
   AddCommon(cmd, *run);
   cmd->add_option("--max-active-runs", run->options.max_active_runs, "runs at once")->capture_default_str();
-  cmd->add_option("--delay", run->delay_s, "seconds after a minute's end before it runs")->capture_default_str();
+  cmd->add_option("--delay", run->delay_s,
+                  "seconds after a minute's end before it runs by the clock (default 5; 60 with --announcements)");
+  cmd->add_option("--announcements", run->announcements,
+                  "follow the ingester's windows topic (e.g. user_interactions.windows): run a minute as soon as "
+                  "its object is stored")
+      ->envname("PFAD_ANNOUNCEMENTS_TOPIC");
+  cmd->add_option("--bootstrap", run->bootstrap, "Kafka bootstrap servers (with --announcements)")
+      ->envname("PFAD_KAFKA_BOOTSTRAP")
+      ->capture_default_str();
   cmd->add_option("--start", run->start, "catch up from this minute on first start ('YYYY-MM-DD HH:MM')");
   cmd->callback([run, &exit_code] { exit_code = Run(*run); });
 

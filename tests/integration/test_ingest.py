@@ -381,3 +381,34 @@ def test_unreachable_broker_missing_topic_and_missing_bucket_are_clear_errors(pf
     assert run.code == 4 and "127.0.0.1:1" in run.stderr, run.stderr
     run = pfad_s3.run("ingest", "--topic", topic, "--sink", str(tmp_path), "-X", "no.such.property=1", env=env)
     assert run.code == 3 and "no.such.property" in run.stderr, run.stderr
+
+
+def test_pfad_run_analyzes_a_minute_as_soon_as_ingest_announces_it(pfad_s3, kafka_env, registry_env, topics, bucket,
+                                                                     s3, tmp_path):
+    from test_dashboard import Dashboard
+    topic, partitions = topics
+    env = kafka_envs(kafka_env, registry_env)
+    dashboard = Dashboard(pfad_s3, tmp_path / "reports.db")
+    # The clock would run these 2025 minutes never (catch-up is off): only announcements can.
+    run = subprocess.Popen([str(pfad_s3.binary), "run", "--source", f"s3://{bucket}", "--dashboard", dashboard.base,
+                            "--state", str(tmp_path / "runs.db"), "--announcements", f"{topic}.windows"],
+                           env={**pfad_s3.env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2)  # following the topic from its end
+        produce = pfad_s3.run("produce", "--topic", topic, "--count", "12000", "--minutes", "2", "--start-time", START,
+                              "--seed", "8", env=env, timeout=120)
+        assert produce.code == 0, produce.stderr
+        ingest = pfad_s3.run("ingest", *common_args(topic, f"s3://{bucket}", f"g-{uuid.uuid4().hex[:8]}"),
+                             "--until-idle", env=env, timeout=120)
+        assert ingest.code == 0, ingest.stderr
+        deadline, reports = time.monotonic() + 60, []
+        while time.monotonic() < deadline and len(reports) < 2:
+            reports = [r["report"]["report"] for r in dashboard.call("GET", "/reports?limit=10")[1]["reports"]]
+            time.sleep(0.5)
+        by_name = {r["file_name"]: r for r in reports if isinstance(r, dict)}
+        assert set(by_name) == {"2025-01-15_10-00.json", "2025-01-15_10-01.json"}, reports
+        assert sum(r["total_events"] for r in by_name.values()) == 12000
+    finally:
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=60) == 0, run.stderr.read()
+        assert dashboard.stop() == 0

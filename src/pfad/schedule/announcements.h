@@ -1,0 +1,42 @@
+// The ingester's announcements (its windows topic: one JSON message per stored
+// minute object), followed so a scheduler can run a minute as soon as its object
+// is stored instead of waiting for the clock.
+#pragma once
+
+#include "pfad/common/status.h"
+#include "pfad/kafka/client.h"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace pfad::schedule {
+
+struct Announcement {
+  std::string minute;  // "YYYY-MM-DD_HH-MM"
+  std::string object;  // the stored object's URI
+  bool update = false; // the object was rewritten (late events)
+};
+
+class MinuteAnnouncements {
+ public:
+  // Follows `topic` from its end (what was announced before the start is the
+  // clock's to catch up) and calls `on_announcement` from its own thread.
+  static Result<std::unique_ptr<MinuteAnnouncements>> Start(const std::string& bootstrap, const std::string& topic,
+                                                              const kafka::Properties& properties,
+                                                              std::function<void(const Announcement&)> on_announcement);
+  ~MinuteAnnouncements();
+
+ private:
+  MinuteAnnouncements() = default;
+  void Loop();
+
+  kafka::HandlePtr consumer_;
+  std::function<void(const Announcement&)> on_announcement_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace pfad::schedule
