@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import report
+
 ROOT = Path(__file__).resolve().parents[1]
 PFAD = ROOT / "build/pfad"
 PY = ROOT / ".venv/bin/python"
@@ -118,8 +120,7 @@ def main() -> None:
             results.append(r)
             print(f"{label:>4} {where:<6} {tool:<32} {r['seconds']:9.4f} s  {rows / r['seconds'] / 1e6:9.2f} Mrows/s"
                   f"  {r['rss'] / 2**20:7.1f} MiB", file=sys.stderr)
-    (ROOT / "test-artifacts").mkdir(exist_ok=True)
-    (ROOT / "test-artifacts/bench-analyze.json").write_text(json.dumps(results, indent=1))
+    report.save("analyze", results)
 
     print(f"Machine: {platform.node()} {os.cpu_count()} cores, {platform.platform()}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")

@@ -16,6 +16,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import report
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = ROOT / ".venv/bin/python"
 BENCH = ROOT / "bench"
@@ -77,8 +79,7 @@ def main() -> None:
     finally:
         peer.terminate()
         peer.wait()
-    (ROOT / "test-artifacts").mkdir(exist_ok=True)
-    (ROOT / "test-artifacts/bench-dashboard.json").write_text(json.dumps(results, indent=1))
+    report.save("dashboard", results)
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
     print("| service | GET /report req/s | POST /report req/s | p50 / p99 at ~1,000 req/s (GET) | non-2xx |")
     print("|---|---:|---:|---:|---:|")

@@ -20,6 +20,8 @@ from pathlib import Path
 import fastavro
 from confluent_kafka.admin import AdminClient, NewTopic
 
+import report
+
 ROOT = Path(__file__).resolve().parents[1]
 PFAD = ROOT / "build/pfad"
 PY = ROOT / ".venv/bin/python"
@@ -117,8 +119,7 @@ def main() -> None:
     steady = pfad_produce(1, ["--rate", "10000", "--duration", "10"])
     steady_pp = producer_performance(1, 100000, record_size, throughput=10000)
     raw["steady"] = {"pfad": steady, "producer_performance": steady_pp}
-    (ROOT / "test-artifacts").mkdir(exist_ok=True)
-    (ROOT / "test-artifacts/bench-produce.json").write_text(json.dumps(raw, indent=1))
+    report.save("produce", raw)
 
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; average message {size:.0f} bytes "
           f"(key + Confluent header + Avro body)\n")

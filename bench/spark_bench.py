@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import report
+
 ROOT = Path(__file__).resolve().parents[1]
 PFAD = ROOT / "build/pfad"
 PY = ROOT / ".venv/bin/python"
@@ -104,8 +106,7 @@ def main() -> None:
               f"(p90 {row['pfad_spark_reused_p90']:.3f}), local {row['pfad_local']:.3f} s, "
               f"spark-submit {row['spark_submit']:.3f} s", file=sys.stderr)
 
-    (ROOT / "test-artifacts").mkdir(exist_ok=True)
-    (ROOT / "test-artifacts/bench-spark.json").write_text(json.dumps(results, indent=1))
+    report.save("spark", results)
     version = subprocess.run([str(PY), "-c", "import pyspark; print(pyspark.__version__)"], capture_output=True,
                              text=True).stdout.strip()
     print(f"Machine: {platform.node()} {os.cpu_count()} cores, {platform.platform()}; Spark {version} "

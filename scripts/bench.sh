@@ -2,17 +2,17 @@
 # `make bench`: start the services a benchmark needs, run the benchmarks in bench/, and stop
 # only the services this run started (others, e.g. a shared MinIO, are left running).
 # Figures go to stdout as Markdown (copy them into docs/BENCHMARKS.md).
-#   scripts/bench.sh [analyze|produce|ingest|dashboard|spark|all]
+#   scripts/bench.sh [analyze|produce|ingest|freshness|dashboard|spark|all]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PFAD_ROOT"
 which="${1:-all}"
 case "$which" in
   analyze|dashboard) services=(minio) ;;
-  produce|ingest) services=(minio kafka registry) ;;
+  produce|ingest|freshness) services=(minio kafka registry) ;;
   spark) services=(minio spark) ;;
   all) services=(minio kafka registry spark) ;;
-  *) die "usage: bench.sh [analyze|produce|ingest|dashboard|spark|all]" ;;
+  *) die "usage: bench.sh [analyze|produce|ingest|freshness|dashboard|spark|all]" ;;
 esac
 started=()
 trap 'for s in "${started[@]}"; do scripts/services/$s.sh stop || true; done' EXIT
@@ -25,9 +25,10 @@ case "$which" in
   analyze) .venv/bin/python bench/analyze_bench.py ;;
   produce) .venv/bin/python bench/produce_bench.py ;;
   ingest) .venv/bin/python bench/ingest_bench.py ;;
+  freshness) .venv/bin/python bench/freshness_bench.py ;;
   dashboard) .venv/bin/python bench/dashboard_bench.py ;;
   spark) .venv/bin/python bench/spark_bench.py ;;
   all) .venv/bin/python bench/analyze_bench.py && .venv/bin/python bench/produce_bench.py &&
-       .venv/bin/python bench/ingest_bench.py &&
+       .venv/bin/python bench/ingest_bench.py && .venv/bin/python bench/freshness_bench.py &&
        .venv/bin/python bench/dashboard_bench.py && .venv/bin/python bench/spark_bench.py ;;
 esac
