@@ -88,8 +88,8 @@ def main() -> None:
                                    "--total-executor-cores", "2", "--executor-memory", "768m",
                                    "--driver-memory", "512m", "--conf", "spark.ui.enabled=false",
                                    str(ROOT / "bench/spark_analyze.py"), uri, f"{tmp}/report.json"], env)
-                report = json.loads(Path(f"{tmp}/report.json").read_text())["report"]
-                assert report["total_events"] == rows, report
+                job_report = json.loads(Path(f"{tmp}/report.json").read_text())["report"]
+                assert job_report["total_events"] == rows, job_report
             submit.append(seconds)
         row = {
             "file": label, "rows": rows,
