@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "pfad/events/avro_reader.h"
+
 namespace pfad::events {
 namespace {
 
@@ -31,50 +33,6 @@ void AppendOptionalInt(const std::optional<int32_t>& value, std::string& out) {
   }
 }
 
-class Reader {
- public:
-  explicit Reader(std::string_view data) : data_(data) {}
-
-  Result<int64_t> Long() {
-    uint64_t n = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= data_.size()) return Status::Invalid("Avro body truncated");
-      const auto b = static_cast<uint8_t>(data_[pos_++]);
-      n |= static_cast<uint64_t>(b & 0x7F) << shift;
-      if ((b & 0x80) == 0) return static_cast<int64_t>((n >> 1) ^ (~(n & 1) + 1));
-    }
-    return Status::Invalid("Avro varint longer than 10 bytes");
-  }
-
-  Result<int32_t> Int() {
-    PFAD_ASSIGN_OR_RAISE(int64_t v, Long());
-    if (v < INT32_MIN || v > INT32_MAX) return Status::Invalid("Avro int out of range: ", v);
-    return static_cast<int32_t>(v);
-  }
-
-  Result<std::string_view> String() {
-    PFAD_ASSIGN_OR_RAISE(int64_t len, Long());
-    if (len < 0 || static_cast<uint64_t>(len) > data_.size() - pos_) return Status::Invalid("Avro string truncated");
-    const auto s = data_.substr(pos_, static_cast<size_t>(len));
-    pos_ += static_cast<size_t>(len);
-    return s;
-  }
-
-  Result<std::optional<int32_t>> OptionalInt(const char* field) {
-    PFAD_ASSIGN_OR_RAISE(int64_t branch, Long());
-    if (branch == 0) return std::optional<int32_t>();
-    if (branch != 1) return Status::Invalid("bad union branch ", branch, " for ", field);
-    PFAD_ASSIGN_OR_RAISE(int32_t v, Int());
-    return std::optional<int32_t>(v);
-  }
-
-  [[nodiscard]] bool AtEnd() const { return pos_ == data_.size(); }
-
- private:
-  std::string_view data_;
-  size_t pos_ = 0;
-};
-
 }  // namespace
 
 void AppendAvro(const Event& e, std::string& out) {
@@ -90,10 +48,10 @@ void AppendAvro(const Event& e, std::string& out) {
 }
 
 Result<Event> DecodeAvro(std::string_view body) {
-  Reader r(body);
+  AvroReader r(body);
   Event e;
   for (Uuid* id : {&e.event_id, &e.user_id, &e.session_id}) {
-    PFAD_ASSIGN_OR_RAISE(auto text, r.String());
+    PFAD_ASSIGN_OR_RAISE(auto text, r.Bytes());
     PFAD_ASSIGN_OR_RAISE(*id, Uuid::Parse(text));
   }
   PFAD_ASSIGN_OR_RAISE(int64_t type, r.Long());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pfad/events/avro.h"
+#include "pfad/events/avro_reader.h"
 
 namespace pfad::events {
 namespace {
@@ -181,53 +182,19 @@ class SchemaParser {
   std::map<std::string, const Node*> named_;
 };
 
-class BodyReader {
- public:
-  explicit BodyReader(std::string_view data) : data_(data) {}
 
-  Result<int64_t> Long() {
-    uint64_t n = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= data_.size()) return Status::Invalid("Avro body truncated");
-      const auto b = static_cast<uint8_t>(data_[pos_++]);
-      n |= static_cast<uint64_t>(b & 0x7F) << shift;
-      if ((b & 0x80) == 0) return static_cast<int64_t>((n >> 1) ^ (~(n & 1) + 1));
-    }
-    return Status::Invalid("Avro varint longer than 10 bytes");
-  }
-
-  Status SkipBytes(int64_t n) {
-    if (n < 0 || static_cast<uint64_t>(n) > data_.size() - pos_) return Status::Invalid("Avro body truncated");
-    pos_ += static_cast<size_t>(n);
-    return Status::OK();
-  }
-
-  Result<std::string_view> Bytes() {
-    PFAD_ASSIGN_OR_RAISE(int64_t len, Long());
-    const size_t at = pos_;
-    PFAD_RETURN_NOT_OK(SkipBytes(len));
-    return data_.substr(at, static_cast<size_t>(len));
-  }
-
-  [[nodiscard]] bool AtEnd() const { return pos_ == data_.size(); }
-
- private:
-  std::string_view data_;
-  size_t pos_ = 0;
-};
-
-Status Skip(const Node& node, BodyReader& r) {
+Status Skip(const Node& node, AvroReader& r) {
   switch (node.kind) {
     case Kind::kNull: return Status::OK();
-    case Kind::kBoolean: return r.SkipBytes(1);
+    case Kind::kBoolean: return r.Skip(1);
     case Kind::kInt:
     case Kind::kLong:
     case Kind::kEnum: return r.Long().status();
-    case Kind::kFloat: return r.SkipBytes(4);
-    case Kind::kDouble: return r.SkipBytes(8);
+    case Kind::kFloat: return r.Skip(4);
+    case Kind::kDouble: return r.Skip(8);
     case Kind::kBytes:
     case Kind::kString: return r.Bytes().status();
-    case Kind::kFixed: return r.SkipBytes(node.size);
+    case Kind::kFixed: return r.Skip(node.size);
     case Kind::kRecord:
       for (const auto& f : node.fields) PFAD_RETURN_NOT_OK(Skip(*f.type, r));
       return Status::OK();
@@ -245,7 +212,7 @@ Status Skip(const Node& node, BodyReader& r) {
         if (count == 0) return Status::OK();
         if (count < 0) {
           PFAD_ASSIGN_OR_RAISE(int64_t bytes, r.Long());
-          PFAD_RETURN_NOT_OK(r.SkipBytes(bytes));
+          PFAD_RETURN_NOT_OK(r.Skip(bytes));
           continue;
         }
         for (int64_t i = 0; i < count; ++i) {
@@ -257,7 +224,7 @@ Status Skip(const Node& node, BodyReader& r) {
   return Status::Invalid("unknown Avro type");
 }
 
-Status ReadField(const Node* node, Target target, std::string_view field, BodyReader& r, Event& e) {
+Status ReadField(const Node* node, Target target, std::string_view field, AvroReader& r, Event& e) {
   if (node->kind == Kind::kUnion) {
     PFAD_ASSIGN_OR_RAISE(int64_t branch, r.Long());
     if (branch < 0 || static_cast<size_t>(branch) >= node->branches.size()) {
@@ -387,7 +354,7 @@ Result<std::shared_ptr<const WriterSchemaDecoder>> WriterSchemaDecoder::Make(std
 
 Result<Event> WriterSchemaDecoder::Decode(std::string_view body) const {
   if (plan_->identical) return DecodeAvro(body);
-  BodyReader r(body);
+  AvroReader r(body);
   Event e;  // fields the writer lacks keep their defaults (null)
   for (const auto& step : plan_->steps) {
     if (step.target) {
