@@ -111,7 +111,7 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--until-idle", o.until_idle,
-                "exit once everything read is stored and nothing is left to read (backfills, tests, benchmarks)");
+                "exit once the group has stored the whole topic and nothing is left to read (backfills, tests, benchmarks)");
   cmd->add_flag("--json", flags->json, "print the final statistics as JSON on stdout");
   flags->storage.AddTo(*cmd);
   cmd->footer(std::string(kExitCodesHelp));

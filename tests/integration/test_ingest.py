@@ -126,6 +126,13 @@ def wait_for_rows(s3, bucket: str, n: int, timeout: float, procs=()) -> list:
     return rows
 
 
+def wait_for_log(ingester: Ingester, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in ingester.output():
+        assert ingester.proc.poll() is None, f"ingester exited early:\n{ingester.output()[-3000:]}"
+        assert time.monotonic() < deadline, f"no '{text}' in the log within {timeout} s:\n{ingester.output()[-3000:]}"
+        time.sleep(0.2)
+
 def common_args(topic: str, sink: str, group: str) -> list[str]:
     return ["--topic", topic, "--group", group, "--sink", sink, "--grace", "1", "--idle-timeout", "2"]
 
@@ -237,6 +244,33 @@ def test_the_survivor_of_two_ingesters_takes_over(pfad_s3, kafka_env, registry_e
     assert b.stop() == 0, b.output()[-3000:]
     assert "assigned partitions" in a.output() and "revoked partitions" in b.output()
     assert_exactly_once(rows, expected)
+
+
+
+def test_until_idle_waits_for_the_partitions_a_stalled_member_holds(pfad_s3, kafka_env, registry_env, topics, bucket,
+                                                                    s3, tmp_path):
+    """--until-idle means the topic is stored, not just this member's share: a member that
+    shares the group with a stalled (or dead, not yet expelled) one waits for its partitions."""
+    topic, partitions = topics
+    env = kafka_envs(kafka_env, registry_env)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    fast_failover = ["-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=1000"]
+    a = Ingester(pfad_s3, env, [*common_args(topic, f"s3://{bucket}", group), *fast_failover], tmp_path / "a.log")
+    try:
+        wait_for_log(a, "assigned partitions=", timeout=60)
+        b = Ingester(pfad_s3, env, [*common_args(topic, f"s3://{bucket}", group), *fast_failover, "--until-idle"],
+                     tmp_path / "b.log")
+        wait_for_log(b, "assigned partitions=", timeout=60)
+        a.proc.send_signal(signal.SIGSTOP)  # holds its share of the partitions, stores nothing
+        run = pfad_s3.run("produce", "--topic", topic, "--count", "30000", "--minutes", "2", "--start-time", START,
+                          "--seed", "41", env=env, timeout=120)
+        assert run.code == 0, run.stderr
+        assert b.wait(timeout=180) == 0, b.output()[-3000:]
+        assert_exactly_once(stored(s3, bucket), produced(kafka_env, topic, partitions, 30000))
+        assert "waiting for partitions" in b.output(), "b held every partition: the case was not set up"
+    finally:
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(timeout=30)
 
 
 @pytest.fixture

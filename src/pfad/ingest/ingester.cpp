@@ -1,6 +1,7 @@
 #include "pfad/ingest/ingester.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <httplib.h>
 
 #include <cstdlib>
@@ -188,6 +189,10 @@ class Ingester {
   void Commit(bool sync);
   void DrainWrites();
   void UpdateLag();
+  // With --until-idle: whether the group has stored everything in the partitions
+  // this member does not hold (their committed offsets are at the end). A member
+  // that joined while a dead one still held partitions must not call the topic done.
+  bool OthersDrained();
   void LogProgress(bool final);
   [[nodiscard]] IngestStats Stats() const;
 
@@ -209,6 +214,8 @@ class Ingester {
   int64_t first_message_wall_ms_ = 0;
   int64_t last_store_wall_ms_ = 0;
   bool lag_known_ = false;
+  int32_t topic_partitions_ = 0;
+  std::string waiting_for_;  // partitions OthersDrained() last found unfinished, for the log
   Status fatal_;
 };
 
@@ -262,7 +269,9 @@ Status Ingester::Open() {
     producer_.reset(handle);
   }
   for (const std::string& topic : {options_.topic, options_.dlq_topic, options_.windows_topic}) {
-    PFAD_RETURN_NOT_OK(kafka::WaitForTopic(producer_.get(), options_.bootstrap, topic, options_.connect_timeout));
+    PFAD_ASSIGN_OR_RAISE(const int32_t partitions,
+                         kafka::WaitForTopic(producer_.get(), options_.bootstrap, topic, options_.connect_timeout));
+    if (topic == options_.topic) topic_partitions_ = partitions;
   }
   PFAD_RETURN_NOT_OK(store_->CheckContainer(options_.sink.Child("probe.parquet")));
   rd_kafka_poll_set_consumer(consumer_.get());
@@ -519,6 +528,38 @@ void Ingester::UpdateLag() {
   metrics_.buffered_events = windows_.buffered_events();
 }
 
+bool Ingester::OthersDrained() {
+  const auto& mine = windows_.assigned();
+  PartitionList others(rd_kafka_topic_partition_list_new(topic_partitions_));
+  for (int32_t p = 0; p < topic_partitions_; ++p) {
+    if (!mine.contains(p)) {
+      rd_kafka_topic_partition_list_add(others.get(), options_.topic.c_str(), p);
+    }
+  }
+  if (others->cnt == 0) return true;
+  if (rd_kafka_committed(consumer_.get(), others.get(), 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  std::vector<int32_t> unfinished;
+  for (int i = 0; i < others->cnt; ++i) {
+    const auto& tp = others->elems[i];
+    int64_t low = 0;
+    int64_t high = 0;
+    if (rd_kafka_query_watermark_offsets(consumer_.get(), options_.topic.c_str(), tp.partition, &low, &high, 2000) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return false;
+    }
+    const int64_t stored_up_to = tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.offset >= 0 ? tp.offset : low;
+    if (stored_up_to < high) unfinished.push_back(tp.partition);
+  }
+  const std::string waiting = fmt::format("{}", fmt::join(unfinished, ","));
+  if (!unfinished.empty() && waiting != waiting_for_) {
+    Log()->info("until-idle: my partitions are done; waiting for partitions [{}] (held by other group members, "
+                "not yet stored)",
+                waiting);
+  }
+  waiting_for_ = waiting;
+  return unfinished.empty();
+}
+
 void Ingester::LogProgress(bool final) {
   Log()->info("{}events_in={} events_stored={} objects_written={} object_updates={} dlq={} write_failures={} lag={} "
               "open_windows={} buffered_events={} window_latency_ms={}",
@@ -570,6 +611,7 @@ Result<IngestStats> Ingester::Loop() {
   double last_commit = clock_.MonotonicSeconds();
   double last_log = last_commit;
   double last_lag = 0;
+  double last_drained_check = 0;
   while (!stop_ && fatal_.ok()) {
     int64_t now = clock_.NowMillis();
     if (windows_.buffered_events() < options_.max_buffered_events) {
@@ -608,8 +650,13 @@ Result<IngestStats> Ingester::Loop() {
     }
     if (options_.until_idle && !windows_.assigned().empty() && windows_.open_windows() == 0 &&
         windows_.in_flight() == 0 && windows_.AllIdle(clock_.NowMillis())) {
-      UpdateLag();  // everything read is stored and nothing arrives: done if nothing is left to read
-      if (lag_known_ && metrics_.lag == 0) break;
+      // Everything read is stored and nothing arrives: done if nothing is left to
+      // read, here or in partitions other members hold.
+      UpdateLag();
+      if (lag_known_ && metrics_.lag == 0 && mono - last_drained_check >= 1.0) {
+        last_drained_check = mono;
+        if (OthersDrained()) break;
+      }
     }
   }
   // Stop: what is being written is finished and committed; open windows are

@@ -24,7 +24,7 @@ Result<ConfPtr> MakeConf(const Properties& properties) {
   return conf;
 }
 
-Status WaitForTopic(rd_kafka_t* handle, const std::string& bootstrap, const std::string& topic,
+Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& bootstrap, const std::string& topic,
                     std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
@@ -38,7 +38,7 @@ Status WaitForTopic(rd_kafka_t* handle, const std::string& bootstrap, const std:
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> owned(md, &rd_kafka_metadata_destroy);
       if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0) {
-        return Status::OK();
+        return md->topics[0].partition_cnt;
       }
       const auto topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
       if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {

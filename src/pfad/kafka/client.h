@@ -33,8 +33,9 @@ Result<std::pair<std::string, std::string>> ParseProperty(const std::string& tex
 Result<ConfPtr> MakeConf(const Properties& properties);
 
 // Waits until the cluster answers a metadata request and `topic` exists, for at
-// most `timeout`; IOError naming the bootstrap servers otherwise.
-Status WaitForTopic(rd_kafka_t* handle, const std::string& bootstrap, const std::string& topic,
+// most `timeout`, and returns its partition count; IOError naming the bootstrap
+// servers otherwise.
+Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& bootstrap, const std::string& topic,
                     std::chrono::milliseconds timeout);
 
 // The librdkafka version string, for logs.

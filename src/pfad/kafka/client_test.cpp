@@ -25,7 +25,7 @@ TEST(KafkaClient, UnreachableBrokerIsAClearErrorWithinTheTimeout) {
   char err[256];
   HandlePtr handle(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), err, sizeof(err)));
   ASSERT_NE(handle, nullptr) << err;
-  const Status st = WaitForTopic(handle.get(), "127.0.0.1:1", "t", std::chrono::milliseconds(1500));
+  const Status st = WaitForTopic(handle.get(), "127.0.0.1:1", "t", std::chrono::milliseconds(1500)).status();
   EXPECT_TRUE(st.IsIOError());
   EXPECT_NE(st.message().find("cannot reach Kafka at 127.0.0.1:1"), std::string::npos) << st.ToString();
 }

@@ -174,7 +174,9 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
     kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err)));
     if (!rk) return Status::Invalid("cannot create a Kafka producer: ", err);
     conf.release();  // owned by rk now
-    if (w == 0) PFAD_RETURN_NOT_OK(kafka::WaitForTopic(rk.get(), options.bootstrap, options.topic, options.connect_timeout));
+    if (w == 0) {
+      PFAD_RETURN_NOT_OK(kafka::WaitForTopic(rk.get(), options.bootstrap, options.topic, options.connect_timeout).status());
+    }
     producers.push_back(std::move(rk));
   }
 

@@ -22,7 +22,7 @@ Result<std::unique_ptr<MinuteAnnouncements>> MinuteAnnouncements::Start(
   std::unique_ptr<MinuteAnnouncements> self(new MinuteAnnouncements());
   self->consumer_.reset(handle);
   self->on_announcement_ = std::move(on_announcement);
-  PFAD_RETURN_NOT_OK(kafka::WaitForTopic(handle, bootstrap, topic, std::chrono::seconds(10)));
+  PFAD_RETURN_NOT_OK(kafka::WaitForTopic(handle, bootstrap, topic, std::chrono::seconds(10)).status());
 
   std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(rd_kafka_topic_new(handle, topic.c_str(), nullptr),
                                                                            &rd_kafka_topic_destroy);
