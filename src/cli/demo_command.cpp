@@ -8,21 +8,17 @@
 #include "pfad/demo/embedded.h"
 
 namespace pfad::cli {
-namespace {
-
-
-}  // namespace
-
 void RegisterDemo(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<demo::DemoOptions>();
   CLI::App* cmd = app.add_subcommand(
       "demo",
-      "Run the pipeline embedded: live synthetic minutes in a local directory, the ETAR schedule and\n"
-      "the dashboard on http://127.0.0.1:8080. Ctrl-C stops everything.");
+      "Run the pipeline embedded: produce -> Kafka (librdkafka's in-process mock cluster, an in-memory\n"
+      "schema registry) -> ingest into a local directory -> the ETAR schedule -> the dashboard on\n"
+      "http://127.0.0.1:8080. Ctrl-C stops everything.");
   cmd->add_option("--dir", options->dir, "working directory (default: ~/.cache/pfad/demo-live)");
   cmd->add_option("--port", options->port, "dashboard port")->capture_default_str();
-  cmd->add_option("--backfill", options->backfill_minutes, "past minutes written at start")->capture_default_str();
-  cmd->add_option("--events-per-minute", options->events_per_minute, "about this many events a minute")
+  cmd->add_option("--backfill", options->backfill_minutes, "past minutes produced at start")->capture_default_str();
+  cmd->add_option("--events-per-minute", options->events_per_minute, "events a minute (live rate, and per past minute)")
       ->capture_default_str();
   cmd->callback([options, &exit_code] {
     if (options->dir.empty()) options->dir = CacheDir() + "/demo-live";

@@ -43,7 +43,8 @@ def test_backfill_reports_failures(pfad_s3, bucket, tmp_path):
 
 def test_demo_shows_reports_within_seconds_and_stops_cleanly(pfad, tmp_path):
     port = free_port()
-    proc = subprocess.Popen([str(pfad.binary), "demo", "--dir", str(tmp_path / "demo"), "--port", str(port)],
+    proc = subprocess.Popen([str(pfad.binary), "--log-level", "info", "demo", "--dir", str(tmp_path / "demo"), "--port",
+                             str(port)],
                             env=pfad.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline, latest = time.monotonic() + 10, None
@@ -61,7 +62,18 @@ def test_demo_shows_reports_within_seconds_and_stops_cleanly(pfad, tmp_path):
                 runs = json.loads(res.read())["runs"]
             time.sleep(0.1)
         assert runs and all(r["state"] == "success" for r in runs)
+        reports, deadline = [], time.monotonic() + 30  # the five past minutes, all through ingest
+        while len(reports) < 5 and time.monotonic() < deadline:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/reports?limit=10", timeout=5) as res:
+                reports = json.loads(res.read())["reports"]
+            time.sleep(0.2)
+        assert len(reports) >= 5, reports
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+    # The reports came through the real stages: produce -> Kafka (in-process) -> ingest -> schedule.
+    assert "[produce] schema id" in err and "[ingest] stored object=" in err, err[-3000:]
+    assert "announcements topic=user_interactions.windows" in err
+    assert len(list((tmp_path / "demo").glob("*.parquet"))) >= 5, "the five past minutes were not ingested"
+    assert len(list((tmp_path / "demo").glob("*.json"))) >= 5, "report objects missing"

@@ -1,35 +1,70 @@
 #include "pfad/demo/embedded.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <set>
+#include <mutex>
 #include <thread>
 
 #include "pfad/common/log.h"
 #include "pfad/dashboard/server.h"
-#include "pfad/gen/minute_writer.h"
+#include "pfad/demo/services.h"
+#include "pfad/ingest/ingester.h"
+#include "pfad/produce/producer.h"
+#include "pfad/schedule/announcements.h"
 #include "pfad/schedule/etar.h"
 
 namespace pfad::demo {
 namespace {
 
-// Writes one minute's object; the event count wanders around the configured rate.
-Status WriteMinute(const storage::ObjectStore& store, const storage::ObjectUri& dir, const events::Minute& minute,
-                   int64_t events_per_minute) {
-  events::Rng rng(static_cast<uint64_t>(minute.start_ms));
-  gen::SyntheticMinute spec;
-  spec.minute = minute;
-  spec.rows = events_per_minute / 2 + rng.Uniform(0, events_per_minute);
-  spec.generator.seed = static_cast<uint64_t>(minute.start_ms);
-  return gen::WriteSyntheticMinute(store, gen::MinuteObject(dir, minute), spec);
-}
+constexpr const char* kTopic = "user_interactions";
+
+// Minutes the ingester has announced, so the demo knows when the backfill is stored.
+class Announced {
+ public:
+  void Add(const std::string& minute) {
+    std::lock_guard lock(mutex_);
+    minutes_.insert(minute);
+  }
+  bool Has(const std::set<std::string>& wanted) {
+    std::lock_guard lock(mutex_);
+    return std::ranges::all_of(wanted, [&](const std::string& m) { return minutes_.contains(m); });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<std::string> minutes_;
+};
+
+// A stage running on its own thread until `stop`; its failure is kept for the end.
+class StageThread {
+ public:
+  template <typename F>
+  explicit StageThread(F run) : thread_([this, run = std::move(run)] { result_ = run(); }) {}
+  Status Join() {
+    if (thread_.joinable()) thread_.join();
+    return result_;
+  }
+  ~StageThread() { (void)Join(); }
+
+ private:
+  Status result_;
+  std::thread thread_;
+};
 
 }  // namespace
 
 Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
+  // What ingest sets for itself (minute buffers handed back to the system), set
+  // here while the process still has one thread.
+  ::setenv("ARROW_DEFAULT_MEMORY_POOL", "system", /*overwrite=*/0);
   auto log = Logger("demo");
   std::filesystem::create_directories(options.dir);
   PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());
   PFAD_ASSIGN_OR_RAISE(auto dir, storage::ObjectUri::Parse(options.dir));
-  PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(dir, {}));
+  PFAD_ASSIGN_OR_RAISE(std::shared_ptr<storage::ObjectStore> store, storage::ObjectStore::Open(dir, {}));
 
   dashboard::DashboardOptions dash;
   dash.host = options.host;
@@ -38,47 +73,103 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   PFAD_ASSIGN_OR_RAISE(auto server, dashboard::DashboardServer::Make(dash));
   PFAD_RETURN_NOT_OK(server->Start());
 
+  const std::string dlq = std::string(kTopic) + ".dlq";
+  const std::string windows = std::string(kTopic) + ".windows";
+  PFAD_ASSIGN_OR_RAISE(auto kafka, EmbeddedKafka::Start({{kTopic, 6}, {dlq, 1}, {windows, 1}}));
+  PFAD_ASSIGN_OR_RAISE(auto registry, EmbeddedRegistry::Start());
+
   const Clock& clock = DefaultClock();
   const auto current = calendar.MinuteOf(clock.NowMillis());
-  // The past minutes, written before the scheduler starts so it finds them at once.
   auto first = current;
   for (int i = 0; i < options.backfill_minutes; ++i) first = calendar.MinuteOf(first.start_ms - 1);
-  for (auto m = first; m.start_ms < current.start_ms; m = calendar.MinuteOf(m.end_ms)) {
-    PFAD_RETURN_NOT_OK(WriteMinute(*store, dir, m, options.events_per_minute));
-  }
 
   PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open((std::filesystem::path(options.dir) / "schedule.db").string()));
   schedule::EtarOptions etar;
   etar.source = dir;
   etar.dashboard_url = "http://127.0.0.1:" + std::to_string(server->port());
   schedule::ScheduleOptions sched;
-  sched.delay_ms = 2000;
+  sched.delay_ms = 30'000;  // by clock only when ingest announced nothing
   sched.retry_delay_ms = 1000;
   sched.catchup = true;
   sched.start_ms = first.start_ms;
   schedule::MinuteScheduler scheduler(sched, calendar, clock, *runs, schedule::MakeEtarTask(etar, store),
                                       schedule::MakeRunReporter(etar.dashboard_url, ""));
-  log->info("demo: {} past minutes written to {}; dashboard on http://{}:{}", options.backfill_minutes, options.dir,
-            options.host, server->port());
 
-  auto next = current;  // the live minute being "ingested"
+  // Stages stop on Ctrl-C, or when another stage fails.
+  std::atomic<bool> stop_stages{false};
+  Announced announced;
+  PFAD_ASSIGN_OR_RAISE(
+      auto announcements,
+      schedule::MinuteAnnouncements::Start(kafka->bootstrap(), windows, {}, [&](const schedule::Announcement& a) {
+        announced.Add(a.minute);
+        auto minute = calendar.Parse(a.minute);
+        const Status st = minute.ok() ? scheduler.Trigger(*minute) : minute.status();
+        if (!st.ok()) log->warn("announcement minute={}: {}", a.minute, st.message());
+      }));
+
+  ingest::IngestOptions in;
+  in.bootstrap = kafka->bootstrap();
+  in.registry_url = registry->url();
+  in.topic = kTopic;
+  in.group = "pfad-demo";
+  in.sink = dir;
+  in.windows.grace_ms = options.grace_ms;
+  in.windows.idle_timeout_ms = 2000;
+  StageThread ingester([&]() -> Status {
+    auto stats = ingest::Run(in, store, stop_stages, clock);
+    if (!stats.ok()) stop_stages = true;
+    return stats.status();
+  });
+
+  // The past minutes first, as fast as they go, then live events at the configured rate.
+  produce::ProduceOptions out;
+  out.bootstrap = kafka->bootstrap();
+  out.registry_url = registry->url();
+  out.topic = kTopic;
+  out.seed = static_cast<uint64_t>(clock.NowMillis());
+  std::set<std::string> backfill;
+  if (options.backfill_minutes > 0) {
+    out.count = options.backfill_minutes * options.events_per_minute;
+    out.start_time_ms = first.start_ms;
+    out.minutes = options.backfill_minutes;
+    PFAD_ASSIGN_OR_RAISE(auto sent, produce::Run(out, stop_stages, clock, nullptr));
+    if (sent.failed > 0) return Status::IOError("demo: ", sent.failed, " past events were not delivered");
+    for (auto m = first; m.start_ms < current.start_ms; m = calendar.MinuteOf(m.end_ms)) backfill.insert(m.Name());
+  }
+  out.count.reset();
+  out.start_time_ms.reset();
+  out.minutes = 0;
+  out.seed += 1;
+  out.rate = static_cast<double>(options.events_per_minute) / 60.0;
+  StageThread producer([&]() -> Status {
+    auto stats = produce::Run(out, stop_stages, clock, nullptr);
+    if (!stats.ok()) stop_stages = true;
+    return stats.status();
+  });
+
+  // The clock only starts once the past minutes are stored (or 30 s passed), so
+  // it never runs one of them before ingest has written it.
+  const int64_t wait_until = clock.NowMillis() + 30'000;
+  while (!stop.load() && !stop_stages.load() && !announced.Has(backfill) && clock.NowMillis() < wait_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  log->info("demo: kafka (embedded) at {}, registry at {}, minutes in {}; dashboard on http://{}:{}",
+            kafka->bootstrap(), registry->url(), options.dir, options.host, server->port());
+
   Status result = Status::OK();
-  while (!stop.load()) {
-    if (clock.NowMillis() >= next.end_ms + 1000) {  // closed, plus a moment for stragglers
-      if (Status st = WriteMinute(*store, dir, next, options.events_per_minute); st.ok()) {
-        result = scheduler.Trigger(next);
-      } else {
-        log->error("writing {}: {}", next.Name(), st.ToString());
-      }
-      next = calendar.MinuteOf(next.end_ms);
-    }
-    if (result.ok()) result = scheduler.Tick();
-    if (!result.ok()) break;
+  while (!stop.load() && !stop_stages.load() && result.ok()) {
+    result = scheduler.Tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  stop_stages = true;
+  const Status produced = producer.Join();
+  const Status ingested = ingester.Join();
+  announcements.reset();
   scheduler.WaitIdle();
   server->Stop();
-  return result;
+  PFAD_RETURN_NOT_OK(result);
+  PFAD_RETURN_NOT_OK(produced);
+  return ingested;
 }
 
 }  // namespace pfad::demo

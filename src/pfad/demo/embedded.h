@@ -1,10 +1,10 @@
-// The embedded pipeline (`pfad demo`): everything in one process on a local
-// directory, no external services. Until the ingest stage exists, a generator
-// thread stands in for produce -> Kafka -> ingest: it writes each minute's
-// Parquet object (synthetic events, DESIGN.md section 1 distributions) as the
-// minute closes and announces it to the ETAR scheduler, which analyzes it and
-// posts the report to the dashboard served on --port. A few past minutes are
-// written at start so the page has reports within seconds.
+// The embedded pipeline (`pfad demo`): the real stages in one process, no
+// external services. `produce` sends live events (and, at start, a few past
+// minutes) to an in-process Kafka (librdkafka's mock cluster) with an in-process
+// schema registry (services.h); `ingest` writes each minute's Parquet object to
+// a local directory and announces it; the ETAR scheduler runs each announced
+// minute (the clock is the fallback) and posts the report to the dashboard
+// served on --port.
 #pragma once
 
 #include "pfad/common/status.h"
@@ -20,6 +20,7 @@ struct DemoOptions {
   int port = 8080;
   int backfill_minutes = 5;
   int64_t events_per_minute = 6000;
+  int64_t grace_ms = 2000;  // ingest: a minute closes this long after it ends
 };
 
 // Runs until `stop` turns true; then stops every part cleanly.

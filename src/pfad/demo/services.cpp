@@ -1,0 +1,110 @@
+#include "pfad/demo/services.h"
+
+#include <httplib.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace pfad::demo {
+
+Result<std::unique_ptr<EmbeddedKafka>> EmbeddedKafka::Start(const std::map<std::string, int>& topics) {
+  std::unique_ptr<EmbeddedKafka> kafka(new EmbeddedKafka());
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    return Status::Invalid("embedded Kafka: ", err);
+  }
+  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  if (handle == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return Status::IOError("embedded Kafka: ", err);
+  }
+  kafka->handle_.reset(handle);
+  kafka->cluster_ = rd_kafka_mock_cluster_new(handle, 1);
+  if (kafka->cluster_ == nullptr) return Status::IOError("embedded Kafka: librdkafka could not start a mock cluster");
+  for (const auto& [name, partitions] : topics) {
+    if (const auto e = rd_kafka_mock_topic_create(kafka->cluster_, name.c_str(), partitions, 1);
+        e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::IOError("embedded Kafka: cannot create topic ", name, ": ", rd_kafka_err2str(e));
+    }
+  }
+  kafka->bootstrap_ = rd_kafka_mock_cluster_bootstraps(kafka->cluster_);
+  return kafka;
+}
+
+EmbeddedKafka::~EmbeddedKafka() {
+  if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
+}
+
+namespace {
+
+constexpr const char* kRegistryJson = "application/vnd.schemaregistry.v1+json";
+
+void RegistryError(httplib::Response& res, int status, int code, const std::string& message) {
+  res.status = status;
+  res.set_content(nlohmann::json{{"error_code", code}, {"message", message}}.dump(), kRegistryJson);
+}
+
+}  // namespace
+
+EmbeddedRegistry::EmbeddedRegistry() : server_(std::make_unique<httplib::Server>()) {}
+
+Result<std::unique_ptr<EmbeddedRegistry>> EmbeddedRegistry::Start() {
+  std::unique_ptr<EmbeddedRegistry> registry(new EmbeddedRegistry());
+  EmbeddedRegistry* self = registry.get();
+  auto& http = *registry->server_;
+  http.Post(R"(/subjects/([^/]+)/versions)", [self](const httplib::Request& req, httplib::Response& res) {
+    const auto body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("schema") || !body["schema"].is_string()) {
+      return RegistryError(res, 422, 42201, "Invalid schema: expected {\"schema\": \"...\"}");
+    }
+    auto id = self->Register(req.matches[1], body["schema"].get<std::string>());
+    if (!id.ok()) return RegistryError(res, 422, 42201, "Invalid schema: " + id.status().message());
+    res.set_content(nlohmann::json{{"id", *id}}.dump(), kRegistryJson);
+  });
+  http.Get(R"(/schemas/ids/(\d+))", [self](const httplib::Request& req, httplib::Response& res) {
+    auto schema = self->SchemaById(std::stoi(req.matches[1]));
+    if (!schema.ok()) return RegistryError(res, 404, 40403, "Schema not found");
+    res.set_content(nlohmann::json{{"schema", *schema}}.dump(), kRegistryJson);
+  });
+  http.Get(R"(/subjects/([^/]+)/versions)", [self](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(self->mutex_);
+    const auto it = self->subjects_.find(req.matches[1]);
+    if (it == self->subjects_.end()) return RegistryError(res, 404, 40401, "Subject not found");
+    nlohmann::json versions = nlohmann::json::array();
+    for (size_t v = 1; v <= it->second.size(); ++v) versions.push_back(v);
+    res.set_content(versions.dump(), kRegistryJson);
+  });
+  const int port = http.bind_to_any_port("127.0.0.1");
+  if (port <= 0) return Status::IOError("embedded schema registry: cannot listen on 127.0.0.1");
+  registry->url_ = "http://127.0.0.1:" + std::to_string(port);
+  registry->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
+  return registry;
+}
+
+EmbeddedRegistry::~EmbeddedRegistry() {
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<int32_t> EmbeddedRegistry::Register(const std::string& subject, const std::string& schema) {
+  const auto parsed = nlohmann::json::parse(schema, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return Status::Invalid("the schema is not JSON");
+  const std::string canonical = parsed.dump();
+  std::lock_guard lock(mutex_);
+  auto [it, added] = ids_.try_emplace(canonical, static_cast<int32_t>(schemas_.size() + 1));
+  if (added) schemas_.push_back(schema);
+  auto& versions = subjects_[subject];
+  if (std::find(versions.begin(), versions.end(), it->second) == versions.end()) versions.push_back(it->second);
+  return it->second;
+}
+
+Result<std::string> EmbeddedRegistry::SchemaById(int32_t id) {
+  std::lock_guard lock(mutex_);
+  if (id < 1 || static_cast<size_t>(id) > schemas_.size()) return Status::KeyError("no schema with id ", id);
+  return schemas_[static_cast<size_t>(id) - 1];
+}
+
+}  // namespace pfad::demo
