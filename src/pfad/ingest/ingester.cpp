@@ -12,6 +12,8 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
+#include <variant>
 
 #include "pfad/common/log.h"
 #include "pfad/events/avro.h"
@@ -60,6 +62,16 @@ struct Metrics {
 struct WriteJob {
   MinuteWindow window;
   int64_t close_at_ms = 0;
+  int64_t staged_events = 0;  // its first events already sent ahead as EncodeJobs
+};
+// Row groups of a window that is still open, encoded ahead (StagedObject).
+struct EncodeJob {
+  uint64_t window_id = 0;
+  std::vector<events::Event> events;
+};
+// A window whose events changed (partitions revoked): forget what was encoded.
+struct DiscardJob {
+  uint64_t window_id = 0;
 };
 struct WriteDone {
   WriteJob job;
@@ -68,10 +80,12 @@ struct WriteDone {
 };
 
 // Writes windows one after another on its own thread, so consuming goes on
-// while an object is encoded and uploaded.
+// while an object is encoded and uploaded; between writes it encodes the row
+// groups of open windows ahead, so a closing minute has little left to encode.
 class WindowWriter {
  public:
-  WindowWriter(MinuteObjectWriter writer, const Clock& clock) : writer_(std::move(writer)), clock_(clock) {
+  WindowWriter(MinuteObjectWriter writer, int64_t row_group_rows, const Clock& clock)
+      : writer_(std::move(writer)), row_group_rows_(row_group_rows), clock_(clock) {
     thread_ = std::thread([this] { Loop(); });
   }
   ~WindowWriter() {
@@ -86,11 +100,14 @@ class WindowWriter {
   void Submit(WriteJob job) {
     {
       std::lock_guard lock(mutex_);
-      queue_.push_back(std::move(job));
+      queue_.emplace_back(std::move(job));
       ++pending_;
     }
     cv_.notify_all();
   }
+
+  void Submit(EncodeJob job) { Enqueue(std::move(job)); }
+  void Submit(DiscardJob job) { Enqueue(std::move(job)); }
 
   // Finished writes (waiting up to `wait` for at least one when any is pending).
   std::vector<WriteDone> Collect(std::chrono::milliseconds wait) {
@@ -109,15 +126,54 @@ class WindowWriter {
   }
 
  private:
+  using Job = std::variant<WriteJob, EncodeJob, DiscardJob>;
+
+  void Enqueue(Job job) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(std::move(job));
+    }
+    cv_.notify_all();
+  }
+
+  void Encode(EncodeJob& job) {
+    if (broken_.contains(job.window_id)) return;
+    if (Status st = staged_[job.window_id].Append(job.events, row_group_rows_); !st.ok()) {
+      Log()->warn("encoding ahead failed (the minute is encoded when it closes instead): {}", st.ToString());
+      staged_.erase(job.window_id);
+      broken_.insert(job.window_id);
+    }
+  }
+
+  Result<StoredMinute> Write(const WriteJob& job) {
+    broken_.erase(job.window.id);
+    auto node = staged_.extract(job.window.id);
+    if (!node.empty() && node.mapped().events_seen() == job.staged_events) {
+      return writer_.Write(job.window.minute, job.window.events, std::move(node.mapped()));
+    }
+    return writer_.Write(job.window.minute, job.window.events);
+  }
+
   void Loop() {
     for (;;) {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
       if (queue_.empty()) return;
-      WriteJob job = std::move(queue_.front());
+      Job next = std::move(queue_.front());
       queue_.pop_front();
+      const bool closing = closing_;
       lock.unlock();
-      auto result = writer_.Write(job.window.minute, job.window.events);
+      if (auto* encode = std::get_if<EncodeJob>(&next)) {
+        if (!closing) Encode(*encode);  // at shutdown, open minutes are re-read, not written
+        continue;
+      }
+      if (auto* discard = std::get_if<DiscardJob>(&next)) {
+        staged_.erase(discard->window_id);
+        broken_.erase(discard->window_id);
+        continue;
+      }
+      WriteJob job = std::move(std::get<WriteJob>(next));
+      auto result = Write(job);
       const int64_t stored = clock_.NowMillis();
       lock.lock();
       done_.push_back({std::move(job), std::move(result), stored});
@@ -128,10 +184,13 @@ class WindowWriter {
   }
 
   MinuteObjectWriter writer_;
+  const int64_t row_group_rows_;
   const Clock& clock_;
+  std::unordered_map<uint64_t, StagedObject> staged_;  // this thread's only
+  std::unordered_set<uint64_t> broken_;                // windows whose encoding ahead failed
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<WriteJob> queue_;
+  std::deque<Job> queue_;
   std::vector<WriteDone> done_;
   int pending_ = 0;
   bool closing_ = false;
@@ -183,6 +242,8 @@ class Ingester {
   // the DLQ; waits (retrying) while the registry is unreachable.
   Result<std::shared_ptr<const events::WriterSchemaDecoder>> Decoder(int32_t schema_id);
   void SubmitDue(int64_t now);
+  // Sends full row groups of open windows to be encoded ahead.
+  void StageAhead();
   void ProcessWrites(std::chrono::milliseconds wait);
   void Notify(const StoredMinute& stored, int64_t close_at_ms, int64_t stored_wall_ms);
   // Commits the committable offsets that moved; sync at rebalance and shutdown.
@@ -209,6 +270,7 @@ class Ingester {
   std::unique_ptr<WindowWriter> writer_;
   Metrics metrics_;
   std::map<int32_t, int64_t> committed_;
+  std::unordered_map<uint64_t, int64_t> staged_;  // open window id -> events sent to be encoded ahead
   int64_t write_backoff_until_ = 0;
   int64_t write_backoff_ms_ = 0;
   int64_t first_message_wall_ms_ = 0;
@@ -280,7 +342,8 @@ Status Ingester::Open() {
   if (const auto e = rd_kafka_subscribe(consumer_.get(), topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::IOError("cannot subscribe to ", options_.topic, ": ", rd_kafka_err2str(e));
   }
-  writer_ = std::make_unique<WindowWriter>(MinuteObjectWriter(store_, options_.sink, options_.row_group_rows), clock_);
+  writer_ = std::make_unique<WindowWriter>(MinuteObjectWriter(store_, options_.sink, options_.row_group_rows),
+                                           options_.row_group_rows, clock_);
   Log()->info("ingesting topic={} group={} sink={} grace_ms={} lookback_ms={} idle_timeout_ms={} librdkafka={}",
               options_.topic, options_.group, options_.sink.ToString(), options_.windows.grace_ms,
               options_.windows.lookback_ms, options_.windows.idle_timeout_ms, kafka::LibraryVersion());
@@ -306,6 +369,8 @@ void Ingester::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic
   // dropped here and re-read by the next owner.
   DrainWrites();
   Commit(/*sync=*/true);
+  for (const auto& [id, staged] : staged_) writer_->Submit(DiscardJob{.window_id = id});
+  staged_.clear();
   const int64_t dropped = windows_.Revoke(partitions);
   for (int32_t p : partitions) committed_.erase(p);
   Log()->info("revoked partitions={} dropped_open_events={} (re-read by their next owner)",
@@ -406,8 +471,26 @@ void Ingester::SubmitDue(int64_t now) {
   if (now < write_backoff_until_) return;
   for (auto& window : windows_.TakeDue(now)) {
     const int64_t close_at = window.minute.end_ms + options_.windows.grace_ms;
-    writer_->Submit({.window = std::move(window), .close_at_ms = close_at});
+    int64_t staged = 0;
+    if (auto it = staged_.find(window.id); it != staged_.end()) {
+      staged = it->second;
+      staged_.erase(it);
+    }
+    writer_->Submit(WriteJob{.window = std::move(window), .close_at_ms = close_at, .staged_events = staged});
   }
+}
+
+void Ingester::StageAhead() {
+  const auto rows = static_cast<size_t>(options_.row_group_rows);
+  windows_.ForEachOpen([&](const MinuteWindow& window) {
+    if (window.late || window.events.size() < rows) return;
+    int64_t& staged = staged_[window.id];
+    while (window.events.size() - static_cast<size_t>(staged) >= rows) {
+      const auto from = window.events.begin() + staged;
+      writer_->Submit(EncodeJob{.window_id = window.id, .events = std::vector<events::Event>(from, from + rows)});
+      staged += static_cast<int64_t>(rows);
+    }
+  });
 }
 
 void Ingester::Notify(const StoredMinute& stored, int64_t close_at_ms, int64_t stored_wall_ms) {
@@ -451,9 +534,9 @@ void Ingester::ProcessWrites(std::chrono::milliseconds wait) {
       metrics_.window_latency_ms = latency;
       metrics_.window_latency_max_ms = std::max<int64_t>(metrics_.window_latency_max_ms, latency);
     }
-    Log()->info("stored object={} rows={} added={} update={} late={} latency_ms={}", stored.object.ToString(),
-                stored.rows, stored.added, stored.update, done.job.window.late,
-                done.stored_wall_ms - done.job.close_at_ms);
+    Log()->info("stored object={} rows={} added={} update={} late={} latency_ms={} (read {} encode {} store {})",
+                stored.object.ToString(), stored.rows, stored.added, stored.update, done.job.window.late,
+                done.stored_wall_ms - done.job.close_at_ms, stored.read_ms, stored.encode_ms, stored.store_ms);
   }
 }
 
@@ -633,6 +716,7 @@ Result<IngestStats> Ingester::Loop() {
       ProcessWrites(std::chrono::milliseconds(100));  // storage is behind: let it catch up
     }
     SubmitDue(now);
+    StageAhead();
     ProcessWrites(std::chrono::milliseconds(0));
     rd_kafka_poll(producer_.get(), 0);
     const double mono = clock_.MonotonicSeconds();

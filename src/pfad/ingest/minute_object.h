@@ -25,6 +25,34 @@ struct StoredMinute {
   int64_t rows = 0;     // rows in the object now
   int64_t added = 0;    // events this write added
   bool update = false;  // the object existed before
+  // Where the write's time went (ms): reading the stored object, building and
+  // encoding the Parquet bytes, storing them.
+  int64_t read_ms = 0;
+  int64_t encode_ms = 0;
+  int64_t store_ms = 0;
+};
+
+// A minute's object encoded ahead while the minute is still open: the first
+// row groups' worth of a window's events are encoded as they arrive, so closing
+// the minute only encodes the rest. Used only while the object does not exist
+// yet; any other case takes the full merge.
+class StagedObject {
+ public:
+  StagedObject();
+  ~StagedObject();
+  StagedObject(StagedObject&&) noexcept;
+  StagedObject& operator=(StagedObject&&) noexcept;
+
+  // Encodes `events` (the window's next events, in order) as row groups.
+  Status Append(std::span<const events::Event> events, int64_t row_group_rows);
+  // How many of the window's events this holds (encoded or dropped as duplicates).
+  [[nodiscard]] int64_t events_seen() const { return events_seen_; }
+
+ private:
+  friend class MinuteObjectWriter;
+  struct Encoder;
+  std::unique_ptr<Encoder> encoder_;
+  int64_t events_seen_ = 0;
 };
 
 class MinuteObjectWriter {
@@ -38,6 +66,10 @@ class MinuteObjectWriter {
   // here; storage failures come back for the caller to retry. added == 0 means
   // the object already held every event and was left as it was.
   [[nodiscard]] Result<StoredMinute> Write(const events::Minute& minute, std::span<const events::Event> events) const;
+  // The same with the first staged->events_seen() events already encoded in
+  // `staged` (consumed here); falls back to the merge when the object exists.
+  [[nodiscard]] Result<StoredMinute> Write(const events::Minute& minute, std::span<const events::Event> events,
+                                           StagedObject staged) const;
 
  private:
   std::shared_ptr<storage::ObjectStore> store_;

@@ -67,6 +67,55 @@ TEST_F(MinuteObjectTest, WritesMergesAndNeverStoresAnEventTwice) {
   EXPECT_EQ(stored.rows, 25);
 }
 
+TEST_F(MinuteObjectTest, DuplicatesAreDroppedAtAnySizeTheNilIdIncluded) {
+  MinuteObjectWriter writer(store_, Uri(""), 1000);
+  auto batch = Events(3, 3000);
+  batch[5].event_id = events::Uuid{};  // the nil id is an id like any other
+  batch[6].event_id = events::Uuid{};
+  batch.insert(batch.end(), batch.begin(), batch.begin() + 1000);  // a thousand re-deliveries
+  const auto stored = writer.Write(minute_, batch).ValueOrDie();
+  EXPECT_EQ(stored.added, 2999);
+  const auto ids = StoredIds();
+  EXPECT_EQ(ids.size(), 2999u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 2999u);
+  EXPECT_EQ(ids.count("00000000-0000-0000-0000-000000000000"), 1u);
+
+  // Merging into the stored object: every id is already there.
+  EXPECT_EQ(writer.Write(minute_, batch).ValueOrDie().added, 0);
+}
+
+TEST_F(MinuteObjectTest, RowGroupsEncodedAheadGiveTheSameObject) {
+  MinuteObjectWriter writer(store_, Uri(""), 100);
+  auto window = Events(4, 350);
+  window.push_back(window[10]);   // a re-delivery inside a staged chunk ...
+  window.push_back(window[120]);  // ... and one of an earlier chunk in the rest
+  StagedObject staged;
+  ASSERT_TRUE(staged.Append(std::span(window).subspan(0, 100), 100).ok());
+  ASSERT_TRUE(staged.Append(std::span(window).subspan(100, 100), 100).ok());
+  EXPECT_EQ(staged.events_seen(), 200);
+  const auto stored = writer.Write(minute_, window, std::move(staged)).ValueOrDie();
+  EXPECT_FALSE(stored.update);
+  EXPECT_EQ(stored.added, 350);
+  EXPECT_EQ(stored.rows, 350);
+  auto ids = StoredIds();
+  EXPECT_EQ(ids.size(), 350u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 350u);
+
+  // The object exists now: what was encoded ahead is set aside and the write merges.
+  auto more = Events(5, 150);
+  std::vector<events::Event> again(window.begin(), window.begin() + 100);
+  again.insert(again.end(), more.begin(), more.end());
+  StagedObject ahead;
+  ASSERT_TRUE(ahead.Append(std::span(again).subspan(0, 100), 100).ok());
+  const auto merged = writer.Write(minute_, again, std::move(ahead)).ValueOrDie();
+  EXPECT_TRUE(merged.update);
+  EXPECT_EQ(merged.added, 150);
+  EXPECT_EQ(merged.rows, 500);
+  ids = StoredIds();
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 500u);
+  EXPECT_EQ(ids.size(), 500u);
+}
+
 TEST_F(MinuteObjectTest, AConditionalWriteLosesToAConcurrentWriter) {
   const auto uri = Uri("x.bin");
   ASSERT_TRUE(store_->PutIfVersion(uri, "one", "").ok());

@@ -88,6 +88,12 @@ class MinuteWindows {
   // No assigned partition delivered anything for `idle_timeout`.
   [[nodiscard]] bool AllIdle(int64_t now_wall_ms) const;
 
+  // Calls f(window) for every open window, oldest first (read only).
+  template <typename F>
+  void ForEachOpen(F&& f) const {
+    for (const auto& [start, window] : open_) f(window);
+  }
+
   [[nodiscard]] size_t open_windows() const { return open_.size(); }
   [[nodiscard]] size_t in_flight() const { return in_flight_.size(); }
   [[nodiscard]] int64_t buffered_events() const { return buffered_; }
