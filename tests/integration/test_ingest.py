@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import tempfile
@@ -134,7 +135,9 @@ def wait_for_log(ingester: Ingester, text: str, timeout: float) -> None:
         time.sleep(0.2)
 
 def common_args(topic: str, sink: str, group: str) -> list[str]:
-    return ["--topic", topic, "--group", group, "--sink", sink, "--grace", "1", "--idle-timeout", "2"]
+    # Small row groups: open minutes are encoded ahead many times over (StagedObject) in every test.
+    return ["--topic", topic, "--group", group, "--sink", sink, "--grace", "1", "--idle-timeout", "2",
+            "--row-group-rows", "4096"]
 
 
 def test_backfill_lands_once_per_minute_and_every_reader_agrees(pfad_s3, kafka_env, registry_env, topics, bucket, s3,
@@ -157,6 +160,8 @@ def test_backfill_lands_once_per_minute_and_every_reader_agrees(pfad_s3, kafka_e
     assert "pfad_ingest_lag_messages 0" in metrics, metrics
     assert ingester.stop() == 0, ingester.output()[-3000:]  # SIGTERM: commit, exit 0
     assert_exactly_once(rows, expected)
+    ahead = [int(n) for n in re.findall(r"(\d+) rows encoded ahead", ingester.output())]
+    assert ahead and max(ahead) >= 4096, "no minute was encoded ahead while open"
     stems = sorted({stem for stem, _, _ in rows})
     assert stems == ["2025-01-15_10-00", "2025-01-15_10-01", "2025-01-15_10-02"]
 

@@ -534,9 +534,11 @@ void Ingester::ProcessWrites(std::chrono::milliseconds wait) {
       metrics_.window_latency_ms = latency;
       metrics_.window_latency_max_ms = std::max<int64_t>(metrics_.window_latency_max_ms, latency);
     }
-    Log()->info("stored object={} rows={} added={} update={} late={} latency_ms={} (read {} encode {} store {})",
+    Log()->info("stored object={} rows={} added={} update={} late={} latency_ms={} (read {} encode {} store {}; "
+                "{} rows encoded ahead)",
                 stored.object.ToString(), stored.rows, stored.added, stored.update, done.job.window.late,
-                done.stored_wall_ms - done.job.close_at_ms, stored.read_ms, stored.encode_ms, stored.store_ms);
+                done.stored_wall_ms - done.job.close_at_ms, stored.read_ms, stored.encode_ms, stored.store_ms,
+                stored.encoded_ahead);
   }
 }
 

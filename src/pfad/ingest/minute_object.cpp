@@ -234,6 +234,7 @@ Result<StoredMinute> MinuteObjectWriter::Write(const events::Minute& minute, std
   PFAD_RETURN_NOT_OK(encoder.writer->Close());
   PFAD_ASSIGN_OR_RAISE(auto buffer, encoder.sink->Finish());
   out.added = out.rows = staged_encoder.rows + static_cast<int64_t>(fresh.size());
+  out.encoded_ahead = staged_encoder.rows;
   out.encode_ms = MillisSince(started);
   started = std::chrono::steady_clock::now();
   const Status put = store_->PutIfVersion(

@@ -30,6 +30,7 @@ struct StoredMinute {
   int64_t read_ms = 0;
   int64_t encode_ms = 0;
   int64_t store_ms = 0;
+  int64_t encoded_ahead = 0;  // rows encoded while the minute was open (StagedObject)
 };
 
 // A minute's object encoded ahead while the minute is still open: the first

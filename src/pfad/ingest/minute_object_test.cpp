@@ -97,6 +97,7 @@ TEST_F(MinuteObjectTest, RowGroupsEncodedAheadGiveTheSameObject) {
   EXPECT_FALSE(stored.update);
   EXPECT_EQ(stored.added, 350);
   EXPECT_EQ(stored.rows, 350);
+  EXPECT_EQ(stored.encoded_ahead, 200);  // the two staged row groups; the re-deliveries came later
   auto ids = StoredIds();
   EXPECT_EQ(ids.size(), 350u);
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 350u);
