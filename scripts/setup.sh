@@ -12,7 +12,7 @@ case "$mode" in demo|test) ;; *) die "usage: setup.sh demo|test" ;; esac
 debs=(build-essential cmake ninja-build pkg-config ccache tzdata
       libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libcctz-dev
       libtomlplusplus-dev libgtest-dev libgmock-dev python3-venv)
-debs+=(librdkafka-dev libcurl4-openssl-dev libsqlite3-dev libcpp-httplib-dev)
+debs+=(librdkafka-dev libcurl4-openssl-dev libsqlite3-dev)
 # Spark engine: the Spark Connect client (gRPC + protobuf; protocol from the pyspark wheel)
 debs+=(libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
 [[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk)

@@ -11,22 +11,18 @@
 #pragma once
 
 #include "pfad/common/clock.h"
+#include "pfad/common/http_server.h"
 #include "pfad/common/status.h"
 #include "pfad/dashboard/report_store.h"
 
 #include <atomic>
 #include <condition_variable>
-#include <future>
-#include <vector>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-
-namespace httplib {
-class Server;
-}
+#include <vector>
 
 namespace pfad::dashboard {
 
@@ -37,7 +33,7 @@ struct DashboardOptions {
   std::string database = ":memory:";
   size_t max_body_bytes = 1 << 20;
   int max_json_depth = 64;
-  int threads = 64;             // connections served at once (SSE clients hold one each)
+  int threads = 1;              // event loops (connections and streams cost no thread each)
 };
 
 // Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost).
@@ -51,7 +47,7 @@ class DashboardServer {
 
   // Binds and serves in a background thread; returns once connections are accepted.
   [[nodiscard]] Status Start();
-  // Stops accepting, ends push streams, joins the server thread.
+  // Stops accepting, ends push streams, answers what is queued, joins the threads.
   void Stop();
   [[nodiscard]] int port() const { return port_; }
 
@@ -64,35 +60,29 @@ class DashboardServer {
   DashboardOptions options_;
   std::unique_ptr<ReportStore> store_;
   const Clock& clock_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread thread_;
+  std::unique_ptr<http::Server> http_;
   int port_ = 0;
-  int listen_socket_ = -1;
 
-  // Push stream state: a sequence number and the last event, guarded by feed_mutex_.
-  std::mutex feed_mutex_;
-  std::condition_variable feed_changed_;
-  uint64_t feed_seq_ = 0;
-  std::string feed_event_, feed_data_;
-  std::atomic<bool> stopping_{false};
+  // Push stream subscribers (GET /events).
+  std::mutex streams_mutex_;
+  std::vector<std::shared_ptr<http::Stream>> streams_;
 
   // The latest-report slot, mirrored in memory so GET /report and /health need no query.
   std::mutex latest_mutex_;
   std::shared_ptr<const std::string> latest_;
 
-  // Group commit: POST handlers queue their report and wait; one writer thread
-  // stores everything queued in one transaction, then answers them all. A POST
-  // is acknowledged only once its report is committed.
+  // Group commit: POST handlers queue their report with its responder; after
+  // each round of requests the event loop stores everything queued in one
+  // transaction, then publishes and answers them all. A POST is acknowledged
+  // only once its report is committed.
   struct PendingWrite {
     std::string body;
-    std::promise<Status> done;
+    http::Responder responder;
   };
-  Status Persist(std::string body);
-  void WriterLoop();
-  std::mutex write_mutex_;
-  std::condition_variable write_ready_;
-  std::vector<PendingWrite> write_queue_;
-  std::thread writer_;
+  void CommitPending();
+  std::mutex pending_mutex_;
+  std::vector<PendingWrite> pending_;
+  std::atomic<bool> has_pending_{false};
 };
 
 }  // namespace pfad::dashboard

@@ -1,10 +1,10 @@
 #include "pfad/demo/services.h"
 
-#include <httplib.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 
 namespace pfad::demo {
 
@@ -42,52 +42,57 @@ namespace {
 
 constexpr const char* kRegistryJson = "application/vnd.schemaregistry.v1+json";
 
-void RegistryError(httplib::Response& res, int status, int code, const std::string& message) {
-  res.status = status;
-  res.set_content(nlohmann::json{{"error_code", code}, {"message", message}}.dump(), kRegistryJson);
+http::Response RegistryAnswer(int status, std::string body) {
+  return http::Response{.status = status, .content_type = kRegistryJson, .body = std::move(body)};
+}
+
+http::Response RegistryError(int status, int code, const std::string& message) {
+  return RegistryAnswer(status, nlohmann::json{{"error_code", code}, {"message", message}}.dump());
 }
 
 }  // namespace
 
-EmbeddedRegistry::EmbeddedRegistry() : server_(std::make_unique<httplib::Server>()) {}
+EmbeddedRegistry::EmbeddedRegistry() : server_(std::make_unique<http::Server>(http::ServerOptions{.name = "demo-registry"})) {}
 
 Result<std::unique_ptr<EmbeddedRegistry>> EmbeddedRegistry::Start() {
   std::unique_ptr<EmbeddedRegistry> registry(new EmbeddedRegistry());
   EmbeddedRegistry* self = registry.get();
-  auto& http = *registry->server_;
-  http.Post(R"(/subjects/([^/]+)/versions)", [self](const httplib::Request& req, httplib::Response& res) {
+  auto& routes = *registry->server_;
+  routes.SetErrorRenderer([](int status, std::string_view message) {
+    return RegistryError(status, status * 100, std::string(message));
+  });
+  routes.Post("/subjects/{}/versions", [self](const http::Request& req) {
     const auto body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
     if (!body.is_object() || !body.contains("schema") || !body["schema"].is_string()) {
-      return RegistryError(res, 422, 42201, "Invalid schema: expected {\"schema\": \"...\"}");
+      return RegistryError(422, 42201, "Invalid schema: expected {\"schema\": \"...\"}");
     }
-    auto id = self->Register(req.matches[1], body["schema"].get<std::string>());
-    if (!id.ok()) return RegistryError(res, 422, 42201, "Invalid schema: " + id.status().message());
-    res.set_content(nlohmann::json{{"id", *id}}.dump(), kRegistryJson);
+    auto id = self->Register(req.captures[0], body["schema"].get<std::string>());
+    if (!id.ok()) return RegistryError(422, 42201, "Invalid schema: " + id.status().message());
+    return RegistryAnswer(200, nlohmann::json{{"id", *id}}.dump());
   });
-  http.Get(R"(/schemas/ids/(\d+))", [self](const httplib::Request& req, httplib::Response& res) {
-    auto schema = self->SchemaById(std::stoi(req.matches[1]));
-    if (!schema.ok()) return RegistryError(res, 404, 40403, "Schema not found");
-    res.set_content(nlohmann::json{{"schema", *schema}}.dump(), kRegistryJson);
+  routes.Get("/schemas/ids/{}", [self](const http::Request& req) {
+    int32_t id = 0;
+    const std::string& text = req.captures[0];
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc() || ptr != text.data() + text.size()) return RegistryError(404, 40403, "Schema not found");
+    auto schema = self->SchemaById(id);
+    if (!schema.ok()) return RegistryError(404, 40403, "Schema not found");
+    return RegistryAnswer(200, nlohmann::json{{"schema", *schema}}.dump());
   });
-  http.Get(R"(/subjects/([^/]+)/versions)", [self](const httplib::Request& req, httplib::Response& res) {
+  routes.Get("/subjects/{}/versions", [self](const http::Request& req) {
     std::lock_guard lock(self->mutex_);
-    const auto it = self->subjects_.find(req.matches[1]);
-    if (it == self->subjects_.end()) return RegistryError(res, 404, 40401, "Subject not found");
+    const auto it = self->subjects_.find(req.captures[0]);
+    if (it == self->subjects_.end()) return RegistryError(404, 40401, "Subject not found");
     nlohmann::json versions = nlohmann::json::array();
     for (size_t v = 1; v <= it->second.size(); ++v) versions.push_back(v);
-    res.set_content(versions.dump(), kRegistryJson);
+    return RegistryAnswer(200, versions.dump());
   });
-  const int port = http.bind_to_any_port("127.0.0.1");
-  if (port <= 0) return Status::IOError("embedded schema registry: cannot listen on 127.0.0.1");
-  registry->url_ = "http://127.0.0.1:" + std::to_string(port);
-  registry->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
+  if (const Status st = routes.Start(); !st.ok()) return Status::IOError("embedded schema registry: ", st.message());
+  registry->url_ = "http://127.0.0.1:" + std::to_string(routes.port());
   return registry;
 }
 
-EmbeddedRegistry::~EmbeddedRegistry() {
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
-}
+EmbeddedRegistry::~EmbeddedRegistry() { server_->Stop(); }
 
 Result<int32_t> EmbeddedRegistry::Register(const std::string& subject, const std::string& schema) {
   const auto parsed = nlohmann::json::parse(schema, nullptr, /*allow_exceptions=*/false);

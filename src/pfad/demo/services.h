@@ -10,6 +10,7 @@
 // run state live in the demo's directory.
 #pragma once
 
+#include "pfad/common/http_server.h"
 #include "pfad/common/status.h"
 #include "pfad/kafka/client.h"
 
@@ -21,10 +22,6 @@
 #include <vector>
 
 struct rd_kafka_mock_cluster_s;
-
-namespace httplib {
-class Server;
-}
 
 namespace pfad::demo {
 
@@ -64,8 +61,7 @@ class EmbeddedRegistry {
 
  private:
   EmbeddedRegistry();
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<http::Server> server_;
   std::string url_;
   std::mutex mutex_;
   std::vector<std::string> schemas_;                         // id - 1 -> schema text

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <httplib.h>
 
 #include <cstdlib>
 
@@ -15,6 +14,7 @@
 #include <unordered_set>
 #include <variant>
 
+#include "pfad/common/http_server.h"
 #include "pfad/common/log.h"
 #include "pfad/events/avro.h"
 #include "pfad/events/avro_resolve.h"
@@ -669,26 +669,17 @@ IngestStats Ingester::Stats() const {
 }
 
 Result<IngestStats> Ingester::Loop() {
-  std::unique_ptr<httplib::Server> http;
-  std::thread http_thread;
+  std::unique_ptr<http::Server> metrics_server;
   if (options_.metrics_port > 0) {
-    http = std::make_unique<httplib::Server>();
-    http->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(metrics_.Text(), "text/plain; version=0.0.4");
+    metrics_server = std::make_unique<http::Server>(
+        http::ServerOptions{.host = options_.metrics_host, .port = options_.metrics_port, .name = "ingest"});
+    metrics_server->Get("/metrics", [this](const http::Request&) {
+      return http::Response{.content_type = "text/plain; version=0.0.4", .body = metrics_.Text()};
     });
-    if (!http->bind_to_port(options_.metrics_host, options_.metrics_port)) {
-      return Status::IOError("cannot listen for metrics on ", options_.metrics_host, ":", options_.metrics_port);
+    if (const Status st = metrics_server->Start(); !st.ok()) {
+      return Status::IOError("cannot serve metrics: ", st.message());
     }
-    http_thread = std::thread([&] { http->listen_after_bind(); });
   }
-  struct StopHttp {
-    httplib::Server* server;
-    std::thread& thread;
-    ~StopHttp() {
-      if (server != nullptr) server->stop();
-      if (thread.joinable()) thread.join();
-    }
-  } stop_http{http.get(), http_thread};
 
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer_.get());
   std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> owned_queue(queue, &rd_kafka_queue_destroy);

@@ -1,0 +1,163 @@
+// PFAD's HTTP/1.1 server, for the endpoints its own processes serve: the
+// dashboard's API, page and event stream, the ingester's metrics, the demo's
+// schema registry.
+//
+// Epoll event loops (one per `threads`): keep-alive connections, pipelined
+// requests and long-lived event streams cost no thread each. A handler runs on
+// its loop's thread and answers through its Responder, at once or later from
+// any thread (the dashboard answers a POST once its report is committed); a
+// connection's pipelined requests are answered in order. A Responder dropped
+// unanswered answers 500, so no client waits forever.
+//
+// Limits: request head over `max_header_bytes` -> 431, body over
+// `max_body_bytes` -> 413 (the body is not read), malformed request -> 400,
+// a request not complete within `request_timeout` -> 408; each closes the
+// connection. Idle keep-alive connections close after `idle_timeout`.
+// Bodies come with Content-Length or chunked transfer coding; "Expect:
+// 100-continue" is honoured.
+#pragma once
+
+#include "pfad/common/status.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace pfad::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string method;  // "GET", "POST", ... (HEAD is routed as GET, answered without a body)
+  std::string path;    // percent-decoded, without the query
+  std::string query;   // as sent, after '?'
+  Headers headers;     // names in lower case
+  std::string body;
+  std::vector<std::string> captures;  // the values of the route pattern's {} segments
+
+  // A header's value (name in lower case); empty when absent.
+  [[nodiscard]] std::string_view Header(std::string_view name) const;
+  // A query parameter, percent-decoded ("a=1&b" gives a="1", b=""); nullopt when absent.
+  [[nodiscard]] std::optional<std::string> Param(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  Headers headers;  // extra headers
+};
+
+namespace detail {
+struct Mailbox;
+}
+
+// The sending end of an event stream (server-sent events): what Send queues
+// goes out in order; ": keep-alive" comments keep a silent stream open.
+class Stream {
+ public:
+  // Queues `data` for the client; false once the client has gone or the server stopped.
+  bool Send(std::string data);
+  [[nodiscard]] bool open() const { return open_.load(std::memory_order_relaxed); }
+
+ private:
+  friend class Responder;
+  friend class EventLoop;
+  Stream(std::shared_ptr<detail::Mailbox> box, uint64_t connection) : box_(std::move(box)), connection_(connection) {}
+  std::shared_ptr<detail::Mailbox> box_;
+  uint64_t connection_;
+  std::atomic<bool> open_{true};
+};
+
+// Answers one request, once, from any thread.
+class Responder {
+ public:
+  Responder(std::shared_ptr<detail::Mailbox> box, uint64_t connection);
+  Responder(Responder&& other) noexcept;
+  Responder& operator=(Responder&& other) noexcept;
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
+  ~Responder();  // unanswered: 500
+
+  void Send(Response response);
+  // Answers 200 with an open-ended body fed by the returned stream.
+  std::shared_ptr<Stream> OpenStream(std::string content_type, Headers headers = {});
+
+ private:
+  std::shared_ptr<detail::Mailbox> box_;  // null once answered
+  uint64_t connection_ = 0;
+};
+
+using Handler = std::function<void(Request& request, Responder responder)>;
+using SyncHandler = std::function<Response(const Request& request)>;
+// The body of an error the server answers itself (404, 405, 413, ...).
+using ErrorRenderer = std::function<Response(int status, std::string_view message)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0 = any free port
+  int threads = 1;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 1 << 20;
+  std::chrono::milliseconds request_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds stream_keepalive{15'000};
+  std::string name = "http";  // for log lines
+};
+
+class EventLoop;
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();  // stops
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Routes, before Start. A pattern is a path whose "{}" segments match any one
+  // segment (captured in order): "/schemas/ids/{}". First match wins; a path
+  // that matches only other methods' routes answers 405, no match 404.
+  void Route(std::string method, std::string pattern, Handler handler);
+  void Get(std::string pattern, SyncHandler handler);
+  void Post(std::string pattern, SyncHandler handler);
+  void Delete(std::string pattern, SyncHandler handler);
+  // Default: {"detail": message} as JSON.
+  void SetErrorRenderer(ErrorRenderer renderer);
+  // Runs on each loop's thread after it has handled one round of ready
+  // connections, before it waits again: for work the round's handlers queued
+  // (the dashboard commits every report POSTed in a round in one transaction
+  // and answers them then). Set before Start.
+  void AfterRound(std::function<void()> hook);
+
+  // Binds, listens and starts the loops; returns once connections are accepted.
+  [[nodiscard]] Status Start();
+  // Stops accepting, closes every connection and stream, joins the loops. Idempotent.
+  void Stop();
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  friend class EventLoop;
+  struct RouteEntry {
+    std::string method;
+    std::vector<std::string> segments;  // "{}" = capture
+    Handler handler;
+  };
+  ServerOptions options_;
+  std::vector<RouteEntry> routes_;
+  ErrorRenderer render_error_;
+  std::function<void()> after_round_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::vector<std::unique_ptr<EventLoop>> loops_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace pfad::http
