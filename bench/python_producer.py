@@ -1,6 +1,7 @@
 """The peer producer, written the way the reference producer is: confluent-kafka's
-SerializingProducer with AvroSerializer and the same generator distributions, in a
-tight loop (no sleep between events), one process per worker.
+SerializingProducer with AvroSerializer and the reference generator's event function
+(str Enums, per-event error probability), in a tight loop (the reference's
+poll(0.01) sleep between events left out), one process per worker.
 
   python python_producer.py <bootstrap> <registry> <topic> <count> <workers> [<extra properties as JSON>]
 
@@ -12,6 +13,7 @@ import random
 import sys
 import time
 import uuid
+from enum import Enum
 from pathlib import Path
 
 from confluent_kafka import SerializingProducer
@@ -19,32 +21,56 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 
 SCHEMA = (Path(__file__).resolve().parents[1] / "schemas/user_interactions.avsc").read_text()
-TYPES = ["VIEW_PRODUCT", "ADD_TO_CART", "CHECKOUT", "PAYMENT", "SEARCH"]
+
+
+# As in the reference producer: the enums are str-valued Enum classes, each event draws
+# its own error probability from uniform(0, 0.5), and the key serializer checks its type.
+class EventType(str, Enum):
+    ADD_TO_CART = "ADD_TO_CART"
+    CHECKOUT = "CHECKOUT"
+    PAYMENT = "PAYMENT"
+    SEARCH = "SEARCH"
+    VIEW_PRODUCT = "VIEW_PRODUCT"
+
+
+class Status(str, Enum):
+    SUCCESS = "SUCCESS"
+    ERROR = "ERROR"
+
+
+def key_bytes(key, _ctx):
+    if not isinstance(key, uuid.UUID):
+        raise TypeError(f"expected a UUID key, got {type(key)}")
+    return key.bytes
+
+
+def make_event(user, session) -> dict:
+    error_probability = random.uniform(0, 0.5)
+    error = random.random() < error_probability
+    event_type = random.choice(list(EventType))
+    return {
+        "event_id": str(uuid.uuid4()), "user_id": str(user), "session_id": str(session),
+        "event_type": event_type, "event_timestamp": int(time.time() * 1000),
+        "request_latency_ms": random.randint(50, 1500), "status": Status.ERROR if error else Status.SUCCESS,
+        "error_code": random.randint(400, 599) if error else None,
+        "product_id": random.randint(1, 10000) if event_type in {EventType.VIEW_PRODUCT, EventType.ADD_TO_CART}
+        else None,
+    }
 
 
 def worker(bootstrap, registry_url, topic, count, extra, out):
     serializer = AvroSerializer(SchemaRegistryClient({"url": registry_url}), SCHEMA)
     producer = SerializingProducer({
         "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "compression.type": "snappy",
-        "batch.size": 32768, "linger.ms": 20, "value.serializer": serializer,
-        "key.serializer": lambda k, ctx: k.bytes, **extra})
+        "batch.size": 32768, "linger.ms": 20, "value.serializer": serializer, "key.serializer": key_bytes, **extra})
     stats = {"delivered": 0, "failed": 0}
 
     def on_delivery(err, msg):
         stats["failed" if err else "delivered"] += 1
 
-    error_rate = random.uniform(0, 0.5)
     user, session = uuid.uuid4(), uuid.uuid4()
     for _ in range(count):
-        error = random.random() < error_rate
-        event_type = random.choice(TYPES)
-        event = {
-            "event_id": str(uuid.uuid4()), "user_id": str(user), "session_id": str(session),
-            "event_type": event_type, "event_timestamp": int(time.time() * 1000),
-            "request_latency_ms": random.randint(50, 1500), "status": "ERROR" if error else "SUCCESS",
-            "error_code": random.randint(400, 599) if error else None,
-            "product_id": random.randint(1, 10000) if event_type in ("VIEW_PRODUCT", "ADD_TO_CART") else None,
-        }
+        event = make_event(user, session)
         while True:
             try:
                 producer.produce(topic=topic, key=user, value=event, on_delivery=on_delivery)

@@ -83,6 +83,10 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
   cmd->add_option("--registry", o.registry_url, "schema registry base URL (Confluent API)")->envname("PFAD_REGISTRY_URL");
   cmd->add_option("--topic", o.topic, "topic to consume")->capture_default_str();
   cmd->add_option("--group", o.group, "consumer group")->capture_default_str();
+  cmd->add_option("--instance-id", o.instance_id,
+                  "static group membership: restarted with the same id, an ingester takes its partitions back at "
+                  "once (without, a restart waits until the group expels the dead member)")
+      ->envname("PFAD_INGEST_INSTANCE_ID");
   cmd->add_option("--sink", flags->sink, "directory, file:// or s3://bucket[/prefix] for the minute objects")
       ->envname("PFAD_INGEST_SINK");
   cmd->add_option("--dlq-topic", o.dlq_topic, "dead-letter topic (default: <topic>.dlq)");

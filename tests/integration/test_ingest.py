@@ -209,10 +209,14 @@ def test_exactly_once_when_killed_nine_times_over(pfad_s3, kafka_env, registry_e
     rng = random.Random(5)
 
     group = f"g-{uuid.uuid4().hex[:8]}"
+    # Restarted as the same static member (as a supervisor restarts a crashed ingester), each
+    # run takes the partitions back at once, so every kill lands while events are being ingested.
+    member = ["--instance-id", "ingester-1", "-X", "session.timeout.ms=10000"]
     kills = 0
     late_sent = 0
     for round_ in range(9):
-        ingester = Ingester(pfad_s3, env, common_args(topic, f"s3://{bucket}", group), tmp_path / "ingest.log")
+        ingester = Ingester(pfad_s3, env, [*common_args(topic, f"s3://{bucket}", group), *member],
+                            tmp_path / "ingest.log")
         time.sleep(rng.uniform(0.8, 3.0))
         if round_ in (2, 4, 6):
             for _ in range(500):
@@ -225,9 +229,12 @@ def test_exactly_once_when_killed_nine_times_over(pfad_s3, kafka_env, registry_e
     assert producer.wait(timeout=120) == 0, producer.stderr.read().decode()
     assert kills >= 5
 
-    final = Ingester(pfad_s3, env, [*common_args(topic, f"s3://{bucket}", group), "--until-idle"],
+    final = Ingester(pfad_s3, env, [*common_args(topic, f"s3://{bucket}", group), *member, "--until-idle"],
                      tmp_path / "ingest.log")
     assert final.wait(timeout=180) == 0, final.output()[-3000:]
+    assigned = final.output().count("assigned partitions=") - 1  # the final run's own
+    assert assigned >= 5, f"only {assigned} of the 9 killed runs had partitions when killed"
+    assert final.output().count("stored object=") >= 5
     expected = produced(kafka_env, topic, partitions, 200000 + late_sent)
     assert_exactly_once(stored(s3, bucket), expected)
 
@@ -440,11 +447,13 @@ def test_pfad_run_analyzes_a_minute_as_soon_as_ingest_announces_it(pfad_s3, kafk
         ingest = pfad_s3.run("ingest", *common_args(topic, f"s3://{bucket}", f"g-{uuid.uuid4().hex[:8]}"),
                              "--until-idle", env=env, timeout=120)
         assert ingest.code == 0, ingest.stderr
-        deadline, reports = time.monotonic() + 60, []
-        while time.monotonic() < deadline and len(reports) < 2:
+        # Wait for the two announced minutes' reports (the clock may add "No data" ones of today's minutes).
+        wanted = {"2025-01-15_10-00.json", "2025-01-15_10-01.json"}
+        deadline, reports, by_name = time.monotonic() + 60, [], {}
+        while time.monotonic() < deadline and set(by_name) != wanted:
             reports = [r["report"]["report"] for r in dashboard.call("GET", "/reports?limit=10")[1]["reports"]]
+            by_name = {r["file_name"]: r for r in reports if isinstance(r, dict)}
             time.sleep(0.5)
-        by_name = {r["file_name"]: r for r in reports if isinstance(r, dict)}
         assert set(by_name) == {"2025-01-15_10-00.json", "2025-01-15_10-01.json"}, reports
         assert sum(r["total_events"] for r in by_name.values()) == 12000
     finally:

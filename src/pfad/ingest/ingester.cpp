@@ -298,6 +298,7 @@ Status Ingester::Open() {
       {"queued.min.messages", "150000"},
       {"client.id", "pfad-ingest"},
   };
+  if (!options_.instance_id.empty()) consumer_props["group.instance.id"] = options_.instance_id;
   kafka::Properties producer_props = {
       {"bootstrap.servers", options_.bootstrap},
       {"acks", "all"},

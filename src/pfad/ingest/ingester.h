@@ -35,6 +35,11 @@ struct IngestOptions {
   std::string registry_url;  // Confluent-compatible base URL
   std::string topic = "user_interactions";
   std::string group = "pfad-ingest";
+  // Static group membership (group.instance.id): an ingester restarted with the
+  // same id takes its partitions back at once instead of waiting for the
+  // group to expel the dead member (session timeout, or up to 5 minutes when
+  // it died while joining). Empty = dynamic membership.
+  std::string instance_id;
   std::string dlq_topic;      // default <topic>.dlq
   std::string windows_topic;  // default <topic>.windows
   storage::ObjectUri sink;    // directory or s3://bucket[/prefix]

@@ -20,8 +20,12 @@ struct ConfDeleter {
 struct HandleDeleter {
   void operator()(rd_kafka_t* k) const { rd_kafka_destroy(k); }
 };
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+};
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 
 using Properties = std::map<std::string, std::string>;
 
