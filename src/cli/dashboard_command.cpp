@@ -40,6 +40,9 @@ void RegisterDashboard(CLI::App& app, int& exit_code) {
   cmd->add_option("--token", options->token, "bearer token for POST/DELETE")->envname("PFAD_DASHBOARD_TOKEN");
   cmd->add_option("--db", options->database, "SQLite database file (default: ~/.cache/pfad/dashboard.db)");
   cmd->add_option("--max-body", options->max_body_bytes, "largest accepted request body, bytes")->capture_default_str();
+  cmd->add_option("--threads", options->threads, "event loops serving connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   cmd->footer(std::string(kExitCodesHelp));
   cmd->callback([options, &exit_code] { exit_code = RunDashboard(*options); });
 }

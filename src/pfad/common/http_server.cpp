@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -759,24 +760,39 @@ void EventLoop::Dispatch(Connection& c, Head head) {
   c.head_method = head.head_method;
   c.http10 = head.http10;
   Request& req = head.request;
-  std::vector<std::string> segments = Segments(head.raw_path);
-  for (auto& segment : segments) {
-    std::string decoded;
-    if (Decode(segment, false, decoded)) segment = std::move(decoded);
+  // The path's segments as sent (no allocation); decoded only where one holds an escape.
+  constexpr size_t kMaxSegments = 16;
+  std::array<std::string_view, kMaxSegments> segments;
+  size_t count = 0;
+  bool too_many = false;
+  for (std::string_view rest = std::string_view(head.raw_path).substr(1);;) {
+    if (count == kMaxSegments) {
+      too_many = true;
+      break;
+    }
+    const size_t slash = rest.find('/');
+    segments[count++] = rest.substr(0, slash);
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
   }
+  std::string decoded;
+  const auto segment = [&](size_t i) -> std::string_view {
+    if (segments[i].find('%') == std::string_view::npos || !Decode(segments[i], false, decoded)) return segments[i];
+    return decoded;
+  };
   const Handler* handler = nullptr;
   bool path_known = false;
   for (const auto& route : server_.routes_) {
-    if (route.segments.size() != segments.size()) continue;
+    if (too_many || route.segments.size() != count) continue;
     bool match = true;
-    for (size_t i = 0; i < segments.size() && match; ++i) {
-      match = route.segments[i] == "{}" ? !segments[i].empty() : route.segments[i] == segments[i];
+    for (size_t i = 0; i < count && match; ++i) {
+      match = route.segments[i] == "{}" ? !segments[i].empty() : route.segments[i] == segment(i);
     }
     if (!match) continue;
     path_known = true;
     if (route.method == req.method) {
-      for (size_t i = 0; i < segments.size(); ++i) {
-        if (route.segments[i] == "{}") req.captures.push_back(segments[i]);
+      for (size_t i = 0; i < count; ++i) {
+        if (route.segments[i] == "{}") req.captures.emplace_back(segment(i));
       }
       handler = &route.handler;
       break;

@@ -120,8 +120,9 @@ Status DashboardServer::LoadLatest() {
 DashboardServer::~DashboardServer() { Stop(); }
 
 void DashboardServer::Publish(const std::string& event, const std::string& data) {
-  const std::string chunk = "event: " + event + "\ndata: " + data + "\n\n";
   std::lock_guard lock(streams_mutex_);
+  if (streams_.empty()) return;
+  const std::string chunk = "event: " + event + "\ndata: " + data + "\n\n";
   std::erase_if(streams_, [&](const std::shared_ptr<http::Stream>& s) { return !s->Send(chunk); });
 }
 

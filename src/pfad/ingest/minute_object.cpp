@@ -117,6 +117,23 @@ Status EncodeRowGroups(parquet::arrow::FileWriter& writer, std::span<const event
   return Status::OK();
 }
 
+// Encodes `fresh` after what `encoder` already holds, closes the file and stores
+// it if the object is still at `version`; the encode and store times go to `out`.
+Status EncodeAndStore(ParquetEncoder& encoder, std::span<const events::Event> fresh, int64_t row_group_rows,
+                      const storage::ObjectStore& store, const std::string& version, StoredMinute& out) {
+  auto started = std::chrono::steady_clock::now();
+  PFAD_RETURN_NOT_OK(EncodeRowGroups(*encoder.writer, fresh, row_group_rows));
+  PFAD_RETURN_NOT_OK(encoder.writer->Close());
+  PFAD_ASSIGN_OR_RAISE(auto buffer, encoder.sink->Finish());
+  out.encode_ms = MillisSince(started);
+  started = std::chrono::steady_clock::now();
+  const Status put = store.PutIfVersion(
+      out.object, std::string_view(reinterpret_cast<const char*>(buffer->data()), static_cast<size_t>(buffer->size())),
+      version);
+  out.store_ms = MillisSince(started);
+  return put;
+}
+
 Result<std::shared_ptr<arrow::Table>> ReadStored(const storage::ObjectUri& uri, std::string bytes) {
   auto input = std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(std::move(bytes)));
   auto reader = parquet::arrow::OpenFile(input, arrow::default_memory_pool());
@@ -166,7 +183,6 @@ Result<StoredMinute> MinuteObjectWriter::Write(const events::Minute& minute,
     const std::span<const events::Event> fresh = KeepUnseen(events, ids, filtered);
     ids = UuidSet();
     out.read_ms = MillisSince(started);
-    started = std::chrono::steady_clock::now();
     out.update = stored.exists;
     out.added = static_cast<int64_t>(fresh.size());
     out.rows = (existing ? existing->num_rows() : 0) + out.added;
@@ -175,16 +191,7 @@ Result<StoredMinute> MinuteObjectWriter::Write(const events::Minute& minute,
     PFAD_ASSIGN_OR_RAISE(auto encoder, OpenEncoder());
     if (existing) PFAD_RETURN_NOT_OK(encoder.writer->WriteTable(*existing, row_group_rows_));
     existing.reset();
-    PFAD_RETURN_NOT_OK(EncodeRowGroups(*encoder.writer, fresh, row_group_rows_));
-    PFAD_RETURN_NOT_OK(encoder.writer->Close());
-    PFAD_ASSIGN_OR_RAISE(auto buffer, encoder.sink->Finish());
-    out.encode_ms = MillisSince(started);
-    started = std::chrono::steady_clock::now();
-
-    const Status put = store_->PutIfVersion(
-        out.object, std::string_view(reinterpret_cast<const char*>(buffer->data()), static_cast<size_t>(buffer->size())),
-        stored.version);
-    out.store_ms = MillisSince(started);
+    const Status put = EncodeAndStore(encoder, fresh, row_group_rows_, *store_, stored.version, out);
     if (put.ok()) return out;
     if (!put.IsAlreadyExists() || attempt >= kMaxConflicts) return put;
     Logger("ingest")->info("object={} changed by another writer; merging again (attempt {})", out.object.ToString(),
@@ -228,19 +235,9 @@ Result<StoredMinute> MinuteObjectWriter::Write(const events::Minute& minute, std
   const auto fresh = KeepUnseen(events.subspan(static_cast<size_t>(staged.events_seen_)), staged_encoder.ids, filtered);
   staged_encoder.ids = UuidSet();
   out.read_ms = MillisSince(started);
-  started = std::chrono::steady_clock::now();
-  auto& encoder = staged_encoder.parquet;
-  PFAD_RETURN_NOT_OK(EncodeRowGroups(*encoder.writer, fresh, row_group_rows_));
-  PFAD_RETURN_NOT_OK(encoder.writer->Close());
-  PFAD_ASSIGN_OR_RAISE(auto buffer, encoder.sink->Finish());
   out.added = out.rows = staged_encoder.rows + static_cast<int64_t>(fresh.size());
   out.encoded_ahead = staged_encoder.rows;
-  out.encode_ms = MillisSince(started);
-  started = std::chrono::steady_clock::now();
-  const Status put = store_->PutIfVersion(
-      out.object, std::string_view(reinterpret_cast<const char*>(buffer->data()), static_cast<size_t>(buffer->size())),
-      stored.version);
-  out.store_ms = MillisSince(started);
+  const Status put = EncodeAndStore(staged_encoder.parquet, fresh, row_group_rows_, *store_, stored.version, out);
   if (put.ok()) return out;
   if (put.IsAlreadyExists()) return Write(minute, events);  // another writer stored it first: merge
   return put;
