@@ -27,7 +27,8 @@ PFAD = ROOT / "build/pfad"
 PY = ROOT / ".venv/bin/python"
 BOOTSTRAP = os.environ["PFAD_KAFKA_BOOTSTRAP"]
 REGISTRY = os.environ["PFAD_REGISTRY_URL"]
-COUNT = int(os.environ.get("PFAD_BENCH_PRODUCE_COUNT", "1000000"))
+COUNT = int(os.environ.get("PFAD_BENCH_PRODUCE_COUNT", "3000000"))
+RUNS = int(os.environ.get("PFAD_BENCH_PRODUCE_RUNS", "3"))  # each figure: the median run
 PY_COUNT = int(os.environ.get("PFAD_BENCH_PRODUCE_PY_COUNT", "100000"))
 PRODUCER_PROPS = ["acks=all", "enable.idempotence=true", "compression.type=snappy", "batch.size=32768",
                   "linger.ms=20"]
@@ -68,10 +69,17 @@ def pfad_produce(workers: int, extra: list[str]) -> dict:
 
 
 def python_produce(workers: int, extra: dict) -> dict:
-    out = subprocess.run([str(PY), str(ROOT / "bench/python_producer.py"), BOOTSTRAP, REGISTRY, fresh_topic(),
-                          str(PY_COUNT), str(workers), json.dumps(extra)], capture_output=True, text=True,
-                         check=True).stdout
-    return json.loads(out)
+    for attempt in (1, 2):  # a registry call that never answers (seen once) costs a retry, not the run
+        try:
+            out = subprocess.run([str(PY), str(ROOT / "bench/python_producer.py"), BOOTSTRAP, REGISTRY, fresh_topic(),
+                                  str(PY_COUNT), str(workers), json.dumps(extra)], capture_output=True, text=True,
+                                 check=True, timeout=300).stdout
+            return json.loads(out)
+        except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as e:
+            if attempt == 2:
+                raise
+            print(f"python producer failed ({e}); once more", file=sys.stderr)
+    raise AssertionError("unreachable")
 
 
 def producer_performance(workers: int, count: int, size: int, throughput: int = -1, extra: dict | None = None) -> dict:
@@ -96,19 +104,32 @@ def producer_performance(workers: int, count: int, size: int, throughput: int = 
             "p99": max(f["p99"] for f in finals), "seconds": seconds, "lines": [f["line"] for f in finals]}
 
 
+def median_run(run, rate) -> dict:
+    """The run with the median rate of RUNS runs (all kept under "runs")."""
+    runs = sorted((run() for _ in range(RUNS)), key=rate)
+    return {**runs[len(runs) // 2], "runs": runs}
+
+
 def main() -> None:
     size = message_size()
     record_size = round(size - 16)  # ProducerPerformance sends values only
-    rows, raw = [], {"message_bytes": size}
+    rows, raw = [], {"message_bytes": size, "runs_per_figure": RUNS}
+    # Warm the broker up before anything is timed: a fresh broker JVM needs some 10 million
+    # records before its produce path is compiled (the first runs cost it 2-3x the CPU per record).
+    for _ in range(3):
+        pfad_produce(2, ["--count", str(COUNT)])
+    producer_performance(1, COUNT, record_size)
+    own_rate = lambda r: r["delivered"] / r["seconds"]  # noqa: E731
     for batching, extra in BATCHING.items():
         x_flags = [a for k, v in extra.items() for a in ("-X", f"{k}={v}")]
         for workers in (1, 2):
-            ours = pfad_produce(workers, ["--count", str(COUNT), *x_flags])
-            peer_py = python_produce(workers, extra)
-            peer_pp = producer_performance(workers, COUNT, record_size, extra=extra)
+            ours = median_run(lambda: pfad_produce(workers, ["--count", str(COUNT), *x_flags]), own_rate)
+            peer_py = median_run(lambda: python_produce(workers, extra), own_rate)
+            peer_pp = median_run(lambda: producer_performance(workers, COUNT, record_size, extra=extra),
+                                 lambda r: r["rate"])
             raw[f"{batching}/workers{workers}"] = {"pfad": ours, "python": peer_py, "producer_performance": peer_pp}
-            ours_rate = ours["delivered"] / ours["seconds"]
-            py_rate = peer_py["delivered"] / peer_py["seconds"]
+            ours_rate = own_rate(ours)
+            py_rate = own_rate(peer_py)
             for tool, rate, n in (("pfad produce", ours_rate, ours["delivered"]),
                                   ("Python SerializingProducer + AvroSerializer", py_rate, peer_py["delivered"]),
                                   (f"Kafka ProducerPerformance ({record_size}-byte records)", peer_pp["rate"],
@@ -122,7 +143,7 @@ def main() -> None:
     report.save("produce", raw)
 
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; average message {size:.0f} bytes "
-          f"(key + Confluent header + Avro body)\n")
+          f"(key + Confluent header + Avro body); each figure the median of {RUNS} runs, after a warm-up\n")
     print("| batching | workers | producer | events | events/s | MB/s | pfad speed-up |")
     print("|---|---:|---|---:|---:|---:|---:|")
     for batching, workers, tool, n, rate, mbs, ratio in rows:

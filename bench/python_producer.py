@@ -59,7 +59,7 @@ def make_event(user, session) -> dict:
 
 
 def worker(bootstrap, registry_url, topic, count, extra, out):
-    serializer = AvroSerializer(SchemaRegistryClient({"url": registry_url}), SCHEMA)
+    serializer = AvroSerializer(SchemaRegistryClient({"url": registry_url, "timeout": 30}), SCHEMA)
     producer = SerializingProducer({
         "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "compression.type": "snappy",
         "batch.size": 32768, "linger.ms": 20, "value.serializer": serializer, "key.serializer": key_bytes, **extra})

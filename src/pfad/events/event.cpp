@@ -9,12 +9,26 @@ constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames = {
     "VIEW_PRODUCT", "ADD_TO_CART", "CHECKOUT", "PAYMENT", "SEARCH"};
 constexpr std::array<std::string_view, 2> kStatusNames = {"SUCCESS", "ERROR"};
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Where each byte's two hex digits stand in the 8-4-4-4-12 text form. Producing
+// formats and ingest parses three UUIDs per event, so both work from tables.
+constexpr std::array<size_t, 16> kHexAt = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+
+constexpr auto kHexValue = [] {
+  std::array<int8_t, 256> value{};
+  value.fill(-1);
+  for (int c = '0'; c <= '9'; ++c) value[static_cast<size_t>(c)] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) value[static_cast<size_t>(c)] = static_cast<int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) value[static_cast<size_t>(c)] = static_cast<int8_t>(c - 'A' + 10);
+  return value;
+}();
+
+constexpr auto kHexPairs = [] {
+  constexpr char kHex[] = "0123456789abcdef";
+  std::array<std::array<char, 2>, 256> pairs{};
+  for (size_t b = 0; b < 256; ++b) pairs[b] = {kHex[b >> 4], kHex[b & 0xF]};
+  return pairs;
+}();
+
 }  // namespace
 
 std::string_view ToString(EventType type) { return kEventTypeNames[static_cast<size_t>(type)]; }
@@ -35,16 +49,7 @@ std::optional<EventStatus> ParseEventStatus(std::string_view name) {
 }
 
 void Uuid::Format(char* out) const {
-  // Two hex digits per byte from a table, at fixed places (the producer formats
-  // every event id, so this is on its hot path).
-  static constexpr auto kPairs = [] {
-    constexpr char kHex[] = "0123456789abcdef";
-    std::array<std::array<char, 2>, 256> pairs{};
-    for (size_t b = 0; b < 256; ++b) pairs[b] = {kHex[b >> 4], kHex[b & 0xF]};
-    return pairs;
-  }();
-  static constexpr std::array<int, 16> kAt = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
-  for (size_t i = 0; i < bytes.size(); ++i) std::memcpy(out + kAt[i], kPairs[bytes[i]].data(), 2);
+  for (size_t i = 0; i < bytes.size(); ++i) std::memcpy(out + kHexAt[i], kHexPairs[bytes[i]].data(), 2);
   out[8] = out[13] = out[18] = out[23] = '-';
 }
 
@@ -59,18 +64,14 @@ Result<Uuid> Uuid::Parse(std::string_view text) {
     return Status::Invalid("not a UUID (expected 8-4-4-4-12 hex digits): '", text, "'");
   }
   Uuid uuid;
-  size_t b = 0;
-  for (size_t i = 0; i < text.size();) {
-    if (text[i] == '-') {
-      ++i;
-      continue;
-    }
-    const int hi = HexValue(text[i]);
-    const int lo = HexValue(text[i + 1]);
-    if (hi < 0 || lo < 0) return Status::Invalid("not a UUID (bad hex digit): '", text, "'");
-    uuid.bytes[b++] = static_cast<uint8_t>(hi << 4 | lo);
-    i += 2;
+  int bad = 0;  // any digit's -1 sets the sign bit
+  for (size_t i = 0; i < uuid.bytes.size(); ++i) {
+    const int hi = kHexValue[static_cast<uint8_t>(text[kHexAt[i]])];
+    const int lo = kHexValue[static_cast<uint8_t>(text[kHexAt[i] + 1])];
+    bad |= hi | lo;
+    uuid.bytes[i] = static_cast<uint8_t>((hi & 0xF) << 4 | (lo & 0xF));
   }
+  if (bad < 0) return Status::Invalid("not a UUID (bad hex digit): '", text, "'");
   return uuid;
 }
 

@@ -290,12 +290,15 @@ Status Ingester::Open() {
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
       {"fetch.wait.max.ms", "50"},
-      // Prefetch per partition. librdkafka 2.0 stops fetching a partition for a whole
-      // second once its queue reaches either limit, so a queue should hold about a
-      // second of consumption; 16 MiB each keeps 6 partitions within the RSS budget
-      // (measured in bench/ingest_bench.py; raise with -X for more throughput).
-      {"queued.max.messages.kbytes", "16384"},
-      {"queued.min.messages", "150000"},
+      // Prefetch. librdkafka 2.0 checks these "per partition" limits against the
+      // consumer queue the partitions are forwarded to, i.e. all partitions together,
+      // and once either is reached it fetches nothing until its broker thread next
+      // wakes, up to a second later. So the queue must hold more than a second of
+      // consumption: with 150,000 messages / 16 MiB a 3,000,000-event backlog took
+      // 10.4 s in 1 s stalls, with these 4.4 s (bench/ingest_bench.py; ~90 MiB more
+      // RSS while catching up, none when live).
+      {"queued.max.messages.kbytes", "65536"},
+      {"queued.min.messages", "500000"},
       {"client.id", "pfad-ingest"},
   };
   if (!options_.instance_id.empty()) consumer_props["group.instance.id"] = options_.instance_id;
