@@ -126,12 +126,6 @@ std::vector<std::string> Segments(std::string_view path) {
   return out;
 }
 
-Response DefaultError(int status, std::string_view message) {
-  Response r;
-  r.status = status;
-  r.body = nlohmann::json{{"detail", message}}.dump();
-  return r;
-}
 
 // The parsed head of a request whose body may still be arriving.
 struct Head {
@@ -423,6 +417,13 @@ class EventLoop {
   uint64_t next_id_ = kFirstConnectionId;
   std::vector<Connection*> closing_;
 };
+
+Response DetailResponse(int status, std::string_view message) {
+  Response r;
+  r.status = status;
+  r.body = nlohmann::json{{"detail", message}}.dump();
+  return r;
+}
 
 // --- Request ---------------------------------------------------------------
 
@@ -973,7 +974,7 @@ void EventLoop::Sweep() {
 
 // --- Server ---------------------------------------------------------------------
 
-Server::Server(ServerOptions options) : options_(std::move(options)), render_error_(DefaultError) {}
+Server::Server(ServerOptions options) : options_(std::move(options)), render_error_(DetailResponse) {}
 
 Server::~Server() { Stop(); }
 

@@ -100,6 +100,8 @@ using Handler = std::function<void(Request& request, Responder responder)>;
 using SyncHandler = std::function<Response(const Request& request)>;
 // The body of an error the server answers itself (404, 405, 413, ...).
 using ErrorRenderer = std::function<Response(int status, std::string_view message)>;
+// A JSON error answer, {"detail": message} (FastAPI's shape): the default ErrorRenderer.
+Response DetailResponse(int status, std::string_view message);
 
 struct ServerOptions {
   std::string host = "127.0.0.1";

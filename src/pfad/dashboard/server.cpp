@@ -11,15 +11,9 @@ namespace pfad::dashboard {
 namespace {
 
 using Json = nlohmann::ordered_json;
-constexpr const char* kJson = "application/json";
 constexpr const char* kNoReport = "No report stored.";
 
-http::Response Detail(int status, std::string_view detail) {
-  http::Response r;
-  r.status = status;
-  r.body = Json{{"detail", detail}}.dump();
-  return r;
-}
+constexpr auto Detail = http::DetailResponse;
 
 http::Response JsonBody(std::string body) {
   http::Response r;
@@ -129,7 +123,6 @@ void DashboardServer::Publish(const std::string& event, const std::string& data)
 void DashboardServer::Routes() {
   auto& routes = *http_;
   routes.AfterRound([this] { CommitPending(); });
-  routes.SetErrorRenderer([](int status, std::string_view message) { return Detail(status, message); });
 
   // A missing or wrong bearer token, or nothing when writes are open.
   const auto unauthorized = [this](const http::Request& req) -> std::optional<http::Response> {

@@ -16,12 +16,10 @@
 #include "pfad/dashboard/report_store.h"
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace pfad::dashboard {
@@ -45,9 +43,10 @@ class DashboardServer {
                                                        const Clock& clock = DefaultClock());
   ~DashboardServer();
 
-  // Binds and serves in a background thread; returns once connections are accepted.
+  // Binds and serves on the HTTP server's event loop(s); returns once connections are accepted.
   [[nodiscard]] Status Start();
-  // Stops accepting, ends push streams, answers what is queued, joins the threads.
+  // Stops accepting, closes connections and push streams, joins the loops; POSTs
+  // not yet committed are dropped with their connections (never acknowledged).
   void Stop();
   [[nodiscard]] int port() const { return port_; }
 

@@ -334,9 +334,7 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
       rd_kafka_flush(rk, 500);
       char reason[512];
       if (rd_kafka_fatal_error(rk, reason, sizeof(reason)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        std::lock_guard lock(fatal_mutex);
-        fatal_reason = reason;
-        fatal.store(true);
+        fail(reason);
         break;
       }
     }
