@@ -3,13 +3,12 @@ of DESIGN.md section 3."""
 from __future__ import annotations
 
 import io
-import socket
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import exists, read_json
+from conftest import exists, free_port, read_json
 from reference_data import EVENTS, NUM_ERROR, NUM_SUCCESS, SCHEMA, reference_table
 
 
@@ -74,12 +73,6 @@ def test_out_to_another_prefix(pfad_s3, s3, bucket):
     assert run.code == 0, run.stderr
     assert read_json(s3, f"{bucket}/reports/2025-01-15_10-00.json")["report"]["total_errors"] == 15
     assert not exists(s3, f"{bucket}/in/2025-01-15_10-00.json")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def truncated(s3, bucket):

@@ -3,7 +3,6 @@ FastAPI service), history, the push stream, persistence, auth and limits."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -14,17 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
+
 REPORT = {"report": {"total_events": 100, "total_errors": 15,
                      "by_event_type": {t: {"SUCCESS": 17, "ERROR": 3}
                                        for t in ["ADD_TO_CART", "CHECKOUT", "PAYMENT", "SEARCH", "VIEW_PRODUCT"]},
                      "process_time": 0.0123, "file_name": "2025-01-15_10-00.json"}}
 NO_DATA = {"report": "No data for 2025-01-15_11-00."}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Dashboard:

@@ -23,7 +23,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from conftest import ROOT
+from conftest import ROOT, free_port
 from kafka_util import (SCHEMA_TEXT, consume_raw, create_topics, decode, delete_topics, frame, make_event,
                         minute_name, parsed_schema)
 
@@ -150,7 +150,7 @@ def test_backfill_lands_once_per_minute_and_every_reader_agrees(pfad_s3, kafka_e
     expected = produced(kafka_env, topic, partitions, 30000)
 
     group = f"g-{uuid.uuid4().hex[:8]}"
-    port = random.randint(20000, 40000)
+    port = free_port()
     ingester = Ingester(pfad_s3, env, [*common_args(topic, f"s3://{bucket}", group), "--metrics-port", str(port)],
                         tmp_path / "ingest.log")
     rows = wait_for_rows(s3, bucket, 30000, timeout=90, procs=[ingester])
@@ -289,8 +289,8 @@ def test_until_idle_waits_for_the_partitions_a_stalled_member_holds(pfad_s3, kaf
 def private_minio(tmp_path_factory):
     """A MinIO of this test's own (its own port and state), so stopping it disturbs nobody."""
     state = tmp_path_factory.mktemp("minio-run")
-    port = random.randint(41000, 49000)
-    env = {**os.environ, "PFAD_RUN": str(state), "PFAD_MINIO_PORT": str(port), "PFAD_MINIO_CONSOLE_PORT": str(port + 1)}
+    port, console = free_port(), free_port()
+    env = {**os.environ, "PFAD_RUN": str(state), "PFAD_MINIO_PORT": str(port), "PFAD_MINIO_CONSOLE_PORT": str(console)}
     script = ROOT / "scripts/services/minio.sh"
 
     def control(action: str) -> str:

@@ -8,8 +8,8 @@ import subprocess
 import time
 import urllib.request
 
-from conftest import read_json
-from test_dashboard import Dashboard, free_port
+from conftest import free_port, read_json
+from test_dashboard import Dashboard
 
 
 def test_backfill_from_minio_to_the_dashboard(pfad_s3, s3, bucket, tmp_path):

@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import exists, read_json
+from conftest import exists, free_port, read_json
 from reference_data import EVENTS, NUM_ERROR, NUM_SUCCESS, SCHEMA, comparable, expected_report, reference_table
-from test_analyze_s3 import free_port, not_parquet, parquet_bytes, put_bytes, truncated, without_columns
+from test_analyze_s3 import not_parquet, parquet_bytes, put_bytes, truncated, without_columns
 from test_writers import LAYOUTS, with_nulls
 
 SPARK_TIMEOUT = 120  # a fresh session's first query warms up the JVMs
