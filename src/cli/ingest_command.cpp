@@ -1,5 +1,8 @@
 // pfad ingest: Kafka -> one Parquet object per minute, exactly once.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
 
 #include "cli.h"
 #include "pfad/ingest/ingester.h"
@@ -7,13 +10,16 @@
 namespace pfad::cli {
 namespace {
 
+constexpr double Seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
 struct IngestFlags {
   ingest::IngestOptions options;
   std::string sink;
-  double grace_s = 5;
-  double lookback_s = 3600;
-  double idle_timeout_s = 5;
-  double connect_timeout_s = 10;
+  // Flags in seconds; the defaults are the library's.
+  double grace_s = Seconds(ingest::WindowOptions{}.grace_ms);
+  double lookback_s = Seconds(ingest::WindowOptions{}.lookback_ms);
+  double idle_timeout_s = Seconds(ingest::WindowOptions{}.idle_timeout_ms);
+  double connect_timeout_s = Seconds(ingest::IngestOptions{}.connect_timeout.count());
   std::vector<std::string> properties;
   bool json = false;
   StorageFlags storage;
@@ -38,12 +44,17 @@ Result<std::shared_ptr<storage::ObjectStore>> Resolve(IngestFlags& flags) {
   o.windows.lookback_ms = ms(flags.lookback_s);
   o.windows.idle_timeout_ms = ms(flags.idle_timeout_s);
   o.connect_timeout = std::chrono::milliseconds(ms(flags.connect_timeout_s));
+  if (o.registry_url.empty()) return Status::Invalid("no schema registry: set --registry or PFAD_REGISTRY_URL");
   PFAD_RETURN_NOT_OK(ingest::Validate(ingest::WithDefaults(o)));
   PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.storage.Resolve(config));
   return storage::ObjectStore::Open(o.sink, storage_config);
 }
 
 int RunIngest(IngestFlags& flags) {
+  // Each minute's Arrow buffers are freed once its object is stored; the system
+  // allocator hands those pages back, where the wheel's default pool keeps them.
+  // Set before the process's first Arrow allocation.
+  ::setenv("ARROW_DEFAULT_MEMORY_POOL", "system", /*overwrite=*/0);
   auto store = Resolve(flags);
   if (!store.ok()) return ReportError("ingest", store.status());
   auto stats = ingest::Run(flags.options, *store, StopOnSignals(), DefaultClock());
@@ -52,12 +63,17 @@ int RunIngest(IngestFlags& flags) {
   fmt::print(stderr, "pfad ingest: {} events read, {} stored in {} object writes ({} updates), {} to the DLQ\n",
              s.events_in, s.events_stored, s.objects_written, s.object_updates, s.dlq);
   if (flags.json) {
-    fmt::print(R"({{"events_in":{},"events_stored":{},"objects_written":{},"object_updates":{},"dlq":{},)"
-               R"("write_failures":{},"lag":{},"window_latency_max_ms":{},"first_message_wall_ms":{},)"
-               R"("last_store_wall_ms":{}}})"
-               "\n",
-               s.events_in, s.events_stored, s.objects_written, s.object_updates, s.dlq, s.write_failures, s.lag,
-               s.window_latency_max_ms, s.first_message_wall_ms, s.last_store_wall_ms);
+    const nlohmann::json json = {{"events_in", s.events_in},
+                                 {"events_stored", s.events_stored},
+                                 {"objects_written", s.objects_written},
+                                 {"object_updates", s.object_updates},
+                                 {"dlq", s.dlq},
+                                 {"write_failures", s.write_failures},
+                                 {"lag", s.lag},
+                                 {"window_latency_max_ms", s.window_latency_max_ms},
+                                 {"first_message_wall_ms", s.first_message_wall_ms},
+                                 {"last_store_wall_ms", s.last_store_wall_ms}};
+    fmt::print("{}\n", json.dump());
   }
   return kOk;
 }

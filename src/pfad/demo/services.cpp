@@ -1,42 +1,11 @@
 #include "pfad/demo/services.h"
 
-#include <librdkafka/rdkafka_mock.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <charconv>
 
 namespace pfad::demo {
-
-Result<std::unique_ptr<EmbeddedKafka>> EmbeddedKafka::Start(const std::map<std::string, int>& topics) {
-  std::unique_ptr<EmbeddedKafka> kafka(new EmbeddedKafka());
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    return Status::Invalid("embedded Kafka: ", err);
-  }
-  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-  if (handle == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return Status::IOError("embedded Kafka: ", err);
-  }
-  kafka->handle_.reset(handle);
-  kafka->cluster_ = rd_kafka_mock_cluster_new(handle, 1);
-  if (kafka->cluster_ == nullptr) return Status::IOError("embedded Kafka: librdkafka could not start a mock cluster");
-  for (const auto& [name, partitions] : topics) {
-    if (const auto e = rd_kafka_mock_topic_create(kafka->cluster_, name.c_str(), partitions, 1);
-        e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::IOError("embedded Kafka: cannot create topic ", name, ": ", rd_kafka_err2str(e));
-    }
-  }
-  kafka->bootstrap_ = rd_kafka_mock_cluster_bootstraps(kafka->cluster_);
-  return kafka;
-}
-
-EmbeddedKafka::~EmbeddedKafka() {
-  if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
-}
 
 namespace {
 

@@ -1,8 +1,7 @@
 // The services `pfad demo` runs inside its own process, so the demo exercises the
 // real producer and ingester without anything installed:
-// - EmbeddedKafka: librdkafka's built-in mock cluster, a Kafka protocol server on
-//   127.0.0.1 that keeps its topics in memory (groups, offsets, idempotent
-//   producers included);
+// - EmbeddedKafka: kafka::MockCluster, librdkafka's built-in mock cluster, a
+//   Kafka protocol server on 127.0.0.1 that keeps its topics in memory;
 // - EmbeddedRegistry: the Confluent Schema Registry REST subset pfad's clients
 //   use (register under a subject, schema by id, a subject's versions), in
 //   memory, on 127.0.0.1.
@@ -12,7 +11,7 @@
 
 #include "pfad/common/http_server.h"
 #include "pfad/common/status.h"
-#include "pfad/kafka/client.h"
+#include "pfad/kafka/mock_cluster.h"
 
 #include <map>
 #include <memory>
@@ -21,26 +20,9 @@
 #include <thread>
 #include <vector>
 
-struct rd_kafka_mock_cluster_s;
-
 namespace pfad::demo {
 
-class EmbeddedKafka {
- public:
-  // One broker with these topics (name -> partitions).
-  static Result<std::unique_ptr<EmbeddedKafka>> Start(const std::map<std::string, int>& topics);
-  ~EmbeddedKafka();
-  EmbeddedKafka(const EmbeddedKafka&) = delete;
-  EmbeddedKafka& operator=(const EmbeddedKafka&) = delete;
-
-  [[nodiscard]] const std::string& bootstrap() const { return bootstrap_; }
-
- private:
-  EmbeddedKafka() = default;
-  kafka::HandlePtr handle_;  // the cluster lives in this handle's background threads
-  rd_kafka_mock_cluster_s* cluster_ = nullptr;
-  std::string bootstrap_;
-};
+using EmbeddedKafka = kafka::MockCluster;
 
 class EmbeddedRegistry {
  public:

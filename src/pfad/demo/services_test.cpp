@@ -1,4 +1,5 @@
 #include "pfad/demo/services.h"
+#include "pfad/kafka/producer.h"
 
 #include <gtest/gtest.h>
 
@@ -29,13 +30,9 @@ TEST(EmbeddedRegistry, ServesTheRestSubsetTheClientUses) {
 TEST(EmbeddedKafka, ServesItsTopicsOnLoopback) {
   auto cluster = EmbeddedKafka::Start({{"events", 6}, {"events.dlq", 1}}).ValueOrDie();
   EXPECT_TRUE(cluster->bootstrap().starts_with("127.0.0.1:")) << cluster->bootstrap();
-  auto conf = kafka::MakeConf({{"bootstrap.servers", cluster->bootstrap()}}).ValueOrDie();
-  char err[256];
-  kafka::HandlePtr client(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), err, sizeof(err)));
-  ASSERT_NE(client, nullptr) << err;
-  EXPECT_EQ(kafka::WaitForTopic(client.get(), cluster->bootstrap(), "events", std::chrono::seconds(10)).ValueOrDie(), 6);
-  EXPECT_EQ(kafka::WaitForTopic(client.get(), cluster->bootstrap(), "events.dlq", std::chrono::seconds(10)).ValueOrDie(),
-            1);
+  auto client = kafka::Producer::Make({{"bootstrap.servers", cluster->bootstrap()}}).ValueOrDie();
+  EXPECT_EQ(client->WaitForTopic("events", std::chrono::seconds(10)).ValueOrDie(), 6);
+  EXPECT_EQ(client->WaitForTopic("events.dlq", std::chrono::seconds(10)).ValueOrDie(), 1);
 }
 
 }  // namespace

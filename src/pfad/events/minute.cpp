@@ -91,4 +91,6 @@ Result<Minute> MinuteCalendar::Parse(std::string_view text) const {
   return FromCivil(local, lookup);
 }
 
+std::string ObjectName(const Minute& minute) { return minute.Name() + std::string(kObjectSuffix); }
+
 }  // namespace pfad::events

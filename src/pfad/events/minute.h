@@ -30,6 +30,11 @@ struct Minute {
   [[nodiscard]] std::string Display() const;
 };
 
+// The minute's object name, "YYYY-MM-DD_HH-MM.parquet" (DESIGN.md section 2):
+// the one place that spells it.
+[[nodiscard]] std::string ObjectName(const Minute& minute);
+inline constexpr std::string_view kObjectSuffix = ".parquet";
+
 // The pipeline time zone, loaded once from the tz database.
 class MinuteCalendar {
  public:

@@ -11,7 +11,7 @@ namespace pfad::gen {
 
 storage::ObjectUri MinuteObject(const storage::ObjectUri& target, const events::Minute& minute) {
   if (target.Basename().ends_with(".parquet")) return target;
-  return target.Child(minute.Name() + ".parquet");
+  return target.Child(events::ObjectName(minute));
 }
 
 Status WriteSyntheticMinute(const storage::ObjectStore& store, const storage::ObjectUri& object,

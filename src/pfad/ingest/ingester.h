@@ -5,28 +5,44 @@
 // - offsets are committed by hand, and only up to the smallest offset still
 //   held in a window that is not yet stored (and only after DLQ messages are
 //   acknowledged), so a crash re-reads, never skips;
-// - every object write merges with what is stored, by event_id, under a
-//   conditional write (minute_object.h), so a re-read event is never stored twice,
-//   whichever ingester of the group writes it.
+// - every sink write merges with what is stored, by event_id (sink.h), so a
+//   re-read event is never stored twice, whichever ingester of the group writes it.
+//
+// The parts: MinuteWindows (window.h: which event waits for which minute, what
+// may be committed), WindowWriter (window_writer.h: stores closed windows in
+// every MinuteSink on its own thread), WriterSchemas (schemas.h), DlqPublisher
+// and AnnouncementPublisher (publishers.h), IngestMetrics (metrics.h). The
+// Ingester below is only the loop that joins them; it talks to Kafka through
+// kafka::Consumer / kafka::Producer, so tests drive it with fakes and a ManualClock.
 //
 // Bad messages (no Confluent header, unknown schema id, an unreadable writer
-// schema, invalid Avro, too late) go to the DLQ topic with headers naming the
-// error and the source; they never stop the stage. After each object write a
-// JSON notification goes to the windows topic so analysis can start at once.
+// schema, invalid Avro, too late) go to the DLQ topic; they never stop the
+// stage. After each object write an announcement goes to the windows topic.
 #pragma once
 
 #include "pfad/common/clock.h"
+#include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
+#include "pfad/ingest/lag.h"
+#include "pfad/ingest/metrics.h"
+#include "pfad/ingest/publishers.h"
+#include "pfad/ingest/schemas.h"
+#include "pfad/ingest/sink.h"
 #include "pfad/ingest/window.h"
+#include "pfad/ingest/window_writer.h"
 #include "pfad/kafka/client.h"
+#include "pfad/kafka/consumer.h"
+#include "pfad/kafka/producer.h"
 #include "pfad/storage/object_store.h"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 namespace pfad::ingest {
 
@@ -46,26 +62,15 @@ struct IngestOptions {
   WindowOptions windows;
   int64_t row_group_rows = 262'144;
   int64_t max_buffered_events = 2'000'000;  // stop fetching while this many wait (bounds RSS in catch-up)
-  kafka::Properties properties;             // librdkafka overrides (-X), for consumer and producer
+  kafka::Properties properties;             // librdkafka overrides, for consumer and producer
   int metrics_port = 0;                     // 0 = no endpoint
   std::string metrics_host = "127.0.0.1";
   std::chrono::milliseconds connect_timeout{10'000};
   bool until_idle = false;  // exit once every partition is idle and every window is stored
-};
 
-// Counters of a run (also served on the metrics endpoint).
-struct IngestStats {
-  int64_t events_in = 0;         // messages consumed
-  int64_t events_stored = 0;     // events added to objects
-  int64_t objects_written = 0;   // object writes that added events
-  int64_t object_updates = 0;    // ... of which rewrote an existing object
-  int64_t dlq = 0;               // messages sent to the DLQ
-  int64_t write_failures = 0;    // failed object writes (retried)
-  int64_t lag = 0;               // messages behind the partitions' ends
-  int64_t window_latency_ms = -1;      // last on-time window: stored - (minute end + grace)
-  int64_t window_latency_max_ms = -1;
-  int64_t first_message_wall_ms = 0;
-  int64_t last_store_wall_ms = 0;
+  // Defaults, then the config file's [ingest] table (registry, sink), then the
+  // environment (PFAD_REGISTRY_URL, PFAD_INGEST_SINK).
+  static Result<IngestOptions> Resolve(const ConfigFile& file);
 };
 
 // Sets options' defaults that depend on others (DLQ and windows topic names).
@@ -73,6 +78,67 @@ IngestOptions WithDefaults(IngestOptions options);
 
 // Validates options that need no network.
 Status Validate(const IngestOptions& options);
+
+// The librdkafka properties of the ingester's consumer and producer.
+kafka::Properties ConsumerProperties(const IngestOptions& options);
+kafka::Properties ProducerProperties(const IngestOptions& options);
+
+class Ingester {
+ public:
+  // `consumer` must call OnRebalance on rebalances; nothing here owns the Kafka clients.
+  Ingester(const IngestOptions& options, kafka::Consumer& consumer, kafka::Producer& producer, WriterSchemas& schemas,
+           std::vector<std::unique_ptr<MinuteSink>> sinks, events::MinuteCalendar calendar, const Clock& clock,
+           const std::atomic<bool>& stop);
+
+  // Checks the topics and sinks, then subscribes.
+  [[nodiscard]] Status Open();
+  // One pass of the loop: consume a batch, close due windows, collect writes,
+  // commit and measure lag when due. False once the run is over (stop, fatal
+  // error, or with until_idle the input is drained).
+  bool Step();
+  // Finishes the writes in flight, commits, flushes, closes the consumer.
+  Result<IngestStats> Finish();
+
+  void OnRebalance(const kafka::Rebalance& rebalance);
+  [[nodiscard]] const IngestMetrics& metrics() const { return metrics_; }
+  [[nodiscard]] const MinuteWindows& windows() const { return windows_; }
+
+ private:
+  void Handle(const kafka::Message& msg, int64_t now);
+  void SubmitDue(int64_t now);
+  void PrepareAhead();
+  void ProcessWrites(std::chrono::milliseconds wait);
+  void DrainWrites();
+  // Commits the committable offsets that moved; sync at rebalance and shutdown.
+  void Commit(bool sync);
+  void UpdateLag();
+  // With until_idle: whether the group has stored everything in the partitions
+  // this member does not hold (their committed offsets are at the end).
+  bool OthersDrained();
+
+  const IngestOptions& options_;
+  kafka::Consumer& consumer_;
+  kafka::Producer& producer_;
+  WriterSchemas& schemas_;
+  const Clock& clock_;
+  const std::atomic<bool>& stop_;
+  MinuteWindows windows_;
+  WindowWriter writer_;
+  DlqPublisher dlq_;
+  AnnouncementPublisher announcer_;
+  GroupProgress progress_;
+  IngestMetrics metrics_;
+  std::vector<kafka::Message> batch_;
+  std::map<int32_t, int64_t> committed_;
+  std::unordered_map<uint64_t, int64_t> prepared_;  // open window id -> events handed to Prepare
+  int64_t write_backoff_until_ = 0;
+  int64_t write_backoff_ms_ = 0;
+  double last_commit_ = 0, last_log_ = 0, last_lag_ = 0, last_drained_check_ = 0;
+  bool lag_known_ = false;
+  int32_t topic_partitions_ = 0;
+  std::string waiting_for_;  // partitions OthersDrained() last found unfinished, for the log
+  Status fatal_;
+};
 
 // Consumes until `stop` turns true (or, with until_idle, the input is drained),
 // then commits what is stored and returns. Fails only when the stage cannot go

@@ -154,7 +154,7 @@ MinuteObjectWriter::MinuteObjectWriter(std::shared_ptr<storage::ObjectStore> sto
     : store_(std::move(store)), sink_(std::move(sink)), row_group_rows_(row_group_rows) {}
 
 storage::ObjectUri MinuteObjectWriter::ObjectFor(const events::Minute& minute) const {
-  return sink_.Child(minute.Name() + ".parquet");
+  return sink_.Child(events::ObjectName(minute));
 }
 
 Result<StoredMinute> MinuteObjectWriter::Write(const events::Minute& minute,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "pfad/kafka/handle.h"
+
 namespace pfad::kafka {
 
 Result<std::pair<std::string, std::string>> ParseProperty(const std::string& text) {
@@ -12,6 +14,33 @@ Result<std::pair<std::string, std::string>> ParseProperty(const std::string& tex
   }
   return std::pair{text.substr(0, eq), text.substr(eq + 1)};
 }
+
+Status CheckProperties(const Properties& properties) { return internal::MakeConf(properties).status(); }
+
+std::string LibraryVersion() { return rd_kafka_version_str(); }
+
+std::string KafkaErrorDetail::ToString() const {
+  const char* kind = kind_ == ErrorKind::kRetriable ? "retriable" : kind_ == ErrorKind::kFatal ? "fatal" : "permanent";
+  return std::string("Kafka ") + kind + " error " + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(code_));
+}
+
+const KafkaErrorDetail* KafkaError(const Status& status) {
+  const auto& detail = status.detail();
+  if (!detail || std::string_view(detail->type_id()) != "pfad::kafka") return nullptr;
+  return static_cast<const KafkaErrorDetail*>(detail.get());
+}
+
+bool IsRetriable(const Status& status) {
+  const auto* e = KafkaError(status);
+  return e != nullptr && e->kind() == ErrorKind::kRetriable;
+}
+
+bool IsFatal(const Status& status) {
+  const auto* e = KafkaError(status);
+  return e != nullptr && e->kind() == ErrorKind::kFatal;
+}
+
+namespace internal {
 
 Result<ConfPtr> MakeConf(const Properties& properties) {
   ConfPtr conf(rd_kafka_conf_new());
@@ -24,11 +53,76 @@ Result<ConfPtr> MakeConf(const Properties& properties) {
   return conf;
 }
 
-Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& bootstrap, const std::string& topic,
-                    std::chrono::milliseconds timeout) {
+Result<HandlePtr> MakeHandle(rd_kafka_type_t type, ConfPtr& conf, std::string_view what) {
+  char err[512];
+  rd_kafka_t* handle = rd_kafka_new(type, conf.get(), err, sizeof(err));
+  if (handle == nullptr) return Status::Invalid("cannot create the Kafka ", what, ": ", err);
+  (void)conf.release();  // owned by the handle now
+  return HandlePtr(handle);
+}
+
+ErrorKind KindOf(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR__FENCED:
+    case RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID:
+    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+    case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+      return ErrorKind::kFatal;
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR__IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR__PREV_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+      return ErrorKind::kRetriable;
+    default:
+      return ErrorKind::kPermanent;
+  }
+}
+
+Status ErrorStatus(rd_kafka_resp_err_t err, std::string_view context) {
+  const ErrorKind kind = KindOf(err);
+  return Status(kind == ErrorKind::kPermanent ? arrow::StatusCode::Invalid : arrow::StatusCode::IOError,
+                std::string(context) + ": " + rd_kafka_err2str(err),
+                std::make_shared<KafkaErrorDetail>(static_cast<int>(err), kind));
+}
+
+namespace {
+
+std::string Bootstrap(rd_kafka_t* handle) {
+  char value[1024];
+  size_t size = sizeof(value);
+  if (rd_kafka_conf_get(rd_kafka_conf(handle), "bootstrap.servers", value, &size) != RD_KAFKA_CONF_OK) return "?";
+  return value;
+}
+
+}  // namespace
+
+Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& topic, std::chrono::milliseconds timeout) {
+  const std::string bootstrap = Bootstrap(handle);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
-      rd_kafka_topic_new(handle, topic.c_str(), nullptr), &rd_kafka_topic_destroy);
+  TopicPtr rkt(rd_kafka_topic_new(handle, topic.c_str(), nullptr));
   std::string last_error = "no answer";
   while (std::chrono::steady_clock::now() < deadline) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -51,10 +145,11 @@ Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& bootstrap, c
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  return Status::IOError("cannot reach Kafka at ", bootstrap, " within ", timeout.count(), " ms (", last_error,
-                         "); is the broker running? set --bootstrap or PFAD_KAFKA_BOOTSTRAP");
+  return Status(arrow::StatusCode::IOError,
+                "cannot reach Kafka at " + bootstrap + " within " + std::to_string(timeout.count()) + " ms (" +
+                    last_error + "); is the broker running? set --bootstrap or PFAD_KAFKA_BOOTSTRAP",
+                std::make_shared<KafkaErrorDetail>(RD_KAFKA_RESP_ERR__TIMED_OUT, ErrorKind::kRetriable));
 }
 
-std::string LibraryVersion() { return rd_kafka_version_str(); }
-
+}  // namespace internal
 }  // namespace pfad::kafka

@@ -1,46 +1,30 @@
-// RAII handles over librdkafka, shared by the stages that talk to Kafka
-// (produce, ingest). Every handle has one owner; errors come back as Status,
-// retriable and fatal kept apart.
+// The Kafka boundary: librdkafka is used only inside src/pfad/kafka/. Stages see
+// these types:
+// - client.h    properties (-X key=value, the [kafka] config table) and their checks;
+// - error.h     Kafka errors as Status, retriable and fatal told apart by type;
+// - producer.h  kafka::Producer: produce, typed delivery reports, flush;
+// - consumer.h  kafka::Consumer: subscribe or assign, batches of messages, typed
+//               rebalance callbacks, commit, positions and watermarks;
+// - mock_cluster.h  librdkafka's in-process mock broker (the demo, unit tests);
+// - registry.h  the Confluent Schema Registry client.
+// Every handle is made by a factory returning Result<> and owned by one object.
 #pragma once
 
 #include "pfad/common/status.h"
 
-#include <librdkafka/rdkafka.h>
-
-#include <chrono>
 #include <map>
-#include <memory>
 #include <string>
+#include <utility>
 
 namespace pfad::kafka {
-
-struct ConfDeleter {
-  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
-};
-struct HandleDeleter {
-  void operator()(rd_kafka_t* k) const { rd_kafka_destroy(k); }
-};
-struct TopicDeleter {
-  void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
-};
-using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
-using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
-using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 
 using Properties = std::map<std::string, std::string>;
 
 // Parses "key=value" (as given to -X); Invalid when there is no '='.
 Result<std::pair<std::string, std::string>> ParseProperty(const std::string& text);
 
-// A configuration with every property applied; Invalid naming the property
-// librdkafka refused and why, before anything connects.
-Result<ConfPtr> MakeConf(const Properties& properties);
-
-// Waits until the cluster answers a metadata request and `topic` exists, for at
-// most `timeout`, and returns its partition count; IOError naming the bootstrap
-// servers otherwise.
-Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& bootstrap, const std::string& topic,
-                    std::chrono::milliseconds timeout);
+// Invalid naming the property librdkafka refuses and why, before anything connects.
+Status CheckProperties(const Properties& properties);
 
 // The librdkafka version string, for logs.
 std::string LibraryVersion();

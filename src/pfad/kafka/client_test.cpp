@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "pfad/kafka/error.h"
+#include "pfad/kafka/producer.h"
+
 namespace pfad::kafka {
 namespace {
 
@@ -13,21 +16,27 @@ TEST(KafkaClient, ParsesProperties) {
 }
 
 TEST(KafkaClient, RefusedPropertiesAreNamed) {
-  EXPECT_TRUE(MakeConf({{"linger.ms", "5"}, {"acks", "all"}}).ok());
-  const Status st = MakeConf({{"no.such.property", "1"}}).status();
+  EXPECT_TRUE(CheckProperties({{"linger.ms", "5"}, {"acks", "all"}}).ok());
+  const Status st = CheckProperties({{"no.such.property", "1"}});
   EXPECT_TRUE(st.IsInvalid());
   EXPECT_NE(st.message().find("no.such.property"), std::string::npos);
-  EXPECT_TRUE(MakeConf({{"linger.ms", "not-a-number"}}).status().IsInvalid());
+  EXPECT_TRUE(CheckProperties({{"linger.ms", "not-a-number"}}).IsInvalid());
+  EXPECT_TRUE(Producer::Make({{"no.such.property", "1"}}).status().IsInvalid());
 }
 
-TEST(KafkaClient, UnreachableBrokerIsAClearErrorWithinTheTimeout) {
-  auto conf = MakeConf({{"bootstrap.servers", "127.0.0.1:1"}}).ValueOrDie();
-  char err[256];
-  HandlePtr handle(rd_kafka_new(RD_KAFKA_PRODUCER, conf.release(), err, sizeof(err)));
-  ASSERT_NE(handle, nullptr) << err;
-  const Status st = WaitForTopic(handle.get(), "127.0.0.1:1", "t", std::chrono::milliseconds(1500)).status();
+TEST(KafkaClient, UnreachableBrokerIsARetriableErrorWithinTheTimeout) {
+  auto producer = Producer::Make({{"bootstrap.servers", "127.0.0.1:1"}}).ValueOrDie();
+  const Status st = producer->WaitForTopic("t", std::chrono::milliseconds(1500)).status();
   EXPECT_TRUE(st.IsIOError());
+  EXPECT_TRUE(IsRetriable(st)) << st.ToString();
+  EXPECT_FALSE(IsFatal(st));
   EXPECT_NE(st.message().find("cannot reach Kafka at 127.0.0.1:1"), std::string::npos) << st.ToString();
+}
+
+TEST(KafkaClient, ErrorsThatAreNotKafkasHaveNoKind) {
+  EXPECT_EQ(KafkaError(Status::IOError("disk")), nullptr);
+  EXPECT_FALSE(IsRetriable(Status::IOError("disk")));
+  EXPECT_FALSE(IsFatal(Status::OK()));
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 #include "pfad/common/log.h"
 #include "pfad/events/avro.h"
 #include "pfad/events/generator.h"
+#include "pfad/kafka/error.h"
+#include "pfad/kafka/producer.h"
 #include "pfad/kafka/registry.h"
 
 namespace pfad::produce {
@@ -60,27 +62,20 @@ class LatencyHistogram {
   int64_t max_ns_ = 0;
 };
 
-// What the delivery callback of one worker updates (only from that worker's thread).
+// What the delivery reports of one worker update (only from that worker's thread).
 struct Deliveries {
-  std::atomic<int64_t> delivered{0};
-  std::atomic<int64_t> failed{0};
   LatencyHistogram latency;
   int logged_failures = 0;
-};
 
-void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque) {
-  auto* d = static_cast<Deliveries*>(opaque);
-  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    d->delivered.fetch_add(1, std::memory_order_relaxed);
-    d->latency.Add(SteadyNanos() - reinterpret_cast<intptr_t>(msg->_private));
-  } else {
-    d->failed.fetch_add(1, std::memory_order_relaxed);
-    if (d->logged_failures++ < 10) {
-      Logger("produce")->error("delivery failed: topic={} partition={} error={}",
-                               rd_kafka_topic_name(msg->rkt), msg->partition, rd_kafka_err2str(msg->err));
+  void On(const kafka::DeliveryReport& report) {
+    if (report.error.ok()) {
+      latency.Add(SteadyNanos() - reinterpret_cast<intptr_t>(report.opaque));
+    } else if (logged_failures++ < 10) {
+      Logger("produce")->error("delivery failed: topic={} partition={} error={}", report.topic, report.partition,
+                               report.error.message());
     }
   }
-}
+};
 
 uint64_t WorkerSeed(uint64_t seed, int worker) {
   // Distinct, reproducible streams per worker; worker 0 uses the seed itself.
@@ -123,28 +118,31 @@ class Timestamps {
   int64_t span_ms_ = 0;
 };
 
-// Events waiting to be handed to librdkafka, a partition's batch at a time
-// (rd_kafka_produce_batch: one call per batch instead of one rd_kafka_producev
-// per event). With the default partitioner (murmur2_random) partitions are
-// chosen here with librdkafka's own murmur2_random, so a user's partition is
-// the one every client computes; with another configured partitioner, one
-// batch goes to librdkafka unpartitioned and it partitions each event.
+// Events waiting to be handed to the producer, a partition's batch at a time
+// (one ProduceBatch call per batch instead of one Produce per event). With the
+// default partitioner (murmur2_random) partitions are chosen here with the same
+// hashing, so a user's partition is the one every client computes; with another
+// configured partitioner, one batch goes unpartitioned and the producer's
+// partitioner places each event.
 class PartitionBatches {
  public:
   static constexpr size_t kBatch = 64;
 
-  // `partitions` = 0: let librdkafka's configured partitioner choose.
-  PartitionBatches(rd_kafka_t* rk, rd_kafka_topic_t* rkt, int32_t partitions)
-      : rk_(rk), rkt_(rkt), partitions_(partitions), batches_(static_cast<size_t>(std::max(1, partitions))) {}
+  // `partitions` = 0: let the configured partitioner choose.
+  PartitionBatches(kafka::Producer& producer, std::string topic, int32_t partitions)
+      : producer_(producer),
+        topic_(std::move(topic)),
+        partitions_(partitions),
+        batches_(static_cast<size_t>(std::max(1, partitions))) {}
 
   // Queues one event (key = 16 UUID bytes, value = the framed Avro body); hands
   // its partition's batch over when it is full. Returns false on a fatal error.
   bool Add(const uint8_t* key, const std::string& value, std::atomic<int64_t>& generated, std::string& error) {
-    const int32_t p =
-        partitions_ > 0 ? rd_kafka_msg_partitioner_murmur2_random(rkt_, key, 16, partitions_, nullptr, nullptr) : 0;
+    const std::string_view key_view(reinterpret_cast<const char*>(key), 16);
+    const int32_t p = partitions_ > 0 ? producer_.PartitionFor(topic_, key_view, partitions_) : 0;
     Batch& b = batches_[static_cast<size_t>(p)];
     b.items.push_back({b.bytes.size(), value.size()});
-    b.bytes.append(reinterpret_cast<const char*>(key), 16);
+    b.bytes.append(key_view);
     b.bytes.append(value);
     if (b.items.size() < kBatch) return true;
     return Send(p, generated, error);
@@ -170,48 +168,40 @@ class PartitionBatches {
 
   bool Send(int32_t index, std::atomic<int64_t>& generated, std::string& error) {
     Batch& b = batches_[static_cast<size_t>(index)];
-    const int32_t partition = partitions_ > 0 ? index : RD_KAFKA_PARTITION_UA;
-    messages_.assign(b.items.size(), rd_kafka_message_t{});
-    // Latency counts from here, where the batch is handed to librdkafka.
+    const int32_t partition = partitions_ > 0 ? index : kafka::kAnyPartition;
+    messages_.resize(b.items.size());
+    // Latency counts from here, where the batch is handed to the producer.
     const auto enqueued = reinterpret_cast<void*>(static_cast<intptr_t>(SteadyNanos()));
     for (size_t i = 0; i < b.items.size(); ++i) {
       const Item& it = b.items[i];
-      rd_kafka_message_t& m = messages_[i];
-      m.key = b.bytes.data() + it.offset;
-      m.key_len = 16;
-      m.payload = b.bytes.data() + it.offset + 16;
-      m.len = it.value_size;
-      m._private = enqueued;
+      messages_[i] = {.key = std::string_view(b.bytes.data() + it.offset, 16),
+                      .value = std::string_view(b.bytes.data() + it.offset + 16, it.value_size),
+                      .opaque = enqueued};
     }
-    size_t done = 0;
-    while (done < messages_.size()) {
-      const int n = static_cast<int>(messages_.size() - done);
-      const int good = rd_kafka_produce_batch(rkt_, partition, RD_KAFKA_MSG_F_COPY, messages_.data() + done, n);
-      generated.fetch_add(good, std::memory_order_relaxed);
-      // A full local queue fails the rest of the batch from the first refused message on.
-      size_t refused = done;
-      while (refused < messages_.size() && messages_[refused].err == RD_KAFKA_RESP_ERR_NO_ERROR) ++refused;
-      if (refused == messages_.size()) break;
-      const rd_kafka_resp_err_t err = messages_[refused].err;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        error = rd_kafka_err2str(err);
+    std::span<const kafka::OutgoingMessage> rest(messages_);
+    while (!rest.empty()) {
+      Status st;
+      const size_t queued = producer_.ProduceBatch(topic_, partition, rest, st);
+      generated.fetch_add(static_cast<int64_t>(queued), std::memory_order_relaxed);
+      rest = rest.subspan(queued);
+      if (rest.empty()) break;
+      if (!kafka::IsRetriable(st)) {  // a full local queue is retriable: wait for deliveries
+        error = st.message();
         return false;
       }
-      for (size_t i = refused; i < messages_.size(); ++i) messages_[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
-      done = refused;
-      rd_kafka_poll(rk_, 20);  // let deliveries drain the local queue
+      producer_.Poll(std::chrono::milliseconds(20));
     }
-    rd_kafka_poll(rk_, 0);
+    producer_.Poll(std::chrono::milliseconds(0));
     b.items.clear();
     b.bytes.clear();
     return true;
   }
 
-  rd_kafka_t* rk_;
-  rd_kafka_topic_t* rkt_;
+  kafka::Producer& producer_;
+  std::string topic_;
   int32_t partitions_;
   std::vector<Batch> batches_;
-  std::vector<rd_kafka_message_t> messages_;
+  std::vector<kafka::OutgoingMessage> messages_;
 };
 
 }  // namespace
@@ -240,7 +230,7 @@ Status Validate(const ProduceOptions& options) {
   if ((options.start_time_ms || options.minutes > 0) && !options.count) {
     return Status::Invalid("backfill (--start-time/--minutes) needs --count: how many events to spread");
   }
-  return kafka::MakeConf(ProducerProperties(options, 0)).status();
+  return kafka::CheckProperties(ProducerProperties(options, 0));
 }
 
 Status GenerateOnly(const ProduceOptions& options, const Clock& clock,
@@ -268,22 +258,17 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
 
   // One producer per worker, all connected before any event is generated.
   std::vector<std::unique_ptr<Deliveries>> deliveries;
-  std::vector<kafka::HandlePtr> producers;
+  std::vector<std::unique_ptr<kafka::Producer>> producers;
   int32_t partitions = 0;
   for (int w = 0; w < options.workers; ++w) {
     deliveries.push_back(std::make_unique<Deliveries>());
-    PFAD_ASSIGN_OR_RAISE(auto conf, kafka::MakeConf(ProducerProperties(options, w)));
-    rd_kafka_conf_set_dr_msg_cb(conf.get(), &OnDelivery);
-    rd_kafka_conf_set_opaque(conf.get(), deliveries.back().get());
-    char err[512];
-    kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err)));
-    if (!rk) return Status::Invalid("cannot create a Kafka producer: ", err);
-    conf.release();  // owned by rk now
+    PFAD_ASSIGN_OR_RAISE(auto producer,
+                         kafka::Producer::Make(ProducerProperties(options, w),
+                                               [d = deliveries.back().get()](const kafka::DeliveryReport& r) { d->On(r); }));
     if (w == 0) {
-      PFAD_ASSIGN_OR_RAISE(partitions,
-                           kafka::WaitForTopic(rk.get(), options.bootstrap, options.topic, options.connect_timeout));
+      PFAD_ASSIGN_OR_RAISE(partitions, producer->WaitForTopic(options.topic, options.connect_timeout));
     }
-    producers.push_back(std::move(rk));
+    producers.push_back(std::move(producer));
   }
 
   std::atomic<int64_t> generated{0};
@@ -294,16 +279,14 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
   const double worker_rate = options.rate / options.workers;
 
   const auto work = [&](int w) {
-    rd_kafka_t* rk = producers[static_cast<size_t>(w)].get();
-    const kafka::TopicPtr topic(rd_kafka_topic_new(rk, options.topic.c_str(), nullptr));
+    kafka::Producer& producer = *producers[static_cast<size_t>(w)];
     const auto fail = [&](std::string reason) {
       std::lock_guard lock(fatal_mutex);
       fatal_reason = std::move(reason);
       fatal.store(true);
     };
-    if (!topic) return fail(rd_kafka_err2str(rd_kafka_last_error()));
     const auto partitioner = ProducerProperties(options, w).at("partitioner");
-    PartitionBatches batches(rk, topic.get(), partitioner == "murmur2_random" ? partitions : 0);
+    PartitionBatches batches(producer, options.topic, partitioner == "murmur2_random" ? partitions : 0);
     std::string error;
     const int64_t share = options.count ? Share(*options.count, options.workers, w) : INT64_MAX;
     events::EventGenerator generator({.seed = WorkerSeed(options.seed, w)});
@@ -318,7 +301,7 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
                                        std::chrono::duration<double>(static_cast<double>(i) / worker_rate));
         if (now < due && !batches.SendAll(generated, error)) return fail(error);  // nothing waits while we wait
         while (SteadyClock::now() < due && !stop.load(std::memory_order_relaxed)) {
-          rd_kafka_poll(rk, 0);
+          producer.Poll(std::chrono::milliseconds(0));
           std::this_thread::sleep_until(std::min(due, SteadyClock::now() + std::chrono::milliseconds(5)));
         }
       }
@@ -330,11 +313,10 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
     }
     if (!batches.SendAll(generated, error)) return fail(error);
     // Flush: wait for every queued event's acknowledgement (or its final failure).
-    while (rd_kafka_outq_len(rk) > 0) {
-      rd_kafka_flush(rk, 500);
-      char reason[512];
-      if (rd_kafka_fatal_error(rk, reason, sizeof(reason)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        fail(reason);
+    while (producer.in_flight() > 0) {
+      (void)producer.Flush(std::chrono::milliseconds(500));  // in flight after the wait: go on waiting
+      if (Status st = producer.FatalError(); !st.ok()) {
+        fail(st.message());
         break;
       }
     }
@@ -343,9 +325,9 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
   const auto snapshot = [&](SteadyClock::time_point at) {
     ProduceStats s;
     s.generated = generated.load();
-    for (const auto& d : deliveries) {
-      s.delivered += d->delivered.load();
-      s.failed += d->failed.load();
+    for (const auto& p : producers) {
+      s.delivered += p->delivered();
+      s.failed += p->failed();
     }
     s.seconds = std::chrono::duration<double>(at - started).count();
     return s;
@@ -379,7 +361,7 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
   stats.latency_p50_ms = latency.PercentileMs(0.50);
   stats.latency_p99_ms = latency.PercentileMs(0.99);
   stats.latency_max_ms = latency.MaxMs();
-  producers.clear();  // destroy handles before their delivery state
+  producers.clear();  // destroy the producers before their delivery state
   if (fatal.load()) {
     return Status::IOError("Kafka producer failed: ", fatal_reason, " (", stats.delivered, " delivered, ",
                            stats.generated - stats.delivered, " not)");

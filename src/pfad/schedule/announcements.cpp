@@ -1,7 +1,5 @@
 #include "pfad/schedule/announcements.h"
 
-#include <nlohmann/json.hpp>
-
 #include "pfad/common/log.h"
 
 namespace pfad::schedule {
@@ -12,31 +10,14 @@ Result<std::unique_ptr<MinuteAnnouncements>> MinuteAnnouncements::Start(
   kafka::Properties props = properties;
   props["bootstrap.servers"] = bootstrap;
   props.try_emplace("group.id", "pfad-run-announcements");  // required by librdkafka; nothing is committed
-  props["enable.auto.commit"] = "false";
   props["fetch.wait.max.ms"] = "50";
-  PFAD_ASSIGN_OR_RAISE(auto conf, kafka::MakeConf(props));
-  char err[512];
-  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof(err));
-  if (handle == nullptr) return Status::Invalid("cannot create a Kafka consumer: ", err);
-  (void)conf.release();
   std::unique_ptr<MinuteAnnouncements> self(new MinuteAnnouncements());
-  self->consumer_.reset(handle);
+  PFAD_ASSIGN_OR_RAISE(self->consumer_, kafka::Consumer::Make(props));
   self->on_announcement_ = std::move(on_announcement);
-  PFAD_RETURN_NOT_OK(kafka::WaitForTopic(handle, bootstrap, topic, std::chrono::seconds(10)).status());
-
-  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(rd_kafka_topic_new(handle, topic.c_str(), nullptr),
-                                                                           &rd_kafka_topic_destroy);
-  const rd_kafka_metadata_t* md = nullptr;
-  if (const auto e = rd_kafka_metadata(handle, 0, rkt.get(), &md, 5000); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::IOError("cannot read the partitions of ", topic, ": ", rd_kafka_err2str(e));
-  }
-  const int partitions = md->topics[0].partition_cnt;
-  rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
-  const auto e = rd_kafka_assign(handle, list);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) return Status::IOError("cannot follow ", topic, ": ", rd_kafka_err2str(e));
+  PFAD_ASSIGN_OR_RAISE(const int32_t partitions, self->consumer_->WaitForTopic(topic, std::chrono::seconds(10)));
+  std::vector<kafka::TopicPartition> all;
+  for (int32_t p = 0; p < partitions; ++p) all.push_back({.topic = topic, .partition = p, .offset = kafka::kOffsetEnd});
+  if (Status st = self->consumer_->Assign(all); !st.ok()) return Status::IOError("cannot follow ", topic, ": ", st.message());
   Logger("schedule")->info("following announcements topic={} partitions={}", topic, partitions);
   self->thread_ = std::thread([s = self.get()] { s->Loop(); });
   return self;
@@ -45,30 +26,26 @@ Result<std::unique_ptr<MinuteAnnouncements>> MinuteAnnouncements::Start(
 MinuteAnnouncements::~MinuteAnnouncements() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
-  if (consumer_) rd_kafka_consumer_close(consumer_.get());
+  if (consumer_) consumer_->Close();
 }
 
 void MinuteAnnouncements::Loop() {
+  std::vector<kafka::Message> batch;
   while (!stop_) {
-    rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer_.get(), 200);
-    if (msg == nullptr) continue;
-    std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> owned(msg, &rd_kafka_message_destroy);
-    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        Logger("schedule")->warn("announcements: {}", rd_kafka_message_errstr(msg));
+    batch.clear();
+    consumer_->Poll(std::chrono::milliseconds(200), 100, batch);
+    for (const kafka::Message& msg : batch) {
+      if (!msg.error.ok()) {
+        Logger("schedule")->warn("announcements: {}", msg.error.message());
+        continue;
       }
-      continue;
+      auto announcement = events::WindowAnnouncement::Parse(msg.value);
+      if (!announcement.ok()) {
+        Logger("schedule")->warn("ignoring an announcement that is not an ingest notification (offset {})", msg.offset);
+        continue;
+      }
+      on_announcement_(*announcement);
     }
-    const auto json = nlohmann::json::parse(std::string_view(static_cast<const char*>(msg->payload), msg->len),
-                                            nullptr, /*allow_exceptions=*/false);
-    if (!json.is_object() || !json.contains("minute") || !json["minute"].is_string()) {
-      Logger("schedule")->warn("ignoring an announcement that is not an ingest notification (offset {})", msg->offset);
-      continue;
-    }
-    Announcement a{.minute = json["minute"].get<std::string>(),
-                   .object = json.value("object", std::string()),
-                   .update = json.value("update", false)};
-    on_announcement_(a);
   }
 }
 

@@ -4,7 +4,9 @@
 #pragma once
 
 #include "pfad/common/status.h"
+#include "pfad/events/announcement.h"
 #include "pfad/kafka/client.h"
+#include "pfad/kafka/consumer.h"
 
 #include <atomic>
 #include <functional>
@@ -14,11 +16,7 @@
 
 namespace pfad::schedule {
 
-struct Announcement {
-  std::string minute;  // "YYYY-MM-DD_HH-MM"
-  std::string object;  // the stored object's URI
-  bool update = false; // the object was rewritten (late events)
-};
+using Announcement = events::WindowAnnouncement;
 
 class MinuteAnnouncements {
  public:
@@ -33,7 +31,7 @@ class MinuteAnnouncements {
   MinuteAnnouncements() = default;
   void Loop();
 
-  kafka::HandlePtr consumer_;
+  std::unique_ptr<kafka::Consumer> consumer_;
   std::function<void(const Announcement&)> on_announcement_;
   std::atomic<bool> stop_{false};
   std::thread thread_;

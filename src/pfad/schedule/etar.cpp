@@ -10,7 +10,7 @@ namespace pfad::schedule {
 MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStore> store) {
   return [options = std::move(options), store = std::move(store)](const events::Minute& minute) -> Status {
     analyze::AnalyzeRequest request;
-    request.input = options.source.Child(minute.Name() + ".parquet");
+    request.input = options.source.Child(events::ObjectName(minute));
     request.options = options.analyze;
     request.engine = options.engine;
     PFAD_ASSIGN_OR_RAISE(auto outcome, analyze::AnalyzeMinute(*store, *store, request));

@@ -1,0 +1,320 @@
+// The ingest loop with a fake consumer, a fake producer, an in-memory sink and a
+// ManualClock: the exactly-once rules that the integration tests check end to
+// end, here one at a time.
+#include "pfad/ingest/ingester.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "pfad/events/avro.h"
+#include "pfad/events/generator.h"
+
+namespace pfad::ingest {
+namespace {
+
+using std::chrono::milliseconds;
+constexpr int64_t kT0 = 1'700'000'040'000;  // a minute start (Tehran minutes start on UTC minutes)
+constexpr int32_t kSchemaId = 1;
+
+class FakeConsumer final : public kafka::Consumer {
+ public:
+  std::function<void(const kafka::Rebalance&)> on_rebalance;
+  std::deque<std::pair<int64_t, std::string>> queue;  // offset, value (partition 0)
+  std::vector<std::vector<kafka::TopicPartition>> commits;
+  std::map<int32_t, int64_t> committed;
+  int64_t next_offset = 0;  // the offset the next appended message gets
+  int64_t position = 0;
+  bool subscribed = false, assigned = false;
+
+  void Append(std::string value) { queue.emplace_back(next_offset++, std::move(value)); }
+
+  Status Subscribe(const std::string&) override {
+    subscribed = true;
+    return Status::OK();
+  }
+  Status Assign(const std::vector<kafka::TopicPartition>&) override { return Status::OK(); }
+  void Poll(milliseconds, size_t max, std::vector<kafka::Message>& out) override {
+    if (subscribed && !assigned) {
+      assigned = true;
+      on_rebalance({.kind = kafka::RebalanceKind::kAssigned, .partitions = {{.topic = "events", .partition = 0}}});
+    }
+    if (queue.empty()) std::this_thread::sleep_for(milliseconds(1));  // what a poll timeout would do
+    while (!queue.empty() && out.size() < max) {
+      auto* owned = new std::string(std::move(queue.front().second));
+      kafka::Message& m = out.emplace_back();
+      m.owner = {owned, [](void* p) { delete static_cast<std::string*>(p); }};
+      m.topic = "events";
+      m.key = "key";
+      m.value = *owned;
+      m.partition = 0;
+      m.offset = queue.front().first;
+      m.timestamp_ms = kT0;
+      position = m.offset + 1;
+      queue.pop_front();
+    }
+  }
+  Status Commit(const std::vector<kafka::TopicPartition>& offsets, bool) override {
+    commits.push_back(offsets);
+    for (const auto& tp : offsets) committed[tp.partition] = tp.offset;
+    return Status::OK();
+  }
+  Result<std::vector<kafka::TopicPartition>> Committed(const std::vector<kafka::TopicPartition>& partitions,
+                                                       milliseconds) override {
+    auto out = partitions;
+    for (auto& tp : out) tp.offset = committed.contains(tp.partition) ? committed[tp.partition] : -1001;
+    return out;
+  }
+  std::optional<int64_t> Position(const std::string&, int32_t) override { return position; }
+  Result<kafka::Watermarks> QueryWatermarks(const std::string&, int32_t, milliseconds) override {
+    return kafka::Watermarks{.low = 0, .high = next_offset};
+  }
+  Result<int32_t> WaitForTopic(const std::string&, milliseconds) override { return 1; }
+  Status FatalError() const override { return Status::OK(); }
+  void Close() override {}
+
+  // The largest offset ever committed for partition 0 (-1: none).
+  [[nodiscard]] int64_t MaxCommitted() const {
+    int64_t max = -1;
+    for (const auto& c : commits) {
+      for (const auto& tp : c) max = std::max(max, tp.offset);
+    }
+    return max;
+  }
+};
+
+class FakeProducer final : public kafka::Producer {
+ public:
+  struct Sent {
+    std::string topic, key, value;
+    kafka::Headers headers;
+  };
+  std::vector<Sent> sent;
+  bool hold = false;  // deliveries wait until released
+  int64_t unacked = 0;
+
+  Status Produce(const std::string& topic, const kafka::OutgoingMessage& m) override {
+    sent.push_back({topic, std::string(m.key), std::string(m.value), m.headers ? *m.headers : kafka::Headers{}});
+    CountQueued(1);
+    ++unacked;
+    if (!hold) AckAll();
+    return Status::OK();
+  }
+  void Poll(milliseconds) override {}
+  Status Flush(milliseconds) override {
+    if (!hold) AckAll();
+    return unacked == 0 ? Status::OK() : Status::IOError("still in flight");
+  }
+  Result<int32_t> WaitForTopic(const std::string&, milliseconds) override { return 1; }
+  int32_t PartitionFor(const std::string&, std::string_view, int32_t) override { return 0; }
+  Status FatalError() const override { return Status::OK(); }
+  void AckAll() {
+    for (; unacked > 0; --unacked) CountDelivery({});
+  }
+  [[nodiscard]] std::vector<Sent> To(const std::string& topic) const {
+    std::vector<Sent> out;
+    for (const auto& s : sent) {
+      if (s.topic == topic) out.push_back(s);
+    }
+    return out;
+  }
+};
+
+// Stores event ids per minute; can be told to fail.
+struct MemoryStore {
+  std::mutex mutex;
+  std::map<std::string, std::set<std::string>> minutes;
+  int stores = 0;
+  bool fail = false;
+};
+
+class MemorySink final : public MinuteSink {
+ public:
+  explicit MemorySink(MemoryStore& store) : store_(store) {}
+  std::string Name() const override { return "memory"; }
+  Status Check() override { return Status::OK(); }
+  Result<StoredMinute> Store(const MinuteWindow& window, int64_t) override {
+    std::lock_guard lock(store_.mutex);
+    ++store_.stores;
+    if (store_.fail) return Status::IOError("storage is down");
+    const std::string name = window.minute.Name();
+    const bool existed = store_.minutes.contains(name);
+    auto& ids = store_.minutes[name];
+    int64_t added = 0;
+    for (const auto& e : window.events) added += ids.insert(e.event_id.ToString()).second ? 1 : 0;
+    return StoredMinute{.object = storage::ObjectUri::Parse("/sink/" + name + ".parquet").ValueOrDie(),
+                        .minute = name, .rows = static_cast<int64_t>(ids.size()), .added = added, .update = existed};
+  }
+
+ private:
+  MemoryStore& store_;
+};
+
+class IngesterTest : public ::testing::Test {
+ protected:
+  IngesterTest() : clock_(kT0 + 10'000), schemas_([](int32_t id) -> Result<std::string> {
+    if (id != kSchemaId) return Status::KeyError("no schema ", id);
+    return std::string(events::EventAvroSchema());
+  }, stop_) {
+    options_.topic = "events";
+    options_ = WithDefaults(options_);
+    std::vector<std::unique_ptr<MinuteSink>> sinks;
+    sinks.push_back(std::make_unique<MemorySink>(store_));
+    ingester_ = std::make_unique<Ingester>(options_, consumer_, producer_, schemas_, std::move(sinks),
+                                           events::MinuteCalendar::Open().ValueOrDie(), clock_, stop_);
+    consumer_.on_rebalance = [this](const kafka::Rebalance& r) { ingester_->OnRebalance(r); };
+    EXPECT_TRUE(ingester_->Open().ok());
+  }
+  ~IngesterTest() override {
+    stop_ = true;
+    (void)ingester_->Finish();
+  }
+
+  // A framed event of the minute starting at kT0 (+ `minutes`).
+  std::string Frame(int64_t ts) {
+    std::string frame;
+    events::AppendConfluentHeader(kSchemaId, frame);
+    events::AppendAvro(generator_.Next(ts), frame);
+    return frame;
+  }
+  // Steps the loop until `done` (bounded: the writer thread needs a moment).
+  template <typename F>
+  bool StepUntil(F done) {
+    for (int i = 0; i < 2000; ++i) {
+      if (done()) return true;
+      ingester_->Step();
+    }
+    return done();
+  }
+  void StepFor(int steps) {
+    for (int i = 0; i < steps; ++i) ingester_->Step();
+  }
+  int Stores() {
+    std::lock_guard lock(store_.mutex);
+    return store_.stores;
+  }
+  size_t Stored(const std::string& minute) {
+    std::lock_guard lock(store_.mutex);
+    return store_.minutes.contains(minute) ? store_.minutes[minute].size() : 0;
+  }
+
+  std::atomic<bool> stop_{false};
+  ManualClock clock_;
+  WriterSchemas schemas_;
+  IngestOptions options_;
+  FakeConsumer consumer_;
+  FakeProducer producer_;
+  MemoryStore store_;
+  events::EventGenerator generator_{{.seed = 7}};
+  std::unique_ptr<Ingester> ingester_;
+  const std::string minute_ = events::MinuteCalendar::Open().ValueOrDie().MinuteName(kT0);
+};
+
+TEST_F(IngesterTest, CommitNeverPassesAnOffsetThatIsNotStored) {
+  for (int i = 0; i < 5; ++i) consumer_.Append(Frame(kT0 + i * 1000));
+  StepFor(5);
+  clock_.Advance(2000);
+  StepFor(5);
+  EXPECT_LE(consumer_.MaxCommitted(), 0) << "the open minute holds offset 0";
+
+  store_.fail = true;  // the minute closes, but storing it fails
+  clock_.Set(kT0 + 70'000);
+  ASSERT_TRUE(StepUntil([&] { return Stores() >= 1; }));
+  clock_.Advance(1500);
+  StepFor(20);
+  EXPECT_EQ(Stored(minute_), 0u);
+  EXPECT_LE(consumer_.MaxCommitted(), 0) << "nothing is committed past a failed write";
+  EXPECT_GE(ingester_->metrics().write_failures.load(), 1);
+
+  store_.fail = false;  // storage is back: the retry stores the minute, then the offsets go
+  clock_.Advance(11'000);
+  ASSERT_TRUE(StepUntil([&] { return Stored(minute_) == 5; }));
+  clock_.Advance(1500);
+  ASSERT_TRUE(StepUntil([&] { return consumer_.MaxCommitted() == 5; }));
+  ASSERT_EQ(producer_.To(options_.windows_topic).size(), 1u);
+  const auto announced = events::WindowAnnouncement::Parse(producer_.To(options_.windows_topic)[0].value).ValueOrDie();
+  EXPECT_EQ(announced.minute, minute_);
+  EXPECT_EQ(announced.added, 5);
+  EXPECT_FALSE(announced.update);
+}
+
+TEST_F(IngesterTest, ALateEventRewritesItsMinute) {
+  for (int i = 0; i < 3; ++i) consumer_.Append(Frame(kT0 + i * 1000));
+  StepFor(3);
+  clock_.Set(kT0 + 70'000);
+  ASSERT_TRUE(StepUntil([&] { return Stored(minute_) == 3; }));
+
+  consumer_.Append(Frame(kT0 + 30'000));  // the minute is stored: this one is late
+  clock_.Advance(500);
+  StepFor(3);
+  // With the partition idle again (its watermark alone never passes the minute),
+  // the clock closes the minute a second time: the write merges into the object.
+  clock_.Advance(6000);
+  ASSERT_TRUE(StepUntil([&] { return Stored(minute_) == 4; }));
+  clock_.Advance(1500);
+  ASSERT_TRUE(StepUntil([&] { return consumer_.MaxCommitted() == 4; }));
+  const auto announcements = producer_.To(options_.windows_topic);
+  ASSERT_EQ(announcements.size(), 2u);
+  const auto rewrite = events::WindowAnnouncement::Parse(announcements[1].value).ValueOrDie();
+  EXPECT_TRUE(rewrite.update);
+  EXPECT_EQ(rewrite.added, 1);
+  EXPECT_EQ(rewrite.rows, 4);
+  EXPECT_EQ(ingester_->metrics().object_updates.load(), 1);
+}
+
+TEST_F(IngesterTest, APoisonMessageGoesToTheDlqAndIsCommittedOnlyOnceAcknowledged) {
+  producer_.hold = true;
+  consumer_.Append("not a confluent frame");
+  consumer_.Append(Frame(kT0 + 1000));
+  StepFor(5);
+  const auto dlq = producer_.To(options_.dlq_topic);
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq[0].value, "not a confluent frame");
+  EXPECT_EQ(dlq[0].key, "key");
+  const std::map<std::string, std::string> headers(dlq[0].headers.begin(), dlq[0].headers.end());
+  EXPECT_EQ(headers.at("pfad.error.kind"), "bad-frame");
+  EXPECT_EQ(headers.at("pfad.source.topic"), "events");
+  EXPECT_EQ(headers.at("pfad.source.offset"), "0");
+  EXPECT_EQ(ingester_->metrics().dlq.load(), 1);
+
+  clock_.Set(kT0 + 70'000);
+  ASSERT_TRUE(StepUntil([&] { return Stored(minute_) == 1; }));
+  clock_.Advance(1500);
+  StepFor(10);
+  EXPECT_EQ(consumer_.MaxCommitted(), -1) << "the DLQ message is not acknowledged yet";
+  producer_.hold = false;
+  producer_.AckAll();
+  clock_.Advance(1500);
+  ASSERT_TRUE(StepUntil([&] { return consumer_.MaxCommitted() == 2; }));
+}
+
+TEST_F(IngesterTest, ARevokeStoresNothingHalfDoneAndCommitsOnlyWhatIsStored) {
+  for (int i = 0; i < 10; ++i) consumer_.Append(Frame(kT0 + i * 1000));
+  StepFor(5);
+  EXPECT_EQ(ingester_->windows().buffered_events(), 10);
+  ingester_->OnRebalance({.kind = kafka::RebalanceKind::kRevoked, .partitions = {{.topic = "events", .partition = 0}}});
+  EXPECT_EQ(ingester_->windows().open_windows(), 0u);
+  EXPECT_EQ(ingester_->windows().buffered_events(), 0);
+  clock_.Set(kT0 + 70'000);
+  StepFor(20);
+  EXPECT_EQ(Stores(), 0) << "an open minute is dropped on revoke, to be re-read by the next owner";
+  EXPECT_LE(consumer_.MaxCommitted(), 0);
+}
+
+TEST_F(IngesterTest, AnUnknownSchemaIdGoesToTheDlq) {
+  std::string frame;
+  events::AppendConfluentHeader(99, frame);
+  frame += "x";
+  consumer_.Append(frame);
+  StepFor(3);
+  const auto dlq = producer_.To(options_.dlq_topic);
+  ASSERT_EQ(dlq.size(), 1u);
+  const std::map<std::string, std::string> headers(dlq[0].headers.begin(), dlq[0].headers.end());
+  EXPECT_EQ(headers.at("pfad.error.kind"), "unknown-schema");
+}
+
+}  // namespace
+}  // namespace pfad::ingest

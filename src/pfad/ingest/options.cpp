@@ -1,0 +1,78 @@
+// IngestOptions: resolution from the config file and environment, derived
+// defaults, validation, and the librdkafka properties they give.
+#include <cstdlib>
+
+#include "pfad/ingest/ingester.h"
+
+namespace pfad::ingest {
+
+Result<IngestOptions> IngestOptions::Resolve(const ConfigFile& file) {
+  IngestOptions o;
+  PFAD_ASSIGN_OR_RAISE(auto registry, file.GetString("ingest.registry"));
+  if (registry) o.registry_url = *registry;
+  PFAD_ASSIGN_OR_RAISE(auto sink, file.GetString("ingest.sink"));
+  if (sink) {
+    PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(*sink));
+  }
+  if (const char* env = std::getenv("PFAD_REGISTRY_URL"); env != nullptr && *env != '\0') o.registry_url = env;
+  if (const char* env = std::getenv("PFAD_INGEST_SINK"); env != nullptr && *env != '\0') {
+    PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(env));
+  }
+  PFAD_ASSIGN_OR_RAISE(o.properties, file.GetTable("kafka"));
+  return o;
+}
+
+IngestOptions WithDefaults(IngestOptions options) {
+  if (options.dlq_topic.empty()) options.dlq_topic = options.topic + ".dlq";
+  if (options.windows_topic.empty()) options.windows_topic = options.topic + ".windows";
+  return options;
+}
+
+Status Validate(const IngestOptions& options) {
+  if (options.topic.empty()) return Status::Invalid("the ingest topic must not be empty");
+  if (options.group.empty()) return Status::Invalid("the consumer group must not be empty");
+  if (options.registry_url.empty()) return Status::Invalid("no schema registry URL");
+  if (options.windows.grace_ms < 0 || options.windows.lookback_ms < 0 || options.windows.idle_timeout_ms <= 0) {
+    return Status::Invalid("grace and lookback must be >= 0 and the idle timeout > 0");
+  }
+  if (options.row_group_rows <= 0) return Status::Invalid("row group size must be > 0");
+  if (options.sink.Basename().ends_with(events::kObjectSuffix)) {
+    return Status::Invalid("the sink is a directory or bucket/prefix, not an object: ", options.sink.ToString());
+  }
+  return kafka::CheckProperties(options.properties);
+}
+
+kafka::Properties ConsumerProperties(const IngestOptions& options) {
+  kafka::Properties props = {
+      {"bootstrap.servers", options.bootstrap},
+      {"group.id", options.group},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"fetch.wait.max.ms", "50"},
+      // Prefetch. librdkafka 2.0 checks these "per partition" limits against the
+      // consumer queue the partitions are forwarded to, i.e. all partitions
+      // together, and once either is reached it fetches nothing until its broker
+      // thread next wakes, up to a second later. So the queue must hold more
+      // than a second of consumption (docs/BENCHMARKS.md, ingest).
+      {"queued.max.messages.kbytes", "65536"},
+      {"queued.min.messages", "500000"},
+      {"client.id", "pfad-ingest"},
+  };
+  if (!options.instance_id.empty()) props["group.instance.id"] = options.instance_id;
+  for (const auto& [k, v] : options.properties) props[k] = v;  // overrides go to both clients
+  return props;
+}
+
+kafka::Properties ProducerProperties(const IngestOptions& options) {
+  kafka::Properties props = {
+      {"bootstrap.servers", options.bootstrap},
+      {"acks", "all"},
+      {"enable.idempotence", "true"},
+      {"linger.ms", "5"},
+      {"client.id", "pfad-ingest-dlq"},
+  };
+  for (const auto& [k, v] : options.properties) props[k] = v;
+  return props;
+}
+
+}  // namespace pfad::ingest
