@@ -14,7 +14,7 @@
 #include <unordered_set>
 #include <variant>
 
-#include "pfad/common/http_server.h"
+#include "pfad/http/server.h"
 #include "pfad/common/log.h"
 #include "pfad/events/avro.h"
 #include "pfad/events/avro_resolve.h"
