@@ -2,6 +2,7 @@
 // time without sleeping.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -33,13 +34,14 @@ class SystemClock final : public Clock {
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(int64_t now_ms = 0) : now_ms_(now_ms) {}
-  [[nodiscard]] int64_t NowMillis() const override { return now_ms_; }
-  [[nodiscard]] double MonotonicSeconds() const override { return static_cast<double>(now_ms_) / 1000.0; }
+  [[nodiscard]] int64_t NowMillis() const override { return now_ms_.load(); }
+  [[nodiscard]] double MonotonicSeconds() const override { return static_cast<double>(now_ms_.load()) / 1000.0; }
   void Advance(int64_t ms) { now_ms_ += ms; }
   void Set(int64_t ms) { now_ms_ = ms; }
 
  private:
-  int64_t now_ms_;
+  // Atomic: a test moves it while a server's loop thread reads it.
+  std::atomic<int64_t> now_ms_;
 };
 
 // The process-wide system clock.

@@ -11,7 +11,7 @@
 #pragma once
 
 #include "pfad/common/clock.h"
-#include "pfad/common/http_server.h"
+#include "pfad/http/server.h"
 #include "pfad/common/status.h"
 #include "pfad/dashboard/report_store.h"
 

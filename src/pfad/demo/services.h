@@ -9,7 +9,7 @@
 // run state live in the demo's directory.
 #pragma once
 
-#include "pfad/common/http_server.h"
+#include "pfad/http/server.h"
 #include "pfad/common/status.h"
 #include "pfad/kafka/mock_cluster.h"
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "pfad/common/http_server.h"
 #include "pfad/common/log.h"
+#include "pfad/http/server.h"
 #include "pfad/events/avro.h"
 #include "pfad/ingest/object_sink.h"
 #include "pfad/kafka/error.h"

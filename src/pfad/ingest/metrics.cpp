@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "pfad/common/http_server.h"
+#include "pfad/http/server.h"
 
 namespace pfad::ingest {
 

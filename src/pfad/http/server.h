@@ -14,10 +14,17 @@
 // a request not complete within `request_timeout` -> 408; each closes the
 // connection. Idle keep-alive connections close after `idle_timeout`.
 // Bodies come with Content-Length or chunked transfer coding; "Expect:
-// 100-continue" is honoured.
+// 100-continue" is honoured. Requests, answers and their wire form are in
+// parser.h.
+//
+// Time: the timeouts and stream keep-alives read ServerOptions::clock, checked
+// about once a second of that clock. A test gives the server a ManualClock,
+// advances it and calls Wake() instead of sleeping.
 #pragma once
 
+#include "pfad/common/clock.h"
 #include "pfad/common/status.h"
+#include "pfad/http/parser.h"
 
 #include <atomic>
 #include <chrono>
@@ -32,29 +39,6 @@
 #include <vector>
 
 namespace pfad::http {
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Request {
-  std::string method;  // "GET", "POST", ... (HEAD is routed as GET, answered without a body)
-  std::string path;    // percent-decoded, without the query
-  std::string query;   // as sent, after '?'
-  Headers headers;     // names in lower case
-  std::string body;
-  std::vector<std::string> captures;  // the values of the route pattern's {} segments
-
-  // A header's value (name in lower case); empty when absent.
-  [[nodiscard]] std::string_view Header(std::string_view name) const;
-  // A query parameter, percent-decoded ("a=1&b" gives a="1", b=""); nullopt when absent.
-  [[nodiscard]] std::optional<std::string> Param(std::string_view name) const;
-};
-
-struct Response {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  Headers headers;  // extra headers
-};
 
 namespace detail {
 struct Mailbox;
@@ -113,6 +97,8 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds stream_keepalive{15'000};
   std::string name = "http";  // for log lines
+  // Where the timeouts read the time; must outlive the server.
+  const Clock* clock = &DefaultClock();
 };
 
 class EventLoop;
@@ -144,9 +130,17 @@ class Server {
   // Stops accepting, closes every connection and stream, joins the loops. Idempotent.
   void Stop();
   [[nodiscard]] int port() const { return port_; }
+  // Makes every loop check its timeouts against the clock now, rather than at
+  // its next wake-up (after a ManualClock moved). Between Start and Stop.
+  void Wake();
 
  private:
   friend class EventLoop;
+  // The handler of the first route whose pattern matches `raw_path` and whose
+  // method is the request's, with the captures added to `request`; nullptr
+  // when none (`path_known`: another method's route matched the path).
+  const Handler* FindRoute(std::string_view raw_path, Request& request, bool& path_known) const;
+
   struct RouteEntry {
     std::string method;
     std::vector<std::string> segments;  // "{}" = capture

@@ -1,4 +1,4 @@
-#include "pfad/common/http_server.h"
+#include "pfad/http/server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "pfad/common/clock.h"
 #include "pfad/common/http_client.h"
 
 namespace pfad::http {
@@ -45,9 +46,9 @@ class RawClient {
     for (size_t pos = buffer_.find(what); pos != std::string::npos; pos = buffer_.find(what, pos + what.size())) ++n;
     return n;
   }
-  // Reads until the peer closes; true if it did within 5 s.
-  bool ReadToClose() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  // Reads until the peer closes; true if it did within `wait`.
+  bool ReadToClose(std::chrono::milliseconds wait = std::chrono::seconds(5)) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
     while (std::chrono::steady_clock::now() < deadline) {
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, 100) <= 0) continue;
@@ -89,7 +90,10 @@ class HttpServerTest : public ::testing::Test {
     o.max_body_bytes = 1000;
     o.max_header_bytes = 2000;
     o.request_timeout = std::chrono::milliseconds(1500);
+    o.idle_timeout = std::chrono::milliseconds(5000);
+    o.stream_keepalive = std::chrono::milliseconds(3000);
     o.threads = 2;
+    o.clock = &clock_;
     server_ = std::make_unique<Server>(o);
     server_->Get("/hello", [](const Request& req) {
       Response r;
@@ -143,8 +147,22 @@ class HttpServerTest : public ::testing::Test {
     return cv_.wait_for(lock, std::chrono::seconds(5), [&] { return streams_.size() >= n; });
   }
 
+  // Moves the server's clock on in steps of `step_ms`, waking the loops after
+  // each, until `client`'s connection closes; the clock time that took, or -1
+  // when it stayed open for `max_ms`. Stepping (rather than one jump) makes
+  // the answer independent of when the loop read the client's bytes.
+  int64_t AdvanceUntilClosed(RawClient& client, int64_t step_ms, int64_t max_ms) {
+    for (int64_t advanced = 0; advanced <= max_ms; advanced += step_ms) {
+      if (client.ReadToClose(std::chrono::milliseconds(50))) return advanced;
+      clock_.Advance(step_ms);
+      server_->Wake();
+    }
+    return -1;
+  }
+
   std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server_->port()) + path; }
 
+  ManualClock clock_{1'000'000};
   std::unique_ptr<Server> server_;
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -269,8 +287,47 @@ TEST_F(HttpServerTest, LimitsAnswerAndClose) {
 TEST_F(HttpServerTest, IncompleteRequestTimesOutWith408) {
   RawClient c(server_->port());
   c.Send("POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
-  EXPECT_TRUE(c.ReadToClose());
-  EXPECT_NE(c.buffer().find("408"), std::string::npos) << c.buffer();
+  const int64_t took = AdvanceUntilClosed(c, 250, 10'000);
+  ASSERT_GE(took, 0) << "no 408 within the clock's 10 s";
+  EXPECT_GE(took, 1500);
+  EXPECT_NE(c.buffer().find("408 Request Timeout"), std::string::npos) << c.buffer();
+  EXPECT_NE(c.buffer().find("Connection: close"), std::string::npos) << c.buffer();
+}
+
+TEST_F(HttpServerTest, RequestTimeoutDoesNotPassWithoutTheClock) {
+  RawClient c(server_->port());
+  c.Send("POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+  server_->Wake();
+  EXPECT_FALSE(c.ReadToClose(std::chrono::milliseconds(300))) << c.buffer();
+  c.Send("defghij");
+  EXPECT_NE(c.ReadUntil("abcdefghij").find("200 OK"), std::string::npos) << c.buffer();
+}
+
+TEST_F(HttpServerTest, IdleKeepAliveConnectionCloses) {
+  RawClient c(server_->port());
+  c.Send("GET /hello HTTP/1.1\r\n\r\n");
+  EXPECT_NE(c.ReadUntil("hello nobody").find("200 OK"), std::string::npos);
+  const int64_t took = AdvanceUntilClosed(c, 500, 20'000);
+  ASSERT_GE(took, 0) << "the idle connection stayed open";
+  EXPECT_GE(took, 5000);
+  EXPECT_EQ(c.Occurrences("HTTP/1.1"), 1u) << "closed without an answer: " << c.buffer();
+}
+
+TEST_F(HttpServerTest, SilentStreamGetsKeepAliveComments) {
+  RawClient c(server_->port());
+  c.Send("GET /stream HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(WaitForStreams(1));
+  c.ReadUntil("\r\n\r\n");
+  for (int i = 0; i < 40 && c.Occurrences(": keep-alive") == 0; ++i) {
+    clock_.Advance(250);
+    server_->Wake();
+    c.ReadUntil(": keep-alive", 1, std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(c.buffer().find("e\r\n: keep-alive\n\n\r\n"), std::string::npos) << c.buffer();
+  // Idle timeouts do not close a stream.
+  clock_.Advance(60'000);
+  server_->Wake();
+  EXPECT_FALSE(c.ReadToClose(std::chrono::milliseconds(200)));
 }
 
 TEST_F(HttpServerTest, HandlerErrorsBecome500) {
