@@ -25,10 +25,11 @@ Status RunAnalyze(const AnalyzeFlags& flags) {
   if (!flags.output.empty()) {
     PFAD_ASSIGN_OR_RAISE(request.output, storage::ObjectUri::Parse(flags.output));
   }
-  PFAD_ASSIGN_OR_RAISE(auto threads, config_file.GetInt("analyze.threads"));
-  request.options.threads = flags.threads > 0 ? flags.threads : static_cast<int>(threads.value_or(0));
+  PFAD_ASSIGN_OR_RAISE(auto analyze_config, analyze::AnalyzeConfig::Resolve(config_file));
+  if (flags.threads > 0) analyze_config.options.threads = flags.threads;
+  request.options = analyze_config.options;
   // One engine (for Spark: one session) for every analysis of this process.
-  PFAD_ASSIGN_OR_RAISE(request.engine, flags.engine.Open(config_file, request.options));
+  PFAD_ASSIGN_OR_RAISE(request.engine, flags.engine.Open(config_file, analyze_config));
 
   PFAD_ASSIGN_OR_RAISE(auto input_store, storage::ObjectStore::Open(request.input, storage_config));
   auto output_store = input_store;

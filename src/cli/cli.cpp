@@ -77,7 +77,6 @@ void EngineFlags::AddTo(CLI::App& app) {
   app.add_option("--engine", engine,
                  "analysis engine: local (C++, default) or spark (a Spark cluster over Spark Connect; "
                  "default: $PFAD_ENGINE, else [analyze] engine)")
-      ->envname("PFAD_ENGINE")
       ->check(CLI::IsMember({"local", "spark"}));
   app.add_option("--spark-remote", spark_remote,
                  "Spark Connect server, sc://host:port (default: $PFAD_SPARK_REMOTE, else [analyze] spark_remote, "
@@ -90,19 +89,14 @@ void EngineFlags::AddTo(CLI::App& app) {
 }
 
 Result<std::shared_ptr<const analyze::EventCounter>> EngineFlags::Open(const ConfigFile& file,
-                                                                       const analyze::AnalyzeOptions& options) const {
-  std::string name = engine;
-  if (name.empty()) {
-    PFAD_ASSIGN_OR_RAISE(auto configured, file.GetString("analyze.engine"));
-    name = configured.value_or("local");
-  }
-  if (name == "local") return std::make_shared<const analyze::LocalEventCounter>(options);
-  if (name != "spark") return Status::Invalid("unknown engine '", name, "' in [analyze] engine (local or spark)");
-  PFAD_ASSIGN_OR_RAISE(auto config, spark::SparkConfig::Resolve(file));
-  if (!spark_remote.empty()) config.remote = spark_remote;
-  if (connect_timeout_s > 0) config.connect_timeout_s = connect_timeout_s;
-  if (request_timeout_s > 0) config.request_timeout_s = request_timeout_s;
-  PFAD_ASSIGN_OR_RAISE(auto session, spark::SparkSession::Open(config));
+                                                                       const analyze::AnalyzeConfig& config) const {
+  const std::string& name = engine.empty() ? config.engine : engine;
+  if (name == "local") return std::make_shared<const analyze::LocalEventCounter>(config.options);
+  PFAD_ASSIGN_OR_RAISE(auto spark_config, spark::SparkConfig::Resolve(file));
+  if (!spark_remote.empty()) spark_config.remote = spark_remote;
+  if (connect_timeout_s > 0) spark_config.connect_timeout_s = connect_timeout_s;
+  if (request_timeout_s > 0) spark_config.request_timeout_s = request_timeout_s;
+  PFAD_ASSIGN_OR_RAISE(auto session, spark::SparkSession::Open(spark_config));
   return std::make_shared<const spark::SparkEventCounter>(std::move(session));
 }
 

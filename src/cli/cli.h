@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,9 +64,8 @@ struct StorageFlags {
 };
 
 // Which analysis engine to use (local C++ or Spark over Spark Connect), shared by
-// pfad analyze and the scheduler: defaults <- [analyze] engine / spark_remote /
-// spark_connect_timeout_s / spark_timeout_s of the config file <- PFAD_ENGINE /
-// PFAD_SPARK_REMOTE <- flags.
+// pfad analyze and the scheduler: --engine over analyze::AnalyzeConfig's engine;
+// for Spark, the --spark-* flags over spark::SparkConfig.
 struct EngineFlags {
   std::string engine;        // --engine local|spark
   std::string spark_remote;  // --spark-remote sc://host:port
@@ -76,8 +76,14 @@ struct EngineFlags {
   // The engine; null for the local one. For Spark this opens the one session
   // every analysis of the process shares (IOError when Spark is unreachable).
   [[nodiscard]] Result<std::shared_ptr<const analyze::EventCounter>> Open(const ConfigFile& file,
-                                                                          const analyze::AnalyzeOptions& options) const;
+                                                                          const analyze::AnalyzeConfig& config) const;
 };
+
+// Lays a flag over a resolved setting when the flag was given.
+template <typename T, typename U>
+void Overlay(const std::optional<T>& flag, U& setting) {
+  if (flag) setting = *flag;
+}
 
 void RegisterAnalyze(CLI::App& app, int& exit_code);
 void RegisterGen(CLI::App& app, int& exit_code);

@@ -1,8 +1,8 @@
 // pfad dashboard: the report API and web page.
 #include <fmt/format.h>
 
-#include <csignal>
-#include <cstdlib>
+#include <chrono>
+#include <optional>
 #include <thread>
 
 #include "cli.h"
@@ -11,15 +11,37 @@
 namespace pfad::cli {
 namespace {
 
-int RunDashboard(dashboard::DashboardOptions options) {
-  if (options.database.empty()) options.database = CacheDir() + "/dashboard.db";
+// Flags laid over dashboard::DashboardConfig; unset = the config's value.
+struct DashboardFlags {
+  std::string config_path;
+  std::optional<std::string> host, token, database;
+  std::optional<int> port, threads;
+  std::optional<size_t> max_body_bytes;
+};
+
+Result<dashboard::DashboardConfig> Resolve(const DashboardFlags& flags) {
+  PFAD_ASSIGN_OR_RAISE(auto file, LoadConfigFile(flags.config_path));
+  PFAD_ASSIGN_OR_RAISE(auto config, dashboard::DashboardConfig::Resolve(file));
+  Overlay(flags.host, config.host);
+  Overlay(flags.port, config.port);
+  Overlay(flags.token, config.token);
+  Overlay(flags.database, config.database);
+  Overlay(flags.max_body_bytes, config.max_body_bytes);
+  Overlay(flags.threads, config.threads);
+  if (config.database.empty()) config.database = CacheDir() + "/dashboard.db";
+  return config;
+}
+
+int RunDashboard(const DashboardFlags& flags) {
+  auto config = Resolve(flags);
+  if (!config.ok()) return ReportError("dashboard", config.status());
   // Before the server answers anything: a stop request may follow its first answer.
   const std::atomic<bool>& stop = StopOnSignals();
-  auto server = dashboard::DashboardServer::Make(options);
+  auto server = dashboard::DashboardServer::Make(*config);
   if (!server.ok()) return ReportError("dashboard", server.status());
   if (const Status st = (*server)->Start(); !st.ok()) return ReportError("dashboard", st);
-  fmt::print(stderr, "pfad dashboard: http://{}:{} (reports in {})\n", options.host, (*server)->port(),
-             options.database);
+  fmt::print(stderr, "pfad dashboard: http://{}:{} (reports in {})\n", config->host, (*server)->port(),
+             config->database);
   while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (*server)->Stop();
   return kOk;
@@ -28,23 +50,27 @@ int RunDashboard(dashboard::DashboardOptions options) {
 }  // namespace
 
 void RegisterDashboard(CLI::App& app, int& exit_code) {
-  auto options = std::make_shared<dashboard::DashboardOptions>();
-  options->database.clear();
+  const dashboard::DashboardConfig defaults;
+  auto flags = std::make_shared<DashboardFlags>();
   CLI::App* cmd = app.add_subcommand(
       "dashboard",
       "Serve the report API (POST/GET/DELETE /report, GET /health, GET /reports?limit=N, GET /events)\n"
       "and the web page at /. Reports persist in SQLite. With a token, POST and DELETE need\n"
       "'Authorization: Bearer <token>'; a non-loopback --host requires one.");
-  cmd->add_option("--host", options->host, "address to listen on")->capture_default_str();
-  cmd->add_option("--port", options->port, "port (0 = any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
-  cmd->add_option("--token", options->token, "bearer token for POST/DELETE")->envname("PFAD_DASHBOARD_TOKEN");
-  cmd->add_option("--db", options->database, "SQLite database file (default: ~/.cache/pfad/dashboard.db)");
-  cmd->add_option("--max-body", options->max_body_bytes, "largest accepted request body, bytes")->capture_default_str();
-  cmd->add_option("--threads", options->threads, "event loops serving connections")
-      ->capture_default_str()
+  cmd->add_option("--host", flags->host, "address to listen on")->default_str(defaults.host);
+  cmd->add_option("--port", flags->port, "port (0 = any free port)")
+      ->default_str(std::to_string(defaults.port))
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--token", flags->token, "bearer token for POST/DELETE (default: $PFAD_DASHBOARD_TOKEN)");
+  cmd->add_option("--db", flags->database, "SQLite database file (default: ~/.cache/pfad/dashboard.db)");
+  cmd->add_option("--max-body", flags->max_body_bytes, "largest accepted request body, bytes")
+      ->default_str(std::to_string(defaults.max_body_bytes));
+  cmd->add_option("--threads", flags->threads, "event loops serving connections")
+      ->default_str(std::to_string(defaults.threads))
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--config", flags->config_path, "TOML config file (default: $PFAD_CONFIG)");
   cmd->footer(std::string(kExitCodesHelp));
-  cmd->callback([options, &exit_code] { exit_code = RunDashboard(*options); });
+  cmd->callback([flags, &exit_code] { exit_code = RunDashboard(*flags); });
 }
 
 }  // namespace pfad::cli

@@ -1,5 +1,6 @@
 // pfad produce: generated events to Kafka (Confluent-framed Avro).
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <csignal>
@@ -13,13 +14,17 @@
 namespace pfad::cli {
 namespace {
 
+// Flags laid over produce::ProduceOptions::Resolve; the settings no config
+// file or environment variable sets (workers, rate, seed, minutes) are bound
+// straight to `options`, so their defaults are the library's.
 struct ProduceFlags {
   produce::ProduceOptions options;
+  std::optional<std::string> bootstrap, registry, topic;
   std::optional<int64_t> count;
   std::optional<double> duration;
   std::string start_time;
   std::vector<std::string> properties;
-  double connect_timeout_s = 10;
+  std::optional<double> connect_timeout_s;
   bool dry_run = false;
   bool json = false;
   std::string config_path;
@@ -33,21 +38,35 @@ Result<int64_t> ParseStartTime(const std::string& text) {
 }
 
 Status Resolve(ProduceFlags& flags) {
-  auto& o = flags.options;
   PFAD_ASSIGN_OR_RAISE(auto config, LoadConfigFile(flags.config_path));
-  // Config file values apply where neither a flag nor the environment set one.
-  PFAD_ASSIGN_OR_RAISE(o.properties, KafkaProperties(config, flags.properties));
-  if (o.registry_url.empty()) {
-    PFAD_ASSIGN_OR_RAISE(auto registry, config.GetString("produce.registry"));
-    o.registry_url = registry.value_or("");
+  PFAD_ASSIGN_OR_RAISE(auto o, produce::ProduceOptions::Resolve(config));
+  Overlay(flags.bootstrap, o.bootstrap);
+  Overlay(flags.registry, o.registry_url);
+  Overlay(flags.topic, o.topic);
+  for (const auto& text : flags.properties) {
+    PFAD_ASSIGN_OR_RAISE(auto kv, kafka::ParseProperty(text));
+    o.properties[kv.first] = kv.second;
   }
+  if (flags.connect_timeout_s) o.connect_timeout = SecondsToMillis(*flags.connect_timeout_s);
+  o.workers = flags.options.workers;
+  o.rate = flags.options.rate;
+  o.seed = flags.options.seed;
+  o.minutes = flags.options.minutes;
   o.count = flags.count;
-  o.duration_s = flags.duration;
-  o.connect_timeout = std::chrono::milliseconds(static_cast<int64_t>(flags.connect_timeout_s * 1000));
+  if (flags.duration) o.duration = SecondsToMillis(*flags.duration);
   if (!flags.start_time.empty()) {
     PFAD_ASSIGN_OR_RAISE(o.start_time_ms, ParseStartTime(flags.start_time));
   }
+  flags.options = std::move(o);
   return Status::OK();
+}
+
+// The final statistics for --json.
+nlohmann::ordered_json StatsJson(const produce::ProduceStats& s) {
+  return {{"generated", s.generated},           {"delivered", s.delivered},
+          {"failed", s.failed},                 {"seconds", s.seconds},
+          {"latency_p50_ms", s.latency_p50_ms}, {"latency_p99_ms", s.latency_p99_ms},
+          {"latency_max_ms", s.latency_max_ms}};
 }
 
 std::string StatsLine(const produce::ProduceStats& s) {
@@ -76,13 +95,7 @@ int RunProduce(ProduceFlags& flags) {
   if (tty) fmt::print(stderr, "\n");
   if (!stats.ok()) return ReportError("produce", stats.status());
   fmt::print(stderr, "pfad produce: {}\n", StatsLine(*stats));
-  if (flags.json) {
-    fmt::print(R"({{"generated":{},"delivered":{},"failed":{},"seconds":{},"latency_p50_ms":{},"latency_p99_ms":{},)"
-               R"("latency_max_ms":{}}})"
-               "\n",
-               stats->generated, stats->delivered, stats->failed, stats->seconds, stats->latency_p50_ms,
-               stats->latency_p99_ms, stats->latency_max_ms);
-  }
+  if (flags.json) fmt::print("{}\n", StatsJson(*stats).dump());
   return stats->failed > 0 ? kDelivery : kOk;
 }
 
@@ -98,11 +111,12 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
       "or --duration, or on SIGINT/SIGTERM (then flushes and reports). A progress line shows on\n"
       "a terminal. Any librdkafka property via -X key=value (or [kafka] in the config file),\n"
       "e.g. -X security.protocol=SASL_SSL -X sasl.mechanisms=PLAIN -X sasl.username=...");
-  cmd->add_option("--bootstrap", o.bootstrap, "Kafka bootstrap servers")
-      ->envname("PFAD_KAFKA_BOOTSTRAP")
-      ->capture_default_str();
-  cmd->add_option("--registry", o.registry_url, "schema registry base URL (Confluent API)")->envname("PFAD_REGISTRY_URL");
-  cmd->add_option("--topic", o.topic, "topic")->capture_default_str();
+  cmd->add_option("--bootstrap", flags->bootstrap,
+                  "Kafka bootstrap servers (default: $PFAD_KAFKA_BOOTSTRAP, else [produce] bootstrap)")
+      ->default_str(o.bootstrap);
+  cmd->add_option("--registry", flags->registry,
+                  "schema registry base URL (Confluent API; default: $PFAD_REGISTRY_URL, else [produce] registry)");
+  cmd->add_option("--topic", flags->topic, "topic")->default_str(o.topic);
   cmd->add_option("--workers", o.workers, "producer threads, each with its own producer")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
@@ -118,7 +132,7 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("-X", flags->properties, "librdkafka property key=value (repeatable)");
   cmd->add_option("--connect-timeout", flags->connect_timeout_s, "seconds to wait for the broker at start")
-      ->capture_default_str()
+      ->default_str(fmt::format("{}", std::chrono::duration<double>(o.connect_timeout).count()))
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--dry-run", flags->dry_run, "print the events as JSON lines instead of sending them (needs --count)");
   cmd->add_flag("--json", flags->json, "print the final statistics as JSON on stdout");

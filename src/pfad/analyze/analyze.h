@@ -13,6 +13,7 @@
 
 #include "pfad/analyze/report.h"
 #include "pfad/common/clock.h"
+#include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
 #include "pfad/storage/object_store.h"
 
@@ -28,6 +29,15 @@ namespace pfad::analyze {
 struct AnalyzeOptions {
   int threads = 0;              // 0 = one per core
   int64_t batch_rows = 65536;   // rows decoded at a time per thread
+};
+
+// The analysis settings: defaults <- [analyze] threads / engine of the config
+// file <- PFAD_ENGINE. The Spark engine's own settings are spark::SparkConfig.
+struct AnalyzeConfig {
+  AnalyzeOptions options;        // of the local engine
+  std::string engine = "local";  // "local" or "spark"
+
+  static Result<AnalyzeConfig> Resolve(const ConfigFile& file);
 };
 
 // Counts the events of one Parquet file. Invalid when the bytes are not a

@@ -3,6 +3,7 @@
 #include <arrow/api.h>
 #include <arrow/io/memory.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <parquet/arrow/writer.h>
 
 #include <filesystem>
@@ -234,6 +235,22 @@ TEST_F(AnalyzeMinuteTest, EngineErrorsKeepTheirKindAndWriteNothing) {
     EXPECT_EQ(st.message(), failure.message());
     EXPECT_FALSE(store_->Stat(Uri("2025-01-15_10-00.json"))->exists);
   }
+}
+
+TEST(AnalyzeConfig, DefaultsThenFileThenEnvironment) {
+  ::unsetenv("PFAD_ENGINE");
+  const auto defaults = AnalyzeConfig::Resolve(ConfigFile()).ValueOrDie();
+  EXPECT_EQ(defaults.engine, "local");
+  EXPECT_EQ(defaults.options.threads, 0);
+  const auto file = ConfigFile::Parse("[analyze]\nthreads = 3\nengine = \"spark\"\n").ValueOrDie();
+  const auto resolved = AnalyzeConfig::Resolve(file).ValueOrDie();
+  EXPECT_EQ(resolved.engine, "spark");
+  EXPECT_EQ(resolved.options.threads, 3);
+  ::setenv("PFAD_ENGINE", "local", 1);
+  EXPECT_EQ(AnalyzeConfig::Resolve(file).ValueOrDie().engine, "local");
+  ::setenv("PFAD_ENGINE", "duckdb", 1);
+  EXPECT_TRUE(AnalyzeConfig::Resolve(file).status().IsInvalid());
+  ::unsetenv("PFAD_ENGINE");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -65,6 +67,23 @@ Result<std::optional<double>> ConfigFile::GetDouble(std::string_view path) const
 }
 Result<std::optional<int64_t>> ConfigFile::GetInt(std::string_view path) const {
   return Lookup<int64_t>(impl_->table, path, impl_->origin, "an integer");
+}
+
+Result<std::optional<std::chrono::milliseconds>> ConfigFile::GetSeconds(std::string_view path) const {
+  PFAD_ASSIGN_OR_RAISE(auto seconds, GetDouble(path));
+  if (!seconds) return std::optional<std::chrono::milliseconds>();
+  if (*seconds < 0) return Status::Invalid("config ", impl_->origin, ": '", path, "' must be a number of seconds >= 0");
+  return std::optional<std::chrono::milliseconds>(SecondsToMillis(*seconds));
+}
+
+std::optional<std::string> GetEnv(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+std::chrono::milliseconds SecondsToMillis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(std::llround(seconds * 1000)));
 }
 
 Result<std::map<std::string, std::string>> ConfigFile::GetTable(std::string_view path) const {

@@ -4,6 +4,7 @@
 
 #include "pfad/common/status.h"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,6 +31,8 @@ class ConfigFile {
   [[nodiscard]] Result<std::optional<std::string>> GetString(std::string_view path) const;
   [[nodiscard]] Result<std::optional<double>> GetDouble(std::string_view path) const;
   [[nodiscard]] Result<std::optional<int64_t>> GetInt(std::string_view path) const;
+  // A duration given as a number of seconds ("retry_delay_s = 0.5").
+  [[nodiscard]] Result<std::optional<std::chrono::milliseconds>> GetSeconds(std::string_view path) const;
   // Every key = value of a table whose values are strings, numbers or booleans
   // (e.g. librdkafka properties under [kafka]); empty when the table is absent.
   [[nodiscard]] Result<std::map<std::string, std::string>> GetTable(std::string_view path) const;
@@ -38,5 +41,11 @@ class ConfigFile {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The environment variable `name`, unless it is unset or empty.
+std::optional<std::string> GetEnv(const char* name);
+
+// Seconds (a flag's or a file's number) as milliseconds.
+std::chrono::milliseconds SecondsToMillis(double seconds);
 
 }  // namespace pfad

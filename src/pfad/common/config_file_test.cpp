@@ -25,6 +25,14 @@ TEST(ConfigFile, WrongTypeAndBadSyntaxAreErrors) {
   EXPECT_TRUE(ConfigFile::Load("/nonexistent/pfad.toml").status().IsIOError());
 }
 
+TEST(ConfigFile, SecondsBecomeMilliseconds) {
+  auto config = ConfigFile::Parse("[schedule]\nretry_delay_s = 0.25\ndelay_s = 60\nbad_s = -1\n").ValueOrDie();
+  EXPECT_EQ(config.GetSeconds("schedule.retry_delay_s").ValueOrDie(), std::chrono::milliseconds(250));
+  EXPECT_EQ(config.GetSeconds("schedule.delay_s").ValueOrDie(), std::chrono::milliseconds(60'000));
+  EXPECT_EQ(config.GetSeconds("schedule.absent_s").ValueOrDie(), std::nullopt);
+  EXPECT_TRUE(config.GetSeconds("schedule.bad_s").status().IsInvalid());
+}
+
 TEST(ConfigFile, TablesBecomeStringMaps) {
   auto config = ConfigFile::Parse("[kafka]\n\"linger.ms\" = 5\n\"enable.idempotence\" = true\n"
                                   "\"security.protocol\" = \"SASL_SSL\"\n").ValueOrDie();

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace pfad {
 
@@ -15,6 +16,11 @@ struct SqliteStmtDeleter {
   void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
 };
 using SqliteStmt = std::unique_ptr<sqlite3_stmt, SqliteStmtDeleter>;
+
+// Binds `text` (copied) to parameter `column` (1-based).
+inline void BindText(sqlite3_stmt* s, int column, std::string_view text) {
+  sqlite3_bind_text(s, column, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
 
 class SqliteDb {
  public:

@@ -83,37 +83,42 @@ Status ReportStore::Clear() {
   return db_->Exec("UPDATE slot SET cleared_through = (SELECT COALESCE(MAX(id), 0) FROM reports)");
 }
 
-Status ReportStore::PutRun(const RunOutcome& run) {
+Status ReportStore::PutRun(const events::RunRecord& run) {
   std::lock_guard lock(mutex_);
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("INSERT INTO runs VALUES (?, ?, ?, ?, ?) ON CONFLICT(minute) DO UPDATE "
                                                "SET state = excluded.state, attempts = excluded.attempts, "
                                                "error = excluded.error, updated_ms = excluded.updated_ms"));
   sqlite3_bind_text(stmt.get(), 1, run.minute.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(stmt.get(), 2, run.state.c_str(), -1, SQLITE_TRANSIENT);
+  BindText(stmt.get(), 2, events::ToString(run.state));
   sqlite3_bind_int(stmt.get(), 3, run.attempts);
   sqlite3_bind_text(stmt.get(), 4, run.error.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(stmt.get(), 5, run.updated_ms);
+  sqlite3_bind_int64(stmt.get(), 5, run.updated_ms.value_or(0));
   if (sqlite3_step(stmt.get()) != SQLITE_DONE) return db_->Error("write run");
   return Status::OK();
 }
 
-Result<std::vector<RunOutcome>> ReportStore::Runs(int limit, bool failed_only) {
+Result<std::vector<events::RunRecord>> ReportStore::Runs(int limit, bool failed_only) {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(failed_only ? "SELECT * FROM runs WHERE state = 'failed' "
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(failed_only ? "SELECT * FROM runs WHERE state = ? "
                                                              "ORDER BY minute DESC LIMIT ?"
                                                            : "SELECT * FROM runs ORDER BY minute DESC LIMIT ?"));
-  sqlite3_bind_int(stmt.get(), 1, limit);
-  std::vector<RunOutcome> out;
+  int column = 1;
+  if (failed_only) BindText(stmt.get(), column++, events::ToString(events::RunState::kFailed));
+  sqlite3_bind_int(stmt.get(), column, limit);
+  std::vector<events::RunRecord> out;
   while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
     const auto text = [&](int col) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), col))); };
-    out.push_back({text(0), text(1), sqlite3_column_int(stmt.get(), 2), text(3), sqlite3_column_int64(stmt.get(), 4)});
+    PFAD_ASSIGN_OR_RAISE(const auto state, events::ParseRunState(text(1)));
+    out.push_back({.minute = text(0), .state = state, .attempts = sqlite3_column_int(stmt.get(), 2),
+                   .error = text(3), .updated_ms = sqlite3_column_int64(stmt.get(), 4)});
   }
   return out;
 }
 
 Result<int64_t> ReportStore::FailedRunCount() {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT COUNT(*) FROM runs WHERE state = 'failed'"));
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT COUNT(*) FROM runs WHERE state = ?"));
+  BindText(stmt.get(), 1, events::ToString(events::RunState::kFailed));
   if (sqlite3_step(stmt.get()) != SQLITE_ROW) return db_->Error("count runs");
   return sqlite3_column_int64(stmt.get(), 0);
 }

@@ -5,6 +5,7 @@
 
 #include "pfad/common/sqlite_db.h"
 #include "pfad/common/status.h"
+#include "pfad/events/run_record.h"
 
 #include <cstdint>
 #include <memory>
@@ -19,15 +20,6 @@ struct StoredReport {
   int64_t id = 0;
   int64_t received_ms = 0;  // when the dashboard got it (epoch ms)
   std::string body;         // the posted document, exactly as received: {"report": ...}
-};
-
-// The outcome of one scheduled run, as the scheduler reports it.
-struct RunOutcome {
-  std::string minute;   // "YYYY-MM-DD_HH-MM"
-  std::string state;    // success | failed
-  int attempts = 0;
-  std::string error;
-  int64_t updated_ms = 0;
 };
 
 class ReportStore {
@@ -46,10 +38,10 @@ class ReportStore {
   // Empties the latest-report slot (DELETE /report).
   [[nodiscard]] Status Clear();
 
-  // Records (or updates) the outcome of a scheduled run.
-  [[nodiscard]] Status PutRun(const RunOutcome& run);
+  // Records (or updates) the outcome of a scheduled run, as of run.updated_ms.
+  [[nodiscard]] Status PutRun(const events::RunRecord& run);
   // Runs, newest minute first; only failed ones when `failed_only`.
-  [[nodiscard]] Result<std::vector<RunOutcome>> Runs(int limit, bool failed_only);
+  [[nodiscard]] Result<std::vector<events::RunRecord>> Runs(int limit, bool failed_only);
   [[nodiscard]] Result<int64_t> FailedRunCount();
 
  private:

@@ -1,6 +1,8 @@
 #include "pfad/dashboard/report_store.h"
+#include "pfad/dashboard/server.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -36,6 +38,45 @@ TEST(ReportStore, PersistsAcrossReopen) {
   EXPECT_EQ(reopened->Latest().ValueOrDie()->body, R"({"report":"kept"})");
   reopened.reset();
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+}
+
+TEST(ReportStore, RunsKeepTheirStateAndALaterSuccessClearsAFailure) {
+  using events::RunState;
+  auto store = ReportStore::Open(":memory:").ValueOrDie();
+  ASSERT_TRUE(store->PutRun({.minute = "2025-01-15_10-00", .state = RunState::kFailed, .attempts = 2,
+                             .error = "store down", .updated_ms = 5}).ok());
+  ASSERT_TRUE(store->PutRun({.minute = "2025-01-15_10-01", .state = RunState::kSuccess, .attempts = 1,
+                             .updated_ms = 6}).ok());
+  EXPECT_EQ(store->FailedRunCount().ValueOrDie(), 1);
+  const auto failed = store->Runs(10, /*failed_only=*/true).ValueOrDie();
+  ASSERT_EQ(failed.size(), 1U);
+  EXPECT_EQ(failed[0], (events::RunRecord{.minute = "2025-01-15_10-00", .state = RunState::kFailed, .attempts = 2,
+                                          .error = "store down", .updated_ms = 5}));
+  EXPECT_EQ(store->Runs(10, false).ValueOrDie().size(), 2U);
+  ASSERT_TRUE(store->PutRun({.minute = "2025-01-15_10-00", .state = RunState::kSuccess, .attempts = 1,
+                             .updated_ms = 7}).ok());
+  EXPECT_EQ(store->FailedRunCount().ValueOrDie(), 0);
+}
+
+TEST(DashboardConfig, DefaultsThenFileThenEnvironment) {
+  ::unsetenv("PFAD_DASHBOARD_TOKEN");
+  const auto defaults = DashboardConfig::Resolve(ConfigFile()).ValueOrDie();
+  EXPECT_EQ(defaults.host, "127.0.0.1");
+  EXPECT_EQ(defaults.port, 8080);
+  EXPECT_EQ(defaults.database, "");
+  auto file = ConfigFile::Parse("[dashboard]\nport = 9000\ntoken = \"file\"\ndatabase = \"/tmp/x.db\"\nthreads = 2\n")
+                  .ValueOrDie();
+  auto resolved = DashboardConfig::Resolve(file).ValueOrDie();
+  EXPECT_EQ(resolved.port, 9000);
+  EXPECT_EQ(resolved.token, "file");
+  EXPECT_EQ(resolved.database, "/tmp/x.db");
+  EXPECT_EQ(resolved.threads, 2);
+  ::setenv("PFAD_DASHBOARD_TOKEN", "env", 1);
+  EXPECT_EQ(DashboardConfig::Resolve(file).ValueOrDie().token, "env");
+  ::unsetenv("PFAD_DASHBOARD_TOKEN");
+  EXPECT_TRUE(DashboardConfig::Resolve(ConfigFile::Parse("[dashboard]\nport = 70000\n").ValueOrDie())
+                  .status()
+                  .IsInvalid());
 }
 
 TEST(ReportStore, UnopenableDatabaseIsAnError) {

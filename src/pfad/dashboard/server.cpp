@@ -54,18 +54,18 @@ bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
 }
 
-Result<std::unique_ptr<DashboardServer>> DashboardServer::Make(const DashboardOptions& options, const Clock& clock) {
+Result<std::unique_ptr<DashboardServer>> DashboardServer::Make(const DashboardConfig& options, const Clock& clock) {
   if (!IsLoopback(options.host) && options.token.empty()) {
     return Status::Invalid("refusing to listen on ", options.host,
                            " without a bearer token: set --token or PFAD_DASHBOARD_TOKEN (or bind 127.0.0.1)");
   }
-  PFAD_ASSIGN_OR_RAISE(auto store, ReportStore::Open(options.database));
+  PFAD_ASSIGN_OR_RAISE(auto store, ReportStore::Open(options.database.empty() ? ":memory:" : options.database));
   std::unique_ptr<DashboardServer> server(new DashboardServer(options, std::move(store), clock));
   PFAD_RETURN_NOT_OK(server->LoadLatest());
   return server;
 }
 
-DashboardServer::DashboardServer(DashboardOptions options, std::unique_ptr<ReportStore> store, const Clock& clock)
+DashboardServer::DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store, const Clock& clock)
     : options_(std::move(options)), store_(std::move(store)), clock_(clock) {
   http::ServerOptions o;
   o.host = options_.host;
@@ -191,18 +191,14 @@ void DashboardServer::Routes() {
     if (auto denied = unauthorized(req)) return std::move(*denied);
     auto doc = ParseBounded(req.body, options_.max_json_depth);
     if (!doc.ok()) return Detail(422, "Invalid request body: " + doc.status().message() + ".");
-    const Json& d = *doc;
-    if (!d.is_object() || !d.contains("minute") || !d["minute"].is_string() || !d.contains("state") ||
-        !d["state"].is_string() || (d["state"] != "success" && d["state"] != "failed") ||
-        (d.contains("attempts") && !d["attempts"].is_number_integer()) ||
-        (d.contains("error") && !d["error"].is_string())) {
+    auto run = events::ParseRunRecord(*doc);
+    if (!run.ok() || !events::IsEnded(run->state)) {
       return Detail(422, "Invalid request body: expected {\"minute\": string, \"state\": \"success\"|\"failed\", "
                          "\"attempts\": integer, \"error\": string}.");
     }
-    dashboard::RunOutcome run{d["minute"].get<std::string>(), d["state"].get<std::string>(),
-                              d.value("attempts", 0), d.value("error", std::string()), clock_.NowMillis()};
-    if (const Status st = store_->PutRun(run); !st.ok()) return internal_error(st);
-    Publish("run", d.dump());
+    run->updated_ms = clock_.NowMillis();
+    if (const Status st = store_->PutRun(*run); !st.ok()) return internal_error(st);
+    Publish("run", events::ToJson(*run).dump());
     return JsonBody("null");
   });
 
@@ -210,10 +206,7 @@ void DashboardServer::Routes() {
     auto runs = store_->Runs(60, req.Param("failed").has_value());
     if (!runs.ok()) return internal_error(runs.status());
     Json list = Json::array();
-    for (const auto& r : *runs) {
-      list.push_back({{"minute", r.minute}, {"state", r.state}, {"attempts", r.attempts}, {"error", r.error},
-                      {"updated_ms", r.updated_ms}});
-    }
+    for (const auto& r : *runs) list.push_back(events::ToJson(r));
     return JsonBody(Json{{"runs", std::move(list)}}.dump());
   });
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "pfad/common/clock.h"
+#include "pfad/common/config_file.h"
 #include "pfad/http/server.h"
 #include "pfad/common/status.h"
 #include "pfad/dashboard/report_store.h"
@@ -24,14 +25,18 @@
 
 namespace pfad::dashboard {
 
-struct DashboardOptions {
+// The dashboard's settings: defaults <- [dashboard] host / port / token /
+// database / max_body_bytes / threads of the config file <- PFAD_DASHBOARD_TOKEN.
+struct DashboardConfig {
   std::string host = "127.0.0.1";
   int port = 8080;              // 0 = any free port
   std::string token;            // bearer token for POST/DELETE; empty = none (loopback only)
-  std::string database = ":memory:";
+  std::string database;         // SQLite file; empty = in memory
   size_t max_body_bytes = 1 << 20;
   int max_json_depth = 64;
   int threads = 1;              // event loops (connections and streams cost no thread each)
+
+  static Result<DashboardConfig> Resolve(const ConfigFile& file);
 };
 
 // Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost).
@@ -39,7 +44,7 @@ bool IsLoopback(const std::string& host);
 
 class DashboardServer {
  public:
-  static Result<std::unique_ptr<DashboardServer>> Make(const DashboardOptions& options,
+  static Result<std::unique_ptr<DashboardServer>> Make(const DashboardConfig& options,
                                                        const Clock& clock = DefaultClock());
   ~DashboardServer();
 
@@ -51,12 +56,12 @@ class DashboardServer {
   [[nodiscard]] int port() const { return port_; }
 
  private:
-  DashboardServer(DashboardOptions options, std::unique_ptr<ReportStore> store, const Clock& clock);
+  DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store, const Clock& clock);
   void Routes();
   Status LoadLatest();
   void Publish(const std::string& event, const std::string& data);
 
-  DashboardOptions options_;
+  DashboardConfig options_;
   std::unique_ptr<ReportStore> store_;
   const Clock& clock_;
   std::unique_ptr<http::Server> http_;

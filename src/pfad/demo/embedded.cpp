@@ -13,8 +13,8 @@
 #include "pfad/demo/services.h"
 #include "pfad/ingest/ingester.h"
 #include "pfad/produce/producer.h"
-#include "pfad/schedule/announcements.h"
 #include "pfad/schedule/etar.h"
+#include "pfad/schedule/trigger.h"
 
 namespace pfad::demo {
 namespace {
@@ -66,7 +66,7 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   PFAD_ASSIGN_OR_RAISE(auto dir, storage::ObjectUri::Parse(options.dir));
   PFAD_ASSIGN_OR_RAISE(std::shared_ptr<storage::ObjectStore> store, storage::ObjectStore::Open(dir, {}));
 
-  dashboard::DashboardOptions dash;
+  dashboard::DashboardConfig dash;
   dash.host = options.host;
   dash.port = options.port;
   dash.database = (std::filesystem::path(options.dir) / "dashboard.db").string();
@@ -88,8 +88,8 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   etar.source = dir;
   etar.dashboard_url = "http://127.0.0.1:" + std::to_string(server->port());
   schedule::ScheduleOptions sched;
-  sched.delay_ms = 30'000;  // by clock only when ingest announced nothing
-  sched.retry_delay_ms = 1000;
+  sched.delay = std::chrono::seconds(30);  // by clock only when ingest announced nothing
+  sched.retry_delay = std::chrono::seconds(1);
   sched.catchup = true;
   sched.start_ms = first.start_ms;
   schedule::MinuteScheduler scheduler(sched, calendar, clock, *runs, schedule::MakeEtarTask(etar, store),
@@ -98,14 +98,9 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   // Stages stop on Ctrl-C, or when another stage fails.
   std::atomic<bool> stop_stages{false};
   Announced announced;
-  PFAD_ASSIGN_OR_RAISE(
-      auto announcements,
-      schedule::MinuteAnnouncements::Start(kafka->bootstrap(), windows, {}, [&](const schedule::Announcement& a) {
-        announced.Add(a.minute);
-        auto minute = calendar.Parse(a.minute);
-        const Status st = minute.ok() ? scheduler.Trigger(*minute) : minute.status();
-        if (!st.ok()) log->warn("announcement minute={}: {}", a.minute, st.message());
-      }));
+  PFAD_ASSIGN_OR_RAISE(auto announcements,
+                       schedule::TriggerAnnouncedMinutes(scheduler, calendar, kafka->bootstrap(), windows, {},
+                                                         [&](const schedule::Announcement& a) { announced.Add(a.minute); }));
 
   ingest::IngestOptions in;
   in.bootstrap = kafka->bootstrap();
@@ -156,11 +151,8 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   log->info("demo: kafka (embedded) at {}, registry at {}, minutes in {}; dashboard on http://{}:{}",
             kafka->bootstrap(), registry->url(), options.dir, options.host, server->port());
 
-  Status result = Status::OK();
-  while (!stop.load() && !stop_stages.load() && result.ok()) {
-    result = scheduler.Tick();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  const Status result = schedule::RunForever(scheduler, clock, std::chrono::milliseconds(200),
+                                            [&] { return stop.load() || stop_stages.load(); });
   stop_stages = true;
   const Status produced = producer.Join();
   const Status ingested = ingester.Join();

@@ -292,10 +292,10 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
     events::EventGenerator generator({.seed = WorkerSeed(options.seed, w)});
     Timestamps stamps(options, clock, share);
     std::string frame;
-    const bool timed = options.duration_s.has_value() || worker_rate > 0;
+    const bool timed = options.duration.has_value() || worker_rate > 0;
     for (int64_t i = 0; i < share && !stop.load(std::memory_order_relaxed) && !fatal.load(); ++i) {
       const auto now = timed ? SteadyClock::now() : SteadyClock::time_point();
-      if (options.duration_s && std::chrono::duration<double>(now - started).count() >= *options.duration_s) break;
+      if (options.duration && now - started >= *options.duration) break;
       if (worker_rate > 0) {
         const auto due = started + std::chrono::duration_cast<SteadyClock::duration>(
                                        std::chrono::duration<double>(static_cast<double>(i) / worker_rate));

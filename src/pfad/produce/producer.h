@@ -10,6 +10,7 @@
 #pragma once
 
 #include "pfad/common/clock.h"
+#include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
 #include "pfad/events/event.h"
 #include "pfad/kafka/client.h"
@@ -30,14 +31,19 @@ struct ProduceOptions {
   int workers = 1;
   double rate = 0;                     // events/s over all workers; 0 = as fast as possible
   std::optional<int64_t> count;        // stop after this many events
-  std::optional<double> duration_s;    // stop after this long
+  std::optional<std::chrono::milliseconds> duration;  // stop after this long
   uint64_t seed = 0;
   // Backfill: timestamps spread evenly over `minutes` minutes from `start_time_ms`
   // (default: that many minutes before now, on a minute boundary). Needs `count`.
   std::optional<int64_t> start_time_ms;
   int64_t minutes = 0;
   kafka::Properties properties;        // librdkafka overrides (-X key=value)
-  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds connect_timeout{10'000};  // to reach the broker at start
+
+  // Defaults <- [produce] bootstrap / registry / topic / connect_timeout_s and
+  // the [kafka] table (librdkafka properties) of the config file <-
+  // PFAD_KAFKA_BOOTSTRAP / PFAD_REGISTRY_URL.
+  static Result<ProduceOptions> Resolve(const ConfigFile& file);
 };
 
 struct ProduceStats {

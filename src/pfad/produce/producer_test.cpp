@@ -1,6 +1,7 @@
 #include "pfad/produce/producer.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <map>
 #include <set>
@@ -84,6 +85,29 @@ TEST(GenerateOnly, LiveTimestampsComeFromTheClock) {
   ProduceOptions options;
   options.count = 3;
   for (const auto& [w, e] : Generate(options, clock)) EXPECT_EQ(e.event_timestamp_ms, 777);
+}
+
+TEST(ProduceOptions, ResolveTakesDefaultsThenFileThenEnvironment) {
+  ::unsetenv("PFAD_KAFKA_BOOTSTRAP");
+  ::unsetenv("PFAD_REGISTRY_URL");
+  const auto defaults = ProduceOptions::Resolve(ConfigFile()).ValueOrDie();
+  EXPECT_EQ(defaults.bootstrap, "127.0.0.1:9092");
+  EXPECT_EQ(defaults.topic, "user_interactions");
+  EXPECT_EQ(defaults.connect_timeout, std::chrono::seconds(10));
+  const auto file = ConfigFile::Parse("[produce]\nregistry = \"http://file\"\nconnect_timeout_s = 2.5\n"
+                                      "[kafka]\n\"linger.ms\" = 5\n")
+                        .ValueOrDie();
+  auto resolved = ProduceOptions::Resolve(file).ValueOrDie();
+  EXPECT_EQ(resolved.registry_url, "http://file");
+  EXPECT_EQ(resolved.connect_timeout, std::chrono::milliseconds(2500));
+  EXPECT_EQ(resolved.properties, (kafka::Properties{{"linger.ms", "5"}}));
+  ::setenv("PFAD_REGISTRY_URL", "http://env", 1);
+  ::setenv("PFAD_KAFKA_BOOTSTRAP", "broker:1", 1);
+  resolved = ProduceOptions::Resolve(file).ValueOrDie();
+  EXPECT_EQ(resolved.registry_url, "http://env");
+  EXPECT_EQ(resolved.bootstrap, "broker:1");
+  ::unsetenv("PFAD_KAFKA_BOOTSTRAP");
+  ::unsetenv("PFAD_REGISTRY_URL");
 }
 
 }  // namespace

@@ -26,8 +26,7 @@ RunObserver MakeRunReporter(std::string dashboard_url, std::string token) {
     HttpRequest post;
     post.method = "POST";
     post.url = url + "/runs";
-    post.body = nlohmann::json{{"minute", run.minute}, {"state", run.state}, {"attempts", run.attempts},
-                               {"error", run.error}}.dump();
+    post.body = events::ToJson(run).dump();
     post.headers = {"Content-Type: application/json"};
     if (!token.empty()) post.headers.push_back("Authorization: Bearer " + token);
     post.max_attempts = 2;

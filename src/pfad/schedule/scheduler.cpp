@@ -7,15 +7,24 @@
 namespace pfad::schedule {
 namespace {
 
-RunRecord ReadRecord(sqlite3_stmt* s) {
+Result<RunRecord> ReadRecord(sqlite3_stmt* s) {
   RunRecord r;
   r.minute = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
   r.start_ms = sqlite3_column_int64(s, 1);
-  r.state = reinterpret_cast<const char*>(sqlite3_column_text(s, 2));
+  PFAD_ASSIGN_OR_RAISE(r.state, events::ParseRunState(reinterpret_cast<const char*>(sqlite3_column_text(s, 2))));
   r.attempts = sqlite3_column_int(s, 3);
   const auto* err = sqlite3_column_text(s, 4);
   r.error = err ? reinterpret_cast<const char*>(err) : "";
   return r;
+}
+
+Result<std::vector<RunRecord>> ReadAll(sqlite3_stmt* s) {
+  std::vector<RunRecord> out;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    PFAD_ASSIGN_OR_RAISE(auto record, ReadRecord(s));
+    out.push_back(std::move(record));
+  }
+  return out;
 }
 
 }  // namespace
@@ -42,7 +51,7 @@ Status RunStore::Put(const RunRecord& r) {
                                           "updated_ms = excluded.updated_ms"));
   sqlite3_bind_text(stmt.get(), 1, r.minute.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(stmt.get(), 2, r.start_ms);
-  sqlite3_bind_text(stmt.get(), 3, r.state.c_str(), -1, SQLITE_TRANSIENT);
+  BindText(stmt.get(), 3, events::ToString(r.state));
   sqlite3_bind_int(stmt.get(), 4, r.attempts);
   sqlite3_bind_text(stmt.get(), 5, r.error.c_str(), -1, SQLITE_TRANSIENT);
   if (sqlite3_step(stmt.get()) != SQLITE_DONE) return db_->Error("write run");
@@ -53,10 +62,10 @@ Result<std::vector<RunRecord>> RunStore::Unfinished() {
   std::lock_guard lock(mutex_);
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(
                                           "SELECT minute, start_ms, state, attempts, error FROM runs "
-                                          "WHERE state IN ('queued', 'running') ORDER BY start_ms"));
-  std::vector<RunRecord> out;
-  while (sqlite3_step(stmt.get()) == SQLITE_ROW) out.push_back(ReadRecord(stmt.get()));
-  return out;
+                                          "WHERE state IN (?, ?) ORDER BY start_ms"));
+  BindText(stmt.get(), 1, events::ToString(RunState::kQueued));
+  BindText(stmt.get(), 2, events::ToString(RunState::kRunning));
+  return ReadAll(stmt.get());
 }
 
 Result<std::optional<int64_t>> RunStore::LastScheduledStart() {
@@ -74,9 +83,7 @@ Result<std::vector<RunRecord>> RunStore::Recent(int limit) {
                                           "SELECT minute, start_ms, state, attempts, error FROM runs "
                                           "ORDER BY start_ms DESC LIMIT ?"));
   sqlite3_bind_int(stmt.get(), 1, limit);
-  std::vector<RunRecord> out;
-  while (sqlite3_step(stmt.get()) == SQLITE_ROW) out.push_back(ReadRecord(stmt.get()));
-  return out;
+  return ReadAll(stmt.get());
 }
 
 // ---- MinuteScheduler ------------------------------------------------------------
@@ -97,13 +104,18 @@ MinuteScheduler::~MinuteScheduler() {
   }
 }
 
+RunRecord MinuteScheduler::Record(const Pending& run, RunState state, std::string error) const {
+  return {.minute = run.minute.Name(), .start_ms = run.minute.start_ms, .state = state, .attempts = run.attempts,
+          .error = std::move(error)};
+}
+
 int MinuteScheduler::active() const {
   std::lock_guard lock(mutex_);
   return active_;
 }
 
 Status MinuteScheduler::Enqueue(const events::Minute& minute, int attempts, int64_t not_before_ms) {
-  PFAD_RETURN_NOT_OK(store_.Put({minute.Name(), minute.start_ms, "queued", attempts, ""}));
+  PFAD_RETURN_NOT_OK(store_.Put(Record({minute, attempts, not_before_ms}, RunState::kQueued)));
   known_[minute.start_ms] = true;
   queue_.push_back({minute, attempts, not_before_ms});
   return Status::OK();
@@ -125,14 +137,14 @@ Status MinuteScheduler::Tick() {
       next_start_ms_ = calendar_.MinuteOf(*options_.start_ms).start_ms;
     } else {
       // The newest minute already due: the one before the minute holding now - delay.
-      const auto holding = calendar_.MinuteOf(now - options_.delay_ms);
+      const auto holding = calendar_.MinuteOf(now - options_.delay.count());
       next_start_ms_ = calendar_.MinuteOf(holding.start_ms - 1).start_ms;
     }
     loaded_ = true;
   }
   while (true) {
     const events::Minute m = calendar_.MinuteOf(*next_start_ms_);
-    if (m.end_ms + options_.delay_ms > now) break;
+    if (m.end_ms + options_.delay.count() > now) break;
     if (!known_.contains(m.start_ms)) PFAD_RETURN_NOT_OK(Enqueue(m, 0, 0));
     next_start_ms_ = m.end_ms;
   }
@@ -166,7 +178,7 @@ void MinuteScheduler::StartDue() {
     it = queue_.erase(it);
     ++run.attempts;
     ++active_;
-    (void)store_.Put({run.minute.Name(), run.minute.start_ms, "running", run.attempts, ""});
+    (void)store_.Put(Record(run, RunState::kRunning));
     Logger("schedule")->info("run {} attempt {}", run.minute.Name(), run.attempts);
     const uint64_t id = next_thread_++;
     threads_.emplace(id, std::thread([this, id, run] { Finish(id, run, task_(run.minute)); }));
@@ -179,15 +191,15 @@ void MinuteScheduler::Finish(uint64_t thread, Pending run, const Status& result)
     std::lock_guard lock(mutex_);
     const std::string name = run.minute.Name();
     if (result.ok()) {
-      ended = RunRecord{name, run.minute.start_ms, "success", run.attempts, ""};
+      ended = Record(run, RunState::kSuccess);
       Logger("schedule")->info("run {} succeeded", name);
-    } else if (run.attempts <= options_.retries) {
+    } else if (options_.Retries(run.attempts)) {
       Logger("schedule")->warn("run {} failed (attempt {}), retrying in {} ms: {}", name, run.attempts,
-                               options_.retry_delay_ms, result.message());
-      (void)store_.Put({name, run.minute.start_ms, "queued", run.attempts, result.message()});
-      queue_.push_back({run.minute, run.attempts, clock_.NowMillis() + options_.retry_delay_ms});
+                               options_.retry_delay.count(), result.message());
+      (void)store_.Put(Record(run, RunState::kQueued, result.message()));
+      queue_.push_back({run.minute, run.attempts, clock_.NowMillis() + options_.retry_delay.count()});
     } else {
-      ended = RunRecord{name, run.minute.start_ms, "failed", run.attempts, result.message()};
+      ended = Record(run, RunState::kFailed, result.message());
       Logger("schedule")->error("run {} failed after {} attempts: {}", name, run.attempts, result.message());
     }
     if (ended) {
@@ -208,6 +220,38 @@ void MinuteScheduler::Finish(uint64_t thread, Pending run, const Status& result)
 void MinuteScheduler::WaitIdle() {
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [this] { return active_ == 0; });
+}
+
+// ---- Loops ----------------------------------------------------------------------
+
+Status RunForever(MinuteScheduler& scheduler, const Clock& clock, std::chrono::milliseconds tick,
+                  const std::function<bool()>& stop) {
+  while (!stop()) {
+    PFAD_RETURN_NOT_OK(scheduler.Tick());
+    clock.SleepFor(tick);
+  }
+  return Status::OK();
+}
+
+Result<int> Backfill(const ScheduleOptions& options, const events::MinuteCalendar& calendar, const Clock& clock,
+                     RunStore& store, const MinuteTask& task, const events::Minute& first, const events::Minute& last,
+                     const RunObserver& on_ended) {
+  int failed = 0;
+  for (auto m = first; m.start_ms <= last.start_ms; m = calendar.MinuteOf(m.end_ms)) {
+    RunRecord run{.minute = m.Name(), .start_ms = m.start_ms, .state = RunState::kRunning};
+    Status result;
+    do {
+      if (run.attempts > 0) clock.SleepFor(options.retry_delay);
+      ++run.attempts;
+      result = task(m);
+    } while (!result.ok() && options.Retries(run.attempts));
+    run.state = result.ok() ? RunState::kSuccess : RunState::kFailed;
+    if (!result.ok()) run.error = result.message();
+    PFAD_RETURN_NOT_OK(store.Put(run));
+    if (on_ended) on_ended(run);
+    failed += result.ok() ? 0 : 1;
+  }
+  return failed;
 }
 
 }  // namespace pfad::schedule

@@ -1,17 +1,19 @@
 // The ETAR schedule (DESIGN.md section 5): once a minute, for the Asia/Tehran
 // minute that just ended, run a task (extract -> analyze -> report), with at
-// most `max_active_runs` runs at once, `retries` retries `retry_delay_ms`
-// apart, and the run state in SQLite so a restart neither repeats nor skips a
-// minute. Time comes from the injected Clock: Tick() does everything that is
-// due at the clock's "now", so tests drive the schedule without sleeping.
+// most `max_active_runs` runs at once, `retries` retries `retry_delay` apart,
+// and the run state in SQLite so a restart neither repeats nor skips a minute.
+// Time comes from the injected Clock: Tick() does everything that is due at the
+// clock's "now", so tests drive the schedule without sleeping. RunForever ticks
+// it until stopped; Backfill runs a range of minutes now with the same retries.
 #pragma once
 
 #include "pfad/common/clock.h"
 #include "pfad/common/sqlite_db.h"
 #include "pfad/common/status.h"
 #include "pfad/events/minute.h"
+#include "pfad/events/run_record.h"
 
-
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -29,24 +31,23 @@ namespace pfad::schedule {
 struct ScheduleOptions {
   int max_active_runs = 2;
   int retries = 1;
-  int64_t retry_delay_ms = 3000;
+  std::chrono::milliseconds retry_delay{3000};
   // A minute is due this long after it ends (room for late events and the
   // ingester's grace period).
-  int64_t delay_ms = 5000;
+  std::chrono::milliseconds delay{5000};
   // First start with no run state: false = begin with the minute that just
   // ended; true = begin at start_ms (and run every minute since).
   bool catchup = false;
   std::optional<int64_t> start_ms;
+
+  // The retry policy: whether a run that failed its `attempts`-th attempt is
+  // tried again (after retry_delay).
+  [[nodiscard]] bool Retries(int attempts) const { return attempts <= retries; }
 };
 
-// What happened to one minute.
-struct RunRecord {
-  std::string minute;     // "YYYY-MM-DD_HH-MM"
-  int64_t start_ms = 0;
-  std::string state;      // queued | running | success | failed
-  int attempts = 0;
-  std::string error;
-};
+// What happened to one minute: the one run record (pfad/events/run_record.h).
+using events::RunRecord;
+using events::RunState;
 
 // The run state, in SQLite (WAL).
 class RunStore {
@@ -91,6 +92,7 @@ class MinuteScheduler {
     int attempts = 0;
     int64_t not_before_ms = 0;
   };
+  RunRecord Record(const Pending& run, RunState state, std::string error = "") const;
   Status Enqueue(const events::Minute& minute, int attempts, int64_t not_before_ms);
   void StartDue();
   void Finish(uint64_t thread, Pending run, const Status& result);
@@ -113,5 +115,21 @@ class MinuteScheduler {
   uint64_t next_thread_ = 0;
   bool loaded_ = false;
 };
+
+// Ticks `scheduler` every `tick` of `clock` until `stop()` returns true; a
+// failed tick (the run store cannot be written) ends it with that error. Runs
+// still active are left to finish (WaitIdle, or the scheduler's destructor).
+[[nodiscard]] Status RunForever(MinuteScheduler& scheduler, const Clock& clock, std::chrono::milliseconds tick,
+                                const std::function<bool()>& stop);
+
+// Runs every minute from `first` through `last` now, one after another in
+// order, each with the schedule's retry policy (options.retries after
+// options.retry_delay of `clock`), and records each ended run in `store`.
+// `on_ended` hears each minute once its run is over. Returns how many minutes
+// failed; an error only when the run store cannot be written.
+[[nodiscard]] Result<int> Backfill(const ScheduleOptions& options, const events::MinuteCalendar& calendar,
+                                   const Clock& clock, RunStore& store, const MinuteTask& task,
+                                   const events::Minute& first, const events::Minute& last,
+                                   const RunObserver& on_ended = nullptr);
 
 }  // namespace pfad::schedule

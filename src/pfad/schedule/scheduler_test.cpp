@@ -1,12 +1,16 @@
 #include "pfad/schedule/scheduler.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <set>
+
+#include "pfad/schedule/config.h"
 
 namespace pfad::schedule {
 namespace {
@@ -85,12 +89,12 @@ TEST_F(SchedulerTest, AtMostMaxActiveRunsAtOnce) {
   EXPECT_EQ(peak.load(), 2);
   auto runs = store_->Recent(100).ValueOrDie();
   EXPECT_EQ(runs.size(), 10U);
-  for (const auto& r : runs) EXPECT_EQ(r.state, "success") << r.minute;
+  for (const auto& r : runs) EXPECT_EQ(r.state, RunState::kSuccess) << r.minute;
 }
 
 TEST_F(SchedulerTest, RetriesAfterTheDelayThenGivesUp) {
   std::atomic<int> calls{0};
-  auto s = Make({.retries = 1, .retry_delay_ms = 3000}, [&](const events::Minute&) {
+  auto s = Make({.retries = 1, .retry_delay = std::chrono::milliseconds(3000)}, [&](const events::Minute&) {
     ++calls;
     return Status::IOError("store down");
   });
@@ -110,7 +114,7 @@ TEST_F(SchedulerTest, RetriesAfterTheDelayThenGivesUp) {
   s->WaitIdle();
   EXPECT_EQ(calls.load(), 2) << "retries = 1: two attempts in all";
   auto runs = store_->Recent(1).ValueOrDie();
-  EXPECT_EQ(runs[0].state, "failed");
+  EXPECT_EQ(runs[0].state, RunState::kFailed);
   EXPECT_EQ(runs[0].attempts, 2);
   EXPECT_EQ(runs[0].error, "store down");
 }
@@ -136,7 +140,7 @@ TEST_F(SchedulerTest, RestartNeitherRepeatsNorSkips) {
 }
 
 TEST_F(SchedulerTest, UnfinishedRunsAreResumedAfterACrash) {
-  ASSERT_TRUE(store_->Put({"2025-01-15_09-59", k1000 - 60'000, "running", 1, ""}).ok());
+  ASSERT_TRUE(store_->Put({.minute = "2025-01-15_09-59", .start_ms = k1000 - 60'000, .state = RunState::kRunning, .attempts = 1}).ok());
   std::vector<std::string> seen;
   auto s = Make({}, Recording(seen));
   ASSERT_TRUE(s->Tick().ok());
@@ -163,7 +167,7 @@ TEST_F(SchedulerTest, ObserverHearsOfEveryEndedRunButNotOfRetries) {
   std::mutex m;
   int calls = 0;
   auto s = std::make_unique<MinuteScheduler>(
-      ScheduleOptions{.retries = 1, .retry_delay_ms = 0, .catchup = true, .start_ms = k1000 - 2 * 60'000}, calendar_,
+      ScheduleOptions{.retries = 1, .retry_delay = std::chrono::milliseconds(0), .catchup = true, .start_ms = k1000 - 2 * 60'000}, calendar_,
       clock_, *store_,
       [&](const events::Minute& minute) {
         std::lock_guard lock(m);
@@ -172,7 +176,7 @@ TEST_F(SchedulerTest, ObserverHearsOfEveryEndedRunButNotOfRetries) {
       },
       [&](const RunRecord& r) {
         std::lock_guard lock(m);
-        ended.push_back(r.minute + " " + r.state + " " + std::to_string(r.attempts));
+        ended.push_back(r.minute + " " + std::string(events::ToString(r.state)) + " " + std::to_string(r.attempts));
       });
   for (int i = 0; i < 4; ++i) {
     ASSERT_TRUE(s->Tick().ok());
@@ -181,6 +185,81 @@ TEST_F(SchedulerTest, ObserverHearsOfEveryEndedRunButNotOfRetries) {
   std::sort(ended.begin(), ended.end());
   EXPECT_EQ(ended, (std::vector<std::string>{"2025-01-15_09-58 failed 2", "2025-01-15_09-59 success 1"}));
   EXPECT_EQ(calls, 3);
+}
+
+TEST_F(SchedulerTest, BackfillRunsEachMinuteInOrderWithTheScheduleRetries) {
+  std::map<std::string, int> calls;
+  std::vector<int64_t> attempted_at;
+  const MinuteTask task = [&](const events::Minute& m) {
+    ++calls[m.Name()];
+    attempted_at.push_back(clock_.NowMillis());
+    return m.Name() == "2025-01-15_10-01" ? Status::IOError("store down") : Status::OK();
+  };
+  std::vector<std::string> ended;
+  const auto first = calendar_.Parse("2025-01-15 10:00").ValueOrDie();
+  const auto last = calendar_.Parse("2025-01-15 10:02").ValueOrDie();
+  auto failed = Backfill({.retries = 2, .retry_delay = std::chrono::milliseconds(3000)}, calendar_, clock_, *store_,
+                         task, first, last, [&](const RunRecord& r) {
+                           ended.push_back(r.minute + " " + std::string(events::ToString(r.state)) + " " +
+                                           std::to_string(r.attempts) + " " + r.error);
+                         });
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+  EXPECT_EQ(*failed, 1);
+  EXPECT_EQ(ended, (std::vector<std::string>{"2025-01-15_10-00 success 1 ", "2025-01-15_10-01 failed 3 store down",
+                                             "2025-01-15_10-02 success 1 "}));
+  EXPECT_EQ(calls["2025-01-15_10-01"], 3) << "retries = 2: three attempts";
+  // The retries waited retry_delay on the injected clock (which moved instead of sleeping).
+  ASSERT_EQ(attempted_at.size(), 5U);
+  EXPECT_EQ(attempted_at[2] - attempted_at[1], 3000);
+  EXPECT_EQ(attempted_at[3] - attempted_at[2], 3000);
+  EXPECT_EQ(attempted_at[4], attempted_at[3]) << "no delay before the next minute";
+  auto runs = store_->Recent(10).ValueOrDie();
+  ASSERT_EQ(runs.size(), 3U);
+  EXPECT_EQ(runs[1].minute, "2025-01-15_10-01");
+  EXPECT_EQ(runs[1].state, RunState::kFailed);
+  EXPECT_EQ(runs[1].attempts, 3);
+}
+
+TEST_F(SchedulerTest, RunForeverTicksUntilStopped) {
+  std::vector<std::string> seen;
+  auto s = Make({}, Recording(seen));
+  int ticks = 0;
+  // Each tick interval is a minute of the manual clock: three minutes become due.
+  ASSERT_TRUE(RunForever(*s, clock_, std::chrono::minutes(1), [&] {
+                s->WaitIdle();
+                return ticks++ == 3;
+              }).ok());
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"2025-01-15_09-59", "2025-01-15_10-00", "2025-01-15_10-01"}));
+}
+
+TEST(ScheduleConfig, DefaultsThenFileThenEnvironment) {
+  ::unsetenv("PFAD_DASHBOARD_URL");
+  ::unsetenv("PFAD_ANNOUNCEMENTS_TOPIC");
+  auto defaults = ScheduleConfig::Resolve(ConfigFile()).ValueOrDie();
+  EXPECT_EQ(defaults.dashboard_url, "http://127.0.0.1:8080");
+  EXPECT_EQ(defaults.Options().retries, 1);
+  EXPECT_EQ(defaults.Options().retry_delay, std::chrono::seconds(3));
+  EXPECT_EQ(defaults.Options().delay, std::chrono::seconds(5));
+  defaults.announcements = "t.windows";
+  EXPECT_EQ(defaults.Options().delay, std::chrono::seconds(60)) << "announcements come first: the clock waits longer";
+
+  auto file = ConfigFile::Parse("[schedule]\ndashboard = \"http://dash:1/\"\nretries = 3\nretry_delay_s = 0.5\n"
+                                "delay_s = 7\nmax_active_runs = 4\n")
+                  .ValueOrDie();
+  auto from_file = ScheduleConfig::Resolve(file).ValueOrDie();
+  EXPECT_EQ(from_file.DashboardBase(), "http://dash:1");
+  EXPECT_EQ(from_file.Options().retries, 3);
+  EXPECT_EQ(from_file.Options().retry_delay, std::chrono::milliseconds(500));
+  EXPECT_EQ(from_file.Options().delay, std::chrono::seconds(7));
+  EXPECT_EQ(from_file.Options().max_active_runs, 4);
+
+  ::setenv("PFAD_DASHBOARD_URL", "http://env:2", 1);
+  EXPECT_EQ(ScheduleConfig::Resolve(file).ValueOrDie().dashboard_url, "http://env:2");
+  ::unsetenv("PFAD_DASHBOARD_URL");
+  EXPECT_TRUE(ScheduleConfig::Resolve(ConfigFile::Parse("[schedule]\nretries = \"x\"\n").ValueOrDie())
+                  .status()
+                  .IsInvalid());
 }
 
 }  // namespace

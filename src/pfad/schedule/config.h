@@ -1,0 +1,46 @@
+// The schedule's settings (pfad run, backfill, report): defaults <- [schedule]
+// of the config file <- environment. The CLI lays its flags over the result.
+//
+//   [schedule]
+//   dashboard = "http://127.0.0.1:8080"   # PFAD_DASHBOARD_URL; "" = do not post
+//   token = "..."                         # PFAD_DASHBOARD_TOKEN
+//   state = "/path/schedule.db"           # the run-state database
+//   max_active_runs = 2
+//   retries = 1
+//   retry_delay_s = 3
+//   delay_s = 5                           # 60 when following announcements
+//   announcements = "user_interactions.windows"   # PFAD_ANNOUNCEMENTS_TOPIC
+//   bootstrap = "127.0.0.1:9092"          # PFAD_KAFKA_BOOTSTRAP
+#pragma once
+
+#include "pfad/common/config_file.h"
+#include "pfad/common/status.h"
+#include "pfad/schedule/scheduler.h"
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace pfad::schedule {
+
+struct ScheduleConfig {
+  // Runs at once, retries, retry delay; `delay` below sets the clock's delay.
+  ScheduleOptions options;
+  std::string dashboard_url = "http://127.0.0.1:8080";  // empty = do not post reports or runs
+  std::string token;          // the dashboard's bearer token
+  std::string state;          // run-state database; empty = the caller's default
+  std::string announcements;  // the ingester's windows topic; empty = by the clock only
+  std::string bootstrap = "127.0.0.1:9092";  // Kafka, for the announcements
+  // How long after its end a minute runs by the clock; unset = options.delay,
+  // or kAnnouncedDelay when following announcements (they come first).
+  std::optional<std::chrono::milliseconds> delay;
+  static constexpr std::chrono::milliseconds kAnnouncedDelay{60'000};
+
+  static Result<ScheduleConfig> Resolve(const ConfigFile& file);
+  // The scheduler's options, the clock's delay included.
+  [[nodiscard]] ScheduleOptions Options() const;
+  // The dashboard's base URL without trailing slashes.
+  [[nodiscard]] std::string DashboardBase() const;
+};
+
+}  // namespace pfad::schedule

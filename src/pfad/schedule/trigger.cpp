@@ -1,0 +1,19 @@
+#include "pfad/schedule/trigger.h"
+
+#include "pfad/common/log.h"
+
+namespace pfad::schedule {
+
+Result<std::unique_ptr<MinuteAnnouncements>> TriggerAnnouncedMinutes(
+    MinuteScheduler& scheduler, const events::MinuteCalendar& calendar, const std::string& bootstrap,
+    const std::string& topic, const kafka::Properties& properties, std::function<void(const Announcement&)> also) {
+  return MinuteAnnouncements::Start(
+      bootstrap, topic, properties, [&scheduler, &calendar, also = std::move(also)](const Announcement& a) {
+        if (also) also(a);
+        auto minute = calendar.Parse(a.minute);
+        const Status st = minute.ok() ? scheduler.Trigger(*minute) : minute.status();
+        if (!st.ok()) Logger("schedule")->warn("announcement minute={}: {}", a.minute, st.message());
+      });
+}
+
+}  // namespace pfad::schedule
