@@ -76,6 +76,33 @@ Result<std::optional<std::chrono::milliseconds>> ConfigFile::GetSeconds(std::str
   return std::optional<std::chrono::milliseconds>(SecondsToMillis(*seconds));
 }
 
+namespace {
+
+template <typename T, typename Getter>
+Status ReadOptional(Getter&& get, T& field) {
+  PFAD_ASSIGN_OR_RAISE(auto value, get());
+  if (value) field = static_cast<T>(*value);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ConfigFile::ReadInto(std::string_view path, std::string& field) const {
+  return ReadOptional([&] { return GetString(path); }, field);
+}
+Status ConfigFile::ReadInto(std::string_view path, double& field) const {
+  return ReadOptional([&] { return GetDouble(path); }, field);
+}
+Status ConfigFile::ReadInto(std::string_view path, int64_t& field) const {
+  return ReadOptional([&] { return GetInt(path); }, field);
+}
+Status ConfigFile::ReadInto(std::string_view path, int& field) const {
+  return ReadOptional([&] { return GetInt(path); }, field);
+}
+Status ConfigFile::ReadSecondsInto(std::string_view path, std::chrono::milliseconds& field) const {
+  return ReadOptional([&] { return GetSeconds(path); }, field);
+}
+
 std::optional<std::string> GetEnv(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') return std::nullopt;

@@ -33,6 +33,13 @@ class ConfigFile {
   [[nodiscard]] Result<std::optional<int64_t>> GetInt(std::string_view path) const;
   // A duration given as a number of seconds ("retry_delay_s = 0.5").
   [[nodiscard]] Result<std::optional<std::chrono::milliseconds>> GetSeconds(std::string_view path) const;
+  // Sets `field` from `path` when the file has it (a value of the wrong type is an
+  // error): the one step of every stage's Resolve.
+  [[nodiscard]] Status ReadInto(std::string_view path, std::string& field) const;
+  [[nodiscard]] Status ReadInto(std::string_view path, double& field) const;
+  [[nodiscard]] Status ReadInto(std::string_view path, int64_t& field) const;
+  [[nodiscard]] Status ReadInto(std::string_view path, int& field) const;
+  [[nodiscard]] Status ReadSecondsInto(std::string_view path, std::chrono::milliseconds& field) const;
   // Every key = value of a table whose values are strings, numbers or booleans
   // (e.g. librdkafka properties under [kafka]); empty when the table is absent.
   [[nodiscard]] Result<std::map<std::string, std::string>> GetTable(std::string_view path) const;

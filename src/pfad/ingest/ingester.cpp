@@ -282,7 +282,7 @@ Result<IngestStats> Run(const IngestOptions& given, std::shared_ptr<storage::Obj
   PFAD_RETURN_NOT_OK(Validate(options));
   PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());
   kafka::SchemaRegistryClient registry({.url = options.registry_url});
-  WriterSchemas schemas([&registry](int32_t id) { return registry.SchemaById(id); }, stop);
+  WriterSchemas schemas([&registry](int32_t id) { return registry.SchemaById(id); }, stop, clock);
   Ingester* ingester = nullptr;  // set before the first Poll, the only place rebalances arrive
   PFAD_ASSIGN_OR_RAISE(auto consumer, kafka::Consumer::Make(ConsumerProperties(options), [&](const kafka::Rebalance& r) {
                          ingester->OnRebalance(r);

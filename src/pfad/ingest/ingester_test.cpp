@@ -158,7 +158,7 @@ class IngesterTest : public ::testing::Test {
   IngesterTest() : clock_(kT0 + 10'000), schemas_([](int32_t id) -> Result<std::string> {
     if (id != kSchemaId) return Status::KeyError("no schema ", id);
     return std::string(events::EventAvroSchema());
-  }, stop_) {
+  }, stop_, clock_) {
     options_.topic = "events";
     options_ = WithDefaults(options_);
     std::vector<std::unique_ptr<MinuteSink>> sinks;
@@ -302,6 +302,21 @@ TEST_F(IngesterTest, ARevokeStoresNothingHalfDoneAndCommitsOnlyWhatIsStored) {
   StepFor(20);
   EXPECT_EQ(Stores(), 0) << "an open minute is dropped on revoke, to be re-read by the next owner";
   EXPECT_LE(consumer_.MaxCommitted(), 0);
+}
+
+TEST(WriterSchemas, AnUnreachableRegistryIsWaitedForNeverBlamedOnTheMessage) {
+  std::atomic<bool> stop{false};
+  ManualClock clock(0);
+  int calls = 0;
+  WriterSchemas schemas([&](int32_t) -> Result<std::string> {
+    if (++calls < 4) return Status::IOError("connection refused");
+    return std::string(events::EventAvroSchema());
+  }, stop, clock);
+  EXPECT_TRUE(schemas.Decoder(kSchemaId).ok());
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(clock.NowMillis(), 500 + 1000 + 2000) << "backoff doubles from 0.5 s, on the injected clock";
+  EXPECT_TRUE(schemas.Decoder(kSchemaId).ok());
+  EXPECT_EQ(calls, 4) << "cached";
 }
 
 TEST_F(IngesterTest, AnUnknownSchemaIdGoesToTheDlq) {

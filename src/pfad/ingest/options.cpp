@@ -1,22 +1,18 @@
 // IngestOptions: resolution from the config file and environment, derived
 // defaults, validation, and the librdkafka properties they give.
-#include <cstdlib>
-
 #include "pfad/ingest/ingester.h"
 
 namespace pfad::ingest {
 
 Result<IngestOptions> IngestOptions::Resolve(const ConfigFile& file) {
   IngestOptions o;
-  PFAD_ASSIGN_OR_RAISE(auto registry, file.GetString("ingest.registry"));
-  if (registry) o.registry_url = *registry;
-  PFAD_ASSIGN_OR_RAISE(auto sink, file.GetString("ingest.sink"));
-  if (sink) {
-    PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(*sink));
-  }
-  if (const char* env = std::getenv("PFAD_REGISTRY_URL"); env != nullptr && *env != '\0') o.registry_url = env;
-  if (const char* env = std::getenv("PFAD_INGEST_SINK"); env != nullptr && *env != '\0') {
-    PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(env));
+  std::string sink;
+  PFAD_RETURN_NOT_OK(file.ReadInto("ingest.registry", o.registry_url));
+  PFAD_RETURN_NOT_OK(file.ReadInto("ingest.sink", sink));
+  if (auto v = GetEnv("PFAD_REGISTRY_URL")) o.registry_url = *v;
+  if (auto v = GetEnv("PFAD_INGEST_SINK")) sink = *v;
+  if (!sink.empty()) {
+    PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(sink));
   }
   PFAD_ASSIGN_OR_RAISE(o.properties, file.GetTable("kafka"));
   return o;

@@ -1,22 +1,11 @@
 #include "pfad/ingest/schemas.h"
 
-#include <thread>
-
 #include "pfad/common/log.h"
 
 namespace pfad::ingest {
 
-WriterSchemas::WriterSchemas(Fetch fetch, const std::atomic<bool>& stop, Wait wait)
-    : fetch_(std::move(fetch)), stop_(stop), wait_(std::move(wait)) {
-  if (!wait_) {
-    wait_ = [this](std::chrono::milliseconds total) {
-      const auto until = std::chrono::steady_clock::now() + total;
-      while (!stop_ && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    };
-  }
-}
+WriterSchemas::WriterSchemas(Fetch fetch, const std::atomic<bool>& stop, const Clock& clock)
+    : fetch_(std::move(fetch)), stop_(stop), clock_(clock) {}
 
 Result<std::shared_ptr<const events::WriterSchemaDecoder>> WriterSchemas::Decoder(int32_t schema_id) {
   if (auto it = cache_.find(schema_id); it != cache_.end()) return it->second;
@@ -34,7 +23,7 @@ Result<std::shared_ptr<const events::WriterSchemaDecoder>> WriterSchemas::Decode
     // The registry is unreachable: not the message's fault; wait, never DLQ.
     Logger("ingest")->warn("schema registry unreachable, retrying in {} ms: {}", backoff_ms, text.status().message());
     if (stop_) return Status::Cancelled("stopping");
-    wait_(std::chrono::milliseconds(backoff_ms));
+    for (int64_t waited = 0; waited < backoff_ms && !stop_; waited += 50) clock_.SleepFor(std::chrono::milliseconds(50));
     if (stop_) return Status::Cancelled("stopping");
   }
 }

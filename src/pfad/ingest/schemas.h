@@ -5,6 +5,7 @@
 // lookup waits and retries until it answers or the stage stops.
 #pragma once
 
+#include "pfad/common/clock.h"
 #include "pfad/common/status.h"
 #include "pfad/events/avro_resolve.h"
 
@@ -22,10 +23,8 @@ class WriterSchemas {
   // The schema text of an id: KeyError when the registry has no such id; any
   // other error means the registry could not be asked.
   using Fetch = std::function<Result<std::string>(int32_t schema_id)>;
-  // Waits between retries (returns early when stopping).
-  using Wait = std::function<void(std::chrono::milliseconds)>;
-
-  WriterSchemas(Fetch fetch, const std::atomic<bool>& stop, Wait wait = nullptr);
+  // Retries wait on `clock` (in short steps, so a stop is noticed).
+  WriterSchemas(Fetch fetch, const std::atomic<bool>& stop, const Clock& clock);
 
   // The decoder for `schema_id`; KeyError/Invalid when the message belongs in
   // the DLQ; Cancelled when the stage stopped while the registry was unreachable.
@@ -34,7 +33,7 @@ class WriterSchemas {
  private:
   Fetch fetch_;
   const std::atomic<bool>& stop_;
-  Wait wait_;
+  const Clock& clock_;
   std::unordered_map<int32_t, Result<std::shared_ptr<const events::WriterSchemaDecoder>>> cache_;
 };
 

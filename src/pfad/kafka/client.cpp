@@ -108,6 +108,14 @@ Status ErrorStatus(rd_kafka_resp_err_t err, std::string_view context) {
                 std::make_shared<KafkaErrorDetail>(static_cast<int>(err), kind));
 }
 
+Status FatalError(rd_kafka_t* handle) {
+  char reason[512];
+  const auto e = rd_kafka_fatal_error(handle, reason, sizeof(reason));
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::OK();
+  return Status(arrow::StatusCode::IOError, std::string(reason),
+                std::make_shared<KafkaErrorDetail>(static_cast<int>(e), ErrorKind::kFatal));
+}
+
 namespace {
 
 std::string Bootstrap(rd_kafka_t* handle) {

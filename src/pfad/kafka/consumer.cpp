@@ -139,13 +139,8 @@ class RdConsumer final : public Consumer {
     return internal::WaitForTopic(handle_.get(), topic, timeout);
   }
 
-  Status FatalError() const override {
-    char reason[512];
-    const auto e = rd_kafka_fatal_error(handle_.get(), reason, sizeof(reason));
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::OK();
-    return Status(arrow::StatusCode::IOError, std::string(reason),
-                  std::make_shared<KafkaErrorDetail>(static_cast<int>(e), ErrorKind::kFatal));
-  }
+  Status FatalError() const override { return internal::FatalError(handle_.get()); }
+
 
   void Close() override {
     if (!handle_ || closed_) return;

@@ -41,6 +41,9 @@ Result<HandlePtr> MakeHandle(rd_kafka_type_t type, ConfPtr& conf, std::string_vi
 Status ErrorStatus(rd_kafka_resp_err_t err, std::string_view context);
 ErrorKind KindOf(rd_kafka_resp_err_t err);
 
+// The client's fatal error (the message is librdkafka's reason), else OK.
+Status FatalError(rd_kafka_t* handle);
+
 // Waits until the cluster answers a metadata request and `topic` exists, for at
 // most `timeout`; returns its partition count. IOError naming the bootstrap
 // servers otherwise.

@@ -114,13 +114,8 @@ class RdProducer final : public Producer {
                                                    nullptr);
   }
 
-  Status FatalError() const override {
-    char reason[512];
-    const auto e = rd_kafka_fatal_error(handle_.get(), reason, sizeof(reason));
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::OK();
-    return Status(arrow::StatusCode::IOError, std::string(reason),
-                  std::make_shared<KafkaErrorDetail>(static_cast<int>(e), ErrorKind::kFatal));
-  }
+  Status FatalError() const override { return internal::FatalError(handle_.get()); }
+
 
  private:
   static void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque) {

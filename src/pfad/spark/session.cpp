@@ -151,12 +151,9 @@ std::string SparkRemote::ToString() const { return std::string(kScheme) + host +
 
 Result<SparkConfig> SparkConfig::Resolve(const ConfigFile& file) {
   SparkConfig config;
-  PFAD_ASSIGN_OR_RAISE(auto remote, file.GetString("analyze.spark_remote"));
-  if (remote) config.remote = *remote;
-  PFAD_ASSIGN_OR_RAISE(auto connect_timeout, file.GetDouble("analyze.spark_connect_timeout_s"));
-  if (connect_timeout) config.connect_timeout_s = *connect_timeout;
-  PFAD_ASSIGN_OR_RAISE(auto request_timeout, file.GetDouble("analyze.spark_timeout_s"));
-  if (request_timeout) config.request_timeout_s = *request_timeout;
+  PFAD_RETURN_NOT_OK(file.ReadInto("analyze.spark_remote", config.remote));
+  PFAD_RETURN_NOT_OK(file.ReadInto("analyze.spark_connect_timeout_s", config.connect_timeout_s));
+  PFAD_RETURN_NOT_OK(file.ReadInto("analyze.spark_timeout_s", config.request_timeout_s));
   if (const char* env = std::getenv("PFAD_SPARK_REMOTE"); env != nullptr && *env != '\0') config.remote = env;
   return config;
 }

@@ -228,15 +228,10 @@ StorageConfig StorageConfig::FromEnvironment(StorageConfig base) {
 
 Result<StorageConfig> StorageConfig::Resolve(const ConfigFile& file) {
   StorageConfig config;
-  const auto set_string = [&](std::string_view key, std::string& field) -> Status {
-    PFAD_ASSIGN_OR_RAISE(auto v, file.GetString(key));
-    if (v) field = *v;
-    return Status::OK();
-  };
-  PFAD_RETURN_NOT_OK(set_string("storage.endpoint", config.endpoint));
-  PFAD_RETURN_NOT_OK(set_string("storage.region", config.region));
-  PFAD_RETURN_NOT_OK(set_string("storage.access_key", config.access_key));
-  PFAD_RETURN_NOT_OK(set_string("storage.secret_key", config.secret_key));
+  PFAD_RETURN_NOT_OK(file.ReadInto("storage.endpoint", config.endpoint));
+  PFAD_RETURN_NOT_OK(file.ReadInto("storage.region", config.region));
+  PFAD_RETURN_NOT_OK(file.ReadInto("storage.access_key", config.access_key));
+  PFAD_RETURN_NOT_OK(file.ReadInto("storage.secret_key", config.secret_key));
   PFAD_ASSIGN_OR_RAISE(auto connect, file.GetDouble("storage.connect_timeout_s"));
   if (connect) config.connect_timeout_s = *connect;
   PFAD_ASSIGN_OR_RAISE(auto request, file.GetDouble("storage.request_timeout_s"));
