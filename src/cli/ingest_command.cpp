@@ -28,17 +28,17 @@ struct IngestFlags {
 Result<std::shared_ptr<storage::ObjectStore>> Resolve(IngestFlags& flags) {
   auto& o = flags.options;
   PFAD_ASSIGN_OR_RAISE(auto config, flags.storage.LoadConfig());
+  // The library resolves its section (defaults, file, environment); flags go over it.
+  PFAD_ASSIGN_OR_RAISE(const auto resolved, ingest::IngestOptions::Resolve(config));
   PFAD_ASSIGN_OR_RAISE(o.properties, KafkaProperties(config, flags.properties));
-  if (o.registry_url.empty()) {
-    PFAD_ASSIGN_OR_RAISE(auto registry, config.GetString("ingest.registry"));
-    o.registry_url = registry.value_or("");
+  if (o.registry_url.empty()) o.registry_url = resolved.registry_url;
+  if (!flags.sink.empty()) {
+    PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(flags.sink));
+  } else if (resolved.sink.is_s3() || !resolved.sink.key.empty()) {
+    o.sink = resolved.sink;
+  } else {
+    return Status::Invalid("no sink: set --sink (a directory or s3://bucket[/prefix])");
   }
-  if (flags.sink.empty()) {
-    PFAD_ASSIGN_OR_RAISE(auto sink, config.GetString("ingest.sink"));
-    flags.sink = sink.value_or("");
-  }
-  if (flags.sink.empty()) return Status::Invalid("no sink: set --sink (a directory or s3://bucket[/prefix])");
-  PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(flags.sink));
   const auto ms = [](double s) { return static_cast<int64_t>(s * 1000); };
   o.windows.grace_ms = ms(flags.grace_s);
   o.windows.lookback_ms = ms(flags.lookback_s);

@@ -304,6 +304,28 @@ TEST_F(IngesterTest, ARevokeStoresNothingHalfDoneAndCommitsOnlyWhatIsStored) {
   EXPECT_LE(consumer_.MaxCommitted(), 0);
 }
 
+TEST(IngestOptions, ResolveReadsTheFileThenTheEnvironment) {
+  ::unsetenv("PFAD_REGISTRY_URL");
+  ::unsetenv("PFAD_INGEST_SINK");
+  const auto file = ConfigFile::Parse(R"(
+[ingest]
+registry = "http://file:8081"
+sink = "s3://bucket/minutes"
+[kafka]
+"linger.ms" = 7
+)").ValueOrDie();
+  auto options = IngestOptions::Resolve(file).ValueOrDie();
+  EXPECT_EQ(options.registry_url, "http://file:8081");
+  EXPECT_EQ(options.sink.ToString(), "s3://bucket/minutes");
+  EXPECT_EQ(options.properties.at("linger.ms"), "7");
+  EXPECT_EQ(options.windows.grace_ms, 5000) << "defaults are the library's";
+  ::setenv("PFAD_REGISTRY_URL", "http://env:8081", 1);
+  options = IngestOptions::Resolve(file).ValueOrDie();
+  EXPECT_EQ(options.registry_url, "http://env:8081");
+  ::unsetenv("PFAD_REGISTRY_URL");
+  EXPECT_FALSE(IngestOptions::Resolve(ConfigFile::Parse("[ingest]\nsink = 5\n").ValueOrDie()).ok());
+}
+
 TEST(WriterSchemas, AnUnreachableRegistryIsWaitedForNeverBlamedOnTheMessage) {
   std::atomic<bool> stop{false};
   ManualClock clock(0);
