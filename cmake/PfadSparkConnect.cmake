@@ -8,8 +8,8 @@
 # Only what the client uses is generated: the files src/pfad/spark includes (_sc_roots) and
 # their imports, without the ML and declarative-pipeline files (_sc_pruned; their fields
 # in base/commands are dropped and arrive as unknown fields), all with
-# `optimize_for = CODE_SIZE`, and gRPC stubs only for the file that declares the service.
-# This cut the generated code from 5.6 MB to 2.2 MB (docs/BENCHMARKS.md, "Build time").
+# `optimize_for = CODE_SIZE`, and gRPC stubs only for the file that declares the service
+# (docs/BENCHMARKS.md, "Build time").
 #
 # Protobuf ABI: only Debian's libprotobuf/libgrpc++ are linked. The pyarrow wheel's
 # libarrow_flight / libarrow_substrait carry their own protobuf and gRPC and are never
@@ -17,8 +17,8 @@
 # google::protobuf symbols are template instances over its OpenTelemetry types).
 
 # Debian's gRPC CMake config (it finds Protobuf and absl too). Not pkg-config: grpc++.pc
-# pulls in ~100 absl .pc files, and pkg_check_modules runs pkgconf 16 times over them
-# (~25 s of CPU in every fresh configure).
+# pulls in ~100 absl .pc files, and pkg_check_modules runs pkgconf 16 times over them,
+# which was most of a fresh configure's time.
 find_package(gRPC CONFIG REQUIRED)
 find_program(PFAD_PROTOC protoc REQUIRED)
 find_program(PFAD_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
@@ -105,8 +105,9 @@ target_link_libraries(pfad_spark_connect_proto PUBLIC gRPC::grpc++)
 # Generated code: no warnings of ours, no sanitizers, no debug info (it is large and not ours).
 target_compile_options(pfad_spark_connect_proto PRIVATE -w -g0 $<$<CONFIG:Debug>:-fno-sanitize=all>)
 # Every generated file includes protobuf's runtime and most include base.pb.h's imports:
-# parse them once.
-target_precompile_headers(pfad_spark_connect_proto PRIVATE "${_sc_dir}/gen/spark/connect/base.pb.h"
+# parse them once. <...>, not an absolute path: the path would be in the generated
+# cmake_pch.hxx, and ccache could not share the result between clones.
+target_precompile_headers(pfad_spark_connect_proto PRIVATE <spark/connect/base.pb.h>
   <google/protobuf/generated_message_reflection.h> <google/protobuf/reflection_ops.h>
   <google/protobuf/wire_format.h>)
 add_library(pfad::spark_connect_proto ALIAS pfad_spark_connect_proto)
