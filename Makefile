@@ -16,9 +16,18 @@ test-unit: build
 bench: setup-test build
 	scripts/bench.sh $(BENCH)
 
-build: setup-demo
-	cmake --preset $(PRESET) >/dev/null
+# Configure only when the build dir is new or the presets changed: once configured, ninja
+# re-runs CMake itself when a CMakeLists.txt (or anything CMake read) changes.
+BUILD_DIR_release := build
+BUILD_DIR_asan-ubsan := build-asan
+BUILD_DIR_tsan := build-tsan
+BUILD_DIR := $(BUILD_DIR_$(PRESET))
+
+build: $(BUILD_DIR)/build.ninja
 	cmake --build --preset $(PRESET)
+
+$(BUILD_DIR)/build.ninja: CMakePresets.json | setup-demo
+	cmake --preset $(PRESET) >/dev/null
 
 setup-demo:
 	scripts/setup.sh demo
