@@ -1,0 +1,335 @@
+#include "pfad/fraud/eval.h"
+
+#include <arrow/api.h>
+#include <parquet/arrow/reader.h>
+
+#include <algorithm>
+#include <functional>
+#include <span>
+#include <numeric>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "pfad/events/generator.h"
+#include "pfad/fraud/graph_features.h"
+#include "pfad/fraud/interactions.h"
+#include "pfad/fraud/rules.h"
+#include "pfad/fraud/window.h"
+
+namespace pfad::fraud {
+namespace {
+
+using events::EntityKind;
+using events::Scenario;
+
+constexpr EntityKind kKinds[] = {EntityKind::kUser, EntityKind::kSession};
+
+// Scenario per labelled entity, by kind.
+struct LabelIndex {
+  std::unordered_map<std::string, Scenario> by_kind[2];
+  bool scenarios = true;  // false: positives only, no scenario slices (interactions)
+  const std::unordered_map<std::string, Scenario>& of(EntityKind k) const { return by_kind[static_cast<int>(k)]; }
+};
+
+Result<LabelIndex> ReadLabels(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& minutes) {
+  LabelIndex index;
+  for (const auto& minute : minutes) {
+    std::string name = minute.Basename();
+    name.resize(name.size() - events::kObjectSuffix.size());
+    const auto uri = minute.Sibling(name + std::string(events::kLabelsSuffix));
+    PFAD_ASSIGN_OR_RAISE(auto info, store.Stat(uri));
+    if (!info.exists) {
+      return Status::Invalid(uri.ToString(), ": no labels beside the minute object; evaluation needs the labels "
+                             "that generating with fraud actors writes (docs/FRAUD.md)");
+    }
+    PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(uri));
+    auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
+    if (!reader.ok()) return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
+    std::shared_ptr<arrow::Table> table;
+    PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable());
+    auto labels = events::LabelsFromTable(*table);
+    if (!labels.ok()) return Status::Invalid(uri.ToString(), ": ", labels.status().message());
+    for (const auto& label : *labels) {
+      index.by_kind[static_cast<int>(label.kind)].try_emplace(label.entity_id.ToString(), label.scenario);
+    }
+  }
+  return index;
+}
+
+FeatureTable Subset(const FeatureTable& table, const std::vector<size_t>& rows) {
+  FeatureTable out;
+  out.kind = table.kind;
+  out.names = table.names;
+  out.ids.reserve(rows.size());
+  out.values.reserve(rows.size() * table.cols());
+  for (const size_t r : rows) {
+    out.ids.push_back(table.ids[r]);
+    out.values.insert(out.values.end(), table.row(r), table.row(r) + table.cols());
+  }
+  return out;
+}
+
+std::vector<size_t> AllRows(size_t n) {
+  std::vector<size_t> rows(n);
+  std::iota(rows.begin(), rows.end(), 0);
+  return rows;
+}
+
+// Truth per row; slices are the scenarios (in enum order) that occur.
+TestTruth TruthFor(const std::vector<std::string>& ids, const std::unordered_map<std::string, Scenario>& labels) {
+  TestTruth truth;
+  int slot[events::kScenarioCount];
+  std::fill(std::begin(slot), std::end(slot), -1);
+  std::vector<int> scenario(ids.size(), -1);
+  bool present[events::kScenarioCount] = {};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (auto it = labels.find(ids[i]); it != labels.end()) {
+      scenario[i] = static_cast<int>(it->second);
+      present[scenario[i]] = true;
+    }
+  }
+  for (int s = 0; s < events::kScenarioCount; ++s) {
+    if (!present[s]) continue;
+    slot[s] = static_cast<int>(truth.slice_names.size());
+    truth.slice_names.emplace_back(events::ToString(static_cast<Scenario>(s)));
+    truth.slice_is_fraud.push_back(events::IsFraud(static_cast<Scenario>(s)));
+  }
+  truth.labels.resize(ids.size());
+  truth.slice.resize(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    truth.slice[i] = scenario[i] < 0 ? -1 : slot[scenario[i]];
+    truth.labels[i] = scenario[i] >= 0 && events::IsFraud(static_cast<Scenario>(scenario[i]));
+  }
+  return truth;
+}
+
+// The tables of one model family for one kind: train and test rows.
+struct Split {
+  FeatureTable train, test;
+};
+
+Status RunTrees(const std::string& model, const Split& split, const std::vector<uint8_t>& train_labels,
+                const TestTruth& truth, EntityKind kind, uint64_t seed, const TreeParams& base,
+                std::vector<ModelFigures>& runs) {
+  TreeParams params = base;
+  params.seed = seed;
+  PFAD_ASSIGN_OR_RAISE(auto trees, BoostedTrees::Train(split.train, train_labels, params));
+  PFAD_ASSIGN_OR_RAISE(auto scores, trees.Predict(split.test));
+  runs.push_back(Judge(model, kind, seed, scores, truth));
+  return Status::OK();
+}
+
+Status CheckTrainable(const std::vector<uint8_t>& labels, EntityKind kind) {
+  const auto positives = std::count(labels.begin(), labels.end(), 1);
+  if (positives == 0 || positives == static_cast<long>(labels.size())) {
+    return Status::Invalid("the training window has ", positives, " fraud ", events::ToString(kind), "s of ",
+                           labels.size(), ": models need both classes (generate with fraud actors, or more minutes)");
+  }
+  return Status::OK();
+}
+
+// One window's graph and features.
+struct Window {
+  WindowEvents events;
+  WindowGraph graph;
+  NodeFeatures nodes;
+  GraphFeatures real;
+};
+
+Window Analyse(WindowEvents events) {
+  Window w;
+  w.events = std::move(events);
+  w.graph = BuildGraph(w.events);
+  w.nodes = ComputeNodeFeatures(w.events, w.graph);
+  w.real = WithNeighbours(w.nodes, w.graph.edges);
+  return w;
+}
+
+const FeatureTable& Of(const NodeFeatures& f, EntityKind k) { return k == EntityKind::kUser ? f.users : f.sessions; }
+const FeatureTable& Of(const GraphFeatures& f, EntityKind k) { return k == EntityKind::kUser ? f.users : f.sessions; }
+
+std::vector<uint8_t> Labels(const std::vector<std::string>& ids,
+                            const std::unordered_map<std::string, Scenario>& labels) {
+  std::vector<uint8_t> out(ids.size(), 0);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (auto it = labels.find(ids[i]); it != labels.end()) out[i] = events::IsFraud(it->second);
+  }
+  return out;
+}
+
+// Trains on one window and tests on a later one, for each kind.
+using RulesModel = std::function<Result<std::vector<double>>(const FeatureTable&)>;
+Status CompareWindows(const Window& train, const Window& test, const LabelIndex& labels,
+                      std::span<const EntityKind> kinds, const RulesModel& rules, const EvalOptions& options,
+                      Evaluation& evaluation) {
+  for (const EntityKind kind : kinds) {
+    const auto& kind_labels = labels.of(kind);
+    const FeatureTable& train_graph = Of(train.real, kind);
+    const auto y_train = Labels(train_graph.ids, kind_labels);
+    PFAD_RETURN_NOT_OK(CheckTrainable(y_train, kind));
+    // Test rows: entities not seen in the training window.
+    const std::unordered_set<std::string> seen(train_graph.ids.begin(), train_graph.ids.end());
+    std::vector<size_t> rows;
+    const FeatureTable& test_graph = Of(test.real, kind);
+    for (size_t r = 0; r < test_graph.rows(); ++r) {
+      if (!seen.contains(test_graph.ids[r])) rows.push_back(r);
+    }
+    const Split node{Of(train.nodes, kind), Subset(Of(test.nodes, kind), rows)};
+    const Split graph{train_graph, Subset(test_graph, rows)};
+    TestTruth truth = TruthFor(graph.test.ids, kind_labels);
+    if (!labels.scenarios) {
+      truth.slice_names.clear();
+      truth.slice_is_fraud.clear();
+      std::fill(truth.slice.begin(), truth.slice.end(), -1);
+    }
+    evaluation.notes.push_back(std::string(events::ToString(kind)) + "s: " + std::to_string(train_graph.rows()) +
+                               " train (" + std::to_string(std::count(y_train.begin(), y_train.end(), 1)) +
+                               " fraud), " + std::to_string(rows.size()) + " test (" +
+                               std::to_string(std::count(truth.labels.begin(), truth.labels.end(), 1)) +
+                               " fraud), " + std::to_string(test_graph.rows() - rows.size()) +
+                               " test entities left out as seen in training");
+    PFAD_ASSIGN_OR_RAISE(auto rule_scores, rules(node.test));
+    for (int s = 0; s < options.seeds; ++s) {
+      const uint64_t seed = options.first_seed + static_cast<uint64_t>(s);
+      evaluation.runs.push_back(Judge("rules", kind, seed, rule_scores, truth));
+      PFAD_RETURN_NOT_OK(RunTrees("trees_node", node, y_train, truth, kind, seed, options.trees, evaluation.runs));
+      PFAD_RETURN_NOT_OK(RunTrees("trees_graph", graph, y_train, truth, kind, seed, options.trees, evaluation.runs));
+      const Split shuffled{Of(WithNeighbours(train.nodes, ShuffledAdjacency(train.events, seed)), kind),
+                           Subset(Of(WithNeighbours(test.nodes, ShuffledAdjacency(test.events, seed + 1000)), kind),
+                                  rows)};
+      PFAD_RETURN_NOT_OK(
+          RunTrees("trees_graph_shuffled", shuffled, y_train, truth, kind, seed, options.trees, evaluation.runs));
+    }
+  }
+  return Status::OK();
+}
+
+std::string Fixed(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+}  // namespace
+
+Result<Evaluation> EvaluateMinutes(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& minutes,
+                                   const EvalOptions& options) {
+  if (minutes.size() < 2) {
+    return Status::Invalid("evaluation needs at least 2 minute objects (a training and a test window), found ",
+                           minutes.size());
+  }
+  if (!(options.train_share > 0 && options.train_share < 1)) return Status::Invalid("train share must be in (0, 1)");
+  PFAD_ASSIGN_OR_RAISE(auto labels, ReadLabels(store, minutes));
+  const auto cut = std::clamp<size_t>(static_cast<size_t>(static_cast<double>(minutes.size()) * options.train_share +
+                                                          0.5), 1, minutes.size() - 1);
+  const std::vector<storage::ObjectUri> train_minutes(minutes.begin(), minutes.begin() + static_cast<long>(cut));
+  const std::vector<storage::ObjectUri> test_minutes(minutes.begin() + static_cast<long>(cut), minutes.end());
+  PFAD_ASSIGN_OR_RAISE(auto train_events, ReadWindow(store, train_minutes));
+  PFAD_ASSIGN_OR_RAISE(auto test_events, ReadWindow(store, test_minutes));
+  if (test_events.size() == 0 || train_events.size() == 0) return Status::Invalid("a window has no events");
+  const Window train = Analyse(std::move(train_events));
+  const Window test = Analyse(std::move(test_events));
+
+  Evaluation evaluation;
+  evaluation.dataset = minutes.front().Parent().ToString();
+  evaluation.notes.push_back("training window: " + std::to_string(cut) + " minutes (" +
+                             std::to_string(train.events.size()) + " events), test window: " +
+                             std::to_string(minutes.size() - cut) + " minutes (" + std::to_string(test.events.size()) +
+                             " events)");
+  PFAD_RETURN_NOT_OK(CompareWindows(train, test, labels, kKinds, RuleScores, options, evaluation));
+  evaluation.notes.push_back("train share " + Fixed(options.train_share) + "; " + std::to_string(options.seeds) +
+                             " seeds from " + std::to_string(options.first_seed));
+  return evaluation;
+}
+
+Result<Evaluation> EvaluateInteractions(const std::string& path, const InteractionsOptions& interaction_options,
+                                        const EvalOptions& options) {
+  PFAD_ASSIGN_OR_RAISE(auto rows,
+                       ReadInteractions(path, interaction_options.positive_label, interaction_options.negative_label));
+  if (!(options.train_share > 0 && options.train_share < 1)) return Status::Invalid("train share must be in (0, 1)");
+  // Each interaction is an edge user-item; the user is its own session (the
+  // list has no sessions), items are products.
+  std::unordered_map<std::string, int32_t> items;
+  std::unordered_map<std::string, uint8_t> positive_user;
+  const bool timed = !rows.time.empty();
+  std::vector<size_t> order = AllRows(rows.size());
+  if (timed) std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows.time[a] < rows.time[b]; });
+  const size_t cut = timed ? static_cast<size_t>(static_cast<double>(rows.size()) * options.train_share) : rows.size();
+  WindowBuilder first, second;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const size_t i = order[k];
+    auto [it, inserted] = items.try_emplace(rows.item[i], static_cast<int32_t>(items.size()));
+    positive_user[rows.user[i]] |= rows.positive[i];
+    (k < cut ? first : second)
+        .Add(rows.user[i], rows.user[i], it->second, events::EventType::kViewProduct, false, std::nullopt, 0,
+             timed ? rows.time[i] : 0, events::Uuid::V4(0, k));
+  }
+  std::unordered_map<std::string, Scenario> labels;  // positives only; the scenario name is not shown
+  for (const auto& [user, positive] : positive_user) {
+    if (positive) labels.emplace(user, Scenario::kFraudRing);
+  }
+  Evaluation evaluation;
+  evaluation.dataset = "interactions: " + path;
+  const Window all = Analyse(first.Finish());  // everything, or the earlier part when timed
+  const size_t users = all.real.users.rows();
+  const auto y_all = Labels(all.real.users.ids, labels);
+  evaluation.notes.push_back(std::to_string(rows.size()) + " interactions, " + std::to_string(users) + " users (" +
+                             std::to_string(std::count(y_all.begin(), y_all.end(), 1)) + " positive), " +
+                             std::to_string(items.size()) + " items; users are scored");
+  // The rules model for plain interactions: one-review accounts are the classic
+  // spam signal, so the score is 1 / n_events.
+  const RulesModel one_review = [](const FeatureTable& nodes) {
+    std::vector<double> scores(nodes.rows());
+    for (size_t r = 0; r < nodes.rows(); ++r) scores[r] = 1.0 / std::max(1.0, nodes.at(r, 0));
+    return Result<std::vector<double>>(std::move(scores));
+  };
+  if (timed) {
+    LabelIndex index;
+    index.by_kind[static_cast<int>(EntityKind::kUser)] = labels;
+    index.scenarios = false;
+    const Window later = Analyse(second.Finish());
+    evaluation.notes.push_back("time split: the earlier " + Fixed(options.train_share) +
+                               " of the interactions train, the rest test");
+    const EntityKind users_only[] = {EntityKind::kUser};
+    PFAD_RETURN_NOT_OK(CompareWindows(all, later, index, users_only, one_review, options, evaluation));
+    return evaluation;
+  }
+  evaluation.notes.push_back("no time column: users split at random per seed (train share " +
+                             Fixed(options.train_share) + "), features over the graph of all interactions");
+  PFAD_ASSIGN_OR_RAISE(const auto rule_all, one_review(all.nodes.users));
+  for (int s = 0; s < options.seeds; ++s) {
+    const uint64_t seed = options.first_seed + static_cast<uint64_t>(s);
+    std::vector<size_t> perm = AllRows(users);
+    events::Rng rng(seed);
+    for (size_t i = perm.size(); i > 1; --i) {
+      std::swap(perm[i - 1], perm[static_cast<size_t>(rng.Uniform(0, static_cast<int64_t>(i) - 1))]);
+    }
+    const size_t n_train = static_cast<size_t>(static_cast<double>(users) * options.train_share);
+    std::vector<size_t> train_rows(perm.begin(), perm.begin() + static_cast<long>(n_train));
+    std::vector<size_t> test_rows(perm.begin() + static_cast<long>(n_train), perm.end());
+    std::sort(train_rows.begin(), train_rows.end());
+    std::sort(test_rows.begin(), test_rows.end());
+    std::vector<uint8_t> y_train;
+    for (const size_t r : train_rows) y_train.push_back(y_all[r]);
+    PFAD_RETURN_NOT_OK(CheckTrainable(y_train, EntityKind::kUser));
+    TestTruth truth;
+    std::vector<double> rule_scores;
+    for (const size_t r : test_rows) {
+      truth.labels.push_back(y_all[r]);
+      truth.slice.push_back(-1);
+      rule_scores.push_back(rule_all[r]);
+    }
+    evaluation.runs.push_back(Judge("rules", EntityKind::kUser, seed, rule_scores, truth));
+    const auto split = [&](const FeatureTable& t) { return Split{Subset(t, train_rows), Subset(t, test_rows)}; };
+    PFAD_RETURN_NOT_OK(RunTrees("trees_node", split(all.nodes.users), y_train, truth, EntityKind::kUser, seed,
+                                options.trees, evaluation.runs));
+    PFAD_RETURN_NOT_OK(RunTrees("trees_graph", split(all.real.users), y_train, truth, EntityKind::kUser, seed,
+                                options.trees, evaluation.runs));
+    const auto shuffled = WithNeighbours(all.nodes, ShuffledAdjacency(all.events, seed));
+    PFAD_RETURN_NOT_OK(RunTrees("trees_graph_shuffled", split(shuffled.users), y_train, truth, EntityKind::kUser,
+                                seed, options.trees, evaluation.runs));
+  }
+  return evaluation;
+}
+
+}  // namespace pfad::fraud
