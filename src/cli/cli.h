@@ -17,6 +17,10 @@
 #include "pfad/kafka/client.h"
 #include "pfad/storage/object_store.h"
 
+namespace pfad::spark {
+class SparkSession;
+}  // namespace pfad::spark
+
 namespace pfad::cli {
 
 // Exit codes of every sub-command.
@@ -77,6 +81,12 @@ struct EngineFlags {
   // every analysis of the process shares (IOError when Spark is unreachable).
   [[nodiscard]] Result<std::shared_ptr<const analyze::EventCounter>> Open(const ConfigFile& file,
                                                                           const analyze::AnalyzeConfig& config) const;
+  // The engine name: the flag, else `configured`.
+  [[nodiscard]] const std::string& Name(const std::string& configured) const {
+    return engine.empty() ? configured : engine;
+  }
+  // Opens a Spark session: spark::SparkConfig::Resolve, then the --spark-* flags.
+  [[nodiscard]] Result<std::shared_ptr<spark::SparkSession>> OpenSpark(const ConfigFile& file) const;
 };
 
 // Lays a flag over a resolved setting when the flag was given.
@@ -93,5 +103,6 @@ void RegisterIngest(CLI::App& app, int& exit_code);
 void RegisterDashboard(CLI::App& app, int& exit_code);
 void RegisterSchedule(CLI::App& app, int& exit_code);
 void RegisterDemo(CLI::App& app, int& exit_code);
+void RegisterFraud(CLI::App& app, int& exit_code);
 
 }  // namespace pfad::cli

@@ -1,0 +1,164 @@
+// pfad fraud features <window> [--engine local|spark] --out <dir>
+// pfad fraud eval <window> | --interactions <file>  [--json] [--pr-curves <svg>]
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "cli.h"
+#include "pfad/fraud/eval.h"
+#include "pfad/fraud/graph_features.h"
+#include "pfad/fraud/window.h"
+#include "pfad/spark/fraud_features.h"
+#include "pfad/spark/session.h"
+
+namespace pfad::cli {
+namespace {
+
+struct WindowFlags {
+  std::string source;       // directory, S3 prefix or one minute object
+  int window_minutes = 10;  // the last N minute objects; 0 = all
+  StorageFlags storage;
+};
+
+struct Window {
+  std::shared_ptr<storage::ObjectStore> store;
+  std::vector<storage::ObjectUri> minutes;
+};
+
+Result<Window> OpenWindow(const WindowFlags& flags, const ConfigFile& config_file, bool last_only) {
+  PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.storage.Resolve(config_file));
+  PFAD_ASSIGN_OR_RAISE(auto source, storage::ObjectUri::Parse(flags.source));
+  Window w;
+  PFAD_ASSIGN_OR_RAISE(w.store, storage::ObjectStore::Open(source, storage_config));
+  PFAD_ASSIGN_OR_RAISE(w.minutes, fraud::ListMinuteObjects(*w.store, source));
+  if (w.minutes.empty()) return Status::Invalid(source.ToString(), ": no minute objects (YYYY-MM-DD_HH-MM.parquet)");
+  if (last_only && flags.window_minutes > 0 && w.minutes.size() > static_cast<size_t>(flags.window_minutes)) {
+    w.minutes.erase(w.minutes.begin(), w.minutes.end() - flags.window_minutes);
+  }
+  return w;
+}
+
+struct FeaturesFlags {
+  WindowFlags window;
+  EngineFlags engine;
+  std::string out;
+};
+
+Status RunFeatures(const FeaturesFlags& flags) {
+  PFAD_ASSIGN_OR_RAISE(auto config_file, flags.window.storage.LoadConfig());
+  PFAD_ASSIGN_OR_RAISE(auto window, OpenWindow(flags.window, config_file, /*last_only=*/true));
+  std::vector<fraud::FeatureTable> tables;
+  if (flags.engine.Name("local") == "spark") {
+    PFAD_ASSIGN_OR_RAISE(auto session, flags.engine.OpenSpark(config_file));
+    PFAD_ASSIGN_OR_RAISE(tables, spark::SparkGraphFeatures(*session, window.minutes));
+  } else {
+    PFAD_ASSIGN_OR_RAISE(auto events, fraud::ReadWindow(*window.store, window.minutes));
+    const auto graph = fraud::BuildGraph(events);
+    const auto features = fraud::WithNeighbours(fraud::ComputeNodeFeatures(events, graph), graph.edges);
+    tables = {features.users, features.sessions};
+  }
+  PFAD_ASSIGN_OR_RAISE(auto out, storage::ObjectUri::Parse(flags.out));
+  PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.window.storage.Resolve(config_file));
+  PFAD_ASSIGN_OR_RAISE(auto out_store, storage::ObjectStore::Open(out, storage_config));
+  if (!out.is_s3()) std::filesystem::create_directories(out.FsPath());
+  for (const auto& table : tables) {
+    const auto name = fmt::format("{}_features.parquet", events::ToString(table.kind));
+    PFAD_RETURN_NOT_OK(fraud::WriteFeatureTable(*out_store, out.Child(name), fraud::SortedById(table)));
+    fmt::print("{} {} rows x {} features\n", out.Child(name).ToString(), table.rows(), table.cols());
+  }
+  return Status::OK();
+}
+
+struct EvalFlags {
+  WindowFlags window;
+  std::string interactions;
+  fraud::InteractionsOptions labels;
+  fraud::EvalOptions options;
+  bool json = false;
+  std::string pr_curves;
+};
+
+Status WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Status::IOError(path, ": cannot write");
+  return Status::OK();
+}
+
+Status RunEval(const EvalFlags& flags) {
+  fraud::Evaluation evaluation;
+  if (!flags.interactions.empty()) {
+    PFAD_ASSIGN_OR_RAISE(evaluation, fraud::EvaluateInteractions(flags.interactions, flags.labels, flags.options));
+  } else {
+    if (flags.window.source.empty()) return Status::Invalid("give a directory or prefix of minute objects, or --interactions");
+    PFAD_ASSIGN_OR_RAISE(auto config_file, flags.window.storage.LoadConfig());
+    PFAD_ASSIGN_OR_RAISE(auto window, OpenWindow(flags.window, config_file, /*last_only=*/false));
+    PFAD_ASSIGN_OR_RAISE(evaluation, fraud::EvaluateMinutes(*window.store, window.minutes, flags.options));
+  }
+  if (!flags.pr_curves.empty()) PFAD_RETURN_NOT_OK(WriteFile(flags.pr_curves, fraud::RenderPrCurvesSvg(evaluation)));
+  fmt::print("{}\n", flags.json ? fraud::RenderJson(evaluation) : fraud::RenderMarkdown(evaluation));
+  return Status::OK();
+}
+
+void AddWindowFlags(CLI::App& cmd, WindowFlags& flags, bool required) {
+  auto* source = cmd.add_option("window", flags.source,
+                                "directory or S3 prefix of minute objects (YYYY-MM-DD_HH-MM.parquet), or one object");
+  if (required) source->required();
+  flags.storage.AddTo(cmd);
+}
+
+}  // namespace
+
+void RegisterFraud(CLI::App& app, int& exit_code) {
+  CLI::App* fraud = app.add_subcommand("fraud", "Fraud stage: graph features and model evaluation (docs/FRAUD.md)");
+  fraud->require_subcommand(1);
+
+  auto features = std::make_shared<FeaturesFlags>();
+  CLI::App* fcmd = fraud->add_subcommand(
+      "features",
+      "Compute the window graph's features (docs/FRAUD.md section 2) and write <out>/user_features.parquet\n"
+      "and <out>/session_features.parquet: entity_id, then one float64 column per feature.");
+  AddWindowFlags(*fcmd, features->window, true);
+  fcmd->add_option("--window-minutes", features->window.window_minutes,
+                   "use the last N minute objects (0 = all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  features->engine.AddTo(*fcmd);
+  fcmd->add_option("--out", features->out, "output directory (local or s3://bucket/prefix)")->required();
+  fcmd->footer(std::string(kExitCodesHelp));
+  fcmd->callback([features, &exit_code] {
+    if (const Status st = RunFeatures(*features); !st.ok()) exit_code = ReportError("fraud features", st);
+  });
+
+  auto eval = std::make_shared<EvalFlags>();
+  CLI::App* ecmd = fraud->add_subcommand(
+      "eval",
+      "Train and judge the fraud models (rules, trees on node features, trees on graph features, and the\n"
+      "shuffled-edge control) on labelled data: minute objects with their .labels.parquet beside them\n"
+      "(earlier minutes train, later ones test), or --interactions <file>. Prints a Markdown table.");
+  AddWindowFlags(*ecmd, eval->window, false);
+  ecmd->add_option("--interactions", eval->interactions,
+                   "labelled user-item list instead of minute objects: CSV, TSV or Parquet with columns\n"
+                   "user, item, label and optionally time (integer); users are scored");
+  ecmd->add_option("--positive-label", eval->labels.positive_label, "label value of a fraud row")->capture_default_str();
+  ecmd->add_option("--negative-label", eval->labels.negative_label, "label value of a normal row")->capture_default_str();
+  ecmd->add_option("--seeds", eval->options.seeds, "seeds (each retrains every model)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  ecmd->add_option("--first-seed", eval->options.first_seed, "first seed")->capture_default_str();
+  ecmd->add_option("--train-share", eval->options.train_share, "share of the minutes (or users) that train")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 0.95));
+  ecmd->add_option("--rounds", eval->options.trees.rounds, "boosting rounds of the tree models")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 5000));
+  ecmd->add_flag("--json", eval->json, "print JSON instead of Markdown");
+  ecmd->add_option("--pr-curves", eval->pr_curves, "also write the PR curves of the first seed as SVG to this file");
+  ecmd->footer(std::string(kExitCodesHelp));
+  ecmd->callback([eval, &exit_code] {
+    if (const Status st = RunEval(*eval); !st.ok()) exit_code = ReportError("fraud eval", st);
+  });
+}
+
+}  // namespace pfad::cli
