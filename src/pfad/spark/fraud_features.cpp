@@ -51,6 +51,11 @@ std::string Literal(std::string_view text) {
   return out + "'";
 }
 
+// The number of distinct non-null values of a column. size(collect_set(...)),
+// not count(DISTINCT ...): several DISTINCT aggregates in one GROUP BY make
+// Spark expand every row once per distinct column and shuffle again.
+std::string Distinct(std::string_view column) { return fmt::format("size(collect_set({}))", column); }
+
 std::string TypeIs(EventType type) { return fmt::format("event_type = {}", Literal(events::ToString(type))); }
 std::string IsError() { return fmt::format("status = {}", Literal(events::ToString(EventStatus::kError))); }
 
@@ -72,10 +77,10 @@ std::vector<Feature> NodeFeatures(EntityKind kind) {
     f.push_back({fmt::format("share_{}", kTypeStems[t]), Ratio(f[1 + t].sql, n)});
   }
   const std::string n_error = fmt::format("count_if({})", IsError());
-  const std::string error_codes = "count(DISTINCT error_code)";
+  const std::string error_codes = Distinct("error_code");
   const std::string n_payment = f[1 + static_cast<int>(EventType::kPayment)].sql;
   const std::string payment_errors = fmt::format("count_if({} AND {})", IsError(), TypeIs(EventType::kPayment));
-  const std::string products = "count(DISTINCT product_id)";
+  const std::string products = Distinct("product_id");
   std::string first_type = "CASE min_by(event_type, struct(ts_ms, event_id))";
   for (int t = 0; t < events::kEventTypeCount; ++t) {
     first_type += fmt::format(" WHEN {} THEN {}", Literal(events::ToString(static_cast<EventType>(t))), t);
@@ -95,7 +100,7 @@ std::vector<Feature> NodeFeatures(EntityKind kind) {
                         {"span_ms", "max(ts_ms) - min(ts_ms)"},
                         {"products", products},
                         {"products_per_event", Ratio(products, n)},
-                        {"degree", fmt::format("count(DISTINCT {})", IdColumn(Other(kind)))},
+                        {"degree", Distinct(IdColumn(Other(kind)))},
                         {"first_type", first_type},
                     });
   return f;
@@ -105,8 +110,8 @@ std::vector<Feature> NodeFeatures(EntityKind kind) {
 std::vector<Feature> ProductFeatures() {
   return {
       {"p_events", "count(1)"},
-      {"p_users", "count(DISTINCT user_id)"},
-      {"p_sessions", "count(DISTINCT session_id)"},
+      {"p_users", Distinct("user_id")},
+      {"p_sessions", Distinct("session_id")},
       {"p_share_cart", Ratio(fmt::format("count_if({})", TypeIs(EventType::kAddToCart)), "count(1)")},
   };
 }

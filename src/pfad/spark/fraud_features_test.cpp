@@ -91,8 +91,8 @@ TEST(GraphFeaturesSql, DefinesTheSpecsTrickyFeatures) {
                              "DOUBLE) / count(1) END AS DOUBLE) AS share_cart"));
   EXPECT_THAT(sql, HasSubstr("CASE WHEN count(1) < 3 OR avg(gap_ms) = 0 THEN 0D ELSE stddev_pop(gap_ms) / "
                              "avg(gap_ms) END AS DOUBLE) AS gap_cv"));
-  EXPECT_THAT(sql, HasSubstr("CAST(count(DISTINCT session_id) AS DOUBLE) AS degree"));  // users' degree
-  EXPECT_THAT(sql, HasSubstr("CAST(count(DISTINCT user_id) AS DOUBLE) AS degree"));     // sessions' degree
+  EXPECT_THAT(sql, HasSubstr("CAST(size(collect_set(session_id)) AS DOUBLE) AS degree"));  // users' degree
+  EXPECT_THAT(sql, HasSubstr("CAST(size(collect_set(user_id)) AS DOUBLE) AS degree"));     // sessions' degree
   EXPECT_THAT(sql, HasSubstr("SELECT DISTINCT user_id AS id, session_id AS neighbour FROM events"));
   EXPECT_THAT(sql, HasSubstr("avg(node.n_events) AS session_mean_n_events"));
   EXPECT_THAT(sql, HasSubstr("max(node.p_share_cart) AS product_max_p_share_cart"));
