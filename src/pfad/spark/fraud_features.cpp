@@ -14,6 +14,7 @@
 #include "pfad/common/log.h"
 #include "pfad/events/event.h"
 #include "pfad/spark/engine.h"
+#include "pfad/spark/string_column.h"
 #include "spark/connect/base.pb.h"
 
 namespace pfad::spark {
@@ -180,25 +181,6 @@ std::string NeighboursCte(std::string_view name, EntityKind kind, std::string_vi
       "\n  JOIN {2} node ON node.id = pair.neighbour\n  GROUP BY pair.id\n)",
       IdColumn(kind), neighbour_column, nodes);
   return sql;
-}
-
-std::optional<std::string_view> StringAt(const arrow::Array& array, int64_t i) {
-  if (array.IsNull(i)) return std::nullopt;
-  switch (array.type_id()) {
-    case arrow::Type::STRING:
-      return static_cast<const arrow::StringArray&>(array).GetView(i);
-    case arrow::Type::LARGE_STRING:
-      return static_cast<const arrow::LargeStringArray&>(array).GetView(i);
-    case arrow::Type::STRING_VIEW:
-      return static_cast<const arrow::StringViewArray&>(array).GetView(i);
-    default:
-      return std::nullopt;
-  }
-}
-
-bool IsString(const arrow::DataType& type) {
-  return type.id() == arrow::Type::STRING || type.id() == arrow::Type::LARGE_STRING ||
-         type.id() == arrow::Type::STRING_VIEW;
 }
 
 }  // namespace
