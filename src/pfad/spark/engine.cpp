@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "pfad/events/schema.h"
+#include "pfad/spark/string_column.h"
 #include "spark/connect/base.pb.h"
 
 namespace pfad::spark {
@@ -19,26 +20,6 @@ sc::Expression Column(std::string_view name) {
   sc::Expression e;
   e.mutable_unresolved_attribute()->set_unparsed_identifier(std::string(name));
   return e;
-}
-
-// The string at row i of a string-like column, or nullopt for null.
-std::optional<std::string_view> StringAt(const arrow::Array& array, int64_t i) {
-  if (array.IsNull(i)) return std::nullopt;
-  switch (array.type_id()) {
-    case arrow::Type::STRING:
-      return static_cast<const arrow::StringArray&>(array).GetView(i);
-    case arrow::Type::LARGE_STRING:
-      return static_cast<const arrow::LargeStringArray&>(array).GetView(i);
-    case arrow::Type::STRING_VIEW:
-      return static_cast<const arrow::StringViewArray&>(array).GetView(i);
-    default:
-      return std::nullopt;  // callers check the type first
-  }
-}
-
-bool IsString(const arrow::DataType& type) {
-  return type.id() == arrow::Type::STRING || type.id() == arrow::Type::LARGE_STRING ||
-         type.id() == arrow::Type::STRING_VIEW;
 }
 
 }  // namespace

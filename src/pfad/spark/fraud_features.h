@@ -1,0 +1,57 @@
+// The Spark engine of `pfad fraud features --engine spark` (docs/FRAUD.md
+// section 2): the window graph's node and neighbour features of every user and
+// every session, computed by Spark from the minute objects themselves.
+//
+// One Spark SQL query per entity kind (a Spark Connect `SQL` relation). The
+// query text is generated from the feature list below, so the column order and
+// names are those of FRAUD.md by construction:
+//   events          the window's objects, read as parquet.`<path>` and UNION ALL'd;
+//                   timestamps as unix_millis(event_timestamp)
+//   <kind>_nodes    the 25 node features of users / sessions: one GROUP BY over the
+//                   events, gaps from lag() over (ts_ms, event_id), the first type
+//                   from min_by(event_type, struct(ts_ms, event_id))
+//   product_nodes   the 4 product features
+//   *_neighbours    mean / max of the neighbours' features over the DISTINCT
+//                   (entity, neighbour) pairs
+//   result          entity_id, node features, neighbour features (0 when there is
+//                   no neighbour), ORDER BY entity_id; every feature a DOUBLE.
+// Ratios with a zero denominator are 0 (CASE, never a division by zero, so
+// ANSI mode does not fail the query).
+#pragma once
+
+#include "pfad/common/status.h"
+#include "pfad/events/labels.h"
+#include "pfad/fraud/features.h"
+#include "pfad/spark/session.h"
+#include "pfad/storage/object_store.h"
+
+#include <string>
+#include <vector>
+
+namespace pfad::spark {
+
+// The graph feature columns of a kind, in FRAUD.md's order: 25 node features,
+// then <neighbour>_mean_<f> and <neighbour>_max_<f> for the 25 node features of
+// the neighbour kind (session_ for users, user_ for sessions), then
+// product_mean_<p> and product_max_<p> for the 4 product features (83 names).
+std::vector<std::string> GraphFeatureNames(events::EntityKind kind);
+
+// The query for one kind over the given Spark paths (see SparkPath; at least
+// one). Paths are quoted as identifiers (backticks doubled) and their Hadoop
+// glob characters escaped, so a path names exactly one object. Result columns:
+// entity_id (string), then GraphFeatureNames(kind) (double), sorted by entity_id.
+std::string GraphFeaturesSql(events::EntityKind kind, const std::vector<std::string>& paths);
+
+// The query's result as a table. Invalid unless the columns are exactly
+// entity_id (string) then GraphFeatureNames(kind) (double), without nulls.
+// Rows are sorted by id (whatever order the batches came in).
+Result<fraud::FeatureTable> FeatureTableFromBatches(events::EntityKind kind, const ArrowBatches& batches);
+
+// The graph features of the window made of `minute_objects`: {users, sessions},
+// each sorted by entity id. An empty window gives two empty tables (Spark is
+// not asked). Spark's errors keep their kind (SparkSession::Execute): an
+// unreadable object is Invalid, an unreachable or failing service an IOError.
+Result<std::vector<fraud::FeatureTable>> SparkGraphFeatures(const SparkSession& session,
+                                                            const std::vector<storage::ObjectUri>& minute_objects);
+
+}  // namespace pfad::spark
