@@ -1,5 +1,7 @@
 #include "pfad/spark/fraud_features.h"
 
+#include "pfad/fraud/graph_features.h"
+
 #include <arrow/array.h>
 #include <arrow/record_batch.h>
 #include <fmt/format.h>
@@ -185,15 +187,6 @@ std::string NeighboursCte(std::string_view name, EntityKind kind, std::string_vi
 
 }  // namespace
 
-std::vector<std::string> GraphFeatureNames(EntityKind kind) {
-  std::vector<std::string> names = Names(NodeFeatures(kind));
-  for (auto part : {NeighbourNames(EntityName(Other(kind)), Names(NodeFeatures(Other(kind)))),
-                    NeighbourNames("product", Names(ProductFeatures()))}) {
-    names.insert(names.end(), part.begin(), part.end());
-  }
-  return names;
-}
-
 std::string GraphFeaturesSql(EntityKind kind, const std::vector<std::string>& paths) {
   const std::string_view self = EntityName(kind);
   const std::string_view other = EntityName(Other(kind));
@@ -232,7 +225,7 @@ std::string GraphFeaturesSql(EntityKind kind, const std::vector<std::string>& pa
 }
 
 Result<fraud::FeatureTable> FeatureTableFromBatches(EntityKind kind, const ArrowBatches& batches) {
-  const std::vector<std::string> names = GraphFeatureNames(kind);
+  const std::vector<std::string> names = fraud::GraphFeatureNames(kind);
   std::vector<std::string> ids;
   std::vector<double> values;
   for (const auto& batch : batches) {
@@ -292,7 +285,7 @@ Result<std::vector<fraud::FeatureTable>> SparkGraphFeatures(const SparkSession& 
   std::vector<fraud::FeatureTable> tables;
   for (const EntityKind kind : {EntityKind::kUser, EntityKind::kSession}) {
     if (paths.empty()) {
-      tables.push_back({.kind = kind, .names = GraphFeatureNames(kind)});
+      tables.push_back({.kind = kind, .names = fraud::GraphFeatureNames(kind)});
       continue;
     }
     const auto start = std::chrono::steady_clock::now();

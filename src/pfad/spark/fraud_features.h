@@ -30,20 +30,14 @@
 
 namespace pfad::spark {
 
-// The graph feature columns of a kind, in FRAUD.md's order: 25 node features,
-// then <neighbour>_mean_<f> and <neighbour>_max_<f> for the 25 node features of
-// the neighbour kind (session_ for users, user_ for sessions), then
-// product_mean_<p> and product_max_<p> for the 4 product features (83 names).
-std::vector<std::string> GraphFeatureNames(events::EntityKind kind);
-
 // The query for one kind over the given Spark paths (see SparkPath; at least
 // one). Paths are quoted as identifiers (backticks doubled) and their Hadoop
 // glob characters escaped, so a path names exactly one object. Result columns:
-// entity_id (string), then GraphFeatureNames(kind) (double), sorted by entity_id.
+// entity_id (string), then fraud::GraphFeatureNames(kind) (double), sorted by entity_id.
 std::string GraphFeaturesSql(events::EntityKind kind, const std::vector<std::string>& paths);
 
 // The query's result as a table. Invalid unless the columns are exactly
-// entity_id (string) then GraphFeatureNames(kind) (double), without nulls.
+// entity_id (string) then fraud::GraphFeatureNames(kind) (double), without nulls.
 // Rows are sorted by id (whatever order the batches came in).
 Result<fraud::FeatureTable> FeatureTableFromBatches(events::EntityKind kind, const ArrowBatches& batches);
 

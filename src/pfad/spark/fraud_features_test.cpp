@@ -1,6 +1,7 @@
 // The Spark fraud-feature engine's query text and result conversion, without
 // Spark (tests/integration/test_fraud_spark.py runs the query on the real one).
 #include "pfad/spark/fraud_features.h"
+#include "pfad/fraud/graph_features.h"
 
 #include <arrow/api.h>
 #include <gmock/gmock.h>
@@ -36,13 +37,13 @@ std::vector<std::string> Expected(const std::string& neighbour) {
 }
 
 TEST(GraphFeatureNames, AreFraudMdsColumnsInOrder) {
-  const auto users = GraphFeatureNames(EntityKind::kUser);
+  const auto users = fraud::GraphFeatureNames(EntityKind::kUser);
   EXPECT_EQ(users.size(), 83u);
   EXPECT_THAT(users, ElementsAreArray(Expected("session")));
   EXPECT_EQ(users[25], "session_mean_n_events");
   EXPECT_EQ(users[50 + 23], "session_max_degree");
   EXPECT_EQ(users[75 + 1], "product_mean_p_users");
-  EXPECT_THAT(GraphFeatureNames(EntityKind::kSession), ElementsAreArray(Expected("user")));
+  EXPECT_THAT(fraud::GraphFeatureNames(EntityKind::kSession), ElementsAreArray(Expected("user")));
 }
 
 // The output columns of the query's final SELECT, in order.
@@ -113,7 +114,7 @@ TEST(GraphFeaturesSql, ReadsEveryPathQuotedAndUnescapedGlobs) {
 std::shared_ptr<arrow::RecordBatch> Batch(EntityKind kind, const std::vector<std::string>& ids,
                                           double (*value)(size_t, size_t),
                                           std::shared_ptr<arrow::DataType> feature_type = arrow::float64()) {
-  const auto names = GraphFeatureNames(kind);
+  const auto names = fraud::GraphFeatureNames(kind);
   arrow::FieldVector fields = {arrow::field("entity_id", arrow::utf8())};
   arrow::ArrayVector columns;
   arrow::StringBuilder id_builder;
@@ -144,7 +145,7 @@ TEST(FeatureTableFromBatches, KeepsNamesAndValuesSortedById) {
   auto table = FeatureTableFromBatches(EntityKind::kUser, {first, second});
   ASSERT_TRUE(table.ok()) << table.status().ToString();
   EXPECT_EQ(table->kind, EntityKind::kUser);
-  EXPECT_EQ(table->names, GraphFeatureNames(EntityKind::kUser));
+  EXPECT_EQ(table->names, fraud::GraphFeatureNames(EntityKind::kUser));
   EXPECT_EQ(table->ids, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(table->at(0, 0), 1000);  // "a": row 1 of the first batch
   EXPECT_EQ(table->at(1, 82), 82);   // "b": row 0 of the second
