@@ -2,7 +2,7 @@
 # `make bench`: start the services a benchmark needs, run the benchmarks in bench/, and stop
 # only the services this run started (others, e.g. a shared MinIO, are left running).
 # Figures go to stdout as Markdown (copy them into docs/BENCHMARKS.md).
-#   scripts/bench.sh [analyze|produce|ingest|freshness|dashboard|spark|all]
+#   scripts/bench.sh [analyze|produce|ingest|freshness|dashboard|spark|fraud|all]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PFAD_ROOT"
@@ -10,9 +10,9 @@ which="${1:-all}"
 case "$which" in
   analyze|dashboard) services=(minio) ;;
   produce|ingest|freshness) services=(minio kafka registry) ;;
-  spark) services=(minio spark) ;;
+  spark|fraud) services=(minio spark) ;;
   all) services=(minio kafka registry spark) ;;
-  *) die "usage: bench.sh [analyze|produce|ingest|freshness|dashboard|spark|all]" ;;
+  *) die "usage: bench.sh [analyze|produce|ingest|freshness|dashboard|spark|fraud|all]" ;;
 esac
 started=()
 trap 'for s in "${started[@]}"; do scripts/services/$s.sh stop || true; done' EXIT
@@ -28,6 +28,7 @@ case "$which" in
   freshness) .venv/bin/python bench/freshness_bench.py ;;
   dashboard) .venv/bin/python bench/dashboard_bench.py ;;
   spark) .venv/bin/python bench/spark_bench.py ;;
+  fraud) .venv/bin/python bench/fraud_bench.py ;;
   all) .venv/bin/python bench/analyze_bench.py && .venv/bin/python bench/produce_bench.py &&
        .venv/bin/python bench/ingest_bench.py && .venv/bin/python bench/freshness_bench.py &&
        .venv/bin/python bench/dashboard_bench.py && .venv/bin/python bench/spark_bench.py ;;
