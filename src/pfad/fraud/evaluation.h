@@ -12,7 +12,9 @@
 
 namespace pfad::fraud {
 
-// Scores: higher = more suspicious. Labels: 1 = fraud, 0 = not.
+// Scores: higher = more suspicious. Labels: 1 = fraud, 0 = not. Scores and
+// labels are paired by index (extra elements of the longer span are ignored);
+// a NaN score ranks below every other score.
 
 // Average precision (the step-wise area under the PR curve): thresholds are the
 // distinct scores in descending order, AP = sum over them of (R_k - R_{k-1}) * P_k.
@@ -34,7 +36,9 @@ struct PrCurve {
   std::vector<double> recall;
   std::vector<double> precision;
 };
-// At most max_points points, evenly thinned over the thresholds.
+// One (recall, precision) point per distinct score, highest first; at most
+// max_points points, evenly thinned over the thresholds and always keeping the
+// last (recall 1). Empty when there are no positives.
 PrCurve PrecisionRecallCurve(std::span<const double> scores, std::span<const uint8_t> labels,
                              size_t max_points = 200);
 
@@ -71,7 +75,10 @@ struct ModelFigures {
   PrCurve curve;
 };
 
-// All figures of one model's scores on one test set.
+// All figures of one model's scores on one test set (scores paired by index
+// with truth.labels and truth.slice). The 1 % FPR operating point is that of
+// the whole test set; every slice's recall_at_1fpr is measured at it. A fraud
+// slice counts its positive members; a look-alike slice all its members.
 ModelFigures Judge(std::string model, events::EntityKind kind, uint64_t seed, std::span<const double> scores,
                    const TestTruth& truth);
 
