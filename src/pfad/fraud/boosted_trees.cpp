@@ -37,6 +37,10 @@ std::vector<const char*> CStrings(const std::vector<std::string>& names) {
 // The table's columns `columns` (in that order) as a float matrix named `names`.
 Result<DMatrix> MakeMatrix(const FeatureTable& table, const std::vector<size_t>& columns,
                            const std::vector<std::string>& names) {
+  if (table.values.size() != table.rows() * table.cols()) {
+    return Status::Invalid("the ", KindText(table.kind), " feature table has ", table.values.size(), " values for ",
+                           table.rows(), " rows x ", table.cols(), " columns");
+  }
   std::vector<float> data(table.rows() * columns.size());
   for (size_t r = 0; r < table.rows(); ++r) {
     const double* row = table.row(r);
@@ -71,10 +75,6 @@ Result<BoostedTrees> BoostedTrees::Train(const FeatureTable& table, std::span<co
   if (labels.size() != table.rows()) {
     return Status::Invalid("boosted trees: ", labels.size(), " labels for ", table.rows(), " ",
                            KindText(table.kind), " rows; give one label per row");
-  }
-  if (table.values.size() != table.rows() * table.cols()) {
-    return Status::Invalid("feature table has ", table.values.size(), " values for ", table.rows(), " rows x ",
-                           table.cols(), " columns");
   }
   std::vector<size_t> columns(table.cols());
   for (size_t c = 0; c < columns.size(); ++c) columns[c] = c;

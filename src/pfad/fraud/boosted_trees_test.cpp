@@ -85,6 +85,9 @@ TEST(BoostedTrees, SerializeRoundTripPredictsIdentically) {
   ASSERT_OK_AND_ASSIGN(std::vector<double> before, model.Predict(test.table));
   ASSERT_OK_AND_ASSIGN(std::vector<double> after, restored.Predict(test.table));
   EXPECT_EQ(before, after);
+  ASSERT_OK_AND_ASSIGN(auto importance_before, model.Importance());
+  ASSERT_OK_AND_ASSIGN(auto importance_after, restored.Importance());
+  EXPECT_EQ(importance_before, importance_after);
 
   EXPECT_TRUE(BoostedTrees::Deserialize("not a model").status().IsInvalid());
 }
@@ -120,6 +123,10 @@ TEST(BoostedTrees, RejectsMismatchedLabels) {
   const std::vector<uint8_t> labels(9, 0);
   EXPECT_TRUE(BoostedTrees::Train(train.table, labels, SmallParams(0)).status().IsInvalid());
   EXPECT_TRUE(BoostedTrees::Train(FeatureTable{}, {}, SmallParams(0)).status().IsInvalid());
+  FeatureTable ragged = train.table;
+  ragged.values.pop_back();
+  const std::vector<uint8_t> ten(10, 0);
+  EXPECT_TRUE(BoostedTrees::Train(ragged, ten, SmallParams(0)).status().IsInvalid());
 }
 
 }  // namespace

@@ -60,6 +60,10 @@ Result<std::vector<uint8_t>> RuleHits(const FeatureTable& node_features) {
     }
     index[c] = static_cast<size_t>(column);
   }
+  if (node_features.values.size() != node_features.rows() * node_features.cols()) {
+    return Status::Invalid("the ", KindText(node_features.kind), " feature table has ", node_features.values.size(),
+                           " values for ", node_features.rows(), " rows x ", node_features.cols(), " columns");
+  }
   const bool sessions = node_features.kind == events::EntityKind::kSession;
   std::vector<uint8_t> hits(node_features.rows(), 0);
   for (size_t r = 0; r < node_features.rows(); ++r) {
