@@ -240,8 +240,8 @@ std::string RenderPrCurvesSvg(const Evaluation& evaluation) {
                        kLeft, kTop, kSize, kSize);
     for (int t = 0; t <= 5; ++t) {
       const double v = t / 5.0;
-      const double x = kLeft + v * kSize;
-      const double y = kTop + (1 - v) * kSize;
+      const double x = std::round((kLeft + v * kSize) * 10) / 10;  // no 95.99999999999999 in the file
+      const double y = std::round((kTop + (1 - v) * kSize) * 10) / 10;
       out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#000\"/>"
                          "<text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{4:.1f}</text>\n",
                          x, kTop + kSize, kTop + kSize + 5, kTop + kSize + 18, v);
