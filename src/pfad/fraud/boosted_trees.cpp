@@ -62,12 +62,32 @@ Status SetParam(BoosterHandle booster, const char* name, const std::string& valu
   return Status::Invalid("XGBoost rejected parameter ", name, "=", value, ": ", XGBGetLastError());
 }
 
+// XGBoost checks parameters only when training starts, as internal errors; the
+// caller's mistakes are Invalid here instead.
+Status Validate(const TreeParams& p) {
+  if (p.rounds < 1 || p.max_depth < 1 || p.threads < 1) {
+    return Status::Invalid("tree parameters: rounds (", p.rounds, "), max_depth (", p.max_depth, ") and threads (",
+                           p.threads, ") must be at least 1");
+  }
+  if (!(p.eta > 0) || !(p.subsample > 0 && p.subsample <= 1) || !(p.colsample > 0 && p.colsample <= 1) ||
+      !(p.min_child_weight >= 0)) {
+    return Status::Invalid("tree parameters: eta (", p.eta, ") must be > 0, subsample (", p.subsample,
+                           ") and colsample (", p.colsample, ") in (0, 1], min_child_weight (", p.min_child_weight,
+                           ") >= 0");
+  }
+  if (p.seed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Status::Invalid("tree parameters: seed ", p.seed, " is above 2^63 - 1 (XGBoost takes a signed seed)");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 void BoostedTrees::BoosterFree::operator()(void* handle) const { XGBoosterFree(handle); }
 
 Result<BoostedTrees> BoostedTrees::Train(const FeatureTable& table, std::span<const uint8_t> labels,
                                          const TreeParams& params) {
+  PFAD_RETURN_NOT_OK(Validate(params));
   if (table.rows() == 0 || table.cols() == 0) {
     return Status::Invalid("cannot train boosted trees on an empty ", KindText(table.kind),
                            " feature table (", table.rows(), " rows, ", table.cols(), " columns)");

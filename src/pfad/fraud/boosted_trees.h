@@ -40,13 +40,15 @@ struct TreeParams {
   double colsample = 0.8;       // columns sampled per tree
   double min_child_weight = 1;
   int threads = 2;              // XGBoost's nthread
-  uint64_t seed = 0;            // row/column sampling
+  uint64_t seed = 0;            // row/column sampling; at most 2^63 - 1 (XGBoost's is signed)
 };
 
 class BoostedTrees {
  public:
-  // Invalid when the table is empty, has no columns, or labels.size() differs
-  // from its rows; an XGBoost failure otherwise carries XGBoost's message.
+  // Invalid when a parameter is out of range (rounds, max_depth, threads >= 1;
+  // eta > 0; subsample, colsample in (0, 1]; min_child_weight >= 0), the table
+  // is empty or ragged, or labels.size() differs from its rows; an XGBoost
+  // failure otherwise carries XGBoost's message.
   static Result<BoostedTrees> Train(const FeatureTable& table, std::span<const uint8_t> labels,
                                     const TreeParams& params);
   static Result<BoostedTrees> Deserialize(std::string_view bytes);

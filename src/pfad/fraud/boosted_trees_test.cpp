@@ -118,7 +118,7 @@ TEST(BoostedTrees, ColumnsAreMatchedByName) {
   EXPECT_NE(status.message().find("'c'"), std::string::npos) << status.ToString();
 }
 
-TEST(BoostedTrees, RejectsMismatchedLabels) {
+TEST(BoostedTrees, RejectsBadInput) {
   const Sample train = MakeSample(10, 11);
   const std::vector<uint8_t> labels(9, 0);
   EXPECT_TRUE(BoostedTrees::Train(train.table, labels, SmallParams(0)).status().IsInvalid());
@@ -127,6 +127,10 @@ TEST(BoostedTrees, RejectsMismatchedLabels) {
   ragged.values.pop_back();
   const std::vector<uint8_t> ten(10, 0);
   EXPECT_TRUE(BoostedTrees::Train(ragged, ten, SmallParams(0)).status().IsInvalid());
+  TreeParams bad = SmallParams(0);
+  bad.subsample = 0;
+  EXPECT_TRUE(BoostedTrees::Train(train.table, ten, bad).status().IsInvalid());
+  EXPECT_TRUE(BoostedTrees::Train(train.table, ten, SmallParams(~uint64_t{0})).status().IsInvalid());
 }
 
 }  // namespace
