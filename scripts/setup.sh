@@ -15,6 +15,8 @@ debs=(build-essential cmake ninja-build pkg-config ccache tzdata
 debs+=(librdkafka-dev libcurl4-openssl-dev libsqlite3-dev)
 # Spark engine: the Spark Connect client (gRPC + protobuf; protocol from the pyspark wheel)
 debs+=(libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
+# Fraud models: gradient-boosted trees through XGBoost's C API (linked into pfad)
+debs+=(libxgboost-dev)
 [[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk)
 # One dpkg-query for all of them: one per package took seconds on a loaded machine, and
 # this runs before every `make build`.

@@ -12,7 +12,9 @@
 
 namespace pfad::fraud {
 
-// Scores: higher = more suspicious. Labels: 1 = fraud, 0 = not.
+// Scores: higher = more suspicious. Labels: 1 = fraud, 0 = not. Scores and
+// labels are paired by index (extra elements of the longer span are ignored);
+// a NaN score ranks below every other score.
 
 // Average precision (the step-wise area under the PR curve): thresholds are the
 // distinct scores in descending order, AP = sum over them of (R_k - R_{k-1}) * P_k.
@@ -34,7 +36,9 @@ struct PrCurve {
   std::vector<double> recall;
   std::vector<double> precision;
 };
-// At most max_points points, evenly thinned over the thresholds.
+// One (recall, precision) point per distinct score, highest first; at most
+// max_points points, evenly thinned over the thresholds and always keeping the
+// last (recall 1). Empty when there are no positives.
 PrCurve PrecisionRecallCurve(std::span<const double> scores, std::span<const uint8_t> labels,
                              size_t max_points = 200);
 
@@ -71,7 +75,10 @@ struct ModelFigures {
   PrCurve curve;
 };
 
-// All figures of one model's scores on one test set.
+// All figures of one model's scores on one test set (scores paired by index
+// with truth.labels and truth.slice). The 1 % FPR operating point is that of
+// the whole test set; every slice's recall_at_1fpr is measured at it. A fraud
+// slice counts its positive members; a look-alike slice all its members.
 ModelFigures Judge(std::string model, events::EntityKind kind, uint64_t seed, std::span<const double> scores,
                    const TestTruth& truth);
 
@@ -81,13 +88,25 @@ struct Evaluation {
   std::vector<ModelFigures> runs;  // every model x kind x seed
 };
 
-// Per kind, one row per model: PR-AUC, ROC-AUC and recall at 1 % FPR as
-// mean ± sd over the seeds, then each slice's PR-AUC (fraud) or flagged share
-// (look-alikes).
+// The renderings group runs by kind (users, then sessions; kinds without runs
+// left out) and by model (in order of first appearance in `runs`); the seeds
+// of a model are its runs of that kind. "mean ± sd" uses the sample standard
+// deviation (divide by n - 1; 0 for a single seed).
+//
+// Markdown: per kind a section with the test set's size and one row per model:
+// PR-AUC, ROC-AUC and recall at 1 % FPR as mean ± sd over the seeds, then each
+// slice's PR-AUC (fraud, column "<slice> PR-AUC") or flagged share
+// (look-alikes, column "<slice> flagged"), also mean ± sd; "–" where the kind
+// has no entity of the slice. The notes follow as a list.
 std::string RenderMarkdown(const Evaluation& evaluation);
-// Every run with its figures and slices (curves left out), plus the means and sds.
+// {"dataset", "notes", "sd": "sample (n - 1)", "runs": [every run with its
+// figures and slices, curves left out], "summary": [per kind and model:
+// "seeds", {"mean","sd"} of pr_auc, roc_auc, recall_at_1fpr and of each slice's
+// pr_auc and recall_at_1fpr]}.
 std::string RenderJson(const Evaluation& evaluation);
-// One panel per kind, one PR curve per model (the first seed's run).
+// One panel per kind (recall on x, precision on y, both 0..1 with ticks every
+// 0.2), one polyline and legend entry per model: the curve of its first run
+// in `runs` (the first seed's).
 std::string RenderPrCurvesSvg(const Evaluation& evaluation);
 
 }  // namespace pfad::fraud
