@@ -49,7 +49,7 @@ void RegisterGen(CLI::App& app, int& exit_code) {
   cmd->add_option("--minute", flags->minute, "the minute, 'YYYY-MM-DD HH:MM' in Asia/Tehran time")->required();
   cmd->add_option("--seed", flags->seed, "random seed (same seed, same events)")->required();
   cmd->add_option("--error-rate", flags->error_rate,
-                  "probability of status ERROR (default: drawn from uniform(0, 0.5) by the seed)")
+                  "fixed probability of status ERROR (default: each event draws its own from uniform(0, 0.5))")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--row-group-rows", flags->row_group_rows, "rows per Parquet row group (at most 1048576)")
       ->capture_default_str()

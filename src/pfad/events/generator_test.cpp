@@ -62,13 +62,38 @@ TEST(EventGenerator, FollowsTheReferenceDistributions) {
   EXPECT_EQ(ids.size(), events.size());
 }
 
-TEST(EventGenerator, DrawsItsErrorRateFromTheSeedWhenUnset) {
-  for (uint64_t seed = 0; seed < 50; ++seed) {
+TEST(EventGenerator, EachEventDrawsItsErrorProbabilityWhenUnset) {
+  // p ~ U(0, 0.5) per event: errors are 25 % on average for every seed (a
+  // per-seed draw would scatter the seeds' rates over [0, 0.5)).
+  for (uint64_t seed = 0; seed < 10; ++seed) {
     EventGenerator generator({.seed = seed});
-    EXPECT_GE(generator.error_rate(), 0.0);
-    EXPECT_LT(generator.error_rate(), 0.5);
+    EXPECT_FALSE(generator.error_rate().has_value());
+    int errors = 0;
+    for (int i = 0; i < 20'000; ++i) errors += generator.Next(i).status == EventStatus::kError;
+    EXPECT_NEAR(errors / 20'000.0, 0.25, 0.015) << "seed " << seed;
   }
-  EXPECT_NE(EventGenerator({.seed = 1}).error_rate(), EventGenerator({.seed = 2}).error_rate());
+  EXPECT_EQ(EventGenerator({.seed = 1, .error_rate = 0.3}).error_rate(), 0.3);
+}
+
+TEST(EventGenerator, TellsNewUsersAndRecentUsers) {
+  EventGenerator generator({.seed = 4});
+  EXPECT_EQ(generator.users_started(), 1);
+  EXPECT_TRUE(generator.recent_users().empty());
+  std::set<std::string> users;
+  Event last;
+  for (int i = 0; i < 5000; ++i) {
+    last = generator.Next(1000 + i);
+    users.insert(last.user_id.ToString());
+  }
+  // The current user may not have emitted yet.
+  EXPECT_GE(generator.users_started(), static_cast<int64_t>(users.size()));
+  EXPECT_LE(generator.users_started(), static_cast<int64_t>(users.size()) + 1);
+  const auto& recent = generator.recent_users();
+  ASSERT_EQ(recent.size(), std::min<size_t>(users.size(), EventGenerator::kRecentUsers));
+  EXPECT_EQ(recent.back().user_id, last.user_id);
+  EXPECT_EQ(recent.back().session_id, last.session_id);
+  EXPECT_EQ(recent.back().last_ms, 1000 + 4999);
+  for (size_t i = 1; i < recent.size(); ++i) EXPECT_LE(recent[i - 1].last_ms, recent[i].first_ms);
 }
 
 TEST(Rng, UniformCoversItsInclusiveRange) {
