@@ -74,16 +74,7 @@ void RegisterGen(CLI::App& app, int& exit_code) {
   cmd->add_option("--fraud", flags->fraud,
                   "share of users that are fraud actors, 0 <= share < 1 (as many again are legitimate "
                   "look-alikes); writes labels")
-      ->check(CLI::Validator(
-          [](std::string& text) -> std::string {
-            try {
-              const double v = std::stod(text);
-              return v >= 0 && v < 1 ? "" : "must be >= 0 and < 1";
-            } catch (const std::exception&) {
-              return "must be a number";
-            }
-          },
-          "in [0, 1)"));
+      ->check(ShareBelowOne());
   cmd->add_option("--labels", flags->labels,
                   "where labels go: a .parquet object (one minute) or a directory/prefix "
                   "(default: beside each minute object)")
