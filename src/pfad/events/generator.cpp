@@ -77,10 +77,11 @@ Event EventGenerator::Next(int64_t timestamp_ms) {
   }
   if (!user_seen_) {
     user_seen_ = true;
-    if (recent_users_.size() == kRecentUsers) recent_users_.pop_front();
-    recent_users_.push_back({user_id_, session_id_, timestamp_ms, timestamp_ms});
+    if (recent_users_.empty() || timestamp_ms >= recent_users_.back().first_ms + kUserSampleMs) {
+      if (recent_users_.size() == kRecentUsers) recent_users_.pop_front();
+      recent_users_.push_back({user_id_, session_id_, timestamp_ms});
+    }
   }
-  recent_users_.back().last_ms = timestamp_ms;
   if (rng_.Bernoulli(new_user_probability_)) {
     user_id_ = NewUuid(rng_);
     session_id_ = NewUuid(rng_);

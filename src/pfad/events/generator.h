@@ -54,18 +54,20 @@ Uuid NewUuid(Rng& rng);
 // error_code uniform in [400, 599] for errors, else null.
 void DrawStatus(Event& event, Rng& rng, std::optional<double> error_rate);
 
-// A reference user the generator has emitted, with its first and last event time.
+// A reference user the generator has emitted, with the time of its first event.
 struct SeenUser {
   Uuid user_id;
   Uuid session_id;
   int64_t first_ms = 0;
-  int64_t last_ms = 0;
 };
 
 class EventGenerator {
  public:
-  // How many of the latest users recent_users() keeps.
+  // recent_users() samples a user whose first event comes at least
+  // kUserSampleMs after the previous sampled one's, and keeps the latest
+  // kRecentUsers: minutes of history at any event rate, in bounded memory.
   static constexpr size_t kRecentUsers = 256;
+  static constexpr int64_t kUserSampleMs = 1000;
 
   explicit EventGenerator(const GeneratorOptions& options);
 
@@ -77,7 +79,7 @@ class EventGenerator {
   // User/session pairs started so far, the first one included: a caller that
   // compares it before and after Next learns that a new user has begun.
   [[nodiscard]] int64_t users_started() const { return users_started_; }
-  // The latest users that have emitted events (at most kRecentUsers), oldest first.
+  // A sample of the users that have emitted events (see kRecentUsers), oldest first.
   [[nodiscard]] const std::deque<SeenUser>& recent_users() const { return recent_users_; }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 namespace pfad::events {
@@ -75,25 +76,33 @@ TEST(EventGenerator, EachEventDrawsItsErrorProbabilityWhenUnset) {
   EXPECT_EQ(EventGenerator({.seed = 1, .error_rate = 0.3}).error_rate(), 0.3);
 }
 
-TEST(EventGenerator, TellsNewUsersAndRecentUsers) {
+TEST(EventGenerator, TellsNewUsersAndSamplesRecentUsers) {
   EventGenerator generator({.seed = 4});
   EXPECT_EQ(generator.users_started(), 1);
   EXPECT_TRUE(generator.recent_users().empty());
-  std::set<std::string> users;
-  Event last;
-  for (int i = 0; i < 5000; ++i) {
-    last = generator.Next(1000 + i);
-    users.insert(last.user_id.ToString());
+  std::map<std::string, int64_t> first_ms;
+  // 10 ms apart: about one new user a second, about half of them sampled.
+  for (int i = 0; i < 100'000; ++i) {
+    const Event e = generator.Next(1000 + i * 10);
+    first_ms.try_emplace(e.user_id.ToString(), e.event_timestamp_ms);
   }
   // The current user may not have emitted yet.
-  EXPECT_GE(generator.users_started(), static_cast<int64_t>(users.size()));
-  EXPECT_LE(generator.users_started(), static_cast<int64_t>(users.size()) + 1);
+  EXPECT_GE(generator.users_started(), static_cast<int64_t>(first_ms.size()));
+  EXPECT_LE(generator.users_started(), static_cast<int64_t>(first_ms.size()) + 1);
   const auto& recent = generator.recent_users();
-  ASSERT_EQ(recent.size(), std::min<size_t>(users.size(), EventGenerator::kRecentUsers));
-  EXPECT_EQ(recent.back().user_id, last.user_id);
-  EXPECT_EQ(recent.back().session_id, last.session_id);
-  EXPECT_EQ(recent.back().last_ms, 1000 + 4999);
-  for (size_t i = 1; i < recent.size(); ++i) EXPECT_LE(recent[i - 1].last_ms, recent[i].first_ms);
+  ASSERT_EQ(recent.size(), EventGenerator::kRecentUsers);
+  for (size_t i = 0; i < recent.size(); ++i) {
+    EXPECT_EQ(first_ms[recent[i].user_id.ToString()], recent[i].first_ms);
+    if (i > 0) {
+      EXPECT_GE(recent[i].first_ms, recent[i - 1].first_ms + EventGenerator::kUserSampleMs);
+    }
+  }
+  EXPECT_GT(recent.back().first_ms, 1000 + 999'990 - 10'000);
+  // At a high rate the sample still reaches back over the whole minute.
+  EventGenerator fast({.seed = 4});
+  for (int i = 0; i < 1'000'000; ++i) fast.Next(i / 16);  // 16 events a millisecond, 62.5 s
+  EXPECT_LE(fast.recent_users().front().first_ms, 1000);
+  EXPECT_NEAR(static_cast<double>(fast.recent_users().size()), 62, 2);
 }
 
 TEST(Rng, UniformCoversItsInclusiveRange) {

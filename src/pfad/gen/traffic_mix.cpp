@@ -74,14 +74,27 @@ events::Event TrafficMix::Next(int64_t t_ms) {
 
 void TrafficMix::StartActors(int64_t t_ms) {
   ActorContext ctx = Context();
+  const auto activate = [&](std::unique_ptr<Actor> actor) {
+    const uint64_t id = next_id_++;
+    due_.push({actor->due_ms(), id});
+    active_.emplace(id, std::move(actor));
+  };
+  // Actors put aside because they could not start yet (account takeover before
+  // any reference user is established), oldest first.
+  while (!waiting_.empty() && waiting_.front()->Start(t_ms, ctx)) {
+    activate(std::move(waiting_.front()));
+    waiting_.pop_front();
+  }
   const auto run = [&](std::unique_ptr<Actor>& next, double& budget, int first, int count) {
     while (true) {
       if (!next) next = DrawActor(static_cast<events::Scenario>(first + ctx.rng.Uniform(0, count - 1)), ctx);
-      if (budget < next->budget_users() || !next->Start(t_ms, ctx)) return;
+      if (budget < next->budget_users()) return;
       budget -= next->budget_users();
-      const uint64_t id = next_id_++;
-      due_.push({next->due_ms(), id});
-      active_.emplace(id, std::move(next));
+      if (next->Start(t_ms, ctx)) {
+        activate(std::move(next));
+      } else {
+        waiting_.push_back(std::move(next));
+      }
     }
   };
   run(next_fraud_, fraud_budget_, static_cast<int>(events::Scenario::kBot), kFraudScenarios);

@@ -5,9 +5,9 @@
 // from the reference stream (events::EventGenerator). Each user the reference
 // stream starts adds fraud_share / (1 - fraud_share) users to the fraud budget
 // and as many to the look-alike budget; while a budget covers the next actor
-// drawn for it (scenario with equal weights among its kind; an account takeover
-// counts one user and waits until an established reference user exists), that
-// actor starts. All draws come from the seed: the reference stream from the
+// drawn for it (scenario with equal weights among its kind), that actor starts;
+// an account takeover (one user) drawn before any reference user is
+// established waits aside, and starts, in draw order, once one is. All draws come from the seed: the reference stream from the
 // seed itself, the actors from a second stream derived from it, so with
 // fraud_share 0 the mix is exactly the reference stream.
 //
@@ -26,6 +26,7 @@
 #include "pfad/gen/actors.h"
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <queue>
@@ -86,6 +87,7 @@ class TrafficMix {
   double lookalike_budget_ = 0;
   int64_t users_counted_ = 0;
   std::unique_ptr<Actor> next_fraud_, next_lookalike_;
+  std::deque<std::unique_ptr<Actor>> waiting_;  // paid for, not startable yet
   uint64_t next_id_ = 0;
   std::map<uint64_t, std::unique_ptr<Actor>> active_;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
