@@ -133,7 +133,7 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
   cmd->add_option("--minutes", o.minutes, "backfill: spread timestamps over this many minutes (needs --count)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--fraud", o.fraud_share,
-                  "mix in labelled actors: about this share of users are fraud (0 <= share < 1; as many\n"
+                  "mix in labelled actors: about this share of users are fraud (0 <= share < 1; as many "
                   "again are legitimate look-alikes); labels go as JSON to <topic>.labels, which must exist")
       ->check(ShareBelowOne());
   cmd->add_option("-X", flags->properties, "librdkafka property key=value (repeatable)");
