@@ -10,11 +10,11 @@
 
 #include "pfad/common/log.h"
 #include "pfad/events/avro.h"
-#include "pfad/events/generator.h"
 #include "pfad/gen/traffic_mix.h"
 #include "pfad/kafka/error.h"
 #include "pfad/kafka/producer.h"
 #include "pfad/kafka/registry.h"
+#include "pfad/produce/latency_histogram.h"
 
 namespace pfad::produce {
 namespace {
@@ -24,44 +24,6 @@ using SteadyClock = std::chrono::steady_clock;
 int64_t SteadyNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
 }
-
-// Delivery latencies in log-linear buckets: 32 per power of two of microseconds
-// (about 3% wide), from 1 µs to ~2^32 µs; no floating point per delivery.
-class LatencyHistogram {
- public:
-  void Add(int64_t nanos) {
-    const uint64_t us = std::max<uint64_t>(1, static_cast<uint64_t>(std::max<int64_t>(0, nanos)) / 1000);
-    const int exp = 63 - __builtin_clzll(us);  // floor(log2(us))
-    const uint64_t sub = exp >= 5 ? (us >> (exp - 5)) & 31 : (us << (5 - exp)) & 31;
-    ++counts_[std::min(kBuckets - 1, static_cast<size_t>(exp) * 32 + sub)];
-    max_ns_ = std::max(max_ns_, nanos);
-  }
-  void Merge(const LatencyHistogram& other) {
-    for (size_t i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
-    max_ns_ = std::max(max_ns_, other.max_ns_);
-  }
-  [[nodiscard]] double PercentileMs(double p) const {
-    int64_t total = 0;
-    for (auto c : counts_) total += c;
-    if (total == 0) return 0;
-    const auto rank = static_cast<int64_t>(std::ceil(p * static_cast<double>(total)));
-    int64_t seen = 0;
-    for (size_t i = 0; i < kBuckets; ++i) {
-      seen += counts_[i];
-      if (seen >= rank) {
-        const double low = std::ldexp(1.0 + static_cast<double>(i % 32) / 32.0, static_cast<int>(i / 32));
-        return std::min(low * (1.0 + 0.5 / 32.0) / 1000.0, MaxMs());  // bucket middle, in ms
-      }
-    }
-    return MaxMs();
-  }
-  [[nodiscard]] double MaxMs() const { return static_cast<double>(max_ns_) / 1e6; }
-
- private:
-  static constexpr size_t kBuckets = 33 * 32;
-  std::array<int64_t, kBuckets> counts_{};
-  int64_t max_ns_ = 0;
-};
 
 // What the delivery reports of one worker update (only from that worker's thread;
 // labels_delivered is read by the progress reporter too).
