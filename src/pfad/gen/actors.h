@@ -74,6 +74,7 @@ class Actor {
   // Fills the next event (via NewEvent) and calls ScheduleAt or End.
   virtual events::Event Step(int64_t t_ms, ActorContext& ctx) = 0;
 
+  // Only while the actor is being made: last_labels() points into the list.
   void AddLabel(events::EntityKind kind, const events::Uuid& id);
   void ScheduleAt(int64_t due_ms) { due_ms_ = due_ms; }
   void End() { ended_ = true; }
