@@ -54,6 +54,21 @@ Result<ConfigFile> LoadConfigFile(const std::string& flag_path) {
   return ConfigFile::Load(path);
 }
 
+CLI::Validator ShareBelowOne() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        try {
+          size_t used = 0;
+          const double v = std::stod(text, &used);
+          if (used != text.size()) return "must be a number";
+          return v >= 0 && v < 1 ? "" : "must be >= 0 and < 1";
+        } catch (const std::exception&) {
+          return "must be a number";
+        }
+      },
+      "in [0, 1)");
+}
+
 Result<kafka::Properties> KafkaProperties(const ConfigFile& file, const std::vector<std::string>& flags) {
   PFAD_ASSIGN_OR_RAISE(auto table, file.GetTable("kafka"));
   kafka::Properties properties(table.begin(), table.end());

@@ -54,6 +54,9 @@ Result<ConfigFile> LoadConfigFile(const std::string& flag_path);
 // librdkafka properties: [kafka] of the config file, then -X key=value flags.
 Result<kafka::Properties> KafkaProperties(const ConfigFile& file, const std::vector<std::string>& flags);
 
+// Accepts a number in [0, 1) (a --fraud share).
+CLI::Validator ShareBelowOne();
+
 // Flags and config shared by sub-commands that reach storage.
 struct StorageFlags {
   std::string config_path;  // --config (or PFAD_CONFIG)

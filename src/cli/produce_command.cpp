@@ -52,6 +52,7 @@ Status Resolve(ProduceFlags& flags) {
   o.rate = flags.options.rate;
   o.seed = flags.options.seed;
   o.minutes = flags.options.minutes;
+  o.fraud_share = flags.options.fraud_share;
   o.count = flags.count;
   if (flags.duration) o.duration = SecondsToMillis(*flags.duration);
   if (!flags.start_time.empty()) {
@@ -66,15 +67,16 @@ nlohmann::ordered_json StatsJson(const produce::ProduceStats& s) {
   return {{"generated", s.generated},           {"delivered", s.delivered},
           {"failed", s.failed},                 {"seconds", s.seconds},
           {"latency_p50_ms", s.latency_p50_ms}, {"latency_p99_ms", s.latency_p99_ms},
-          {"latency_max_ms", s.latency_max_ms}};
+          {"latency_max_ms", s.latency_max_ms}, {"labels_delivered", s.labels_delivered}};
 }
 
-std::string StatsLine(const produce::ProduceStats& s) {
+std::string StatsLine(const produce::ProduceStats& s, bool fraud) {
   const double rate = s.seconds > 0 ? static_cast<double>(s.delivered) / s.seconds : 0;
+  const std::string labels = fraud ? fmt::format("; {} labels delivered", s.labels_delivered) : std::string();
   return fmt::format("{} events delivered, {} failed, {} generated in {:.2f} s ({:.0f} events/s; delivery latency "
-                     "p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms)",
+                     "p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms){}",
                      s.delivered, s.failed, s.generated, s.seconds, rate, s.latency_p50_ms, s.latency_p99_ms,
-                     s.latency_max_ms);
+                     s.latency_max_ms, labels);
 }
 
 int RunProduce(ProduceFlags& flags) {
@@ -94,7 +96,7 @@ int RunProduce(ProduceFlags& flags) {
   });
   if (tty) fmt::print(stderr, "\n");
   if (!stats.ok()) return ReportError("produce", stats.status());
-  fmt::print(stderr, "pfad produce: {}\n", StatsLine(*stats));
+  fmt::print(stderr, "pfad produce: {}\n", StatsLine(*stats, flags.options.fraud_share.has_value()));
   if (flags.json) fmt::print("{}\n", StatsJson(*stats).dump());
   return stats->failed > 0 ? kDelivery : kOk;
 }
@@ -130,6 +132,10 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
                   "backfill from this Tehran minute ('YYYY-MM-DD HH:MM') or epoch ms (needs --count)");
   cmd->add_option("--minutes", o.minutes, "backfill: spread timestamps over this many minutes (needs --count)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--fraud", o.fraud_share,
+                  "mix in labelled actors: about this share of users are fraud (0 <= share < 1; as many "
+                  "again are legitimate look-alikes); labels go as JSON to <topic>.labels, which must exist")
+      ->check(ShareBelowOne());
   cmd->add_option("-X", flags->properties, "librdkafka property key=value (repeatable)");
   cmd->add_option("--connect-timeout", flags->connect_timeout_s, "seconds to wait for the broker at start")
       ->default_str(fmt::format("{}", std::chrono::duration<double>(o.connect_timeout).count()))

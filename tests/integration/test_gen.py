@@ -77,3 +77,47 @@ def test_gen_to_minio_then_analyze(pfad_s3, s3, bucket):
     assert run.code == 0, run.stderr
     with s3.open_input_stream(f"{bucket}/2025-01-15_10-00.json") as f:
         assert b'"total_events":6000' in f.read()
+
+
+def test_fraud_minutes_get_labels_beside_them(pfad, tmp_path):
+    out = gen(pfad, tmp_path, "--rows", "6000", "--minute", "2025-01-15 10:00", "--seed", "1",
+              "--minutes", "3", "--fraud", "0.05").splitlines()
+    stems = ["2025-01-15_10-00", "2025-01-15_10-01", "2025-01-15_10-02"]
+    assert out == [str(tmp_path / f"{s}{suffix}") for s in stems for suffix in (".parquet", ".labels.parquet")]
+    starts = [dt.datetime(2025, 1, 15, 10, m, tzinfo=TEHRAN) for m in range(4)]
+    labelled = 0
+    for i, stem in enumerate(stems):
+        events = pq.read_table(tmp_path / f"{stem}.parquet")
+        assert events.num_rows == 6000
+        labels = pq.read_table(tmp_path / f"{stem}.labels.parquet")
+        assert [(f.name, str(f.type)) for f in labels.schema] == [
+            ("entity_kind", "string"), ("entity_id", "string"), ("scenario", "string"),
+            ("first_ms", "int64"), ("last_ms", "int64")]
+        ids = {"user": set(events.column("user_id").to_pylist()),
+               "session": set(events.column("session_id").to_pylist())}
+        lo, hi = (int(s.timestamp() * 1000) for s in starts[i:i + 2])
+        for row in labels.to_pylist():
+            assert row["entity_kind"] in ("user", "session")
+            assert row["scenario"] in {"bot", "card_testing", "account_takeover", "cart_hoarding", "fraud_ring",
+                                       "power_user", "flash_sale", "shared_device"}
+            assert row["entity_id"] in ids[row["entity_kind"]]  # active in this minute
+            assert lo <= row["first_ms"] <= row["last_ms"] < hi
+        labelled += labels.num_rows
+    assert labelled > 0
+    # Actors run on across minutes: one continuous generator, not three.
+    again = gen(pfad, tmp_path / "again", "--rows", "6000", "--minute", "2025-01-15 10:00", "--seed", "1",
+                "--minutes", "3", "--fraud", "0.05").splitlines()
+    assert pq.read_table(again[5]).equals(pq.read_table(out[5]))
+
+
+def test_without_fraud_no_labels_and_labels_needs_fraud(pfad, tmp_path):
+    out = gen(pfad, tmp_path, "--rows", "100", "--minute", "2025-01-15 10:00", "--seed", "1", "--minutes", "2")
+    assert out.splitlines() == [str(tmp_path / "2025-01-15_10-00.parquet"), str(tmp_path / "2025-01-15_10-01.parquet")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2025-01-15_10-00.parquet", "2025-01-15_10-01.parquet"]
+    run = pfad.run("gen", str(tmp_path / "x"), "--rows", "1", "--minute", "2025-01-15 10:00", "--seed", "1",
+                   "--labels", str(tmp_path / "l"))
+    assert run.code == 2
+    single = gen(pfad, tmp_path / "one.parquet", "--rows", "100", "--minute", "2025-01-15 10:00", "--seed", "1",
+                 "--fraud", "0.1", "--labels", str(tmp_path / "labels"))
+    assert single.splitlines() == [str(tmp_path / "one.parquet"),
+                                   str(tmp_path / "labels" / "2025-01-15_10-00.labels.parquet")]

@@ -185,3 +185,28 @@ def test_bad_property_and_missing_topic_send_nothing(pfad, kafka_env, registry_e
     missing = pfad.run("produce", "--topic", topic + "-absent", "--count", "10", "--connect-timeout", "3", env=env)
     assert missing.code == 4 and "has no topic" in missing.stderr
     assert consume_all(kafka_env["PFAD_KAFKA_BOOTSTRAP"], topic, 0, timeout=3) == []
+
+
+def test_fraud_labels_go_to_the_labels_topic_which_must_exist(pfad, kafka_env, registry_env, topic):
+    env = produce_env(kafka_env, registry_env)
+    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
+    args = ("produce", "--topic", topic, "--count", "30000", "--start-time", START, "--minutes", "5",
+            "--fraud", "0.1", "--json", "--connect-timeout", "3")
+    missing = pfad.run(*args, env=env)
+    assert missing.code == 4 and f"{topic}.labels" in missing.stderr, missing.stderr
+    assert consume_all(bootstrap, topic, 0, timeout=3) == []
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    labels_topic = f"{topic}.labels"
+    admin.create_topics([NewTopic(labels_topic, num_partitions=6, replication_factor=1)])[labels_topic].result(30)
+    try:
+        run = pfad.run(*args, env=env)
+        assert run.code == 0, run.stderr
+        stats = json.loads(run.stdout)
+        assert stats["delivered"] == 30000 and stats["labels_delivered"] > 0
+        labels = [json.loads(m.value()) for m in consume_all(bootstrap, labels_topic, stats["labels_delivered"])]
+        assert len(labels) == stats["labels_delivered"]
+        assert {tuple(sorted(label)) for label in labels} == {
+            ("entity_id", "entity_kind", "first_ms", "last_ms", "scenario")}
+        assert len({(label["entity_kind"], label["entity_id"]) for label in labels}) == len(labels)
+    finally:
+        admin.delete_topics([labels_topic])[labels_topic].result(timeout=30)

@@ -45,38 +45,48 @@ int64_t Rng::Uniform(int64_t lo, int64_t hi) {
 
 double Rng::UnitDouble() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
 
-EventGenerator::EventGenerator(const GeneratorOptions& options)
-    : rng_(options.seed),
-      error_rate_(options.error_rate ? *options.error_rate : 0.0),
-      new_user_probability_(options.new_user_probability) {
-  if (!options.error_rate) error_rate_ = rng_.UnitDouble() * 0.5;
-  user_id_ = NewUuid();
-  session_id_ = NewUuid();
+Uuid NewUuid(Rng& rng) {
+  const uint64_t hi = rng.Next();
+  return Uuid::V4(hi, rng.Next());
 }
 
-Uuid EventGenerator::NewUuid() {
-  const uint64_t hi = rng_.Next();
-  return Uuid::V4(hi, rng_.Next());
+void DrawStatus(Event& event, Rng& rng, std::optional<double> error_rate) {
+  const double p = error_rate ? *error_rate : rng.UnitDouble() * 0.5;
+  const bool error = rng.Bernoulli(p);
+  event.status = error ? EventStatus::kError : EventStatus::kSuccess;
+  event.error_code = error ? std::optional<int32_t>(static_cast<int32_t>(rng.Uniform(400, 599))) : std::nullopt;
+}
+
+EventGenerator::EventGenerator(const GeneratorOptions& options)
+    : rng_(options.seed), error_rate_(options.error_rate), new_user_probability_(options.new_user_probability) {
+  user_id_ = NewUuid(rng_);
+  session_id_ = NewUuid(rng_);
 }
 
 Event EventGenerator::Next(int64_t timestamp_ms) {
   Event e;
-  e.event_id = NewUuid();
+  e.event_id = NewUuid(rng_);
   e.user_id = user_id_;
   e.session_id = session_id_;
   e.event_type = static_cast<EventType>(rng_.Uniform(0, kEventTypeCount - 1));
   e.event_timestamp_ms = timestamp_ms;
   e.request_latency_ms = static_cast<int32_t>(rng_.Uniform(50, 1500));
-  const bool error = rng_.Bernoulli(error_rate_);
-  e.status = error ? EventStatus::kError : EventStatus::kSuccess;
-  if (error) e.error_code = static_cast<int32_t>(rng_.Uniform(400, 599));
+  DrawStatus(e, rng_, error_rate_);
   if (e.event_type == EventType::kViewProduct || e.event_type == EventType::kAddToCart) {
     e.product_id = static_cast<int32_t>(rng_.Uniform(1, 10000));
   }
-  for (auto& shaper : shapers_) shaper->Shape(e, rng_);
+  if (!user_seen_) {
+    user_seen_ = true;
+    if (recent_users_.empty() || timestamp_ms >= recent_users_.back().first_ms + kUserSampleMs) {
+      if (recent_users_.size() == kRecentUsers) recent_users_.pop_front();
+      recent_users_.push_back({user_id_, session_id_, timestamp_ms});
+    }
+  }
   if (rng_.Bernoulli(new_user_probability_)) {
-    user_id_ = NewUuid();
-    session_id_ = NewUuid();
+    user_id_ = NewUuid(rng_);
+    session_id_ = NewUuid(rng_);
+    user_seen_ = false;
+    ++users_started_;
   }
   return e;
 }

@@ -3,20 +3,23 @@
 // whose output is implementation-defined).
 //
 // Per event: event_type uniform over the five types; request_latency_ms uniform
-// in [50, 1500]; status ERROR with the generator's error rate; error_code uniform
-// in [400, 599] for errors, else null; product_id uniform in [1, 10000] for
-// VIEW_PRODUCT and ADD_TO_CART, else null. After each event the user/session
-// pair is replaced by a new one with probability new_user_probability.
+// in [50, 1500]; status ERROR with a probability the event draws from
+// uniform(0, 0.5) (about 25 % errors overall), or with the fixed
+// GeneratorOptions::error_rate when set; error_code uniform in [400, 599] for
+// errors, else null; product_id uniform in [1, 10000] for VIEW_PRODUCT and
+// ADD_TO_CART, else null. After each event the user/session pair is replaced by
+// a new one with probability new_user_probability.
 //
-// Later behaviours (fraud scenarios) plug in as further EventShapers.
+// This is the reference stream. Labelled fraud actors and look-alikes run
+// beside it (gen/actors.h, gen/traffic_mix.h); for them the generator tells
+// how many users it has started and which users it has seen lately.
 #pragma once
 
 #include "pfad/events/event.h"
 
 #include <cstdint>
-#include <memory>
+#include <deque>
 #include <optional>
-#include <vector>
 
 namespace pfad::events {
 
@@ -37,38 +40,57 @@ class Rng {
 
 struct GeneratorOptions {
   uint64_t seed = 0;
-  // Probability of status ERROR; unset = drawn once from uniform(0, 0.5) as the
-  // reference producer does.
+  // Fixed probability of status ERROR (tests); unset = each event draws its own
+  // from uniform(0, 0.5), as the reference producer does.
   std::optional<double> error_rate;
   double new_user_probability = 0.01;
 };
 
-// A behaviour that shapes each generated event (fraud scenarios later).
-class EventShaper {
- public:
-  virtual ~EventShaper() = default;
-  virtual void Shape(Event& event, Rng& rng) = 0;
+// A fresh version-4 UUID from two draws of `rng`.
+Uuid NewUuid(Rng& rng);
+
+// The reference error rule for one event: status ERROR with probability
+// `error_rate`, or, when unset, with a probability drawn from uniform(0, 0.5);
+// error_code uniform in [400, 599] for errors, else null.
+void DrawStatus(Event& event, Rng& rng, std::optional<double> error_rate);
+
+// A reference user the generator has emitted, with the time of its first event.
+struct SeenUser {
+  Uuid user_id;
+  Uuid session_id;
+  int64_t first_ms = 0;
 };
 
 class EventGenerator {
  public:
+  // recent_users() samples a user whose first event comes at least
+  // kUserSampleMs after the previous sampled one's, and keeps the latest
+  // kRecentUsers: minutes of history at any event rate, in bounded memory.
+  static constexpr size_t kRecentUsers = 256;
+  static constexpr int64_t kUserSampleMs = 1000;
+
   explicit EventGenerator(const GeneratorOptions& options);
 
   // The next event, stamped with the given time (epoch ms, UTC).
   Event Next(int64_t timestamp_ms);
-  void AddShaper(std::unique_ptr<EventShaper> shaper) { shapers_.push_back(std::move(shaper)); }
 
-  [[nodiscard]] double error_rate() const { return error_rate_; }
+  // The fixed error rate, or nullopt when each event draws its own.
+  [[nodiscard]] std::optional<double> error_rate() const { return error_rate_; }
+  // User/session pairs started so far, the first one included: a caller that
+  // compares it before and after Next learns that a new user has begun.
+  [[nodiscard]] int64_t users_started() const { return users_started_; }
+  // A sample of the users that have emitted events (see kRecentUsers), oldest first.
+  [[nodiscard]] const std::deque<SeenUser>& recent_users() const { return recent_users_; }
 
  private:
-  Uuid NewUuid();
-
   Rng rng_;
-  double error_rate_;
+  std::optional<double> error_rate_;
   double new_user_probability_;
   Uuid user_id_;
   Uuid session_id_;
-  std::vector<std::unique_ptr<EventShaper>> shapers_;
+  bool user_seen_ = false;  // the current user has emitted an event
+  int64_t users_started_ = 1;
+  std::deque<SeenUser> recent_users_;
 };
 
 }  // namespace pfad::events

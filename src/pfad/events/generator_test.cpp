@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 namespace pfad::events {
@@ -62,13 +63,46 @@ TEST(EventGenerator, FollowsTheReferenceDistributions) {
   EXPECT_EQ(ids.size(), events.size());
 }
 
-TEST(EventGenerator, DrawsItsErrorRateFromTheSeedWhenUnset) {
-  for (uint64_t seed = 0; seed < 50; ++seed) {
+TEST(EventGenerator, EachEventDrawsItsErrorProbabilityWhenUnset) {
+  // p ~ U(0, 0.5) per event: errors are 25 % on average for every seed (a
+  // per-seed draw would scatter the seeds' rates over [0, 0.5)).
+  for (uint64_t seed = 0; seed < 10; ++seed) {
     EventGenerator generator({.seed = seed});
-    EXPECT_GE(generator.error_rate(), 0.0);
-    EXPECT_LT(generator.error_rate(), 0.5);
+    EXPECT_FALSE(generator.error_rate().has_value());
+    int errors = 0;
+    for (int i = 0; i < 20'000; ++i) errors += generator.Next(i).status == EventStatus::kError;
+    EXPECT_NEAR(errors / 20'000.0, 0.25, 0.015) << "seed " << seed;
   }
-  EXPECT_NE(EventGenerator({.seed = 1}).error_rate(), EventGenerator({.seed = 2}).error_rate());
+  EXPECT_EQ(EventGenerator({.seed = 1, .error_rate = 0.3}).error_rate(), 0.3);
+}
+
+TEST(EventGenerator, TellsNewUsersAndSamplesRecentUsers) {
+  EventGenerator generator({.seed = 4});
+  EXPECT_EQ(generator.users_started(), 1);
+  EXPECT_TRUE(generator.recent_users().empty());
+  std::map<std::string, int64_t> first_ms;
+  // 10 ms apart: about one new user a second, about half of them sampled.
+  for (int i = 0; i < 100'000; ++i) {
+    const Event e = generator.Next(1000 + i * 10);
+    first_ms.try_emplace(e.user_id.ToString(), e.event_timestamp_ms);
+  }
+  // The current user may not have emitted yet.
+  EXPECT_GE(generator.users_started(), static_cast<int64_t>(first_ms.size()));
+  EXPECT_LE(generator.users_started(), static_cast<int64_t>(first_ms.size()) + 1);
+  const auto& recent = generator.recent_users();
+  ASSERT_EQ(recent.size(), EventGenerator::kRecentUsers);
+  for (size_t i = 0; i < recent.size(); ++i) {
+    EXPECT_EQ(first_ms[recent[i].user_id.ToString()], recent[i].first_ms);
+    if (i > 0) {
+      EXPECT_GE(recent[i].first_ms, recent[i - 1].first_ms + EventGenerator::kUserSampleMs);
+    }
+  }
+  EXPECT_GT(recent.back().first_ms, 1000 + 999'990 - 10'000);
+  // At a high rate the sample still reaches back over the whole minute.
+  EventGenerator fast({.seed = 4});
+  for (int i = 0; i < 1'000'000; ++i) fast.Next(i / 16);  // 16 events a millisecond, 62.5 s
+  EXPECT_LE(fast.recent_users().front().first_ms, 1000);
+  EXPECT_NEAR(static_cast<double>(fast.recent_users().size()), 62, 2);
 }
 
 TEST(Rng, UniformCoversItsInclusiveRange) {

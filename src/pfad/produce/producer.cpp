@@ -10,10 +10,11 @@
 
 #include "pfad/common/log.h"
 #include "pfad/events/avro.h"
-#include "pfad/events/generator.h"
+#include "pfad/gen/traffic_mix.h"
 #include "pfad/kafka/error.h"
 #include "pfad/kafka/producer.h"
 #include "pfad/kafka/registry.h"
+#include "pfad/produce/latency_histogram.h"
 
 namespace pfad::produce {
 namespace {
@@ -24,51 +25,19 @@ int64_t SteadyNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
 }
 
-// Delivery latencies in log-linear buckets: 32 per power of two of microseconds
-// (about 3% wide), from 1 µs to ~2^32 µs; no floating point per delivery.
-class LatencyHistogram {
- public:
-  void Add(int64_t nanos) {
-    const uint64_t us = std::max<uint64_t>(1, static_cast<uint64_t>(std::max<int64_t>(0, nanos)) / 1000);
-    const int exp = 63 - __builtin_clzll(us);  // floor(log2(us))
-    const uint64_t sub = exp >= 5 ? (us >> (exp - 5)) & 31 : (us << (5 - exp)) & 31;
-    ++counts_[std::min(kBuckets - 1, static_cast<size_t>(exp) * 32 + sub)];
-    max_ns_ = std::max(max_ns_, nanos);
-  }
-  void Merge(const LatencyHistogram& other) {
-    for (size_t i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
-    max_ns_ = std::max(max_ns_, other.max_ns_);
-  }
-  [[nodiscard]] double PercentileMs(double p) const {
-    int64_t total = 0;
-    for (auto c : counts_) total += c;
-    if (total == 0) return 0;
-    const auto rank = static_cast<int64_t>(std::ceil(p * static_cast<double>(total)));
-    int64_t seen = 0;
-    for (size_t i = 0; i < kBuckets; ++i) {
-      seen += counts_[i];
-      if (seen >= rank) {
-        const double low = std::ldexp(1.0 + static_cast<double>(i % 32) / 32.0, static_cast<int>(i / 32));
-        return std::min(low * (1.0 + 0.5 / 32.0) / 1000.0, MaxMs());  // bucket middle, in ms
-      }
-    }
-    return MaxMs();
-  }
-  [[nodiscard]] double MaxMs() const { return static_cast<double>(max_ns_) / 1e6; }
-
- private:
-  static constexpr size_t kBuckets = 33 * 32;
-  std::array<int64_t, kBuckets> counts_{};
-  int64_t max_ns_ = 0;
-};
-
-// What the delivery reports of one worker update (only from that worker's thread).
+// What the delivery reports of one worker update (only from that worker's thread;
+// labels_delivered is read by the progress reporter too).
 struct Deliveries {
+  std::string labels_topic;
   LatencyHistogram latency;
+  std::atomic<int64_t> labels_delivered{0};
   int logged_failures = 0;
 
   void On(const kafka::DeliveryReport& report) {
-    if (report.error.ok()) {
+    const bool label = report.topic == labels_topic;
+    if (label && report.error.ok()) {
+      labels_delivered.fetch_add(1, std::memory_order_relaxed);
+    } else if (report.error.ok()) {
       latency.Add(SteadyNanos() - reinterpret_cast<intptr_t>(report.opaque));
     } else if (logged_failures++ < 10) {
       Logger("produce")->error("delivery failed: topic={} partition={} error={}", report.topic, report.partition,
@@ -80,6 +49,30 @@ struct Deliveries {
 uint64_t WorkerSeed(uint64_t seed, int worker) {
   // Distinct, reproducible streams per worker; worker 0 uses the seed itself.
   return seed + static_cast<uint64_t>(worker) * 0x9E3779B97F4A7C15ULL;
+}
+
+// One worker's events: the reference stream, with labelled actors when a fraud share is set.
+Result<std::unique_ptr<gen::TrafficMix>> WorkerMix(const ProduceOptions& options, int worker) {
+  return gen::TrafficMix::Make({.reference = {.seed = WorkerSeed(options.seed, worker)},
+                                .fraud_share = options.fraud_share.value_or(0),
+                                .labels = gen::LabelCollection::kPerActor});
+}
+
+// Queues one label for the labels topic, waiting while the local queue is full.
+// Returns false on a fatal error.
+bool SendLabel(kafka::Producer& producer, const std::string& topic, const events::FraudLabel& label,
+               std::string& error) {
+  const std::string key = label.entity_id.ToString();
+  const std::string value = events::LabelToJson(label);
+  while (true) {
+    const Status st = producer.Produce(topic, {.key = key, .value = value});
+    if (st.ok()) return true;
+    if (!kafka::IsRetriable(st)) {
+      error = st.message();
+      return false;
+    }
+    producer.Poll(std::chrono::milliseconds(20));
+  }
 }
 
 // Worker w's share of `total`.
@@ -222,8 +215,13 @@ kafka::Properties ProducerProperties(const ProduceOptions& options, int worker) 
   return p;
 }
 
+std::string LabelsTopic(const ProduceOptions& options) { return options.topic + ".labels"; }
+
 Status Validate(const ProduceOptions& options) {
   if (options.workers < 1) return Status::Invalid("--workers must be at least 1");
+  if (options.fraud_share && !(*options.fraud_share >= 0 && *options.fraud_share < 1)) {
+    return Status::Invalid("--fraud must be >= 0 and < 1, got ", *options.fraud_share);
+  }
   if (options.rate < 0) return Status::Invalid("--rate must be >= 0");
   if (options.count && *options.count < 0) return Status::Invalid("--count must be >= 0");
   if (options.minutes < 0) return Status::Invalid("--minutes must be >= 0");
@@ -234,14 +232,23 @@ Status Validate(const ProduceOptions& options) {
 }
 
 Status GenerateOnly(const ProduceOptions& options, const Clock& clock,
-                    const std::function<void(int, const events::Event&)>& sink) {
+                    const std::function<void(int, const events::Event&)>& sink,
+                    const std::function<void(int, const events::FraudLabel&)>& label_sink) {
   PFAD_RETURN_NOT_OK(Validate(options));
   if (!options.count) return Status::Invalid("generating without Kafka needs --count");
   for (int w = 0; w < options.workers; ++w) {
     const int64_t share = Share(*options.count, options.workers, w);
-    events::EventGenerator generator({.seed = WorkerSeed(options.seed, w)});
+    PFAD_ASSIGN_OR_RAISE(auto mix, WorkerMix(options, w));
     Timestamps stamps(options, clock, share);
-    for (int64_t i = 0; i < share; ++i) sink(w, generator.Next(stamps.At(i)));
+    for (int64_t i = 0; i < share; ++i) {
+      sink(w, mix->Next(stamps.At(i)));
+      for (const auto& label : mix->TakeEndedLabels()) {
+        if (label_sink) label_sink(w, label);
+      }
+    }
+    for (const auto& label : mix->ActiveLabels()) {
+      if (label_sink) label_sink(w, label);
+    }
   }
   return Status::OK();
 }
@@ -260,13 +267,21 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
   std::vector<std::unique_ptr<Deliveries>> deliveries;
   std::vector<std::unique_ptr<kafka::Producer>> producers;
   int32_t partitions = 0;
+  const std::string labels_topic = options.fraud_share ? LabelsTopic(options) : std::string();
   for (int w = 0; w < options.workers; ++w) {
     deliveries.push_back(std::make_unique<Deliveries>());
+    deliveries.back()->labels_topic = labels_topic;
     PFAD_ASSIGN_OR_RAISE(auto producer,
                          kafka::Producer::Make(ProducerProperties(options, w),
                                                [d = deliveries.back().get()](const kafka::DeliveryReport& r) { d->On(r); }));
     if (w == 0) {
       PFAD_ASSIGN_OR_RAISE(partitions, producer->WaitForTopic(options.topic, options.connect_timeout));
+      if (!labels_topic.empty()) {
+        if (auto labels = producer->WaitForTopic(labels_topic, options.connect_timeout); !labels.ok()) {
+          return labels.status().WithMessage("--fraud sends labels to topic '", labels_topic,
+                                             "', which must exist: ", labels.status().message());
+        }
+      }
     }
     producers.push_back(std::move(producer));
   }
@@ -289,7 +304,8 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
     PartitionBatches batches(producer, options.topic, partitioner == "murmur2_random" ? partitions : 0);
     std::string error;
     const int64_t share = options.count ? Share(*options.count, options.workers, w) : INT64_MAX;
-    events::EventGenerator generator({.seed = WorkerSeed(options.seed, w)});
+    auto mix = WorkerMix(options, w);
+    if (!mix.ok()) return fail(mix.status().message());
     Timestamps stamps(options, clock, share);
     std::string frame;
     const bool timed = options.duration.has_value() || worker_rate > 0;
@@ -305,13 +321,21 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
           std::this_thread::sleep_until(std::min(due, SteadyClock::now() + std::chrono::milliseconds(5)));
         }
       }
-      const events::Event e = generator.Next(stamps.At(i));
+      const events::Event e = (*mix)->Next(stamps.At(i));
       frame.clear();
       events::AppendConfluentHeader(schema_id, frame);
       events::AppendAvro(e, frame);
       if (!batches.Add(e.user_id.bytes.data(), frame, generated, error)) return fail(error);
+      for (const auto& label : (*mix)->TakeEndedLabels()) {
+        if (!SendLabel(producer, labels_topic, label, error)) return fail(error);
+      }
     }
     if (!batches.SendAll(generated, error)) return fail(error);
+    if (!fatal.load()) {
+      for (const auto& label : (*mix)->ActiveLabels()) {
+        if (!SendLabel(producer, labels_topic, label, error)) return fail(error);
+      }
+    }
     // Flush: wait for every queued event's acknowledgement (or its final failure).
     while (producer.in_flight() > 0) {
       (void)producer.Flush(std::chrono::milliseconds(500));  // in flight after the wait: go on waiting
@@ -325,10 +349,13 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
   const auto snapshot = [&](SteadyClock::time_point at) {
     ProduceStats s;
     s.generated = generated.load();
+    // Labels first: a producer counts a delivery before its handler counts it as a label.
+    for (const auto& d : deliveries) s.labels_delivered += d->labels_delivered.load(std::memory_order_relaxed);
     for (const auto& p : producers) {
       s.delivered += p->delivered();
       s.failed += p->failed();
     }
+    s.delivered -= s.labels_delivered;
     s.seconds = std::chrono::duration<double>(at - started).count();
     return s;
   };

@@ -7,12 +7,20 @@
 // seed and worker count give the same events. The schema is registered once
 // (or found) under <topic>-value; nothing is re-registered per message.
 // Delivery failures are counted, logged and reported; nothing is dropped silently.
+//
+// With a fraud share, each worker's generator is a gen::TrafficMix (labelled
+// actors mixed into the reference stream, docs/FRAUD.md section 1) and the
+// labels go to topic <topic>.labels as JSON (events::LabelToJson), key = the
+// entity id text: one message per entity when its actor ends, and for the
+// actors still running when produce stops. That topic must exist; produce
+// fails before sending any event when it does not.
 #pragma once
 
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
 #include "pfad/events/event.h"
+#include "pfad/events/labels.h"
 #include "pfad/kafka/client.h"
 
 #include <atomic>
@@ -37,6 +45,8 @@ struct ProduceOptions {
   // (default: that many minutes before now, on a minute boundary). Needs `count`.
   std::optional<int64_t> start_time_ms;
   int64_t minutes = 0;
+  // Set: labelled actors make up about this share of users (0 <= share < 1).
+  std::optional<double> fraud_share;
   kafka::Properties properties;        // librdkafka overrides (-X key=value)
   std::chrono::milliseconds connect_timeout{10'000};  // to reach the broker at start
 
@@ -48,14 +58,18 @@ struct ProduceOptions {
 
 struct ProduceStats {
   int64_t generated = 0;
-  int64_t delivered = 0;
-  int64_t failed = 0;
+  int64_t delivered = 0;  // events
+  int64_t failed = 0;     // events and labels
+  int64_t labels_delivered = 0;
   double seconds = 0;
   // Enqueue-to-acknowledgement latency of delivered events, milliseconds.
   double latency_p50_ms = 0;
   double latency_p99_ms = 0;
   double latency_max_ms = 0;
 };
+
+// The topic labels go to with a fraud share: "<topic>.labels".
+std::string LabelsTopic(const ProduceOptions& options);
 
 // The librdkafka properties a worker starts from (defaults, then overrides).
 kafka::Properties ProducerProperties(const ProduceOptions& options, int worker);
@@ -64,9 +78,11 @@ kafka::Properties ProducerProperties(const ProduceOptions& options, int worker);
 Status Validate(const ProduceOptions& options);
 
 // The events the workers would send, in per-worker order, without Kafka: the
-// same events for the same options. Calls `sink(worker, event)` for each.
+// same events for the same options. Calls `sink(worker, event)` for each, and
+// `label_sink(worker, label)` for each label when Run would send it.
 Status GenerateOnly(const ProduceOptions& options, const Clock& clock,
-                    const std::function<void(int, const events::Event&)>& sink);
+                    const std::function<void(int, const events::Event&)>& sink,
+                    const std::function<void(int, const events::FraudLabel&)>& label_sink = nullptr);
 
 // Produces until count/duration is reached or `stop` turns true, then flushes.
 // `progress` is called about twice a second from the calling thread.

@@ -59,6 +59,41 @@ TEST(GenerateOnly, SameSeedAndWorkersSameEvents) {
   EXPECT_NE(Generate(options, clock), a);
 }
 
+TEST(GenerateOnly, FraudShareMixesInActorsAndGivesEachEntityOneLabel) {
+  ManualClock clock(1736922600000);
+  ProduceOptions options;
+  options.count = 200'000;
+  options.workers = 2;
+  options.minutes = 30;
+  options.seed = 4;
+  const auto reference = Generate(options, clock);
+  options.fraud_share = 0.1;
+  std::vector<std::pair<int, events::Event>> mixed;
+  std::map<std::string, events::FraudLabel> labels;
+  const Status st = GenerateOnly(
+      options, clock, [&](int w, const events::Event& e) { mixed.emplace_back(w, e); },
+      [&](int, const events::FraudLabel& l) {
+        const auto key = std::string(events::ToString(l.kind)) + l.entity_id.ToString();
+        EXPECT_TRUE(labels.emplace(key, l).second) << "labelled twice: " << key;
+      });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_EQ(mixed.size(), reference.size());
+  EXPECT_NE(mixed, reference);
+  std::set<int> scenarios;
+  for (const auto& [key, l] : labels) scenarios.insert(static_cast<int>(l.scenario));
+  EXPECT_EQ(scenarios.size(), static_cast<size_t>(events::kScenarioCount));
+  // Every labelled user's events fall within its label's lifetime span.
+  for (const auto& [w, e] : mixed) {
+    const auto it = labels.find("user" + e.user_id.ToString());
+    if (it == labels.end()) continue;
+    EXPECT_GE(e.event_timestamp_ms, it->second.first_ms);
+    EXPECT_LE(e.event_timestamp_ms, it->second.last_ms);
+  }
+  EXPECT_EQ(LabelsTopic(options), "user_interactions.labels");
+  options.fraud_share = 1.0;
+  EXPECT_TRUE(Validate(options).IsInvalid());
+}
+
 TEST(GenerateOnly, BackfillSpreadsTimestampsOverTheWindow) {
   ManualClock clock(1736922600000 + 12'345);  // 10:00:12.345 Tehran
   ProduceOptions options;

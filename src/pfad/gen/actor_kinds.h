@@ -1,0 +1,43 @@
+// Private to the gen library: the makers of each actor kind (actors.h has the
+// interface) and the small draws they share.
+#pragma once
+
+#include "pfad/gen/actors.h"
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+
+namespace pfad::gen::detail {
+
+// Fraud scenarios (fraud_actors.cpp).
+std::unique_ptr<Actor> MakeBot(ActorContext& ctx);
+std::unique_ptr<Actor> MakeCardTesting(ActorContext& ctx);
+std::unique_ptr<Actor> MakeAccountTakeover(ActorContext& ctx);
+std::unique_ptr<Actor> MakeCartHoarding(ActorContext& ctx);
+std::unique_ptr<Actor> MakeFraudRing(ActorContext& ctx);
+// Legitimate look-alikes (lookalike_actors.cpp).
+std::unique_ptr<Actor> MakePowerUser(ActorContext& ctx);
+std::unique_ptr<Actor> MakeFlashSale(ActorContext& ctx);
+std::unique_ptr<Actor> MakeSharedDevice(ActorContext& ctx);
+
+// Uniform double in [lo, hi).
+inline double UniformReal(events::Rng& rng, double lo, double hi) { return lo + (hi - lo) * rng.UnitDouble(); }
+
+// `base` scaled by a uniform factor in [1 - fraction, 1 + fraction), in whole ms (>= 1).
+inline int64_t Jittered(events::Rng& rng, double base, double fraction) {
+  return std::max<int64_t>(1, std::llround(base * UniformReal(rng, 1 - fraction, 1 + fraction)));
+}
+
+// Exponential gap with the given mean, in whole ms (>= 1).
+inline int64_t ExponentialGap(events::Rng& rng, double mean_ms) {
+  return std::max<int64_t>(1, std::llround(-std::log1p(-rng.UnitDouble()) * mean_ms));
+}
+
+inline int32_t AnyProduct(events::Rng& rng) { return static_cast<int32_t>(rng.Uniform(1, 10000)); }
+
+inline bool HasProduct(events::EventType type) {
+  return type == events::EventType::kViewProduct || type == events::EventType::kAddToCart;
+}
+
+}  // namespace pfad::gen::detail

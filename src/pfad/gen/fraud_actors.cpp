@@ -1,0 +1,268 @@
+// The fraud scenarios of docs/FRAUD.md section 1; the parameters drawn here
+// are the ones its table lists.
+#include <algorithm>
+#include <array>
+
+#include "pfad/gen/actor_kinds.h"
+
+namespace pfad::gen::detail {
+namespace {
+
+using events::EntityKind;
+using events::Event;
+using events::EventType;
+using events::Scenario;
+using events::Uuid;
+
+// Machine-regular crawling: VIEW_PRODUCT / SEARCH at a fixed interval.
+class Bot final : public Actor {
+ public:
+  explicit Bot(ActorContext& ctx)
+      : Actor(Scenario::kBot),
+        user_(events::NewUuid(ctx.rng)),
+        session_(events::NewUuid(ctx.rng)),
+        remaining_(ctx.rng.Uniform(60, 400)),
+        interval_ms_(static_cast<double>(ctx.rng.Uniform(500, 3000))),
+        crawl_(AnyProduct(ctx.rng)) {
+    AddLabel(EntityKind::kUser, user_);
+    AddLabel(EntityKind::kSession, session_);
+  }
+  [[nodiscard]] int budget_users() const override { return 1; }
+  bool Start(int64_t t_ms, ActorContext& /*ctx*/) override {
+    ScheduleAt(t_ms);
+    return true;
+  }
+
+ protected:
+  Event Step(int64_t t_ms, ActorContext& ctx) override {
+    const bool view = ctx.rng.Bernoulli(0.7);
+    std::optional<int32_t> product;
+    if (view) {
+      // A crawl: the next product id, now and then a jump elsewhere.
+      crawl_ = ctx.rng.Bernoulli(0.1) ? AnyProduct(ctx.rng) : crawl_ % 10000 + 1;
+      product = crawl_;
+    }
+    Event e = NewEvent(ctx, user_, session_, view ? EventType::kViewProduct : EventType::kSearch, t_ms, product);
+    if (--remaining_ == 0) {
+      End();
+    } else {
+      ScheduleAt(t_ms + Jittered(ctx.rng, interval_ms_, 0.01));
+    }
+    return e;
+  }
+
+ private:
+  Uuid user_, session_;
+  int64_t remaining_;
+  double interval_ms_;
+  int32_t crawl_;
+};
+
+// One CHECKOUT, then a run of mostly declined PAYMENTs (stolen cards tried).
+class CardTesting final : public Actor {
+ public:
+  static constexpr std::array<int32_t, 4> kDeclineCodes{402, 403, 422, 429};
+
+  explicit CardTesting(ActorContext& ctx)
+      : Actor(Scenario::kCardTesting),
+        user_(events::NewUuid(ctx.rng)),
+        session_(events::NewUuid(ctx.rng)),
+        payments_(ctx.rng.Uniform(10, 40)),
+        interval_ms_(static_cast<double>(ctx.rng.Uniform(1000, 5000))),
+        decline_probability_(UniformReal(ctx.rng, 0.6, 0.9)) {
+    AddLabel(EntityKind::kUser, user_);
+    AddLabel(EntityKind::kSession, session_);
+  }
+  [[nodiscard]] int budget_users() const override { return 1; }
+  bool Start(int64_t t_ms, ActorContext& /*ctx*/) override {
+    ScheduleAt(t_ms);
+    return true;
+  }
+
+ protected:
+  Event Step(int64_t t_ms, ActorContext& ctx) override {
+    const bool checkout = !checked_out_;
+    checked_out_ = true;
+    Event e = NewEvent(ctx, user_, session_, checkout ? EventType::kCheckout : EventType::kPayment, t_ms, std::nullopt);
+    // The decline rule replaces the reference error rule.
+    const bool declined = !checkout && ctx.rng.Bernoulli(decline_probability_);
+    e.status = declined ? events::EventStatus::kError : events::EventStatus::kSuccess;
+    e.error_code = declined ? std::optional<int32_t>(kDeclineCodes[static_cast<size_t>(ctx.rng.Uniform(0, 3))])
+                            : std::nullopt;
+    if (!checkout && --payments_ == 0) {
+      End();
+    } else {
+      ScheduleAt(t_ms + Jittered(ctx.rng, interval_ms_, 0.2));
+    }
+    return e;
+  }
+
+ private:
+  Uuid user_, session_;
+  int64_t payments_;
+  double interval_ms_;
+  double decline_probability_;
+  bool checked_out_ = false;
+};
+
+// An established reference user's account, used from a new session straight
+// for CHECKOUT/PAYMENT.
+class AccountTakeover final : public Actor {
+ public:
+  static constexpr int64_t kEstablishedMs = 60'000;
+
+  explicit AccountTakeover(ActorContext& ctx)
+      : Actor(Scenario::kAccountTakeover), session_(events::NewUuid(ctx.rng)), remaining_(ctx.rng.Uniform(3, 8)) {
+    AddLabel(EntityKind::kSession, session_);
+  }
+  [[nodiscard]] int budget_users() const override { return 1; }
+  bool Start(int64_t t_ms, ActorContext& ctx) override {
+    const auto& recent = ctx.reference.recent_users();
+    const auto established = [&](const events::SeenUser& u) { return u.first_ms <= t_ms - kEstablishedMs; };
+    const auto count = std::count_if(recent.begin(), recent.end(), established);
+    if (count == 0) return false;
+    auto pick = ctx.rng.Uniform(0, count - 1);
+    for (const auto& u : recent) {
+      if (established(u) && pick-- == 0) {
+        user_ = u.user_id;
+        break;
+      }
+    }
+    ScheduleAt(t_ms);
+    return true;
+  }
+
+ protected:
+  Event Step(int64_t t_ms, ActorContext& ctx) override {
+    const EventType type = ctx.rng.Bernoulli(0.5) ? EventType::kCheckout : EventType::kPayment;
+    Event e = NewEvent(ctx, user_, session_, type, t_ms, std::nullopt);
+    if (--remaining_ == 0) {
+      End();
+    } else {
+      ScheduleAt(t_ms + ctx.rng.Uniform(1000, 4000));
+    }
+    return e;
+  }
+
+ private:
+  Uuid user_, session_;
+  int64_t remaining_;
+};
+
+// Piles the scarce products into a cart and never buys.
+class CartHoarding final : public Actor {
+ public:
+  explicit CartHoarding(ActorContext& ctx)
+      : Actor(Scenario::kCartHoarding),
+        user_(events::NewUuid(ctx.rng)),
+        session_(events::NewUuid(ctx.rng)),
+        remaining_(ctx.rng.Uniform(20, 80)) {
+    AddLabel(EntityKind::kUser, user_);
+    AddLabel(EntityKind::kSession, session_);
+  }
+  [[nodiscard]] int budget_users() const override { return 1; }
+  bool Start(int64_t t_ms, ActorContext& /*ctx*/) override {
+    ScheduleAt(t_ms);
+    return true;
+  }
+
+ protected:
+  Event Step(int64_t t_ms, ActorContext& ctx) override {
+    const EventType type = ctx.rng.Bernoulli(0.85) ? EventType::kAddToCart : EventType::kViewProduct;
+    const auto last = static_cast<int64_t>(ctx.scarce_products.size()) - 1;
+    const int32_t product = ctx.scarce_products[static_cast<size_t>(ctx.rng.Uniform(0, last))];
+    Event e = NewEvent(ctx, user_, session_, type, t_ms, product);
+    if (--remaining_ == 0) {
+      End();
+    } else {
+      ScheduleAt(t_ms + ExponentialGap(ctx.rng, 3000));
+    }
+    return e;
+  }
+
+ private:
+  Uuid user_, session_;
+  int64_t remaining_;
+};
+
+// Members sharing a few sessions (devices), acting in lock-step rounds on a
+// small pool of products.
+class FraudRing final : public Actor {
+ public:
+  explicit FraudRing(ActorContext& ctx) : Actor(Scenario::kFraudRing) {
+    const auto members = static_cast<size_t>(ctx.rng.Uniform(5, 30));
+    // At most members / 2 sessions, so every session is shared by two or more.
+    const auto sessions = std::min<size_t>(static_cast<size_t>(ctx.rng.Uniform(1, 3)), members / 2);
+    for (size_t i = 0; i < sessions; ++i) sessions_.push_back(events::NewUuid(ctx.rng));
+    for (size_t i = 0; i < members; ++i) members_.push_back(events::NewUuid(ctx.rng));
+    const auto pool = ctx.rng.Uniform(5, 15);
+    for (int64_t i = 0; i < pool; ++i) pool_.push_back(AnyProduct(ctx.rng));
+    rounds_ = ctx.rng.Uniform(20, 100);
+    for (const Uuid& m : members_) AddLabel(EntityKind::kUser, m);
+    for (const Uuid& s : sessions_) AddLabel(EntityKind::kSession, s);
+    due_.assign(members, 0);
+    done_.assign(members, true);
+  }
+  [[nodiscard]] int budget_users() const override { return static_cast<int>(members_.size()); }
+  bool Start(int64_t t_ms, ActorContext& ctx) override {
+    BeginRound(t_ms, ctx);
+    return true;
+  }
+
+ protected:
+  Event Step(int64_t t_ms, ActorContext& ctx) override {
+    const size_t m = Earliest();
+    done_[m] = true;
+    const auto type = static_cast<EventType>(ctx.rng.Uniform(0, events::kEventTypeCount - 1));
+    std::optional<int32_t> product;
+    if (HasProduct(type)) {
+      product = pool_[static_cast<size_t>(ctx.rng.Uniform(0, static_cast<int64_t>(pool_.size()) - 1))];
+    }
+    Event e = NewEvent(ctx, members_[m], sessions_[m % sessions_.size()], type, t_ms, product);
+    if (std::all_of(done_.begin(), done_.end(), [](bool d) { return d; })) {
+      if (--rounds_ == 0) {
+        End();
+        return e;
+      }
+      BeginRound(round_start_ms_ + ctx.rng.Uniform(2000, 10'000), ctx);
+    } else {
+      ScheduleAt(due_[Earliest()]);
+    }
+    return e;
+  }
+
+ private:
+  // Every member acts within 200 ms of the round's start.
+  void BeginRound(int64_t start_ms, ActorContext& ctx) {
+    round_start_ms_ = start_ms;
+    for (size_t i = 0; i < members_.size(); ++i) {
+      due_[i] = start_ms + ctx.rng.Uniform(0, 200);
+      done_[i] = false;
+    }
+    ScheduleAt(due_[Earliest()]);
+  }
+  [[nodiscard]] size_t Earliest() const {
+    size_t best = members_.size();
+    for (size_t i = 0; i < members_.size(); ++i) {
+      if (!done_[i] && (best == members_.size() || due_[i] < due_[best])) best = i;
+    }
+    return best;
+  }
+
+  std::vector<Uuid> members_, sessions_;
+  std::vector<int32_t> pool_;
+  int64_t rounds_ = 0;
+  int64_t round_start_ms_ = 0;
+  std::vector<int64_t> due_;
+  std::vector<bool> done_;
+};
+
+}  // namespace
+
+std::unique_ptr<Actor> MakeBot(ActorContext& ctx) { return std::make_unique<Bot>(ctx); }
+std::unique_ptr<Actor> MakeCardTesting(ActorContext& ctx) { return std::make_unique<CardTesting>(ctx); }
+std::unique_ptr<Actor> MakeAccountTakeover(ActorContext& ctx) { return std::make_unique<AccountTakeover>(ctx); }
+std::unique_ptr<Actor> MakeCartHoarding(ActorContext& ctx) { return std::make_unique<CartHoarding>(ctx); }
+std::unique_ptr<Actor> MakeFraudRing(ActorContext& ctx) { return std::make_unique<FraudRing>(ctx); }
+
+}  // namespace pfad::gen::detail
