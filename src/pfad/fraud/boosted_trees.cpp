@@ -1,6 +1,5 @@
 #include "pfad/fraud/boosted_trees.h"
 
-#include "pfad/fraud/kind_text.h"
 
 #include <fmt/format.h>
 #include <xgboost/c_api.h>
@@ -38,7 +37,7 @@ std::vector<const char*> CStrings(const std::vector<std::string>& names) {
 Result<DMatrix> MakeMatrix(const FeatureTable& table, const std::vector<size_t>& columns,
                            const std::vector<std::string>& names) {
   if (table.values.size() != table.rows() * table.cols()) {
-    return Status::Invalid("the ", KindText(table.kind), " feature table has ", table.values.size(), " values for ",
+    return Status::Invalid("the ", events::ToString(table.kind), " feature table has ", table.values.size(), " values for ",
                            table.rows(), " rows x ", table.cols(), " columns");
   }
   std::vector<float> data(table.rows() * columns.size());
@@ -89,12 +88,12 @@ Result<BoostedTrees> BoostedTrees::Train(const FeatureTable& table, std::span<co
                                          const TreeParams& params) {
   PFAD_RETURN_NOT_OK(Validate(params));
   if (table.rows() == 0 || table.cols() == 0) {
-    return Status::Invalid("cannot train boosted trees on an empty ", KindText(table.kind),
+    return Status::Invalid("cannot train boosted trees on an empty ", events::ToString(table.kind),
                            " feature table (", table.rows(), " rows, ", table.cols(), " columns)");
   }
   if (labels.size() != table.rows()) {
     return Status::Invalid("boosted trees: ", labels.size(), " labels for ", table.rows(), " ",
-                           KindText(table.kind), " rows; give one label per row");
+                           events::ToString(table.kind), " rows; give one label per row");
   }
   std::vector<size_t> columns(table.cols());
   for (size_t c = 0; c < columns.size(); ++c) columns[c] = c;
@@ -160,7 +159,7 @@ Result<std::vector<double>> BoostedTrees::Predict(const FeatureTable& table) con
   for (const auto& name : names_) {
     const int column = table.Column(name);
     if (column < 0) {
-      return Status::Invalid("the ", KindText(table.kind), " feature table has no column '", name,
+      return Status::Invalid("the ", events::ToString(table.kind), " feature table has no column '", name,
                              "' that the boosted-trees model was trained on; compute the same features as for training");
     }
     columns.push_back(static_cast<size_t>(column));

@@ -3,7 +3,6 @@
 // kinds, models and slices.
 #include "pfad/fraud/evaluation.h"
 
-#include "pfad/fraud/kind_text.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -178,7 +177,7 @@ std::string RenderJson(const Evaluation& evaluation) {
                         {"recall_at_1fpr", slice.recall_at_1fpr}});
     }
     runs.push_back({{"model", run.model},
-                    {"kind", KindText(run.kind)},
+                    {"kind", events::ToString(run.kind)},
                     {"seed", run.seed},
                     {"test_entities", run.test_entities},
                     {"test_positives", run.test_positives},
@@ -199,7 +198,7 @@ std::string RenderJson(const Evaluation& evaluation) {
                           {"recall_at_1fpr", ToJson(slice.recall_at_1fpr)}});
       }
       summary.push_back({{"model", m.model},
-                         {"kind", KindText(m.kind)},
+                         {"kind", events::ToString(m.kind)},
                          {"seeds", m.runs.size()},
                          {"pr_auc", ToJson(m.pr_auc)},
                          {"roc_auc", ToJson(m.roc_auc)},

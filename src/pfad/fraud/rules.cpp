@@ -1,7 +1,6 @@
 #include "pfad/fraud/rules.h"
 
 #include "pfad/events/event.h"
-#include "pfad/fraud/kind_text.h"
 
 #include <array>
 #include <bit>
@@ -56,12 +55,12 @@ Result<std::vector<uint8_t>> RuleHits(const FeatureTable& node_features) {
     const int column = node_features.Column(kColumnNames[c]);
     if (column < 0) {
       return Status::Invalid("the rules need the node feature '", kColumnNames[c], "', missing from the ",
-                             KindText(node_features.kind), " feature table");
+                             events::ToString(node_features.kind), " feature table");
     }
     index[c] = static_cast<size_t>(column);
   }
   if (node_features.values.size() != node_features.rows() * node_features.cols()) {
-    return Status::Invalid("the ", KindText(node_features.kind), " feature table has ", node_features.values.size(),
+    return Status::Invalid("the ", events::ToString(node_features.kind), " feature table has ", node_features.values.size(),
                            " values for ", node_features.rows(), " rows x ", node_features.cols(), " columns");
   }
   const bool sessions = node_features.kind == events::EntityKind::kSession;

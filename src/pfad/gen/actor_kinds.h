@@ -21,6 +21,22 @@ std::unique_ptr<Actor> MakePowerUser(ActorContext& ctx);
 std::unique_ptr<Actor> MakeFlashSale(ActorContext& ctx);
 std::unique_ptr<Actor> MakeSharedDevice(ActorContext& ctx);
 
+// A group acting in step on shared sessions (group_actor.cpp): ranges are inclusive.
+struct GroupShape {
+  struct Range {
+    int64_t lo, hi;
+  };
+  Range members;
+  Range sessions;
+  Range pool{5, 15};     // products the group uses
+  Range rounds{10, 40};  // one event per member per round, rounds 2-10 s apart
+};
+std::unique_ptr<Actor> MakeInStepGroup(events::Scenario scenario, const GroupShape& shape, ActorContext& ctx);
+
+// The weight of a scenario when the mix draws the next fraud actor or
+// look-alike (docs/FRAUD.md section 1 lists them).
+double DrawWeight(events::Scenario scenario);
+
 // Uniform double in [lo, hi).
 inline double UniformReal(events::Rng& rng, double lo, double hi) { return lo + (hi - lo) * rng.UnitDouble(); }
 

@@ -46,6 +46,18 @@ events::Event Actor::NewEvent(ActorContext& ctx, const events::Uuid& user, const
   return e;
 }
 
+namespace detail {
+double DrawWeight(events::Scenario scenario) {
+  using events::Scenario;
+  switch (scenario) {
+    case Scenario::kFraudRing: return 0.25;     // ~17 users each: about half the fraud users
+    case Scenario::kFlashSale: return 0.05;     // ~40 users each: about 2 users per draw
+    case Scenario::kSharedDevice: return 2;     // households outnumber rings, as they do in life
+    default: return 1;
+  }
+}
+}  // namespace detail
+
 std::unique_ptr<Actor> DrawActor(events::Scenario scenario, ActorContext& ctx) {
   using events::Scenario;
   switch (scenario) {

@@ -124,51 +124,14 @@ class FlashSale final : public Actor {
   int64_t start_ms_ = 0;
 };
 
-// A household taking turns on one device: several users on one session, like
-// a ring's shared session, each behaving like a reference user.
-class SharedDevice final : public Actor {
- public:
-  static constexpr double kMeanGapMs = 2000;
-
-  explicit SharedDevice(ActorContext& ctx) : Actor(Scenario::kSharedDevice), session_(events::NewUuid(ctx.rng)) {
-    const auto users = ctx.rng.Uniform(2, 3);
-    for (int64_t i = 0; i < users; ++i) {
-      users_.push_back(events::NewUuid(ctx.rng));
-      events_.push_back(ctx.rng.Uniform(10, 60));
-      AddLabel(EntityKind::kUser, users_.back());
-    }
-    AddLabel(EntityKind::kSession, session_);
-  }
-  [[nodiscard]] int budget_users() const override { return static_cast<int>(users_.size()); }
-  bool Start(int64_t t_ms, ActorContext& /*ctx*/) override {
-    ScheduleAt(t_ms);
-    return true;
-  }
-
- protected:
-  Event Step(int64_t t_ms, ActorContext& ctx) override {
-    const auto type = static_cast<EventType>(ctx.rng.Uniform(0, events::kEventTypeCount - 1));
-    const auto product = HasProduct(type) ? std::optional<int32_t>(AnyProduct(ctx.rng)) : std::nullopt;
-    Event e = NewEvent(ctx, users_[turn_], session_, type, t_ms, product);
-    if (--events_[turn_] == 0 && ++turn_ == users_.size()) {
-      End();
-    } else {
-      ScheduleAt(t_ms + ExponentialGap(ctx.rng, kMeanGapMs));
-    }
-    return e;
-  }
-
- private:
-  Uuid session_;
-  std::vector<Uuid> users_;
-  std::vector<int64_t> events_;  // left per user
-  size_t turn_ = 0;
-};
-
 }  // namespace
 
 std::unique_ptr<Actor> MakePowerUser(ActorContext& ctx) { return std::make_unique<PowerUser>(ctx); }
 std::unique_ptr<Actor> MakeFlashSale(ActorContext& ctx) { return std::make_unique<FlashSale>(ctx); }
-std::unique_ptr<Actor> MakeSharedDevice(ActorContext& ctx) { return std::make_unique<SharedDevice>(ctx); }
+std::unique_ptr<Actor> MakeSharedDevice(ActorContext& ctx) {
+  // A household: 2-3 users on one session, otherwise drawn like a fraud ring
+  // (its own pool of 5-15 products, 10-40 rounds 2-10 s apart).
+  return MakeInStepGroup(Scenario::kSharedDevice, {.members = {2, 3}, .sessions = {1, 1}}, ctx);
+}
 
 }  // namespace pfad::gen::detail

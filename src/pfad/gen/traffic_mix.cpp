@@ -1,5 +1,7 @@
 #include "pfad/gen/traffic_mix.h"
 
+#include "pfad/gen/actor_kinds.h"
+
 #include <algorithm>
 #include <tuple>
 
@@ -87,7 +89,18 @@ void TrafficMix::StartActors(int64_t t_ms) {
   }
   const auto run = [&](std::unique_ptr<Actor>& next, double& budget, int first, int count) {
     while (true) {
-      if (!next) next = DrawActor(static_cast<events::Scenario>(first + ctx.rng.Uniform(0, count - 1)), ctx);
+      if (!next) {
+        // Weighted draw (detail::DrawWeight, docs/FRAUD.md section 1).
+        double total = 0;
+        for (int s = first; s < first + count; ++s) total += detail::DrawWeight(static_cast<events::Scenario>(s));
+        double pick = ctx.rng.UnitDouble() * total;
+        int s = first;
+        for (; s < first + count - 1; ++s) {
+          pick -= detail::DrawWeight(static_cast<events::Scenario>(s));
+          if (pick < 0) break;
+        }
+        next = DrawActor(static_cast<events::Scenario>(s), ctx);
+      }
       if (budget < next->budget_users()) return;
       budget -= next->budget_users();
       if (next->Start(t_ms, ctx)) {
