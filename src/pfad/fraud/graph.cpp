@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <thread>
 
 #include "pfad/events/generator.h"
 
@@ -63,16 +64,20 @@ Adjacency Link(const WindowEvents& events, std::span<const uint32_t> user, std::
   const size_t users = events.user_ids.size(), sessions = events.session_ids.size(),
                products = events.product_ids.size();
   const std::span<const uint32_t> session(events.session);
-  const Csr by_user = GroupBy(user, users);
-  const Csr by_session = GroupBy(session, sessions);
-  const Csr by_product = GroupBy(product, products);
   Adjacency a;
-  a.user_sessions = DistinctNeighbours(by_user, session);
-  a.user_products = DistinctNeighbours(by_user, product);
+  // Two threads: what starts from users and products, what starts from sessions.
+  std::jthread from_users([&] {
+    const Csr by_user = GroupBy(user, users);
+    a.user_sessions = DistinctNeighbours(by_user, session);
+    a.user_products = DistinctNeighbours(by_user, product);
+    const Csr by_product = GroupBy(product, products);
+    a.product_users = DistinctNeighbours(by_product, user);
+    a.product_sessions = DistinctNeighbours(by_product, session);
+  });
+  const Csr by_session = GroupBy(session, sessions);
   a.session_users = DistinctNeighbours(by_session, user);
   a.session_products = DistinctNeighbours(by_session, product);
-  a.product_users = DistinctNeighbours(by_product, user);
-  a.product_sessions = DistinctNeighbours(by_product, session);
+  from_users.join();
   return a;
 }
 
@@ -80,11 +85,15 @@ Adjacency Link(const WindowEvents& events, std::span<const uint32_t> user, std::
 
 WindowGraph BuildGraph(const WindowEvents& events) {
   WindowGraph g;
-  g.user_events = GroupBy(std::span<const uint32_t>(events.user), events.user_ids.size());
-  g.session_events = GroupBy(std::span<const uint32_t>(events.session), events.session_ids.size());
-  g.product_events = GroupBy(std::span<const int32_t>(events.product), events.product_ids.size());
-  OrderByTime(g.user_events, events);
-  OrderByTime(g.session_events, events);
+  {
+    std::jthread users([&] {
+      g.user_events = GroupBy(std::span<const uint32_t>(events.user), events.user_ids.size());
+      OrderByTime(g.user_events, events);
+    });
+    g.session_events = GroupBy(std::span<const uint32_t>(events.session), events.session_ids.size());
+    OrderByTime(g.session_events, events);
+    g.product_events = GroupBy(std::span<const int32_t>(events.product), events.product_ids.size());
+  }
   g.edges = Link(events, events.user, events.product);
   return g;
 }

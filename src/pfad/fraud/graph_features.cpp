@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <thread>
 
 namespace pfad::fraud {
 namespace {
@@ -163,9 +164,14 @@ std::vector<std::string> GraphFeatureNames(EntityKind kind) {
 
 NodeFeatures ComputeNodeFeatures(const WindowEvents& events, const WindowGraph& graph) {
   NodeFeatures out;
-  out.users = NodeTable(EntityKind::kUser, events, events.user_ids, graph.user_events, graph.edges.user_sessions);
-  out.sessions =
-      NodeTable(EntityKind::kSession, events, events.session_ids, graph.session_events, graph.edges.session_users);
+  {
+    // Users on another thread, sessions on this one.
+    std::jthread users([&] {
+      out.users = NodeTable(EntityKind::kUser, events, events.user_ids, graph.user_events, graph.edges.user_sessions);
+    });
+    out.sessions =
+        NodeTable(EntityKind::kSession, events, events.session_ids, graph.session_events, graph.edges.session_users);
+  }
   const size_t products = events.product_ids.size();
   out.products.assign(products * kProductColumns, 0.0);
   for (size_t p = 0; p < products; ++p) {

@@ -5,6 +5,9 @@
 #include <parquet/arrow/reader.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <thread>
 #include <unordered_map>
 
 #include "pfad/events/labels.h"
@@ -123,51 +126,72 @@ Result<int64_t> MillisPerUnit(const arrow::DataType& type) {
   return 1;
 }
 
-}  // namespace
+// Entity ids as 16-byte UUIDs, interned with open addressing (the window's
+// users and sessions are looked up once per event).
+class UuidIndex {
+ public:
+  // The index of `id`, a new one (appending its text to `ids`) when unseen.
+  uint32_t Intern(const events::Uuid& id, std::vector<std::string>& ids) {
+    if (2 * (size_ + 1) > slots_.size()) Grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = Hash(id) & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.index == kEmpty) {
+        slot = {id, static_cast<uint32_t>(ids.size())};
+        ++size_;
+        ids.push_back(id.ToString());
+        return slot.index;
+      }
+      if (slot.id == id) return slot.index;
+    }
+  }
 
-struct WindowBuilder::Interner {
-  IdMap users, sessions;
-  std::unordered_map<int32_t, int32_t> products;
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    events::Uuid id;
+    uint32_t index = kEmpty;
+  };
+  static size_t Hash(const events::Uuid& id) {
+    uint64_t hi, lo;
+    std::memcpy(&hi, id.bytes.data(), 8);
+    std::memcpy(&lo, id.bytes.data() + 8, 8);
+    uint64_t z = hi ^ (lo * 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    return static_cast<size_t>(z ^ (z >> 31));
+  }
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(1024, old.size() * 2), Slot{});
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.index == kEmpty) continue;
+      size_t i = Hash(slot.id) & mask;
+      while (slots_[i].index != kEmpty) i = (i + 1) & mask;
+      slots_[i] = slot;
+    }
+  }
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
 };
 
-WindowBuilder::WindowBuilder() : interner_(std::make_unique<Interner>()) {}
-WindowBuilder::~WindowBuilder() = default;
-WindowBuilder::WindowBuilder(WindowBuilder&&) noexcept = default;
-WindowBuilder& WindowBuilder::operator=(WindowBuilder&&) noexcept = default;
+}  // namespace
 
-void WindowBuilder::Add(std::string_view user_id, std::string_view session_id, std::optional<int32_t> product_id,
-                        events::EventType type, bool error, std::optional<int32_t> error_code, int32_t latency_ms,
-                        int64_t time_ms, const events::Uuid& event_id) {
-  auto& e = events_;
-  e.user.push_back(Intern(interner_->users, e.user_ids, user_id));
-  e.session.push_back(Intern(interner_->sessions, e.session_ids, session_id));
-  int32_t product = kNoValue;
-  if (product_id) {
-    auto [it, inserted] = interner_->products.try_emplace(*product_id, static_cast<int32_t>(e.product_ids.size()));
-    if (inserted) e.product_ids.push_back(*product_id);
-    product = it->second;
-  }
-  e.product.push_back(product);
-  e.type.push_back(static_cast<uint8_t>(type));
-  e.error.push_back(error ? 1 : 0);
-  e.error_code.push_back(error_code.value_or(kNoValue));
-  e.latency_ms.push_back(latency_ms);
-  e.time_ms.push_back(time_ms);
-  e.event_id.push_back(event_id);
-}
+// One minute object's rows, parsed but not yet interned (parsing runs on
+// several threads, interning on one).
+struct ParsedRows {
+  std::vector<events::Uuid> user, session, event_id;
+  std::vector<int32_t> product, error_code, latency;
+  std::vector<uint8_t> type, error;
+  std::vector<int64_t> time;
 
-void WindowBuilder::Add(const events::Event& event) {
-  char user[36], session[36];
-  event.user_id.Format(user);
-  event.session_id.Format(session);
-  Add(std::string_view(user, 36), std::string_view(session, 36), event.product_id, event.event_type,
-      event.status == events::EventStatus::kError, event.error_code, event.request_latency_ms,
-      event.event_timestamp_ms, event.event_id);
-}
+  Status Append(const arrow::RecordBatch& batch);
+};
 
-Status WindowBuilder::AddBatch(const arrow::RecordBatch& batch) {
+Status ParsedRows::Append(const arrow::RecordBatch& batch) {
   namespace col = events::column;
   const auto n = static_cast<size_t>(batch.num_rows());
+  const size_t at = user.size();
   PFAD_ASSIGN_OR_RAISE(auto event_ids, Column(batch, col::kEventId));
   PFAD_ASSIGN_OR_RAISE(auto user_ids, Column(batch, col::kUserId));
   PFAD_ASSIGN_OR_RAISE(auto session_ids, Column(batch, col::kSessionId));
@@ -177,58 +201,158 @@ Status WindowBuilder::AddBatch(const arrow::RecordBatch& batch) {
   PFAD_ASSIGN_OR_RAISE(auto statuses, Column(batch, col::kStatus));
   PFAD_ASSIGN_OR_RAISE(auto error_codes, Column(batch, col::kErrorCode));
   PFAD_ASSIGN_OR_RAISE(auto products, Column(batch, col::kProductId));
+  for (auto* v : {&user, &session, &event_id}) v->resize(at + n);
+  for (auto* v : {&product, &error_code, &latency}) v->resize(at + n);
+  type.resize(at + n);
+  error.resize(at + n);
+  time.resize(at + n);
 
-  std::vector<events::Uuid> ids(n);
-  std::vector<std::string_view> users(n), sessions(n);
-  std::vector<uint8_t> type(n), error(n);
-  std::vector<std::optional<int64_t>> codes(n), product(n), latency(n);
-  std::vector<int64_t> time(n);
   Status row_status = Status::OK();
   const auto fail = [&](int64_t row, std::string_view column, std::string_view value) {
-    if (row_status.ok()) {
-      row_status = Status::Invalid("row ", row, ": column '", column, "' has '", value, "'");
-    }
+    if (row_status.ok()) row_status = Status::Invalid("row ", row, ": column '", column, "' has '", value, "'");
   };
-  PFAD_RETURN_NOT_OK(ForEachString(*event_ids, col::kEventId, [&](int64_t i, std::string_view v) {
-    auto id = events::Uuid::Parse(v);
-    if (id.ok()) ids[static_cast<size_t>(i)] = *id; else fail(i, col::kEventId, v);
-  }));
-  PFAD_RETURN_NOT_OK(ForEachString(*user_ids, col::kUserId, [&](int64_t i, std::string_view v) {
-    users[static_cast<size_t>(i)] = v;
-  }));
-  PFAD_RETURN_NOT_OK(ForEachString(*session_ids, col::kSessionId, [&](int64_t i, std::string_view v) {
-    sessions[static_cast<size_t>(i)] = v;
-  }));
+  const auto uuids = [&](const arrow::Array& array, std::string_view name, std::vector<events::Uuid>& out) {
+    return ForEachString(array, name, [&](int64_t i, std::string_view v) {
+      auto id = events::Uuid::Parse(v);
+      if (id.ok()) out[at + static_cast<size_t>(i)] = *id; else fail(i, name, v);
+    });
+  };
+  PFAD_RETURN_NOT_OK(uuids(*event_ids, col::kEventId, event_id));
+  PFAD_RETURN_NOT_OK(uuids(*user_ids, col::kUserId, user));
+  PFAD_RETURN_NOT_OK(uuids(*session_ids, col::kSessionId, session));
   PFAD_RETURN_NOT_OK(ForEachString(*types, col::kEventType, [&](int64_t i, std::string_view v) {
     auto t = events::ParseEventType(v);
-    if (t) type[static_cast<size_t>(i)] = static_cast<uint8_t>(*t); else fail(i, col::kEventType, v);
+    if (t) type[at + static_cast<size_t>(i)] = static_cast<uint8_t>(*t); else fail(i, col::kEventType, v);
   }));
   PFAD_RETURN_NOT_OK(ForEachString(*statuses, col::kStatus, [&](int64_t i, std::string_view v) {
-    auto s = events::ParseEventStatus(v);
-    if (s) error[static_cast<size_t>(i)] = *s == events::EventStatus::kError; else fail(i, col::kStatus, v);
+    auto st = events::ParseEventStatus(v);
+    if (st) error[at + static_cast<size_t>(i)] = *st == events::EventStatus::kError; else fail(i, col::kStatus, v);
   }));
-  PFAD_RETURN_NOT_OK(ForEachInt(*error_codes, col::kErrorCode, [&](int64_t i, auto v) { codes[static_cast<size_t>(i)] = v; }));
-  PFAD_RETURN_NOT_OK(ForEachInt(*products, col::kProductId, [&](int64_t i, auto v) { product[static_cast<size_t>(i)] = v; }));
-  PFAD_RETURN_NOT_OK(ForEachInt(*latencies, col::kRequestLatencyMs, [&](int64_t i, auto v) { latency[static_cast<size_t>(i)] = v; }));
+  const auto ints = [&](const arrow::Array& array, std::string_view name, std::vector<int32_t>& out, int32_t null) {
+    return ForEachInt(array, name, [&](int64_t i, std::optional<int64_t> v) {
+      out[at + static_cast<size_t>(i)] = v ? static_cast<int32_t>(*v) : null;
+    });
+  };
+  PFAD_RETURN_NOT_OK(ints(*error_codes, col::kErrorCode, error_code, kNoValue));
+  PFAD_RETURN_NOT_OK(ints(*products, col::kProductId, product, kNoValue));
+  PFAD_RETURN_NOT_OK(ints(*latencies, col::kRequestLatencyMs, latency, 0));
   PFAD_ASSIGN_OR_RAISE(const int64_t unit, MillisPerUnit(*times->type()));
-  {
-    const auto* raw = times->data()->GetValues<int64_t>(1);
-    for (size_t i = 0; i < n; ++i) {
-      if (times->IsNull(static_cast<int64_t>(i))) {
-        fail(static_cast<int64_t>(i), col::kEventTimestamp, "null");
-        continue;
-      }
-      time[i] = unit < 0 ? raw[i] * -unit : raw[i] / unit;
-    }
-  }
-  PFAD_RETURN_NOT_OK(row_status);
+  const auto* raw = times->data()->GetValues<int64_t>(1);
   for (size_t i = 0; i < n; ++i) {
-    const auto narrow = [](const std::optional<int64_t>& v) {
-      return v ? std::optional<int32_t>(static_cast<int32_t>(*v)) : std::nullopt;
-    };
-    Add(users[i], sessions[i], narrow(product[i]), static_cast<events::EventType>(type[i]), error[i] != 0,
-        narrow(codes[i]), static_cast<int32_t>(latency[i].value_or(0)), time[i], ids[i]);
+    if (times->IsNull(static_cast<int64_t>(i))) {
+      fail(static_cast<int64_t>(i), col::kEventTimestamp, "null");
+      continue;
+    }
+    time[at + i] = unit < 0 ? raw[i] * -unit : raw[i] / unit;
   }
+  return row_status;
+}
+
+namespace {
+
+Result<ParsedRows> ParseObject(const storage::ObjectStore& store, const storage::ObjectUri& object) {
+  PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(object));
+  auto opened = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
+  if (!opened.ok()) {
+    return Status::Invalid(object.ToString(), ": not a readable Parquet minute object: ", opened.status().message());
+  }
+  std::unique_ptr<parquet::arrow::FileReader> reader = *std::move(opened);
+  reader->set_use_threads(false);  // the files are read in parallel instead
+  PFAD_ASSIGN_OR_RAISE(auto batches, reader->GetRecordBatchReader());
+  ParsedRows rows;
+  while (true) {
+    PFAD_ASSIGN_OR_RAISE(auto batch, batches->Next());
+    if (!batch) break;
+    if (Status st = rows.Append(*batch); !st.ok()) return Status::Invalid(object.ToString(), ": ", st.message());
+  }
+  return rows;
+}
+
+}  // namespace
+
+struct WindowBuilder::Interner {
+  IdMap users, sessions;  // ids given as text
+  UuidIndex user_uuids, session_uuids;  // ids given as UUIDs
+  // Product ids in [0, kDense) are looked up in an array (the generator's are
+  // 1-10000), others in a map.
+  static constexpr int32_t kDense = 1 << 16;
+  std::vector<int32_t> dense_products = std::vector<int32_t>(kDense, kNoValue);
+  std::unordered_map<int32_t, int32_t> products;
+
+  int32_t Product(std::optional<int32_t> id, std::vector<int32_t>& ids) {
+    if (!id) return kNoValue;
+    int32_t* slot = nullptr;
+    if (*id >= 0 && *id < kDense) {
+      slot = &dense_products[static_cast<size_t>(*id)];
+    } else {
+      slot = &products.try_emplace(*id, kNoValue).first->second;
+    }
+    if (*slot == kNoValue) {
+      *slot = static_cast<int32_t>(ids.size());
+      ids.push_back(*id);
+    }
+    return *slot;
+  }
+};
+
+WindowBuilder::WindowBuilder() : interner_(std::make_unique<Interner>()) {}
+WindowBuilder::~WindowBuilder() = default;
+WindowBuilder::WindowBuilder(WindowBuilder&&) noexcept = default;
+WindowBuilder& WindowBuilder::operator=(WindowBuilder&&) noexcept = default;
+
+void WindowBuilder::Append(uint32_t user, uint32_t session, std::optional<int32_t> product_id, events::EventType type,
+                           bool error, std::optional<int32_t> error_code, int32_t latency_ms, int64_t time_ms,
+                           const events::Uuid& event_id) {
+  auto& e = events_;
+  e.user.push_back(user);
+  e.session.push_back(session);
+  e.product.push_back(interner_->Product(product_id, e.product_ids));
+  e.type.push_back(static_cast<uint8_t>(type));
+  e.error.push_back(error ? 1 : 0);
+  e.error_code.push_back(error_code.value_or(kNoValue));
+  e.latency_ms.push_back(latency_ms);
+  e.time_ms.push_back(time_ms);
+  e.event_id.push_back(event_id);
+}
+
+void WindowBuilder::Add(std::string_view user_id, std::string_view session_id, std::optional<int32_t> product_id,
+                        events::EventType type, bool error, std::optional<int32_t> error_code, int32_t latency_ms,
+                        int64_t time_ms, const events::Uuid& event_id) {
+  Append(Intern(interner_->users, events_.user_ids, user_id),
+         Intern(interner_->sessions, events_.session_ids, session_id), product_id, type, error, error_code,
+         latency_ms, time_ms, event_id);
+}
+
+void WindowBuilder::Add(const events::Event& event) {
+  Append(interner_->user_uuids.Intern(event.user_id, events_.user_ids),
+         interner_->session_uuids.Intern(event.session_id, events_.session_ids), event.product_id, event.event_type,
+         event.status == events::EventStatus::kError, event.error_code, event.request_latency_ms,
+         event.event_timestamp_ms, event.event_id);
+}
+
+void WindowBuilder::AddRows(const ParsedRows& rows) {
+  auto& e = events_;
+  const size_t n = rows.user.size();
+  e.user.reserve(e.user.size() + n);
+  e.session.reserve(e.session.size() + n);
+  for (size_t i = 0; i < n; ++i) {
+    e.user.push_back(interner_->user_uuids.Intern(rows.user[i], e.user_ids));
+    e.session.push_back(interner_->session_uuids.Intern(rows.session[i], e.session_ids));
+    e.product.push_back(interner_->Product(
+        rows.product[i] == kNoValue ? std::nullopt : std::optional<int32_t>(rows.product[i]), e.product_ids));
+  }
+  e.type.insert(e.type.end(), rows.type.begin(), rows.type.end());
+  e.error.insert(e.error.end(), rows.error.begin(), rows.error.end());
+  e.error_code.insert(e.error_code.end(), rows.error_code.begin(), rows.error_code.end());
+  e.latency_ms.insert(e.latency_ms.end(), rows.latency.begin(), rows.latency.end());
+  e.time_ms.insert(e.time_ms.end(), rows.time.begin(), rows.time.end());
+  e.event_id.insert(e.event_id.end(), rows.event_id.begin(), rows.event_id.end());
+}
+
+Status WindowBuilder::AddBatch(const arrow::RecordBatch& batch) {
+  ParsedRows rows;
+  PFAD_RETURN_NOT_OK(rows.Append(batch));
+  AddRows(rows);
   return Status::OK();
 }
 
@@ -268,22 +392,24 @@ Result<std::vector<storage::ObjectUri>> ListMinuteObjects(const storage::ObjectS
 }
 
 Result<WindowEvents> ReadWindow(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& objects) {
+  // Parse the objects on up to two threads (decoding dominates), then intern
+  // their ids in object order on this one, so indices do not depend on timing.
+  std::vector<Result<ParsedRows>> parsed(objects.size(), Status::Invalid("not read"));
+  std::atomic<size_t> next{0};
+  const auto work = [&] {
+    for (size_t i = next++; i < objects.size(); i = next++) parsed[i] = ParseObject(store, objects[i]);
+  };
+  {
+    std::vector<std::jthread> threads;
+    const size_t helpers = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), objects.size());
+    for (size_t t = 1; t < helpers; ++t) threads.emplace_back(work);
+    work();
+  }
   WindowBuilder builder;
-  for (const auto& object : objects) {
-    PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(object));
-    auto opened = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
-    if (!opened.ok()) {
-      return Status::Invalid(object.ToString(), ": not a readable Parquet minute object: ", opened.status().message());
-    }
-    std::unique_ptr<parquet::arrow::FileReader> owned = *std::move(opened);
-    PFAD_ASSIGN_OR_RAISE(auto batches, owned->GetRecordBatchReader());
-    while (true) {
-      PFAD_ASSIGN_OR_RAISE(auto batch, batches->Next());
-      if (!batch) break;
-      if (Status st = builder.AddBatch(*batch); !st.ok()) {
-        return Status::Invalid(object.ToString(), ": ", st.message());
-      }
-    }
+  for (auto& rows : parsed) {
+    PFAD_RETURN_NOT_OK(rows.status());
+    builder.AddRows(*rows);
+    rows = Status::Invalid("consumed");  // free each object's rows once interned
   }
   return builder.Finish();
 }

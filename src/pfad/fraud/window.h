@@ -36,7 +36,11 @@ struct WindowEvents {
   [[nodiscard]] size_t size() const { return user.size(); }
 };
 
-// Builds WindowEvents incrementally (ids are interned as they come).
+struct ParsedRows;
+
+// Builds WindowEvents incrementally (ids are interned as they come). A builder
+// takes ids either as text (the Add overload with string ids) or as UUIDs
+// (events, batches), not both: the same entity in both forms would count twice.
 class WindowBuilder {
  public:
   WindowBuilder();
@@ -52,9 +56,13 @@ class WindowBuilder {
   // Appends the rows of a record batch in the minute object schema (DESIGN.md
   // section 2). Invalid, naming the column, when one is missing or of another type.
   Status AddBatch(const arrow::RecordBatch& batch);
+  // Rows parsed ahead (ReadWindow parses objects in parallel).
+  void AddRows(const ParsedRows& rows);
   WindowEvents Finish();
 
  private:
+  void Append(uint32_t user, uint32_t session, std::optional<int32_t> product_id, events::EventType type, bool error,
+              std::optional<int32_t> error_code, int32_t latency_ms, int64_t time_ms, const events::Uuid& event_id);
   struct Interner;
   std::unique_ptr<Interner> interner_;
   WindowEvents events_;
