@@ -211,7 +211,21 @@ TEST_F(EvaluateMinutesTest, AWindowWithoutEventsIsInvalid) {
   const auto minutes = Generate("w", 3, 0, 0.1);
   const auto result = EvaluateMinutes(*store_, minutes, SmallOptions());
   ASSERT_TRUE(result.status().IsInvalid()) << result.status().ToString();
-  EXPECT_NE(result.status().message().find("no events"), std::string::npos) << result.status().message();
+  const auto& message = result.status().message();
+  EXPECT_NE(message.find("the training window (" + minutes[0].ToString() + " to " + minutes[1].ToString() +
+                         ") has no events"),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(EvaluateMinutesTest, AnEmptyTestWindowIsInvalidNamingIt) {
+  const auto minutes = Generate("w", 3, 500, 0.1);
+  const std::string path = minutes[2].FsPath();
+  WriteParquet(*ReadParquet(path)->Slice(0, 0), path);
+  const auto result = EvaluateMinutes(*store_, minutes, SmallOptions());
+  ASSERT_TRUE(result.status().IsInvalid()) << result.status().ToString();
+  EXPECT_NE(result.status().message().find("the test window (" + minutes[2].ToString()), std::string::npos)
+      << result.status().message();
 }
 
 class EvaluateInteractionsTest : public storage::LocalStoreFixture {
