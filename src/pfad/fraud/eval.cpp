@@ -228,7 +228,7 @@ Result<Evaluation> EvaluateMinutes(const storage::ObjectStore& store, const std:
   PFAD_ASSIGN_OR_RAISE(auto train_events, ReadWindow(store, train_minutes));
   PFAD_ASSIGN_OR_RAISE(auto test_events, ReadWindow(store, test_minutes));
   for (const auto& [name, window, window_events] : {std::tuple{"training", &train_minutes, &train_events},
-                                               std::tuple{"test", &test_minutes, &test_events}}) {
+                                                      std::tuple{"test", &test_minutes, &test_events}}) {
     if (window_events->size() == 0) {
       return Status::Invalid("the ", name, " window (", window->front().ToString(), " to ", window->back().ToString(),
                              ") has no events: evaluation needs events in both windows");
