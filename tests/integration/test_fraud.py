@@ -113,3 +113,13 @@ def test_eval_needs_a_window_or_interactions(pfad):
     run = pfad.run("fraud", "eval", *EVAL)
     assert run.code != 0
     assert "--interactions" in run.stderr and "minute objects" in run.stderr, run.stderr
+
+
+def test_a_training_window_without_fraud_is_bad_input(pfad, tmp_path):
+    run = pfad.run("gen", str(tmp_path), "--rows", "2000", "--minute", "2026-11-01 10:00", "--minutes", "3",
+                   "--seed", "1", "--fraud", "0")
+    assert run.code == 0, run.stderr
+    assert len(list(tmp_path.glob("*.labels.parquet"))) == 3
+    run = pfad.run("fraud", "eval", str(tmp_path), *EVAL)
+    assert run.code == BAD_INPUT, run.stderr
+    assert "models need both classes" in run.stderr, run.stderr
