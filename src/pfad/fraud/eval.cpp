@@ -7,6 +7,7 @@
 #include <functional>
 #include <span>
 #include <numeric>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -226,7 +227,13 @@ Result<Evaluation> EvaluateMinutes(const storage::ObjectStore& store, const std:
   const std::vector<storage::ObjectUri> test_minutes(minutes.begin() + static_cast<long>(cut), minutes.end());
   PFAD_ASSIGN_OR_RAISE(auto train_events, ReadWindow(store, train_minutes));
   PFAD_ASSIGN_OR_RAISE(auto test_events, ReadWindow(store, test_minutes));
-  if (test_events.size() == 0 || train_events.size() == 0) return Status::Invalid("a window has no events");
+  for (const auto& [name, window, window_events] : {std::tuple{"training", &train_minutes, &train_events},
+                                                      std::tuple{"test", &test_minutes, &test_events}}) {
+    if (window_events->size() == 0) {
+      return Status::Invalid("the ", name, " window (", window->front().ToString(), " to ", window->back().ToString(),
+                             ") has no events: evaluation needs events in both windows");
+    }
+  }
   const Window train = Analyse(std::move(train_events));
   const Window test = Analyse(std::move(test_events));
 
