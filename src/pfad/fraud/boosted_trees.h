@@ -39,7 +39,9 @@ struct TreeParams {
   double subsample = 0.8;       // rows sampled per tree
   double colsample = 0.8;       // columns sampled per tree
   double min_child_weight = 1;
-  int threads = 2;              // XGBoost's nthread
+  // XGBoost's nthread. 1 by default: the models are small, and OpenMP threads
+  // that spin-wait slow down badly on a busy 2-core machine.
+  int threads = 1;
   uint64_t seed = 0;            // row/column sampling; at most 2^63 - 1 (XGBoost's is signed)
 };
 

@@ -160,13 +160,15 @@ std::vector<uint8_t> Labels(const std::vector<std::string>& ids,
 
 // Trains on one window and tests on a later one, for each kind.
 using RulesModel = std::function<Result<std::vector<double>>(const FeatureTable&)>;
-Status CompareWindows(const Window& train, const Window& test, const LabelIndex& labels,
-                      std::span<const EntityKind> kinds, const RulesModel& rules, const EvalOptions& options,
-                      Evaluation& evaluation) {
+// Labels may differ per window (timed interactions: a user's label comes from
+// its rows in that window only).
+Status CompareWindows(const Window& train, const Window& test, const LabelIndex& train_labels,
+                      const LabelIndex& labels, std::span<const EntityKind> kinds, const RulesModel& rules,
+                      const EvalOptions& options, Evaluation& evaluation) {
   for (const EntityKind kind : kinds) {
     const auto& kind_labels = labels.of(kind);
     const FeatureTable& train_graph = Of(train.real, kind);
-    const auto y_train = Labels(train_graph.ids, kind_labels);
+    const auto y_train = Labels(train_graph.ids, train_labels.of(kind));
     PFAD_RETURN_NOT_OK(CheckTrainable(y_train, kind));
     // Test rows: entities not seen in the training window.
     const std::unordered_set<std::string> seen(train_graph.ids.begin(), train_graph.ids.end());
@@ -189,6 +191,10 @@ Status CompareWindows(const Window& train, const Window& test, const LabelIndex&
                                std::to_string(std::count(truth.labels.begin(), truth.labels.end(), 1)) +
                                " fraud), " + std::to_string(test_graph.rows() - rows.size()) +
                                " test entities left out as seen in training");
+    if (std::count(truth.labels.begin(), truth.labels.end(), 1) == 0) {
+      return Status::Invalid("the test window has no fraud ", events::ToString(kind), "s among its ", rows.size(),
+                             " unseen ones: the figures would mean nothing (use more minutes or more fraud)");
+    }
     PFAD_ASSIGN_OR_RAISE(auto rule_scores, rules(node.test));
     for (int s = 0; s < options.seeds; ++s) {
       const uint64_t seed = options.first_seed + static_cast<uint64_t>(s);
@@ -243,7 +249,7 @@ Result<Evaluation> EvaluateMinutes(const storage::ObjectStore& store, const std:
                              std::to_string(train.events.size()) + " events), test window: " +
                              std::to_string(minutes.size() - cut) + " minutes (" + std::to_string(test.events.size()) +
                              " events)");
-  PFAD_RETURN_NOT_OK(CompareWindows(train, test, labels, kKinds, RuleScores, options, evaluation));
+  PFAD_RETURN_NOT_OK(CompareWindows(train, test, labels, labels, kKinds, RuleScores, options, evaluation));
   evaluation.notes.push_back("train share " + Fixed(options.train_share) + "; " + std::to_string(options.seeds) +
                              " seeds from " + std::to_string(options.first_seed));
   return evaluation;
@@ -258,6 +264,7 @@ Result<Evaluation> EvaluateInteractions(const std::string& path, const Interacti
   // list has no sessions), items are products.
   std::unordered_map<std::string, int32_t> items;
   std::unordered_map<std::string, uint8_t> positive_user;
+  std::unordered_map<std::string, Scenario> positive_in[2];  // per window when timed (no label from the future)
   const bool timed = !rows.time.empty();
   std::vector<size_t> order = AllRows(rows.size());
   if (timed) std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows.time[a] < rows.time[b]; });
@@ -267,6 +274,7 @@ Result<Evaluation> EvaluateInteractions(const std::string& path, const Interacti
     const size_t i = order[k];
     auto [it, inserted] = items.try_emplace(rows.item[i], static_cast<int32_t>(items.size()));
     positive_user[rows.user[i]] |= rows.positive[i];
+    if (rows.positive[i]) positive_in[k < cut ? 0 : 1].emplace(rows.user[i], Scenario::kFraudRing);
     (k < cut ? first : second)
         .Add(rows.user[i], rows.user[i], it->second, events::EventType::kViewProduct, false, std::nullopt, 0,
              timed ? rows.time[i] : 0, events::Uuid::V4(0, k));
@@ -291,14 +299,15 @@ Result<Evaluation> EvaluateInteractions(const std::string& path, const Interacti
     return Result<std::vector<double>>(std::move(scores));
   };
   if (timed) {
-    LabelIndex index;
-    index.by_kind[static_cast<int>(EntityKind::kUser)] = labels;
-    index.scenarios = false;
+    LabelIndex before, after;
+    before.by_kind[static_cast<int>(EntityKind::kUser)] = std::move(positive_in[0]);
+    after.by_kind[static_cast<int>(EntityKind::kUser)] = std::move(positive_in[1]);
+    before.scenarios = after.scenarios = false;
     const Window later = Analyse(second.Finish());
     evaluation.notes.push_back("time split: the earlier " + Fixed(options.train_share) +
                                " of the interactions train, the rest test");
     const EntityKind users_only[] = {EntityKind::kUser};
-    PFAD_RETURN_NOT_OK(CompareWindows(all, later, index, users_only, one_review, options, evaluation));
+    PFAD_RETURN_NOT_OK(CompareWindows(all, later, before, after, users_only, one_review, options, evaluation));
     return evaluation;
   }
   evaluation.notes.push_back("no time column: users split at random per seed (train share " +

@@ -124,3 +124,18 @@ TEST(WindowGraph, ShuffledControlRewiresAndKeepsDegrees) {
 
 }  // namespace
 }  // namespace pfad::fraud
+
+namespace pfad::fraud {
+namespace {
+
+TEST(MinuteObjects, OnlyMinuteNamedObjectsBelongToAWindow) {
+  EXPECT_TRUE(IsMinuteObjectName("2026-11-01_10-00.parquet"));
+  EXPECT_FALSE(IsMinuteObjectName("2026-11-01_10-00.labels.parquet"));
+  EXPECT_FALSE(IsMinuteObjectName("2026-11-01_10-00.scores.parquet"));
+  EXPECT_FALSE(IsMinuteObjectName("user_features.parquet"));
+  EXPECT_FALSE(IsMinuteObjectName("2026-11-01_10-00.json"));
+  EXPECT_FALSE(IsMinuteObjectName("2026-11-01 10-00.parquet"));
+}
+
+}  // namespace
+}  // namespace pfad::fraud

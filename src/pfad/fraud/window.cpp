@@ -363,6 +363,19 @@ WindowEvents WindowBuilder::Finish() {
   return out;
 }
 
+// "YYYY-MM-DD_HH-MM.parquet" and nothing else.
+bool IsMinuteObjectName(std::string_view name) {
+  constexpr std::string_view kShape = "dddd-dd-dd_dd-dd";
+  if (name.size() != kShape.size() + events::kObjectSuffix.size() || !name.ends_with(events::kObjectSuffix)) {
+    return false;
+  }
+  for (size_t i = 0; i < kShape.size(); ++i) {
+    const bool digit = name[i] >= '0' && name[i] <= '9';
+    if (kShape[i] == 'd' ? !digit : name[i] != kShape[i]) return false;
+  }
+  return true;
+}
+
 Result<std::vector<storage::ObjectUri>> ListMinuteObjects(const storage::ObjectStore& store,
                                                           const storage::ObjectUri& dir_or_prefix) {
   const std::string base = dir_or_prefix.Basename();
@@ -378,10 +391,7 @@ Result<std::vector<storage::ObjectUri>> ListMinuteObjects(const storage::ObjectS
   for (const auto& info : *infos) {
     if (info.type() != arrow::fs::FileType::File) continue;
     std::string name = info.base_name();
-    if (!name.ends_with(events::kObjectSuffix) || name.ends_with(events::kLabelsSuffix) ||
-        name.ends_with(events::kScoresSuffix)) {
-      continue;
-    }
+    if (!IsMinuteObjectName(name)) continue;  // labels, scores, anything else
     names.push_back(std::move(name));
   }
   std::sort(names.begin(), names.end());  // YYYY-MM-DD_HH-MM sorts in minute order

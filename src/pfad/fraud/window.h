@@ -68,8 +68,11 @@ class WindowBuilder {
   WindowEvents events_;
 };
 
+// True for "YYYY-MM-DD_HH-MM.parquet" (DESIGN.md section 2).
+bool IsMinuteObjectName(std::string_view name);
+
 // The minute objects directly under a directory or S3 prefix, in minute order;
-// `.labels.parquet` and `.scores.parquet` objects are skipped. A URI that is
+// other objects (`.labels.parquet`, `.scores.parquet`, feature tables) are skipped. A URI that is
 // itself a minute object gives just that object.
 Result<std::vector<storage::ObjectUri>> ListMinuteObjects(const storage::ObjectStore& store,
                                                           const storage::ObjectUri& dir_or_prefix);
