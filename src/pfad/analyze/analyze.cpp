@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pfad/common/log.h"
+#include "pfad/events/arrow_columns.h"
 #include "pfad/events/schema.h"
 
 namespace pfad::analyze {
@@ -91,40 +92,22 @@ class Tally {
         }
       });
     }
-    const auto per_row = [&](const auto& strings) {
-      const Code nulls = null_code();
-      std::string_view last;
-      Code last_code = nulls;
-      bool have_last = false;
-      for (int64_t i = 0; i < n; ++i) {
-        if (strings.IsNull(i)) {
-          out[i] = nulls;
-          continue;
-        }
-        const std::string_view v = strings.GetView(i);
-        if (!have_last || v != last) {
-          last = v;
-          last_code = lookup(v);
-          have_last = true;
-        }
-        out[i] = last_code;
+    const Code nulls = null_code();
+    std::string_view last;
+    Code last_code = nulls;
+    bool have_last = false;
+    return events::ForEachStringRow(array, column, [&](int64_t i, std::optional<std::string_view> v) {
+      if (!v) {
+        out[i] = nulls;
+        return;
       }
-      return Status::OK();
-    };
-    switch (array.type_id()) {
-      case arrow::Type::STRING:
-      case arrow::Type::BINARY:
-        return per_row(static_cast<const arrow::BinaryArray&>(array));
-      case arrow::Type::LARGE_STRING:
-      case arrow::Type::LARGE_BINARY:
-        return per_row(static_cast<const arrow::LargeBinaryArray&>(array));
-      case arrow::Type::STRING_VIEW:
-      case arrow::Type::BINARY_VIEW:
-        return per_row(static_cast<const arrow::BinaryViewArray&>(array));
-      default:
-        return Status::Invalid("column '", column, "' has type ", array.type()->ToString(),
-                               ", expected a string");
-    }
+      if (!have_last || *v != last) {
+        last = *v;
+        last_code = lookup(*v);
+        have_last = true;
+      }
+      out[i] = last_code;
+    });
   }
 
   template <typename Fn>

@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "pfad/events/arrow_columns.h"
 #include "pfad/events/labels.h"
 #include "pfad/events/minute.h"
 #include "pfad/events/schema.h"
@@ -29,79 +30,6 @@ uint32_t Intern(IdMap& map, std::vector<std::string>& ids, std::string_view id) 
   ids.emplace_back(id);
   map.emplace(std::string(id), index);
   return index;
-}
-
-// The values of a dictionary (string-like, not itself a dictionary).
-Result<std::vector<std::string>> DictionaryValues(const arrow::Array& dictionary, std::string_view column) {
-  std::vector<std::string> values;
-  const auto collect = [&](const auto& strings) {
-    for (int64_t i = 0; i < strings.length(); ++i) values.emplace_back(strings.IsNull(i) ? "" : strings.GetView(i));
-  };
-  switch (dictionary.type_id()) {
-    case arrow::Type::STRING:
-    case arrow::Type::BINARY: collect(static_cast<const arrow::BinaryArray&>(dictionary)); break;
-    case arrow::Type::LARGE_STRING:
-    case arrow::Type::LARGE_BINARY: collect(static_cast<const arrow::LargeBinaryArray&>(dictionary)); break;
-    case arrow::Type::STRING_VIEW:
-    case arrow::Type::BINARY_VIEW: collect(static_cast<const arrow::BinaryViewArray&>(dictionary)); break;
-    default:
-      return Status::Invalid("column '", column, "' has dictionary values of type ", dictionary.type()->ToString(),
-                             ", expected strings");
-  }
-  return values;
-}
-
-// Calls fn(row, value) for every row of a string-like or dictionary-of-string
-// column; null rows give an empty value.
-template <typename Fn>
-Status ForEachString(const arrow::Array& array, std::string_view column, Fn&& fn) {
-  const auto per_row = [&](const auto& strings) {
-    for (int64_t i = 0; i < strings.length(); ++i) fn(i, strings.IsNull(i) ? std::string_view() : strings.GetView(i));
-    return Status::OK();
-  };
-  switch (array.type_id()) {
-    case arrow::Type::STRING:
-    case arrow::Type::BINARY:
-      return per_row(static_cast<const arrow::BinaryArray&>(array));
-    case arrow::Type::LARGE_STRING:
-    case arrow::Type::LARGE_BINARY:
-      return per_row(static_cast<const arrow::LargeBinaryArray&>(array));
-    case arrow::Type::STRING_VIEW:
-    case arrow::Type::BINARY_VIEW:
-      return per_row(static_cast<const arrow::BinaryViewArray&>(array));
-    case arrow::Type::DICTIONARY: {
-      const auto& dict = static_cast<const arrow::DictionaryArray&>(array);
-      PFAD_ASSIGN_OR_RAISE(const auto values, DictionaryValues(*dict.dictionary(), column));
-      for (int64_t i = 0; i < dict.length(); ++i) {
-        fn(i, dict.IsNull(i) ? std::string_view() : std::string_view(values[static_cast<size_t>(dict.GetValueIndex(i))]));
-      }
-      return Status::OK();
-    }
-    default:
-      return Status::Invalid("column '", column, "' has type ", array.type()->ToString(), ", expected a string");
-  }
-}
-
-// Integer column (any integer width) as optional int64 per row.
-template <typename Fn>
-Status ForEachInt(const arrow::Array& array, std::string_view column, Fn&& fn) {
-  const auto per_row = [&](const auto& ints) {
-    for (int64_t i = 0; i < ints.length(); ++i) {
-      fn(i, ints.IsNull(i) ? std::optional<int64_t>() : std::optional<int64_t>(static_cast<int64_t>(ints.Value(i))));
-    }
-    return Status::OK();
-  };
-  switch (array.type_id()) {
-    case arrow::Type::INT8: return per_row(static_cast<const arrow::Int8Array&>(array));
-    case arrow::Type::INT16: return per_row(static_cast<const arrow::Int16Array&>(array));
-    case arrow::Type::INT32: return per_row(static_cast<const arrow::Int32Array&>(array));
-    case arrow::Type::INT64: return per_row(static_cast<const arrow::Int64Array&>(array));
-    case arrow::Type::NA:
-      for (int64_t i = 0; i < array.length(); ++i) fn(i, std::optional<int64_t>());
-      return Status::OK();
-    default:
-      return Status::Invalid("column '", column, "' has type ", array.type()->ToString(), ", expected an integer");
-  }
 }
 
 Result<std::shared_ptr<arrow::Array>> Column(const arrow::RecordBatch& batch, std::string_view name) {
@@ -212,24 +140,24 @@ Status ParsedRows::Append(const arrow::RecordBatch& batch) {
     if (row_status.ok()) row_status = Status::Invalid("row ", row, ": column '", column, "' has '", value, "'");
   };
   const auto uuids = [&](const arrow::Array& array, std::string_view name, std::vector<events::Uuid>& out) {
-    return ForEachString(array, name, [&](int64_t i, std::string_view v) {
-      auto id = events::Uuid::Parse(v);
-      if (id.ok()) out[at + static_cast<size_t>(i)] = *id; else fail(i, name, v);
+    return events::ForEachString(array, name, [&](int64_t i, std::optional<std::string_view> v) {
+      auto id = events::Uuid::Parse(v.value_or("null"));
+      if (id.ok()) out[at + static_cast<size_t>(i)] = *id; else fail(i, name, v.value_or("null"));
     });
   };
   PFAD_RETURN_NOT_OK(uuids(*event_ids, col::kEventId, event_id));
   PFAD_RETURN_NOT_OK(uuids(*user_ids, col::kUserId, user));
   PFAD_RETURN_NOT_OK(uuids(*session_ids, col::kSessionId, session));
-  PFAD_RETURN_NOT_OK(ForEachString(*types, col::kEventType, [&](int64_t i, std::string_view v) {
-    auto t = events::ParseEventType(v);
-    if (t) type[at + static_cast<size_t>(i)] = static_cast<uint8_t>(*t); else fail(i, col::kEventType, v);
+  PFAD_RETURN_NOT_OK(events::ForEachString(*types, col::kEventType, [&](int64_t i, std::optional<std::string_view> v) {
+    auto t = events::ParseEventType(v.value_or(""));
+    if (t) type[at + static_cast<size_t>(i)] = static_cast<uint8_t>(*t); else fail(i, col::kEventType, v.value_or("null"));
   }));
-  PFAD_RETURN_NOT_OK(ForEachString(*statuses, col::kStatus, [&](int64_t i, std::string_view v) {
-    auto st = events::ParseEventStatus(v);
-    if (st) error[at + static_cast<size_t>(i)] = *st == events::EventStatus::kError; else fail(i, col::kStatus, v);
+  PFAD_RETURN_NOT_OK(events::ForEachString(*statuses, col::kStatus, [&](int64_t i, std::optional<std::string_view> v) {
+    auto st = events::ParseEventStatus(v.value_or(""));
+    if (st) error[at + static_cast<size_t>(i)] = *st == events::EventStatus::kError; else fail(i, col::kStatus, v.value_or("null"));
   }));
   const auto ints = [&](const arrow::Array& array, std::string_view name, std::vector<int32_t>& out, int32_t null) {
-    return ForEachInt(array, name, [&](int64_t i, std::optional<int64_t> v) {
+    return events::ForEachInt(array, name, [&](int64_t i, std::optional<int64_t> v) {
       out[at + static_cast<size_t>(i)] = v ? static_cast<int32_t>(*v) : null;
     });
   };

@@ -21,6 +21,31 @@ std::unique_ptr<Actor> MakePowerUser(ActorContext& ctx);
 std::unique_ptr<Actor> MakeFlashSale(ActorContext& ctx);
 std::unique_ptr<Actor> MakeSharedDevice(ActorContext& ctx);
 
+// One user on one session of its own, starting at once (both labelled): the
+// bot, card tester, cart hoarder and power user.
+class SoloActor : public Actor {
+ public:
+  SoloActor(events::Scenario scenario, ActorContext& ctx)
+      : Actor(scenario), user_(events::NewUuid(ctx.rng)), session_(events::NewUuid(ctx.rng)) {
+    AddLabel(events::EntityKind::kUser, user_);
+    AddLabel(events::EntityKind::kSession, session_);
+  }
+  [[nodiscard]] int budget_users() const override { return 1; }
+  bool Start(int64_t t_ms, ActorContext& /*ctx*/) override {
+    ScheduleAt(t_ms);
+    return true;
+  }
+
+ protected:
+  // An event of its user on its session.
+  events::Event SoloEvent(ActorContext& ctx, events::EventType type, int64_t t_ms, std::optional<int32_t> product) {
+    return NewEvent(ctx, user_, session_, type, t_ms, product);
+  }
+
+ private:
+  events::Uuid user_, session_;
+};
+
 // A group acting in step on shared sessions (group_actor.cpp): ranges are inclusive.
 struct GroupShape {
   struct Range {

@@ -15,23 +15,13 @@ using events::Scenario;
 using events::Uuid;
 
 // Machine-regular crawling: VIEW_PRODUCT / SEARCH at a fixed interval.
-class Bot final : public Actor {
+class Bot final : public SoloActor {
  public:
   explicit Bot(ActorContext& ctx)
-      : Actor(Scenario::kBot),
-        user_(events::NewUuid(ctx.rng)),
-        session_(events::NewUuid(ctx.rng)),
+      : SoloActor(Scenario::kBot, ctx),
         remaining_(ctx.rng.Uniform(60, 400)),
         interval_ms_(static_cast<double>(ctx.rng.Uniform(500, 3000))),
-        crawl_(AnyProduct(ctx.rng)) {
-    AddLabel(EntityKind::kUser, user_);
-    AddLabel(EntityKind::kSession, session_);
-  }
-  [[nodiscard]] int budget_users() const override { return 1; }
-  bool Start(int64_t t_ms, ActorContext& /*ctx*/) override {
-    ScheduleAt(t_ms);
-    return true;
-  }
+        crawl_(AnyProduct(ctx.rng)) {}
 
  protected:
   Event Step(int64_t t_ms, ActorContext& ctx) override {
@@ -42,7 +32,7 @@ class Bot final : public Actor {
       crawl_ = ctx.rng.Bernoulli(0.1) ? AnyProduct(ctx.rng) : crawl_ % 10000 + 1;
       product = crawl_;
     }
-    Event e = NewEvent(ctx, user_, session_, view ? EventType::kViewProduct : EventType::kSearch, t_ms, product);
+    Event e = SoloEvent(ctx, view ? EventType::kViewProduct : EventType::kSearch, t_ms, product);
     if (--remaining_ == 0) {
       End();
     } else {
@@ -52,38 +42,27 @@ class Bot final : public Actor {
   }
 
  private:
-  Uuid user_, session_;
   int64_t remaining_;
   double interval_ms_;
   int32_t crawl_;
 };
 
 // One CHECKOUT, then a run of mostly declined PAYMENTs (stolen cards tried).
-class CardTesting final : public Actor {
+class CardTesting final : public SoloActor {
  public:
   static constexpr std::array<int32_t, 4> kDeclineCodes{402, 403, 422, 429};
 
   explicit CardTesting(ActorContext& ctx)
-      : Actor(Scenario::kCardTesting),
-        user_(events::NewUuid(ctx.rng)),
-        session_(events::NewUuid(ctx.rng)),
+      : SoloActor(Scenario::kCardTesting, ctx),
         payments_(ctx.rng.Uniform(10, 40)),
         interval_ms_(static_cast<double>(ctx.rng.Uniform(1000, 5000))),
-        decline_probability_(UniformReal(ctx.rng, 0.6, 0.9)) {
-    AddLabel(EntityKind::kUser, user_);
-    AddLabel(EntityKind::kSession, session_);
-  }
-  [[nodiscard]] int budget_users() const override { return 1; }
-  bool Start(int64_t t_ms, ActorContext& /*ctx*/) override {
-    ScheduleAt(t_ms);
-    return true;
-  }
+        decline_probability_(UniformReal(ctx.rng, 0.6, 0.9)) {}
 
  protected:
   Event Step(int64_t t_ms, ActorContext& ctx) override {
     const bool checkout = !checked_out_;
     checked_out_ = true;
-    Event e = NewEvent(ctx, user_, session_, checkout ? EventType::kCheckout : EventType::kPayment, t_ms, std::nullopt);
+    Event e = SoloEvent(ctx, checkout ? EventType::kCheckout : EventType::kPayment, t_ms, std::nullopt);
     // The decline rule replaces the reference error rule.
     const bool declined = !checkout && ctx.rng.Bernoulli(decline_probability_);
     e.status = declined ? events::EventStatus::kError : events::EventStatus::kSuccess;
@@ -98,7 +77,6 @@ class CardTesting final : public Actor {
   }
 
  private:
-  Uuid user_, session_;
   int64_t payments_;
   double interval_ms_;
   double decline_probability_;
@@ -150,28 +128,18 @@ class AccountTakeover final : public Actor {
 };
 
 // Piles the scarce products into a cart and never buys.
-class CartHoarding final : public Actor {
+class CartHoarding final : public SoloActor {
  public:
   explicit CartHoarding(ActorContext& ctx)
-      : Actor(Scenario::kCartHoarding),
-        user_(events::NewUuid(ctx.rng)),
-        session_(events::NewUuid(ctx.rng)),
-        remaining_(ctx.rng.Uniform(20, 80)) {
-    AddLabel(EntityKind::kUser, user_);
-    AddLabel(EntityKind::kSession, session_);
-  }
-  [[nodiscard]] int budget_users() const override { return 1; }
-  bool Start(int64_t t_ms, ActorContext& /*ctx*/) override {
-    ScheduleAt(t_ms);
-    return true;
-  }
+      : SoloActor(Scenario::kCartHoarding, ctx),
+        remaining_(ctx.rng.Uniform(20, 80)) {}
 
  protected:
   Event Step(int64_t t_ms, ActorContext& ctx) override {
     const EventType type = ctx.rng.Bernoulli(0.85) ? EventType::kAddToCart : EventType::kViewProduct;
     const auto last = static_cast<int64_t>(ctx.scarce_products.size()) - 1;
     const int32_t product = ctx.scarce_products[static_cast<size_t>(ctx.rng.Uniform(0, last))];
-    Event e = NewEvent(ctx, user_, session_, type, t_ms, product);
+    Event e = SoloEvent(ctx, type, t_ms, product);
     if (--remaining_ == 0) {
       End();
     } else {
@@ -181,7 +149,6 @@ class CartHoarding final : public Actor {
   }
 
  private:
-  Uuid user_, session_;
   int64_t remaining_;
 };
 

@@ -15,22 +15,12 @@ using events::Scenario;
 using events::Uuid;
 
 // Many events over many products, like a bot, but with human gaps and buying.
-class PowerUser final : public Actor {
+class PowerUser final : public SoloActor {
  public:
   explicit PowerUser(ActorContext& ctx)
-      : Actor(Scenario::kPowerUser),
-        user_(events::NewUuid(ctx.rng)),
-        session_(events::NewUuid(ctx.rng)),
+      : SoloActor(Scenario::kPowerUser, ctx),
         remaining_(ctx.rng.Uniform(200, 600)),
-        mean_gap_ms_(UniformReal(ctx.rng, 1000, 3000)) {
-    AddLabel(EntityKind::kUser, user_);
-    AddLabel(EntityKind::kSession, session_);
-  }
-  [[nodiscard]] int budget_users() const override { return 1; }
-  bool Start(int64_t t_ms, ActorContext& /*ctx*/) override {
-    ScheduleAt(t_ms);
-    return true;
-  }
+        mean_gap_ms_(UniformReal(ctx.rng, 1000, 3000)) {}
 
  protected:
   Event Step(int64_t t_ms, ActorContext& ctx) override {
@@ -41,7 +31,7 @@ class PowerUser final : public Actor {
                            : r < 0.95 ? EventType::kCheckout
                                       : EventType::kPayment;
     const auto product = HasProduct(type) ? std::optional<int32_t>(AnyProduct(ctx.rng)) : std::nullopt;
-    Event e = NewEvent(ctx, user_, session_, type, t_ms, product);
+    Event e = SoloEvent(ctx, type, t_ms, product);
     if (--remaining_ == 0) {
       End();
     } else {
@@ -51,7 +41,6 @@ class PowerUser final : public Actor {
   }
 
  private:
-  Uuid user_, session_;
   int64_t remaining_;
   double mean_gap_ms_;
 };
