@@ -30,6 +30,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 import report
+from analyze_bench import peak_rss as run_timed  # (wall s, peak RSS bytes, stdout) under GNU time
 
 ROOT = Path(__file__).resolve().parents[1]
 PFAD = ROOT / "build/pfad"
@@ -37,18 +38,6 @@ PY = ROOT / ".venv/bin/python"
 CACHE = Path(os.environ.get("PFAD_CACHE", Path.home() / ".cache/pfad")) / "bench" / "fraud"
 SEEDS = [1, 2, 3, 4, 5]
 SPEED_REPS = int(os.environ.get("PFAD_BENCH_FRAUD_REPS", "5"))
-
-
-def run_timed(cmd: list[str], env: dict | None = None) -> tuple[float, int, str]:
-    """Runs cmd under GNU time: (wall seconds, peak RSS bytes, stdout)."""
-    with tempfile.NamedTemporaryFile("r") as tf:
-        start = time.perf_counter()
-        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf.name, *cmd], capture_output=True, text=True,
-                              env=env)
-        wall = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise RuntimeError(f"{cmd} failed ({proc.returncode}): {proc.stderr}")
-        return wall, int(tf.read().split()[-1]) * 1024, proc.stdout
 
 
 def gen(directory: Path, rows: int, minutes: int, seed: int, fraud: float) -> Path:

@@ -10,6 +10,13 @@
 
 namespace pfad::gen::detail {
 
+// The event vocabulary every actor kind speaks.
+using events::EntityKind;
+using events::Event;
+using events::EventType;
+using events::Scenario;
+using events::Uuid;
+
 // Fraud scenarios (fraud_actors.cpp).
 std::unique_ptr<Actor> MakeBot(ActorContext& ctx);
 std::unique_ptr<Actor> MakeCardTesting(ActorContext& ctx);

@@ -8,12 +8,6 @@
 namespace pfad::gen::detail {
 namespace {
 
-using events::EntityKind;
-using events::Event;
-using events::EventType;
-using events::Scenario;
-using events::Uuid;
-
 // Machine-regular crawling: VIEW_PRODUCT / SEARCH at a fixed interval.
 class Bot final : public SoloActor {
  public:

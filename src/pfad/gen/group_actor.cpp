@@ -10,12 +10,6 @@
 namespace pfad::gen::detail {
 namespace {
 
-using events::EntityKind;
-using events::Event;
-using events::EventType;
-using events::Scenario;
-using events::Uuid;
-
 // Members sharing a few sessions (devices), acting in lock-step rounds on a
 // small pool of products: a fraud ring, or a household on one device.
 class InStepGroup final : public Actor {

@@ -8,12 +8,6 @@
 namespace pfad::gen::detail {
 namespace {
 
-using events::EntityKind;
-using events::Event;
-using events::EventType;
-using events::Scenario;
-using events::Uuid;
-
 // Many events over many products, like a bot, but with human gaps and buying.
 class PowerUser final : public SoloActor {
  public:
