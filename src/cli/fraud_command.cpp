@@ -1,5 +1,7 @@
 // pfad fraud features <window> [--engine local|spark] --out <dir>
 // pfad fraud eval <window> | --interactions <file>  [--json] [--pr-curves <svg>]
+// pfad fraud train <window> --out <model file>
+// pfad fraud score <minute object> --model <model file>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -9,6 +11,9 @@
 #include "cli.h"
 #include "pfad/fraud/eval.h"
 #include "pfad/fraud/graph_features.h"
+#include "pfad/fraud/model.h"
+#include "pfad/fraud/scoring.h"
+#include "pfad/fraud/truth.h"
 #include "pfad/fraud/window.h"
 #include "pfad/spark/fraud_features.h"
 #include "pfad/spark/session.h"
@@ -110,6 +115,71 @@ Status RunEval(const EvalFlags& flags) {
   return Status::OK();
 }
 
+struct TrainFlags {
+  WindowFlags window;
+  fraud::TrainOptions options;
+  std::string out;
+};
+
+Status RunTrain(const TrainFlags& flags) {
+  PFAD_ASSIGN_OR_RAISE(auto config_file, flags.window.storage.LoadConfig());
+  PFAD_ASSIGN_OR_RAISE(auto window, OpenWindow(flags.window, config_file, /*last_only=*/false));
+  PFAD_ASSIGN_OR_RAISE(auto model, fraud::TrainModel(*window.store, window.minutes, flags.options));
+  PFAD_ASSIGN_OR_RAISE(auto bytes, model.Serialize());
+  PFAD_RETURN_NOT_OK(WriteFile(flags.out, bytes));
+  fmt::print("{}: {} trained on {} minute objects, {}-minute windows\n", flags.out, model.Label(),
+             window.minutes.size(), model.window_minutes);
+  return Status::OK();
+}
+
+struct ScoreFlags {
+  std::string minute;
+  std::string model;
+  StorageFlags storage;
+};
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError(path, ": cannot read the model file");
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+Status RunScore(const ScoreFlags& flags) {
+  PFAD_ASSIGN_OR_RAISE(auto bytes, ReadFile(flags.model));
+  auto model = fraud::FraudModel::Parse(bytes);
+  if (!model.ok()) return model.status().WithMessage(flags.model, ": ", model.status().message());
+  PFAD_ASSIGN_OR_RAISE(auto config_file, flags.storage.LoadConfig());
+  PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.storage.Resolve(config_file));
+  PFAD_ASSIGN_OR_RAISE(auto minute, storage::ObjectUri::Parse(flags.minute));
+  if (!fraud::IsMinuteObjectName(minute.Basename())) {
+    return Status::Invalid(minute.ToString(), ": not a minute object (YYYY-MM-DD_HH-MM.parquet)");
+  }
+  PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(minute, storage_config));
+  PFAD_ASSIGN_OR_RAISE(auto info, store->Stat(minute));
+  if (!info.exists) return Status::IOError(minute.ToString(), ": no such minute object");
+  // The window ending with this minute: the model's number of minute objects up to it.
+  PFAD_ASSIGN_OR_RAISE(auto all, fraud::ListMinuteObjects(*store, minute.Parent()));
+  std::vector<storage::ObjectUri> window;
+  for (const auto& m : all) {
+    if (m.Basename() <= minute.Basename()) window.push_back(m);
+  }
+  if (window.size() > static_cast<size_t>(model->window_minutes)) {
+    window.erase(window.begin(), window.end() - model->window_minutes);
+  }
+  PFAD_ASSIGN_OR_RAISE(auto events, fraud::ReadWindow(*store, window));
+  PFAD_ASSIGN_OR_RAISE(auto scores, fraud::ScoreWindow(*model, events));
+  const auto out = fraud::BesideMinute(minute, events::kScoresSuffix);
+  PFAD_RETURN_NOT_OK(fraud::WriteScores(*store, out, model->Label(), scores));
+  size_t flagged[2] = {}, entities[2] = {};
+  for (const auto& s : scores) {
+    ++entities[static_cast<int>(s.kind)];
+    flagged[static_cast<int>(s.kind)] += s.is_fraud;
+  }
+  fmt::print("{}: {} users ({} flagged), {} sessions ({} flagged) over {} minutes, {}\n", out.ToString(),
+             entities[0], flagged[0], entities[1], flagged[1], window.size(), model->Label());
+  return Status::OK();
+}
+
 void AddWindowFlags(CLI::App& cmd, WindowFlags& flags, bool required) {
   auto* source = cmd.add_option("window", flags.source,
                                 "directory or S3 prefix of minute objects (YYYY-MM-DD_HH-MM.parquet), or one object");
@@ -167,6 +237,39 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
   ecmd->footer(std::string(kExitCodesHelp));
   ecmd->callback([eval, &exit_code] {
     if (const Status st = RunEval(*eval); !st.ok()) exit_code = ReportError("fraud eval", st);
+  });
+  auto train = std::make_shared<TrainFlags>();
+  CLI::App* tcmd = fraud->add_subcommand(
+      "train",
+      "Train the fraud model (boosted trees on the window graph's features, one per entity kind) on labelled\n"
+      "minute objects (.labels.parquet beside them) and write it to --out (a versioned model file).");
+  AddWindowFlags(*tcmd, train->window, true);
+  tcmd->add_option("--out", train->out, "model file to write")->required();
+  tcmd->add_option("--window-minutes", train->options.window_minutes,
+                   "minutes per window, as scoring will see them")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1440));
+  tcmd->add_option("--threshold", train->options.threshold, "score at or above which an entity is flagged")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  tcmd->add_option("--rounds", train->options.trees.rounds, "boosting rounds")->capture_default_str()->check(CLI::Range(1, 5000));
+  tcmd->add_option("--seed", train->options.trees.seed, "seed of the tree sampling")->capture_default_str();
+  tcmd->footer(std::string(kExitCodesHelp));
+  tcmd->callback([train, &exit_code] {
+    if (const Status st = RunTrain(*train); !st.ok()) exit_code = ReportError("fraud train", st);
+  });
+
+  auto score = std::make_shared<ScoreFlags>();
+  CLI::App* scmd = fraud->add_subcommand(
+      "score",
+      "Score the window that ends with a minute object (the model's number of minutes up to it) and write\n"
+      "<minute>.scores.parquet beside it: entity_kind, entity_id, fraud_score, is_fraud, model, top_features.");
+  scmd->add_option("minute", score->minute, "the minute object (local, file://, s3://)")->required();
+  scmd->add_option("--model", score->model, "model file from `pfad fraud train`")->required();
+  score->storage.AddTo(*scmd);
+  scmd->footer(std::string(kExitCodesHelp) + " A missing or corrupt model is exit 3.");
+  scmd->callback([score, &exit_code] {
+    if (const Status st = RunScore(*score); !st.ok()) exit_code = ReportError("fraud score", st);
   });
 }
 

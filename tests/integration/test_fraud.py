@@ -1,13 +1,16 @@
 """`pfad fraud eval` and `pfad fraud features` (docs/FRAUD.md sections 2 and 3) on labelled minutes
 from `pfad gen --fraud`: the report's shape in Markdown, JSON and SVG, the feature tables against
-the minute objects, and bad input as exit 3 with one clear line. No services needed."""
+the minute objects, and bad input as exit 3 with one clear line; one test runs the same window from a
+MinIO prefix (MinIO is started by make test)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
@@ -30,7 +33,8 @@ def window(pfad, tmp_path_factory) -> Path:
 
 
 def minute_objects(window: Path) -> list[Path]:
-    return sorted(p for p in window.glob("*.parquet") if not p.name.endswith(".labels.parquet"))
+    """The minute objects (YYYY-MM-DD_HH-MM.parquet), not the labels or scores beside them."""
+    return sorted(p for p in window.glob("*.parquet") if re.fullmatch(r"\d{4}-\d\d-\d\d_\d\d-\d\d\.parquet", p.name))
 
 
 def table_rows(markdown: str, section: str) -> list[list[str]]:
@@ -123,3 +127,50 @@ def test_a_training_window_without_fraud_is_bad_input(pfad, tmp_path):
     run = pfad.run("fraud", "eval", str(tmp_path), *EVAL)
     assert run.code == BAD_INPUT, run.stderr
     assert "models need both classes" in run.stderr, run.stderr
+
+
+def test_eval_and_features_read_labelled_minutes_from_minio(pfad_s3, bucket, s3, tmp_path):
+    """The same window in a MinIO prefix: labels beside the minutes there, features written back to S3."""
+    prefix = f"s3://{bucket}/window"
+    gen = pfad_s3.run("gen", prefix, "--rows", "8000", "--minute", "2026-11-01 10:00", "--minutes", "6",
+                      "--seed", "3", "--fraud", "0.1", timeout=180)
+    assert gen.code == 0, gen.stderr
+    names = sorted(info.base_name for info in s3.get_file_info(pafs.FileSelector(f"{bucket}/window")))
+    assert "2026-11-01_10-00.labels.parquet" in names and "2026-11-01_10-05.parquet" in names
+    run = pfad_s3.run("fraud", "eval", prefix, *EVAL, "--json", timeout=300)
+    assert run.code == 0, run.stderr
+    runs = json.loads(run.stdout)["runs"]
+    assert {(r["model"], r["kind"]) for r in runs} == {(m, k) for m in MODELS for k in KINDS}
+    features = pfad_s3.run("fraud", "features", prefix, "--out", f"s3://{bucket}/features", timeout=120)
+    assert features.code == 0, features.stderr
+    for kind in KINDS:
+        with s3.open_input_file(f"{bucket}/features/{kind}_features.parquet") as f:
+            table = pq.read_table(f)
+        assert table.num_columns == 1 + N_FEATURES and table.num_rows > 0, kind
+
+
+
+def test_train_then_score_writes_the_scores_object_beside_the_minute(pfad, window, tmp_path):
+    model = tmp_path / "model.pfm"
+    train = pfad.run("fraud", "train", str(window), "--out", str(model), "--window-minutes", "3", "--rounds", "30",
+                     timeout=120)
+    assert train.code == 0, train.stderr
+    assert model.read_bytes().startswith(b"PFAD-FRAUD-MODEL 1\n")
+    minute = minute_objects(window)[-1]
+    score = pfad.run("fraud", "score", str(minute), "--model", str(model), timeout=120)
+    assert score.code == 0, score.stderr
+    scores = pq.read_table(minute.with_name(minute.name.replace(".parquet", ".scores.parquet")))
+    assert scores.column_names == ["entity_kind", "entity_id", "fraud_score", "is_fraud", "model", "top_features"]
+    rows = scores.to_pylist()
+    assert {r["entity_kind"] for r in rows} == {"user", "session"}
+    assert all(0 <= r["fraud_score"] <= 1 and r["is_fraud"] == (r["fraud_score"] >= 0.5) for r in rows)
+    assert all(r["model"] == "trees_graph v1" for r in rows)
+    # The window is the model's 3 minutes up to the scored one: every user there is scored, once.
+    last3 = pq.ParquetDataset([str(p) for p in minute_objects(window)[-3:]]).read(columns=["user_id"])
+    users = {r["entity_id"] for r in rows if r["entity_kind"] == "user"}
+    assert users == set(last3.column("user_id").to_pylist())
+    # A corrupt model: exit 3, one line, nothing written.
+    bad = tmp_path / "bad.pfm"
+    bad.write_bytes(model.read_bytes()[:-7])
+    corrupt = pfad.run("fraud", "score", str(minute), "--model", str(bad))
+    assert corrupt.code == BAD_INPUT and "corrupt" in corrupt.stderr and len(corrupt.stderr.strip().splitlines()) == 1

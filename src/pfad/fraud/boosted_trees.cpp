@@ -153,7 +153,26 @@ Result<BoostedTrees> BoostedTrees::Deserialize(std::string_view bytes) {
   return BoostedTrees(std::move(booster), std::move(names));
 }
 
-Result<std::vector<double>> BoostedTrees::Predict(const FeatureTable& table) const {
+Result<std::vector<std::vector<double>>> BoostedTrees::Contributions(const FeatureTable& table) const {
+  PFAD_ASSIGN_OR_RAISE(const auto columns, ColumnsOf(table));
+  if (table.rows() == 0) return std::vector<std::vector<double>>{};
+  PFAD_ASSIGN_OR_RAISE(DMatrix matrix, MakeMatrix(table, columns, names_));
+  bst_ulong length = 0;
+  const float* result = nullptr;
+  constexpr int kContributions = 4;  // XGBoost's option_mask bit for pred_contribs
+  PFAD_RETURN_NOT_OK(Check(XGBoosterPredict(booster_.get(), matrix.get(), kContributions, 0, 0, &length, &result),
+                           "XGBoosterPredict"));
+  const size_t width = names_.size() + 1;  // features, then the bias
+  if (length != table.rows() * width) {
+    return Status::UnknownError("XGBoost gave ", length, " contributions for ", table.rows(), " rows of ",
+                                names_.size(), " features");
+  }
+  std::vector<std::vector<double>> out(table.rows());
+  for (size_t r = 0; r < table.rows(); ++r) out[r].assign(result + r * width, result + r * width + names_.size());
+  return out;
+}
+
+Result<std::vector<size_t>> BoostedTrees::ColumnsOf(const FeatureTable& table) const {
   std::vector<size_t> columns;
   columns.reserve(names_.size());
   for (const auto& name : names_) {
@@ -164,6 +183,11 @@ Result<std::vector<double>> BoostedTrees::Predict(const FeatureTable& table) con
     }
     columns.push_back(static_cast<size_t>(column));
   }
+  return columns;
+}
+
+Result<std::vector<double>> BoostedTrees::Predict(const FeatureTable& table) const {
+  PFAD_ASSIGN_OR_RAISE(const auto columns, ColumnsOf(table));
   if (table.rows() == 0) return std::vector<double>{};
   // A fresh DMatrix per call, freed on return: XGBoost caches predictions per DMatrix.
   PFAD_ASSIGN_OR_RAISE(DMatrix matrix, MakeMatrix(table, columns, names_));

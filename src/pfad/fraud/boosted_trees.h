@@ -57,6 +57,9 @@ class BoostedTrees {
 
   // One probability of fraud per row of `table`, in row order.
   Result<std::vector<double>> Predict(const FeatureTable& table) const;
+  // Per row, each feature's additive share of the row's log-odds (XGBoost's
+  // SHAP contributions), in feature_names() order; the bias is left out.
+  Result<std::vector<std::vector<double>>> Contributions(const FeatureTable& table) const;
   Result<std::string> Serialize() const;
   // The training table's column names, in the model's order.
   const std::vector<std::string>& feature_names() const { return names_; }
@@ -73,6 +76,9 @@ class BoostedTrees {
     void operator()(void* handle) const;
   };
   using Booster = std::unique_ptr<void, BoosterFree>;
+
+  // The table's column index of each model feature; Invalid naming a missing one.
+  Result<std::vector<size_t>> ColumnsOf(const FeatureTable& table) const;
 
   BoostedTrees(Booster booster, std::vector<std::string> names)
       : booster_(std::move(booster)), names_(std::move(names)) {}

@@ -14,6 +14,7 @@
 #include "pfad/events/generator.h"
 #include "pfad/fraud/graph_features.h"
 #include "pfad/fraud/interactions.h"
+#include "pfad/fraud/truth.h"
 #include "pfad/fraud/rules.h"
 #include "pfad/fraud/window.h"
 
@@ -24,38 +25,6 @@ using events::EntityKind;
 using events::Scenario;
 
 constexpr EntityKind kKinds[] = {EntityKind::kUser, EntityKind::kSession};
-
-// Scenario per labelled entity, by kind.
-struct LabelIndex {
-  std::unordered_map<std::string, Scenario> by_kind[2];
-  bool scenarios = true;  // false: positives only, no scenario slices (interactions)
-  const std::unordered_map<std::string, Scenario>& of(EntityKind k) const { return by_kind[static_cast<int>(k)]; }
-};
-
-Result<LabelIndex> ReadLabels(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& minutes) {
-  LabelIndex index;
-  for (const auto& minute : minutes) {
-    std::string name = minute.Basename();
-    name.resize(name.size() - events::kObjectSuffix.size());
-    const auto uri = minute.Sibling(name + std::string(events::kLabelsSuffix));
-    PFAD_ASSIGN_OR_RAISE(auto info, store.Stat(uri));
-    if (!info.exists) {
-      return Status::Invalid(uri.ToString(), ": no labels beside the minute object; evaluation needs the labels "
-                             "that generating with fraud actors writes (docs/FRAUD.md)");
-    }
-    PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(uri));
-    auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
-    if (!reader.ok()) return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
-    std::shared_ptr<arrow::Table> table;
-    PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable());
-    auto labels = events::LabelsFromTable(*table);
-    if (!labels.ok()) return Status::Invalid(uri.ToString(), ": ", labels.status().message());
-    for (const auto& label : *labels) {
-      index.by_kind[static_cast<int>(label.kind)].try_emplace(label.entity_id.ToString(), label.scenario);
-    }
-  }
-  return index;
-}
 
 FeatureTable Subset(const FeatureTable& table, const std::vector<size_t>& rows) {
   FeatureTable out;
@@ -149,14 +118,6 @@ Window Analyse(WindowEvents events) {
 const FeatureTable& Of(const NodeFeatures& f, EntityKind k) { return k == EntityKind::kUser ? f.users : f.sessions; }
 const FeatureTable& Of(const GraphFeatures& f, EntityKind k) { return k == EntityKind::kUser ? f.users : f.sessions; }
 
-std::vector<uint8_t> Labels(const std::vector<std::string>& ids,
-                            const std::unordered_map<std::string, Scenario>& labels) {
-  std::vector<uint8_t> out(ids.size(), 0);
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (auto it = labels.find(ids[i]); it != labels.end()) out[i] = events::IsFraud(it->second);
-  }
-  return out;
-}
 
 // Trains on one window and tests on a later one, for each kind.
 using RulesModel = std::function<Result<std::vector<double>>(const FeatureTable&)>;
@@ -168,7 +129,7 @@ Status CompareWindows(const Window& train, const Window& test, const LabelIndex&
   for (const EntityKind kind : kinds) {
     const auto& kind_labels = labels.of(kind);
     const FeatureTable& train_graph = Of(train.real, kind);
-    const auto y_train = Labels(train_graph.ids, train_labels.of(kind));
+    const auto y_train = FraudFlags(train_graph.ids, train_labels.of(kind));
     PFAD_RETURN_NOT_OK(CheckTrainable(y_train, kind));
     // Test rows: entities not seen in the training window.
     const std::unordered_set<std::string> seen(train_graph.ids.begin(), train_graph.ids.end());
@@ -287,7 +248,7 @@ Result<Evaluation> EvaluateInteractions(const std::string& path, const Interacti
   evaluation.dataset = "interactions: " + path;
   const Window all = Analyse(first.Finish());  // everything, or the earlier part when timed
   const size_t users = all.real.users.rows();
-  const auto y_all = Labels(all.real.users.ids, labels);
+  const auto y_all = FraudFlags(all.real.users.ids, labels);
   evaluation.notes.push_back(std::to_string(rows.size()) + " interactions, " + std::to_string(users) + " users (" +
                              std::to_string(std::count(y_all.begin(), y_all.end(), 1)) + " positive), " +
                              std::to_string(items.size()) + " items; users are scored");

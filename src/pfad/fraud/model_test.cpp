@@ -1,0 +1,118 @@
+#include "pfad/fraud/model.h"
+
+#include <arrow/api.h>
+#include <arrow/io/file.h>
+#include <gtest/gtest.h>
+#include <parquet/arrow/reader.h>
+
+#include <algorithm>
+
+#include "pfad/fraud/scoring.h"
+#include "pfad/fraud/testing.h"
+#include "pfad/fraud/truth.h"
+#include "pfad/fraud/window.h"
+#include "pfad/gen/minute_writer.h"
+#include "pfad/storage/local_store_fixture.h"
+
+namespace pfad::fraud {
+namespace {
+
+using events::EntityKind;
+using storage::ObjectUri;
+
+class FraudModelTest : public storage::LocalStoreFixture {
+ protected:
+  std::vector<ObjectUri> Generate(int64_t minutes, int64_t rows, double fraud_share) {
+    const auto calendar = events::MinuteCalendar::Open().ValueOrDie();
+    gen::SyntheticMinutes spec{.first = calendar.Parse("2026-11-01 10:00").ValueOrDie(),
+                               .minutes = minutes,
+                               .rows = rows,
+                               .generator = {.seed = 5},
+                               .fraud_share = fraud_share};
+    EXPECT_TRUE(gen::WriteSyntheticMinutes({.target = Uri("w"), .store = store_}, calendar, spec).ok());
+    return ListMinuteObjects(*store_, Uri("w")).ValueOrDie();
+  }
+
+  static TrainOptions Small() {
+    TrainOptions options;
+    options.trees.rounds = 30;
+    options.window_minutes = 3;
+    return options;
+  }
+};
+
+TEST_F(FraudModelTest, ARoundTripScoresExactlyAsTheTrainedModel) {
+  const auto minutes = Generate(6, 20000, 0.1);
+  ASSERT_OK_AND_ASSIGN(const auto model, TrainModel(*store_, minutes, Small()));
+  ASSERT_EQ(model.parts.size(), 2u);
+  EXPECT_EQ(model.Label(), "trees_graph v1");
+  ASSERT_OK_AND_ASSIGN(const auto bytes, model.Serialize());
+  ASSERT_OK_AND_ASSIGN(const auto restored, FraudModel::Parse(bytes));
+  EXPECT_EQ(restored.window_minutes, 3);
+  const std::vector<ObjectUri> window(minutes.end() - 3, minutes.end());
+  ASSERT_OK_AND_ASSIGN(const auto events, ReadWindow(*store_, window));
+  ASSERT_OK_AND_ASSIGN(const auto a, ScoreWindow(model, events));
+  ASSERT_OK_AND_ASSIGN(const auto b, ScoreWindow(restored, events));
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].entity_id, b[i].entity_id);
+    EXPECT_EQ(a[i].fraud_score, b[i].fraud_score);
+    EXPECT_EQ(a[i].top_features, b[i].top_features);
+  }
+}
+
+TEST_F(FraudModelTest, FlaggedEntitiesAreMostlyLabelledFraudAndCarryTheirTopFeatures) {
+  const auto minutes = Generate(9, 20000, 0.1);
+  const std::vector<ObjectUri> train(minutes.begin(), minutes.begin() + 6);
+  const std::vector<ObjectUri> test(minutes.begin() + 6, minutes.end());
+  ASSERT_OK_AND_ASSIGN(const auto model, TrainModel(*store_, train, Small()));
+  ASSERT_OK_AND_ASSIGN(const auto events, ReadWindow(*store_, test));
+  ASSERT_OK_AND_ASSIGN(const auto scores, ScoreWindow(model, events));
+  ASSERT_OK_AND_ASSIGN(const auto labels, ReadLabels(*store_, test));
+  size_t flagged = 0, right = 0;
+  for (const auto& s : scores) {
+    EXPECT_GE(s.fraud_score, 0);
+    EXPECT_LE(s.fraud_score, 1);
+    EXPECT_EQ(s.is_fraud, s.fraud_score >= 0.5);
+    if (!s.is_fraud) continue;
+    ++flagged;
+    EXPECT_FALSE(s.top_features.empty()) << s.entity_id;
+    const auto& of_kind = labels.of(s.kind);
+    const auto it = of_kind.find(s.entity_id);
+    right += it != of_kind.end() && events::IsFraud(it->second);
+  }
+  ASSERT_GT(flagged, 10u);
+  EXPECT_GT(static_cast<double>(right) / static_cast<double>(flagged), 0.8);
+  // The scores object: DESIGN.md section 9 columns, one row per entity.
+  const auto out = BesideMinute(test.back(), events::kScoresSuffix);
+  ASSERT_TRUE(WriteScores(*store_, out, model.Label(), scores).ok());
+  auto file = arrow::io::ReadableFile::Open(out.FsPath()).ValueOrDie();
+  auto table = parquet::arrow::OpenFile(file, arrow::default_memory_pool()).ValueOrDie()->ReadTable().ValueOrDie();
+  EXPECT_EQ(table->schema()->field_names(),
+            (std::vector<std::string>{"entity_kind", "entity_id", "fraud_score", "is_fraud", "model", "top_features"}));
+  EXPECT_EQ(table->num_rows(), static_cast<int64_t>(scores.size()));
+}
+
+TEST_F(FraudModelTest, ACorruptOrForeignModelIsInvalidAndSaysSo) {
+  const auto minutes = Generate(3, 20000, 0.1);
+  ASSERT_OK_AND_ASSIGN(const auto model, TrainModel(*store_, minutes, Small()));
+  ASSERT_OK_AND_ASSIGN(const auto bytes, model.Serialize());
+  const auto parse = [](std::string_view b) { return FraudModel::Parse(b).status(); };
+  EXPECT_TRUE(parse("hello").IsInvalid());
+  EXPECT_NE(parse("hello").message().find("not a PFAD fraud model"), std::string::npos);
+  EXPECT_NE(parse(bytes.substr(0, bytes.size() - 10)).message().find("corrupt"), std::string::npos);
+  EXPECT_NE(parse(bytes + "x").message().find("after the last part"), std::string::npos);
+  std::string newer = bytes;
+  newer.replace(newer.find("\"version\":1"), 11, "\"version\":9");
+  EXPECT_NE(parse(newer).message().find("not supported"), std::string::npos);
+}
+
+TEST_F(FraudModelTest, TrainingWithoutFraudIsInvalid) {
+  const auto minutes = Generate(2, 5000, 0.0);
+  const auto st = TrainModel(*store_, minutes, Small()).status();
+  EXPECT_TRUE(st.IsInvalid());
+  EXPECT_NE(st.message().find("both classes"), std::string::npos) << st.ToString();
+}
+
+}  // namespace
+}  // namespace pfad::fraud

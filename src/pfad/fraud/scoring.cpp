@@ -1,0 +1,90 @@
+#include "pfad/fraud/scoring.h"
+
+#include <arrow/api.h>
+#include <fmt/format.h>
+#include <parquet/arrow/writer.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "pfad/fraud/graph_features.h"
+
+namespace pfad::fraud {
+namespace {
+
+constexpr size_t kTopFeatures = 3;
+
+std::string TopFeatures(const FeatureTable& table, size_t row, const std::vector<std::string>& names,
+                        const std::vector<double>& contributions) {
+  std::vector<size_t> order(names.size());
+  std::iota(order.begin(), order.end(), 0);
+  const size_t n = std::min(kTopFeatures, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<long>(n), order.end(),
+                    [&](size_t a, size_t b) { return contributions[a] > contributions[b]; });
+  std::string out;
+  for (size_t k = 0; k < n && contributions[order[k]] > 0; ++k) {
+    const int column = table.Column(names[order[k]]);
+    if (!out.empty()) out += "; ";
+    out += fmt::format("{}={:.4g}", names[order[k]], column < 0 ? 0.0 : table.at(row, static_cast<size_t>(column)));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<EntityScore>> ScoreWindow(const FraudModel& model, const WindowEvents& events) {
+  const auto graph = BuildGraph(events);
+  const auto features = WithNeighbours(ComputeNodeFeatures(events, graph), graph.edges);
+  std::vector<EntityScore> out;
+  for (const events::EntityKind kind : {events::EntityKind::kUser, events::EntityKind::kSession}) {
+    const auto part = std::find_if(model.parts.begin(), model.parts.end(),
+                                   [&](const FraudModel::Part& p) { return p.kind == kind; });
+    if (part == model.parts.end()) continue;
+    const FeatureTable& table = kind == events::EntityKind::kUser ? features.users : features.sessions;
+    PFAD_ASSIGN_OR_RAISE(const auto scores, part->trees.Predict(table));
+    PFAD_ASSIGN_OR_RAISE(const auto contributions, part->trees.Contributions(table));
+    const size_t first = out.size();
+    for (size_t r = 0; r < table.rows(); ++r) {
+      out.push_back({kind, table.ids[r], scores[r], scores[r] >= part->threshold,
+                     TopFeatures(table, r, part->trees.feature_names(), contributions[r])});
+    }
+    std::stable_sort(out.begin() + static_cast<long>(first), out.end(),
+                     [](const EntityScore& a, const EntityScore& b) { return a.fraud_score > b.fraud_score; });
+  }
+  return out;
+}
+
+Status WriteScores(const storage::ObjectStore& store, const storage::ObjectUri& uri, const std::string& model_label,
+                   const std::vector<EntityScore>& scores) {
+  arrow::StringBuilder kind, id, model, top;
+  arrow::DoubleBuilder score;
+  arrow::BooleanBuilder flagged;
+  for (const auto& s : scores) {
+    PFAD_RETURN_NOT_OK(kind.Append(std::string(events::ToString(s.kind))));
+    PFAD_RETURN_NOT_OK(id.Append(s.entity_id));
+    PFAD_RETURN_NOT_OK(score.Append(s.fraud_score));
+    PFAD_RETURN_NOT_OK(flagged.Append(s.is_fraud));
+    PFAD_RETURN_NOT_OK(model.Append(model_label));
+    PFAD_RETURN_NOT_OK(top.Append(s.top_features));
+  }
+  arrow::ArrayVector columns(6);
+  PFAD_RETURN_NOT_OK(kind.Finish(&columns[0]));
+  PFAD_RETURN_NOT_OK(id.Finish(&columns[1]));
+  PFAD_RETURN_NOT_OK(score.Finish(&columns[2]));
+  PFAD_RETURN_NOT_OK(flagged.Finish(&columns[3]));
+  PFAD_RETURN_NOT_OK(model.Finish(&columns[4]));
+  PFAD_RETURN_NOT_OK(top.Finish(&columns[5]));
+  const auto schema = arrow::schema({arrow::field("entity_kind", arrow::utf8(), false),
+                                     arrow::field("entity_id", arrow::utf8(), false),
+                                     arrow::field("fraud_score", arrow::float64(), false),
+                                     arrow::field("is_fraud", arrow::boolean(), false),
+                                     arrow::field("model", arrow::utf8(), false),
+                                     arrow::field("top_features", arrow::utf8(), false)});
+  const auto table = arrow::Table::Make(schema, columns);
+  PFAD_ASSIGN_OR_RAISE(auto writer, store.OpenForWrite(uri));
+  PFAD_RETURN_NOT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), writer->stream(),
+                                                std::max<int64_t>(1, table->num_rows())));
+  return writer->Commit();
+}
+
+}  // namespace pfad::fraud

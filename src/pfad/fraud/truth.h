@@ -1,0 +1,35 @@
+// The ground truth of a window: the scenario of every labelled user and
+// session, from the `<minute>.labels.parquet` objects beside the minutes
+// (DESIGN.md section 9), for training and evaluation only.
+#pragma once
+
+#include "pfad/events/labels.h"
+#include "pfad/storage/object_store.h"
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace pfad::fraud {
+
+struct LabelIndex {
+  std::unordered_map<std::string, events::Scenario> by_kind[2];
+  bool scenarios = true;  // false: positives only, no scenario slices (interactions)
+  [[nodiscard]] const std::unordered_map<std::string, events::Scenario>& of(events::EntityKind k) const {
+    return by_kind[static_cast<int>(k)];
+  }
+};
+
+// "<dir>/YYYY-MM-DD_HH-MM.labels.parquet" (or .scores.parquet) beside a minute object.
+storage::ObjectUri BesideMinute(const storage::ObjectUri& minute, std::string_view suffix);
+
+// Invalid, naming the object, when a minute has no labels object beside it or
+// the labels are not the DESIGN.md section 9 columns.
+Result<LabelIndex> ReadLabels(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& minutes);
+
+// 1 for entities labelled with a fraud scenario, 0 otherwise (look-alikes and
+// ordinary traffic), per id.
+std::vector<uint8_t> FraudFlags(const std::vector<std::string>& ids,
+                                const std::unordered_map<std::string, events::Scenario>& labels);
+
+}  // namespace pfad::fraud
