@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <utility>
+#include <vector>
 
 namespace pfad::events {
 
@@ -33,6 +35,13 @@ class Rng {
   // Uniform double in [0, 1).
   double UnitDouble();
   bool Bernoulli(double p) { return UnitDouble() < p; }
+  // Fisher-Yates, from the back: the same order for a seed everywhere.
+  template <typename T>
+  void Shuffle(std::vector<T>& items) {
+    for (size_t i = items.size(); i > 1; --i) {
+      std::swap(items[i - 1], items[static_cast<size_t>(Uniform(0, static_cast<int64_t>(i) - 1))]);
+    }
+  }
 
  private:
   uint64_t s_[4];

@@ -26,19 +26,6 @@ using events::Scenario;
 
 constexpr EntityKind kKinds[] = {EntityKind::kUser, EntityKind::kSession};
 
-FeatureTable Subset(const FeatureTable& table, const std::vector<size_t>& rows) {
-  FeatureTable out;
-  out.kind = table.kind;
-  out.names = table.names;
-  out.ids.reserve(rows.size());
-  out.values.reserve(rows.size() * table.cols());
-  for (const size_t r : rows) {
-    out.ids.push_back(table.ids[r]);
-    out.values.insert(out.values.end(), table.row(r), table.row(r) + table.cols());
-  }
-  return out;
-}
-
 std::vector<size_t> AllRows(size_t n) {
   std::vector<size_t> rows(n);
   std::iota(rows.begin(), rows.end(), 0);
@@ -126,6 +113,16 @@ using RulesModel = std::function<Result<std::vector<double>>(const FeatureTable&
 Status CompareWindows(const Window& train, const Window& test, const LabelIndex& train_labels,
                       const LabelIndex& labels, std::span<const EntityKind> kinds, const RulesModel& rules,
                       const EvalOptions& options, Evaluation& evaluation) {
+  // The shuffled-edge control's features, per seed, for both kinds at once.
+  struct Rewired {
+    GraphFeatures train, test;
+  };
+  std::vector<Rewired> rewired;
+  for (int s = 0; s < options.seeds; ++s) {
+    const uint64_t seed = options.first_seed + static_cast<uint64_t>(s);
+    rewired.push_back({WithNeighbours(train.nodes, ShuffledAdjacency(train.events, seed)),
+                       WithNeighbours(test.nodes, ShuffledAdjacency(test.events, seed + 1000))});
+  }
   for (const EntityKind kind : kinds) {
     const auto& kind_labels = labels.of(kind);
     const FeatureTable& train_graph = Of(train.real, kind);
@@ -138,8 +135,8 @@ Status CompareWindows(const Window& train, const Window& test, const LabelIndex&
     for (size_t r = 0; r < test_graph.rows(); ++r) {
       if (!seen.contains(test_graph.ids[r])) rows.push_back(r);
     }
-    const Split node{Of(train.nodes, kind), Subset(Of(test.nodes, kind), rows)};
-    const Split graph{train_graph, Subset(test_graph, rows)};
+    const Split node{Of(train.nodes, kind), Of(test.nodes, kind).Rows(rows)};
+    const Split graph{train_graph, test_graph.Rows(rows)};
     TestTruth truth = TruthFor(graph.test.ids, kind_labels);
     if (!labels.scenarios) {
       truth.slice_names.clear();
@@ -162,9 +159,8 @@ Status CompareWindows(const Window& train, const Window& test, const LabelIndex&
       evaluation.runs.push_back(Judge("rules", kind, seed, rule_scores, truth));
       PFAD_RETURN_NOT_OK(RunTrees("trees_node", node, y_train, truth, kind, seed, options.trees, evaluation.runs));
       PFAD_RETURN_NOT_OK(RunTrees("trees_graph", graph, y_train, truth, kind, seed, options.trees, evaluation.runs));
-      const Split shuffled{Of(WithNeighbours(train.nodes, ShuffledAdjacency(train.events, seed)), kind),
-                           Subset(Of(WithNeighbours(test.nodes, ShuffledAdjacency(test.events, seed + 1000)), kind),
-                                  rows)};
+      const Rewired& control = rewired[static_cast<size_t>(s)];
+      const Split shuffled{Of(control.train, kind), Of(control.test, kind).Rows(rows)};
       PFAD_RETURN_NOT_OK(
           RunTrees("trees_graph_shuffled", shuffled, y_train, truth, kind, seed, options.trees, evaluation.runs));
     }
@@ -277,10 +273,7 @@ Result<Evaluation> EvaluateInteractions(const std::string& path, const Interacti
   for (int s = 0; s < options.seeds; ++s) {
     const uint64_t seed = options.first_seed + static_cast<uint64_t>(s);
     std::vector<size_t> perm = AllRows(users);
-    events::Rng rng(seed);
-    for (size_t i = perm.size(); i > 1; --i) {
-      std::swap(perm[i - 1], perm[static_cast<size_t>(rng.Uniform(0, static_cast<int64_t>(i) - 1))]);
-    }
+    events::Rng(seed).Shuffle(perm);
     const size_t n_train = static_cast<size_t>(static_cast<double>(users) * options.train_share);
     std::vector<size_t> train_rows(perm.begin(), perm.begin() + static_cast<long>(n_train));
     std::vector<size_t> test_rows(perm.begin() + static_cast<long>(n_train), perm.end());
@@ -297,7 +290,7 @@ Result<Evaluation> EvaluateInteractions(const std::string& path, const Interacti
       rule_scores.push_back(rule_all[r]);
     }
     evaluation.runs.push_back(Judge("rules", EntityKind::kUser, seed, rule_scores, truth));
-    const auto split = [&](const FeatureTable& t) { return Split{Subset(t, train_rows), Subset(t, test_rows)}; };
+    const auto split = [&](const FeatureTable& t) { return Split{t.Rows(train_rows), t.Rows(test_rows)}; };
     PFAD_RETURN_NOT_OK(RunTrees("trees_node", split(all.nodes.users), y_train, truth, EntityKind::kUser, seed,
                                 options.trees, evaluation.runs));
     PFAD_RETURN_NOT_OK(RunTrees("trees_graph", split(all.real.users), y_train, truth, EntityKind::kUser, seed,

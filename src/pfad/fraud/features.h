@@ -22,6 +22,8 @@ struct FeatureTable {
   [[nodiscard]] const double* row(size_t r) const { return values.data() + r * names.size(); }
   // The column's index, or -1.
   [[nodiscard]] int Column(std::string_view name) const;
+  // A table of the given rows, in that order (same kind and columns).
+  [[nodiscard]] FeatureTable Rows(const std::vector<size_t>& rows) const;
 };
 
 }  // namespace pfad::fraud

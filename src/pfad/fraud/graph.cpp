@@ -100,18 +100,13 @@ WindowGraph BuildGraph(const WindowEvents& events) {
 
 Adjacency ShuffledAdjacency(const WindowEvents& events, uint64_t seed) {
   events::Rng rng(seed);
-  const auto shuffle = [&rng](auto& v) {
-    for (size_t i = v.size(); i > 1; --i) {
-      std::swap(v[i - 1], v[static_cast<size_t>(rng.Uniform(0, static_cast<int64_t>(i) - 1))]);
-    }
-  };
   std::vector<uint32_t> user = events.user;
-  shuffle(user);
+  rng.Shuffle(user);
   std::vector<int32_t> with_product;
   for (const int32_t p : events.product) {
     if (p != kNoValue) with_product.push_back(p);
   }
-  shuffle(with_product);
+  rng.Shuffle(with_product);
   std::vector<int32_t> product = events.product;
   size_t next = 0;
   for (auto& p : product) {

@@ -199,16 +199,7 @@ FeatureTable SortedById(const FeatureTable& table) {
   std::vector<size_t> order(table.rows());
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return table.ids[a] < table.ids[b]; });
-  FeatureTable out;
-  out.kind = table.kind;
-  out.names = table.names;
-  out.ids.reserve(table.rows());
-  out.values.reserve(table.values.size());
-  for (const size_t r : order) {
-    out.ids.push_back(table.ids[r]);
-    out.values.insert(out.values.end(), table.row(r), table.row(r) + table.cols());
-  }
-  return out;
+  return table.Rows(order);
 }
 
 Status WriteFeatureTable(const storage::ObjectStore& store, const storage::ObjectUri& uri, const FeatureTable& table) {
