@@ -97,6 +97,15 @@ def test_body_over_the_limit_gets_413(pfad, tmp_path):
         d.stop()
 
 
+def test_oversized_body_gets_413_with_urllib(dashboard):
+    """urllib sends the whole 8 MiB body before reading: it must still get the 413, not a reset."""
+    body = json.dumps({"report": "x" * (8 << 20)}).encode()
+    for _ in range(3):
+        status, answer = dashboard.call("POST", "/report", body)
+        assert status == 413, answer
+    assert dashboard.call("GET", "/report")[0] == 404
+
+
 def test_history_newest_first(dashboard):
     for i in range(5):
         dashboard.call("POST", "/report", {"report": f"No data for 2025-01-15_10-0{i}."})

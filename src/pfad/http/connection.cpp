@@ -18,6 +18,10 @@ namespace pfad::http {
 using detail::Delivery;
 
 void EventLoop::OnReadable(Connection& c) {
+  if (c.lingering) {
+    DropLingeringInput(c);
+    return;
+  }
   char buf[64 * 1024];
   bool got = false;
   while (true) {
@@ -228,7 +232,7 @@ void EventLoop::Flush(Connection& c) {
   c.out.clear();
   c.out_sent = 0;
   if (c.close_after_write && !c.awaiting) {
-    Close(c);
+    Linger(c);
     return;
   }
   UpdateInterest(c);
@@ -248,6 +252,36 @@ void EventLoop::UpdateInterest(Connection& c) {
   ev.data.u64 = c.id;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
   c.events = want;
+}
+
+void EventLoop::Linger(Connection& c) {
+  if (c.peer_closed || c.stream || c.lingering) {
+    Close(c);
+    return;
+  }
+  ::shutdown(c.fd, SHUT_WR);
+  c.lingering = true;
+  c.linger_started = c.last_activity = Now();
+  c.in.clear();
+  c.in.shrink_to_fit();
+  c.head.reset();
+  c.request_pending = false;
+  UpdateInterest(c);
+}
+
+void EventLoop::DropLingeringInput(Connection& c) {
+  char buf[64 * 1024];
+  while (true) {
+    const ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+    if (n > 0) {
+      c.last_activity = Now();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    Close(c);  // the client closed (or reset): done
+    return;
+  }
 }
 
 void EventLoop::Close(Connection& c) {

@@ -24,6 +24,10 @@ constexpr uint64_t kWakeId = 1;
 constexpr uint64_t kFirstConnectionId = 2;
 // How often, in the clock's time, deadlines are checked.
 constexpr std::chrono::milliseconds kSweepInterval{1000};
+// A lingering connection closes after this long without input, or this long
+// after its last answer whatever the client does.
+constexpr std::chrono::milliseconds kLingerQuiet{2000};
+constexpr std::chrono::milliseconds kLingerMax{10000};
 // How long accepting pauses when the process is out of descriptors.
 constexpr std::chrono::milliseconds kAcceptPause{100};
 
@@ -212,6 +216,10 @@ void EventLoop::Sweep() {
   for (auto& [id, cp] : connections_) {
     Connection& c = *cp;
     if (c.fd < 0) continue;
+    if (c.lingering) {
+      if (now - c.last_activity > kLingerQuiet || now - c.linger_started > kLingerMax) Close(c);
+      continue;
+    }
     if (c.stream) {
       if (now - c.last_write >= o.stream_keepalive) {
         if (c.http10) {

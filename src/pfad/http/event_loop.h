@@ -110,6 +110,10 @@ class EventLoop {
     Millis request_started{};
     Millis last_write{};
     bool request_pending = false;  // bytes of an unfinished request are in
+    // Answered and shut for writing, reading and dropping what the client still
+    // sends (see Linger).
+    bool lingering = false;
+    Millis linger_started{};
   };
 
   [[nodiscard]] Millis Now() const;
@@ -121,6 +125,13 @@ class EventLoop {
   void Flush(Connection& c);
   void UpdateInterest(Connection& c);
   void Close(Connection& c);
+  // Closes after the last answer as web servers do ("lingering close"): shuts
+  // the socket for writing, then drops whatever the client still sends until
+  // it closes, goes quiet or a bound passes. Closing with unread input at once
+  // makes the kernel reset the connection, and a client still sending its body
+  // (Python's urllib with an oversized POST) loses the answer, e.g. the 413.
+  void Linger(Connection& c);
+  void DropLingeringInput(Connection& c);
   void Drain();
   void Sweep();
 

@@ -248,6 +248,18 @@ TEST_F(HttpServerTest, ChunkedBodyAndExpectContinue) {
   EXPECT_EQ(r->body.size(), 900u);
 }
 
+// A client that sends its whole oversized body before reading (Python's
+// urllib does) still gets the 413: the server drains the body instead of
+// closing with unread input, which would make the kernel reset the connection.
+TEST_F(HttpServerTest, OversizedBodyStillGetsItsAnswer) {
+  RawClient c(server_->port());
+  c.Send("POST /echo HTTP/1.1\r\nContent-Length: 4000000\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the 413 is sent meanwhile
+  c.Send(std::string(4000000, 'x'));
+  EXPECT_TRUE(c.ReadToClose());
+  EXPECT_NE(c.buffer().find("413 Payload Too Large"), std::string::npos) << c.buffer();
+}
+
 TEST_F(HttpServerTest, LimitsAnswerAndClose) {
   {
     RawClient c(server_->port());
