@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "pfad/common/log.h"
 #include "pfad/spark/engine.h"
 
 #include <csignal>
@@ -32,7 +33,7 @@ int ReportError(std::string_view command, const Status& status) {
   for (char& c : message) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  fmt::print(stderr, "pfad {}: error: {}\n", command, message);
+  fmt::print(stderr, "pfad {}: error: {}\n", command, EscapeUntrusted(message));
   if (status.IsInvalid() || status.IsTypeError() || status.IsKeyError()) return kBadInput;
   if (status.IsIOError()) return kStorage;
   return kInternal;

@@ -361,7 +361,11 @@ def test_poison_messages_go_to_the_dlq_and_good_ones_around_them_are_ingested(pf
     valid = frame(schema_id, good[0])
     bad_enum = bytearray(frame(schema_id, good[0]))
     bad_enum[5 + 3 * 37] = 18  # EventType index 9
+    # event_id's 36 bytes replaced by control characters and invalid UTF-8.
+    hostile_id = bytearray(valid)
+    hostile_id[6:42] = (b"\x1b[31m\xff\xfe\n\r\x00" * 4)[:36]
     poison = [
+        ("invalid-avro", bytes(hostile_id)),
         ("bad-frame", b"\x01" + valid[1:]),
         ("bad-frame", b"\x00\x00"),
         ("unknown-schema", b"\x00\x7f\xff\xff\x00" + valid[5:]),
@@ -387,6 +391,9 @@ def test_poison_messages_go_to_the_dlq_and_good_ones_around_them_are_ingested(pf
     assert run.code == 0, run.stderr
     stats = json.loads(run.stdout)
     assert stats["dlq"] == len(poison) + 1
+    # Bytes from hostile input are escaped in the log: printable ASCII lines only.
+    assert "\\x1b[31m\\xff\\xfe\\x0a" in run.stderr, run.stderr
+    assert all(" " <= c <= "~" for line in run.stderr.splitlines() for c in line), run.stderr
 
     dlq = consume_raw(bootstrap, f"{topic}.dlq", 1, expected=len(poison) + 1)
     expected_dlq = [(i, kind) for i, (kind, _) in enumerate(sequence) if kind != "good"]

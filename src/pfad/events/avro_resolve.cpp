@@ -10,6 +10,7 @@
 
 #include "pfad/events/avro.h"
 #include "pfad/events/avro_reader.h"
+#include "pfad/common/log.h"
 
 namespace pfad::events {
 namespace {
@@ -110,7 +111,7 @@ class SchemaParser {
       if (auto kind = Primitive(name)) return Add(Node{.kind = *kind});
       if (auto it = named_.find(name); it != named_.end()) return it->second;
       if (auto it = named_.find(ns.empty() ? name : ns + "." + name); it != named_.end()) return it->second;
-      return Status::Invalid("unknown type name '", name, "'");
+      return Status::Invalid("unknown type name '", EscapeUntrusted(name), "'");
     }
     if (json.is_array()) {
       Node node{.kind = Kind::kUnion};
@@ -127,7 +128,7 @@ class SchemaParser {
     if (auto kind = Primitive(type_name)) return Add(Node{.kind = *kind});  // logical types read as their base
     if (type_name == "array" || type_name == "map") {
       const char* key = type_name == "array" ? "items" : "values";
-      if (!json.contains(key)) return Status::Invalid(type_name, " without '", key, "'");
+      if (!json.contains(key)) return Status::Invalid(type_name, " without '", EscapeUntrusted(key), "'");
       PFAD_ASSIGN_OR_RAISE(auto items, Parse(json[key], ns));
       return Add(Node{.kind = type_name == "array" ? Kind::kArray : Kind::kMap, .items = items});
     }

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "pfad/common/log.h"
+
 namespace pfad::events {
 namespace {
 constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames = {
@@ -61,7 +63,7 @@ std::string Uuid::ToString() const {
 
 Result<Uuid> Uuid::Parse(std::string_view text) {
   if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') {
-    return Status::Invalid("not a UUID (expected 8-4-4-4-12 hex digits): '", text, "'");
+    return Status::Invalid("not a UUID (expected 8-4-4-4-12 hex digits): '", EscapeUntrusted(text), "'");
   }
   Uuid uuid;
   int bad = 0;  // any digit's -1 sets the sign bit
@@ -71,7 +73,7 @@ Result<Uuid> Uuid::Parse(std::string_view text) {
     bad |= hi | lo;
     uuid.bytes[i] = static_cast<uint8_t>((hi & 0xF) << 4 | (lo & 0xF));
   }
-  if (bad < 0) return Status::Invalid("not a UUID (bad hex digit): '", text, "'");
+  if (bad < 0) return Status::Invalid("not a UUID (bad hex digit): '", EscapeUntrusted(text), "'");
   return uuid;
 }
 

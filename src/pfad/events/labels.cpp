@@ -6,6 +6,8 @@
 #include <array>
 #include <utility>
 
+#include "pfad/common/log.h"
+
 namespace pfad::events {
 namespace {
 
@@ -156,10 +158,10 @@ Result<std::vector<FraudLabel>> LabelsFromTable(const arrow::Table& table) {
     }
     label.kind = *kind;
     auto id = Uuid::Parse(ids.GetView(row));
-    if (!id.ok()) return Status::Invalid("labels row ", row, ": entity_id '", ids.GetView(row), "' is not a UUID");
+    if (!id.ok()) return Status::Invalid("labels row ", row, ": entity_id '", EscapeUntrusted(ids.GetView(row)), "' is not a UUID");
     label.entity_id = *id;
     const auto scenario = ParseScenario(scenarios.GetView(row));
-    if (!scenario) return Status::Invalid("labels row ", row, ": unknown scenario '", scenarios.GetView(row), "'");
+    if (!scenario) return Status::Invalid("labels row ", row, ": unknown scenario '", EscapeUntrusted(scenarios.GetView(row)), "'");
     label.scenario = *scenario;
     label.first_ms = firsts.Value(row);
     label.last_ms = lasts.Value(row);
@@ -197,11 +199,11 @@ Result<FraudLabel> ParseLabelJson(std::string_view json) {
   label.kind = *kind;
   PFAD_ASSIGN_OR_RAISE(const auto id_text, text(kIdColumn));
   auto id = Uuid::Parse(id_text);
-  if (!id.ok()) return Status::Invalid("label entity_id '", id_text, "' is not a UUID");
+  if (!id.ok()) return Status::Invalid("label entity_id '", EscapeUntrusted(id_text), "' is not a UUID");
   label.entity_id = *id;
   PFAD_ASSIGN_OR_RAISE(const auto scenario_text, text(kScenarioColumn));
   const auto scenario = ParseScenario(scenario_text);
-  if (!scenario) return Status::Invalid("unknown label scenario '", scenario_text, "'");
+  if (!scenario) return Status::Invalid("unknown label scenario '", EscapeUntrusted(scenario_text), "'");
   label.scenario = *scenario;
   PFAD_ASSIGN_OR_RAISE(label.first_ms, number(kFirstColumn));
   PFAD_ASSIGN_OR_RAISE(label.last_ms, number(kLastColumn));
