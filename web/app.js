@@ -13,7 +13,7 @@ function windowOf(fileName) {
 }
 
 // Value labels above each bar.
-const labelsAbove = (font) => ({
+const labelsAbove = (font, format = String) => ({
   id: 'valueLabels',
   afterDatasetsDraw(chart) {
     const { ctx } = chart;
@@ -22,7 +22,7 @@ const labelsAbove = (font) => ({
     ctx.fillStyle = '#1d2330';
     ctx.textAlign = 'center';
     chart.data.datasets.forEach((ds, i) => {
-      chart.getDatasetMeta(i).data.forEach((bar, j) => ctx.fillText(String(ds.data[j]), bar.x, bar.y - 4));
+      chart.getDatasetMeta(i).data.forEach((bar, j) => ctx.fillText(format(ds.data[j]), bar.x, bar.y - 4));
     });
     ctx.restore();
   },
@@ -102,17 +102,22 @@ const fraudTrend = new Chart($('fraud-trend'), {
   options: { animation: false, responsive: true, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
 });
 
+// 1146 -> "1.1K", so that neighbouring bars' labels fit (the tooltip has the exact count).
+const compact = (v) => new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 }).format(v);
+
 // Log scale: most entities score in the lowest bin. The axis starts at 0.5 so that a bin
 // of one still shows a bar; only powers of ten are labelled.
 const fraudHist = new Chart($('fraud-hist'), {
   type: 'bar',
-  data: { labels: [], datasets: KINDS.map((k) => ({ label: `${k}s`, data: [], backgroundColor: KIND_COLORS[k] })) },
+  data: { labels: [], datasets: KINDS.map((k) => ({
+    label: `${k}s`, data: [], backgroundColor: KIND_COLORS[k], categoryPercentage: 0.9, barPercentage: 0.95,
+  })) },
   options: { animation: false, responsive: true, layout: { padding: { top: 18 } }, scales: {
     x: { title: { display: true, text: 'fraud score' } },
     y: { type: 'logarithmic', min: 0.5, suggestedMax: 10, title: { display: true, text: 'entities (log scale)' },
       ticks: { callback: (v) => (Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9 ? v.toLocaleString('en') : '') } },
   } },
-  plugins: [labelsAbove('10px system-ui, sans-serif'), thresholdLines],
+  plugins: [labelsAbove('10px system-ui, sans-serif', compact), thresholdLines],
 });
 
 let fraudReport;             // the latest report (object or string) the panels show
