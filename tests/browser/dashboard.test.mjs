@@ -131,6 +131,7 @@ test('reports without a fraud section leave the fraud panels in a plain "no frau
   assert.equal(panels.caption, null);
   assert.deepEqual(panels.stats, ['–', 'flagged users', '–', 'flagged sessions', '–', '–']);
   assert.deepEqual(panels.visible, []);
+  await page.screenshot({ path: join(artifacts, 'dashboard-fraud-none.png'), fullPage: true });
 });
 
 test('follows the next POST within 2 s without reloading', async () => {
