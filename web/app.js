@@ -293,12 +293,20 @@ function showReport(doc) {
   showFraud(report);
 }
 
+// One point per minute, in minute order: of several reports of one minute (a re-run after
+// late events, a backfill) the one posted last wins. `reports` come newest first.
+function perMinute(reports) {
+  const latest = new Map();
+  for (const r of reports) if (!latest.has(r.file_name)) latest.set(r.file_name, r);
+  return [...latest.values()].sort((a, b) => String(a.file_name).localeCompare(String(b.file_name)));
+}
+
 async function refreshTrend() {
   const res = await fetch('/reports?limit=60');
   if (!res.ok) return;
   const { reports } = await res.json();
-  const points = reports.map((r) => r.report).filter((r) => r && typeof r.report === 'object')
-    .map((r) => r.report).reverse();
+  const points = perMinute(reports.map((r) => r.report).filter((r) => r && typeof r.report === 'object')
+    .map((r) => r.report));
   trend.data.labels = points.map((r) => windowOf(r.file_name).slice(11));
   trend.data.datasets[0].data = points.map((r) => r.total_events);
   trend.data.datasets[1].data = points.map((r) => (r.total_events ? 100 * r.total_errors / r.total_events : 0));

@@ -276,3 +276,17 @@ test('text from reports shows as text, never as HTML', async () => {
   assert.equal(await page.locator('#fraud img').count(), 0);
   assert.equal(await page.evaluate(() => window.pwned), undefined);
 });
+
+test('the trend has one point per minute, in minute order, the last report of a minute winning', async () => {
+  for (const [minute, success] of [['21', 10], ['20', 11], ['22', 12], ['20', 30]]) await post(report(minute, success, 0));
+  await page.waitForFunction(() => Chart.getChart('trend').data.labels.at(-1) === '10:22');
+  await page.waitForFunction(() => Chart.getChart('trend').data.datasets[0].data.at(-3) === 5 * 30);
+  const trend = await page.evaluate(() => {
+    const chart = Chart.getChart('trend');
+    return { labels: chart.data.labels, events: chart.data.datasets[0].data };
+  });
+  assert.deepEqual(trend.labels.slice(-3), ['10:20', '10:21', '10:22']);
+  assert.deepEqual(trend.events.slice(-3), [5 * 30, 5 * 10, 5 * 12]);
+  assert.deepEqual([...trend.labels].sort(), trend.labels, 'in minute order');
+  assert.equal(new Set(trend.labels).size, trend.labels.length, 'one point per minute');
+});
