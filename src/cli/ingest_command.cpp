@@ -32,6 +32,7 @@ Result<std::shared_ptr<storage::ObjectStore>> Resolve(IngestFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(const auto resolved, ingest::IngestOptions::Resolve(config));
   PFAD_ASSIGN_OR_RAISE(o.properties, KafkaProperties(config, flags.properties));
   if (o.registry_url.empty()) o.registry_url = resolved.registry_url;
+  o.topics = resolved.topics;
   if (!flags.sink.empty()) {
     PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(flags.sink));
   } else if (resolved.sink.is_s3() || !resolved.sink.key.empty()) {

@@ -467,3 +467,34 @@ def test_pfad_run_analyzes_a_minute_as_soon_as_ingest_announces_it(pfad_s3, kafk
         run.send_signal(signal.SIGTERM)
         assert run.wait(timeout=60) == 0, run.stderr.read()
         assert dashboard.stop() == 0
+
+
+def test_missing_side_topics_are_created_and_a_refusal_is_clear(pfad_s3, kafka_env, registry_env, bucket, s3):
+    """Like Kafka Connect's dead-letter topic: ingest creates its DLQ and windows topics when they are missing
+    (the broker has auto.create.topics.enable=false); `produce --fraud` creates the labels topic."""
+    from confluent_kafka.admin import AdminClient
+
+    topic = f"pfad-ingest-{uuid.uuid4().hex[:10]}"
+    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
+    env = kafka_envs(kafka_env, registry_env)
+    create_topics(bootstrap, {topic: 2})
+    try:
+        run = pfad_s3.run("produce", "--topic", topic, "--count", "2000", "--start-time", START, "--fraud", "0.1",
+                          env=env, timeout=120)
+        assert run.code == 0, run.stderr
+        group = f"g-{uuid.uuid4().hex[:8]}"
+        # One broker: a replication factor of 3 is refused, and the error says which topic and why.
+        refused = pfad_s3.run("ingest", *common_args(topic, f"s3://{bucket}", group), "--until-idle",
+                              env={**env, "PFAD_TOPIC_REPLICATION_FACTOR": "3"}, timeout=60)
+        assert refused.code != 0
+        assert f"has no topic '{topic}.dlq' and refused to create it" in refused.stderr, refused.stderr
+        assert "create it first" in refused.stderr, refused.stderr
+        run = pfad_s3.run("ingest", *common_args(topic, f"s3://{bucket}", group), "--until-idle", "--json", env=env,
+                          timeout=120)
+        assert run.code == 0, run.stderr
+        assert json.loads(run.stdout)["events_stored"] == 2000
+        metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
+        assert {t: len(metadata[t].partitions) for t in (f"{topic}.dlq", f"{topic}.windows", f"{topic}.labels")} == \
+            {f"{topic}.dlq": 1, f"{topic}.windows": 1, f"{topic}.labels": 2}
+    finally:
+        delete_topics(bootstrap, [topic, f"{topic}.dlq", f"{topic}.windows", f"{topic}.labels"])

@@ -187,20 +187,23 @@ def test_bad_property_and_missing_topic_send_nothing(pfad, kafka_env, registry_e
     assert consume_all(kafka_env["PFAD_KAFKA_BOOTSTRAP"], topic, 0, timeout=3) == []
 
 
-def test_fraud_labels_go_to_the_labels_topic_which_must_exist(pfad, kafka_env, registry_env, topic):
+def test_fraud_labels_go_to_the_labels_topic_created_when_missing(pfad, kafka_env, registry_env, topic):
     env = produce_env(kafka_env, registry_env)
     bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
     args = ("produce", "--topic", topic, "--count", "30000", "--start-time", START, "--minutes", "5",
             "--fraud", "0.1", "--json", "--connect-timeout", "3")
-    missing = pfad.run(*args, env=env)
-    assert missing.code == 4 and f"{topic}.labels" in missing.stderr, missing.stderr
+    labels_topic = f"{topic}.labels"
+    # A broker that refuses to create it (one broker, replication 3): exit 4 naming it, nothing sent.
+    refused = pfad.run(*args, env={**env, "PFAD_TOPIC_REPLICATION_FACTOR": "3"})
+    assert refused.code == 4 and f"has no topic '{labels_topic}' and refused to create it" in refused.stderr, \
+        refused.stderr
     assert consume_all(bootstrap, topic, 0, timeout=3) == []
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    labels_topic = f"{topic}.labels"
-    admin.create_topics([NewTopic(labels_topic, num_partitions=6, replication_factor=1)])[labels_topic].result(30)
     try:
         run = pfad.run(*args, env=env)
         assert run.code == 0, run.stderr
+        topics = admin.list_topics(timeout=10).topics
+        assert len(topics[labels_topic].partitions) == len(topics[topic].partitions), "as many as the event topic"
         stats = json.loads(run.stdout)
         assert stats["delivered"] == 30000 and stats["labels_delivered"] > 0
         labels = [json.loads(m.value()) for m in consume_all(bootstrap, labels_topic, stats["labels_delivered"])]

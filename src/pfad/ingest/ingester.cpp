@@ -44,9 +44,11 @@ Ingester::Ingester(const IngestOptions& options, kafka::Consumer& consumer, kafk
 }
 
 Status Ingester::Open() {
-  for (const std::string& topic : {options_.topic, options_.dlq_topic, options_.windows_topic}) {
-    PFAD_ASSIGN_OR_RAISE(const int32_t partitions, producer_.WaitForTopic(topic, options_.connect_timeout));
-    if (topic == options_.topic) topic_partitions_ = partitions;
+  PFAD_ASSIGN_OR_RAISE(topic_partitions_, producer_.WaitForTopic(options_.topic, options_.connect_timeout));
+  // Its side topics are created when missing, one partition each.
+  for (const std::string& topic : {options_.dlq_topic, options_.windows_topic}) {
+    PFAD_RETURN_NOT_OK(
+        producer_.EnsureTopic(topic, 1, options_.topics.replication_factor, options_.connect_timeout).status());
   }
   PFAD_RETURN_NOT_OK(writer_.CheckSinks());
   return consumer_.Subscribe(options_.topic);

@@ -58,6 +58,7 @@ struct IngestOptions {
   std::string instance_id;
   std::string dlq_topic;      // default <topic>.dlq
   std::string windows_topic;  // default <topic>.windows
+  kafka::TopicDefaults topics;  // for creating the DLQ and windows topics when missing
   storage::ObjectUri sink;    // directory or s3://bucket[/prefix]
   WindowOptions windows;
   int64_t row_group_rows = 262'144;

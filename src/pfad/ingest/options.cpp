@@ -15,6 +15,7 @@ Result<IngestOptions> IngestOptions::Resolve(const ConfigFile& file) {
     PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(sink));
   }
   PFAD_ASSIGN_OR_RAISE(o.properties, file.GetTable("kafka"));
+  PFAD_ASSIGN_OR_RAISE(o.topics, kafka::TopicDefaults::Resolve(file));
   return o;
 }
 

@@ -1,8 +1,10 @@
 #include "pfad/kafka/client.h"
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 
+#include "pfad/common/log.h"
 #include "pfad/kafka/handle.h"
 
 namespace pfad::kafka {
@@ -16,6 +18,25 @@ Result<std::pair<std::string, std::string>> ParseProperty(const std::string& tex
 }
 
 Status CheckProperties(const Properties& properties) { return internal::MakeConf(properties).status(); }
+
+Result<TopicDefaults> TopicDefaults::Resolve(const ConfigFile& file) {
+  TopicDefaults defaults;
+  PFAD_RETURN_NOT_OK(file.ReadInto("topics.replication_factor", defaults.replication_factor));
+  if (auto v = GetEnv("PFAD_TOPIC_REPLICATION_FACTOR")) {
+    try {
+      size_t used = 0;
+      defaults.replication_factor = std::stoi(*v, &used);
+      if (used != v->size()) throw std::invalid_argument(*v);
+    } catch (const std::exception&) {
+      return Status::Invalid("PFAD_TOPIC_REPLICATION_FACTOR must be an integer, not '", EscapeUntrusted(*v), "'");
+    }
+  }
+  if (defaults.replication_factor == 0 || defaults.replication_factor < -1) {
+    return Status::Invalid("the topics' replication factor must be -1 (the broker's default) or at least 1, not ",
+                           defaults.replication_factor);
+  }
+  return defaults;
+}
 
 std::string LibraryVersion() { return rd_kafka_version_str(); }
 
@@ -127,8 +148,12 @@ std::string Bootstrap(rd_kafka_t* handle) {
 
 }  // namespace
 
-Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& topic, std::chrono::milliseconds timeout) {
-  const std::string bootstrap = Bootstrap(handle);
+namespace {
+
+// The partition count of `topic`, nullopt when the cluster says it does not
+// exist; IOError when the cluster does not answer within `timeout`.
+Result<std::optional<int32_t>> FindTopic(rd_kafka_t* handle, const std::string& topic,
+                                         std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   TopicPtr rkt(rd_kafka_topic_new(handle, topic.c_str(), nullptr));
   std::string last_error = "no answer";
@@ -143,10 +168,7 @@ Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& topic, std::
         return md->topics[0].partition_cnt;
       }
       const auto topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-      if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        return Status::IOError("Kafka at ", bootstrap, " has no topic '", topic,
-                               "' (create it first, e.g. scripts/services/kafka.sh creates user_interactions)");
-      }
+      if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return std::nullopt;
       last_error = rd_kafka_err2str(topic_err);
     } else {
       last_error = rd_kafka_err2str(err);
@@ -154,9 +176,83 @@ Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& topic, std::
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return Status(arrow::StatusCode::IOError,
-                "cannot reach Kafka at " + bootstrap + " within " + std::to_string(timeout.count()) + " ms (" +
+                "cannot reach Kafka at " + Bootstrap(handle) + " within " + std::to_string(timeout.count()) + " ms (" +
                     last_error + "); is the broker running? set --bootstrap or PFAD_KAFKA_BOOTSTRAP",
                 std::make_shared<KafkaErrorDetail>(RD_KAFKA_RESP_ERR__TIMED_OUT, ErrorKind::kRetriable));
+}
+
+}  // namespace
+
+Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& topic, std::chrono::milliseconds timeout) {
+  PFAD_ASSIGN_OR_RAISE(const auto partitions, FindTopic(handle, topic, timeout));
+  if (partitions) return *partitions;
+  return Status::IOError("Kafka at ", Bootstrap(handle), " has no topic '", EscapeUntrusted(topic),
+                         "' (create it first, e.g. scripts/services/kafka.sh creates user_interactions)");
+}
+
+namespace {
+
+struct AdminDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+  void operator()(rd_kafka_NewTopic_t* t) const { rd_kafka_NewTopic_destroy(t); }
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+};
+template <typename T>
+using AdminPtr = std::unique_ptr<T, AdminDeleter>;
+
+Status CreateTopic(rd_kafka_t* handle, const std::string& topic, int32_t partitions, int32_t replication_factor,
+                   std::chrono::milliseconds timeout) {
+  char error[512] = "";
+  AdminPtr<rd_kafka_NewTopic_t> spec(
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, error, sizeof(error)));
+  if (!spec) return Status::Invalid("cannot create Kafka topic '", EscapeUntrusted(topic), "': ", error);
+  AdminPtr<rd_kafka_AdminOptions_t> options(rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_CREATETOPICS));
+  const int ms = static_cast<int>(std::clamp<int64_t>(timeout.count(), 1, 60000));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), ms, error, sizeof(error));
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), ms, error, sizeof(error));
+  AdminPtr<rd_kafka_queue_t> queue(rd_kafka_queue_new(handle));
+  rd_kafka_NewTopic_t* specs[] = {spec.get()};
+  rd_kafka_CreateTopics(handle, specs, 1, options.get(), queue.get());
+  AdminPtr<rd_kafka_event_t> event(rd_kafka_queue_poll(queue.get(), ms + 1000));
+  if (!event) return Status::IOError("Kafka did not answer the creation of topic '", topic, "' in time");
+  const std::string bootstrap = Bootstrap(handle);
+  if (const auto err = rd_kafka_event_error(event.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::IOError("Kafka at ", bootstrap, " has no topic '", topic, "' and could not create it (",
+                           rd_kafka_event_error_string(event.get()), "); create it first");
+  }
+  size_t count = 0;
+  const auto* results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
+  for (size_t i = 0; i < count; ++i) {
+    const auto err = rd_kafka_topic_result_error(results[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
+    const char* why = rd_kafka_topic_result_error_string(results[i]);
+    return Status::IOError("Kafka at ", bootstrap, " has no topic '", topic, "' and refused to create it (",
+                           why != nullptr ? why : rd_kafka_err2str(err), "); create it first");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<int32_t> EnsureTopic(rd_kafka_t* handle, const std::string& topic, int32_t partitions,
+                            int32_t replication_factor, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  PFAD_ASSIGN_OR_RAISE(const auto existing, FindTopic(handle, topic, timeout));
+  if (existing) return *existing;
+  PFAD_RETURN_NOT_OK(CreateTopic(handle, topic, partitions, replication_factor, timeout));
+  Logger("kafka")->info("created topic {} (partitions={}, replication={})", topic, partitions,
+                        replication_factor < 0 ? std::string("broker default") : std::to_string(replication_factor));
+  // The new topic's metadata reaches every broker shortly after.
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    PFAD_ASSIGN_OR_RAISE(const auto created, FindTopic(handle, topic, std::max(left, std::chrono::milliseconds(1000))));
+    if (created) return *created;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::IOError("Kafka created topic '", topic, "' but does not show it within ", timeout.count(), " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace internal

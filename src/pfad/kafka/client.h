@@ -10,6 +10,7 @@
 // Every handle is made by a factory returning Result<> and owned by one object.
 #pragma once
 
+#include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
 
 #include <map>
@@ -25,6 +26,15 @@ Result<std::pair<std::string, std::string>> ParseProperty(const std::string& tex
 
 // Invalid naming the property librdkafka refuses and why, before anything connects.
 Status CheckProperties(const Properties& properties);
+
+// How PFAD creates the side topics it needs when they are missing (the DLQ,
+// windows, labels and fraud topics; never the event topic): the replication
+// factor, from [topics] replication_factor or PFAD_TOPIC_REPLICATION_FACTOR,
+// -1 = the broker's default.replication.factor.
+struct TopicDefaults {
+  int replication_factor = -1;
+  static Result<TopicDefaults> Resolve(const ConfigFile& file);
+};
 
 // The librdkafka version string, for logs.
 std::string LibraryVersion();

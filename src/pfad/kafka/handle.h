@@ -49,4 +49,10 @@ Status FatalError(rd_kafka_t* handle);
 // servers otherwise.
 Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& topic, std::chrono::milliseconds timeout);
 
+// WaitForTopic, and when the topic does not exist, creates it (admin API) with
+// `partitions` and `replication_factor` (-1: the broker's default) and waits
+// for it; a broker that refuses gives an error naming the topic and its reason.
+Result<int32_t> EnsureTopic(rd_kafka_t* handle, const std::string& topic, int32_t partitions,
+                            int32_t replication_factor, std::chrono::milliseconds timeout);
+
 }  // namespace pfad::kafka::internal

@@ -109,6 +109,11 @@ class RdProducer final : public Producer {
     return internal::WaitForTopic(handle_.get(), topic, timeout);
   }
 
+  Result<int32_t> EnsureTopic(const std::string& topic, int32_t partitions, int32_t replication_factor,
+                              std::chrono::milliseconds timeout) override {
+    return internal::EnsureTopic(handle_.get(), topic, partitions, replication_factor, timeout);
+  }
+
   int32_t PartitionFor(const std::string& topic, std::string_view key, int32_t partitions) override {
     return rd_kafka_msg_partitioner_murmur2_random(Topic(topic), key.data(), key.size(), partitions, nullptr,
                                                    nullptr);

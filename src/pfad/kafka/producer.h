@@ -62,6 +62,14 @@ class Producer {
   [[nodiscard]] virtual Status Flush(std::chrono::milliseconds timeout) = 0;
   // Waits until `topic` exists (its partition count), at most `timeout`.
   virtual Result<int32_t> WaitForTopic(const std::string& topic, std::chrono::milliseconds timeout) = 0;
+  // WaitForTopic, creating the topic first when it does not exist (partitions,
+  // replication_factor -1 = the broker's default); a broker that refuses gives
+  // an error naming the topic. Kafka Connect creates its dead-letter topic the
+  // same way. This default, for fakes, only waits.
+  virtual Result<int32_t> EnsureTopic(const std::string& topic, int32_t /*partitions*/,
+                                      int32_t /*replication_factor*/, std::chrono::milliseconds timeout) {
+    return WaitForTopic(topic, timeout);
+  }
   // The partition murmur2_random (the Java client's key hashing) gives `key`.
   [[nodiscard]] virtual int32_t PartitionFor(const std::string& topic, std::string_view key, int32_t partitions) = 0;
   // A fatal error of the client (fenced producer, ...; the message is the reason), else OK.

@@ -277,9 +277,12 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
     if (w == 0) {
       PFAD_ASSIGN_OR_RAISE(partitions, producer->WaitForTopic(options.topic, options.connect_timeout));
       if (!labels_topic.empty()) {
-        if (auto labels = producer->WaitForTopic(labels_topic, options.connect_timeout); !labels.ok()) {
+        // Created when missing, with the event topic's partitions (labels are keyed like events).
+        if (auto labels = producer->EnsureTopic(labels_topic, partitions, options.topics.replication_factor,
+                                                options.connect_timeout);
+            !labels.ok()) {
           return labels.status().WithMessage("--fraud sends labels to topic '", labels_topic,
-                                             "', which must exist: ", labels.status().message());
+                                             "': ", labels.status().message());
         }
       }
     }

@@ -49,6 +49,7 @@ struct ProduceOptions {
   std::optional<double> fraud_share;
   kafka::Properties properties;        // librdkafka overrides (-X key=value)
   std::chrono::milliseconds connect_timeout{10'000};  // to reach the broker at start
+  kafka::TopicDefaults topics;  // for creating the labels topic when missing
 
   // Defaults <- [produce] bootstrap / registry / topic / connect_timeout_s and
   // the [kafka] table (librdkafka properties) of the config file <-
