@@ -498,3 +498,29 @@ def test_missing_side_topics_are_created_and_a_refusal_is_clear(pfad_s3, kafka_e
             {f"{topic}.dlq": 1, f"{topic}.windows": 1, f"{topic}.labels": 2}
     finally:
         delete_topics(bootstrap, [topic, f"{topic}.dlq", f"{topic}.windows", f"{topic}.labels"])
+
+
+def test_a_static_member_handed_another_topics_partitions_says_so(pfad_s3, kafka_env, registry_env, tmp_path):
+    """A group whose static members (--instance-id) last read another topic: the broker hands a rejoining static
+    member its old assignment without a rebalance. The ingester stops with a clear error instead of idling."""
+    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
+    env = kafka_envs(kafka_env, registry_env)
+    old, new = (f"pfad-ingest-{uuid.uuid4().hex[:10]}" for _ in range(2))
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    create_topics(bootstrap, {old: 6, new: 6, **{f"{t}.{s}": 1 for t in (old, new) for s in ("dlq", "windows")}})
+    try:
+        members = [Ingester(pfad_s3, env, [*common_args(old, str(tmp_path), group), "--instance-id", m],
+                            tmp_path / f"old-{m}.log") for m in ("a", "b")]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not all("assigned partitions=" in m.log_path.read_text()
+                                                       for m in members):
+            time.sleep(0.2)
+        for m in members:
+            assert m.stop() == 0
+        run = pfad_s3.run("ingest", *common_args(new, str(tmp_path), group), "--instance-id", "a", "--until-idle",
+                          env=env, timeout=60)
+        assert run.code == 4, run.stderr
+        assert f"of topic '{old}', not of '{new}'" in run.stderr, run.stderr
+        assert "static member 'a'" in run.stderr, run.stderr
+    finally:
+        delete_topics(bootstrap, [f"{t}{s}" for t in (old, new) for s in ("", ".dlq", ".windows")])

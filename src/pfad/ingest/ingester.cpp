@@ -57,6 +57,22 @@ Status Ingester::Open() {
 void Ingester::OnRebalance(const kafka::Rebalance& rebalance) {
   const std::vector<int32_t> partitions = PartitionsOf(rebalance.partitions);
   if (rebalance.kind == kafka::RebalanceKind::kAssigned) {
+    // A group whose static members (group.instance.id) last consumed another
+    // topic: the broker hands a rejoining static member its stored assignment
+    // without a rebalance, so it gets the old topic's partitions and would read
+    // nothing, silently. Stop and say so instead.
+    for (const auto& tp : rebalance.partitions) {
+      if (tp.topic == options_.topic) continue;
+      fatal_ = Status::IOError(
+          "group '", options_.group, "' assigned this member partition ", tp.partition, " of topic '", tp.topic,
+          "', not of '", options_.topic, "'",
+          options_.instance_id.empty()
+              ? std::string()
+              : " (its static member '" + options_.instance_id + "' still holds an assignment made for that topic)",
+          ": use another group, or stop every member and wait for the broker's session timeout before reusing it");
+      Log()->error("{}", fatal_.message());
+      return;
+    }
     Log()->info("assigned partitions={}", fmt::join(partitions, ","));
     windows_.Assign(partitions, clock_.NowMillis());
     return;
