@@ -451,8 +451,9 @@ def test_pfad_run_analyzes_a_minute_as_soon_as_ingest_announces_it(pfad_s3, kafk
         produce = pfad_s3.run("produce", "--topic", topic, "--count", "12000", "--minutes", "2", "--start-time", START,
                               "--seed", "8", env=env, timeout=120)
         assert produce.code == 0, produce.stderr
-        ingest = pfad_s3.run("ingest", *common_args(topic, f"s3://{bucket}", f"g-{uuid.uuid4().hex[:8]}"),
-                             "--until-idle", env=env, timeout=120)
+        group = f"g-{uuid.uuid4().hex[:8]}"
+        ingest = pfad_s3.run("ingest", *common_args(topic, f"s3://{bucket}", group), "--until-idle", env=env,
+                             timeout=120)
         assert ingest.code == 0, ingest.stderr
         # Wait for the two announced minutes' reports (the clock may add "No data" ones of today's minutes).
         wanted = {"2025-01-15_10-00.json", "2025-01-15_10-01.json"}
@@ -463,6 +464,22 @@ def test_pfad_run_analyzes_a_minute_as_soon_as_ingest_announces_it(pfad_s3, kafk
             time.sleep(0.5)
         assert set(by_name) == {"2025-01-15_10-00.json", "2025-01-15_10-01.json"}, reports
         assert sum(r["total_events"] for r in by_name.values()) == 12000
+        # Late events rewrite 10:00: the rewrite's announcement runs it again (after the rerun interval), and
+        # its new report replaces the old one in the history.
+        first_total = by_name["2025-01-15_10-00.json"]["total_events"]
+        late = pfad_s3.run("produce", "--topic", topic, "--count", "500", "--minutes", "1", "--start-time", START,
+                           "--seed", "9", env=env, timeout=120)
+        assert late.code == 0, late.stderr
+        ingest = pfad_s3.run("ingest", *common_args(topic, f"s3://{bucket}", group), "--until-idle", env=env,
+                             timeout=120)
+        assert ingest.code == 0, ingest.stderr
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and by_name["2025-01-15_10-00.json"]["total_events"] == first_total:
+            reports = [r["report"]["report"] for r in dashboard.call("GET", "/reports?limit=10")[1]["reports"]]
+            by_name = {r["file_name"]: r for r in reports if isinstance(r, dict)}
+            time.sleep(0.5)
+        assert by_name["2025-01-15_10-00.json"]["total_events"] == first_total + 500, reports
+        assert [r["file_name"] for r in reports if isinstance(r, dict)].count("2025-01-15_10-00.json") == 1, reports
     finally:
         run.send_signal(signal.SIGTERM)
         assert run.wait(timeout=60) == 0, run.stderr.read()

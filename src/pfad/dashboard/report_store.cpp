@@ -1,5 +1,7 @@
 #include "pfad/dashboard/report_store.h"
 
+#include <algorithm>
+
 namespace pfad::dashboard {
 namespace {
 
@@ -69,8 +71,18 @@ Result<std::optional<StoredReport>> ReportStore::Latest() {
 
 Result<std::vector<StoredReport>> ReportStore::Recent(int limit) {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT id, received_ms, body FROM reports ORDER BY id DESC LIMIT ?"));
-  sqlite3_bind_int(stmt.get(), 1, limit);
+  // Among the newest rows (a bounded window, so a call costs the same whatever
+  // the history's length), a report is left out when a newer one has the same
+  // report.file_name: a minute run again (late events) replaces its report.
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(
+                                          "WITH newest AS (SELECT id, received_ms, body, CASE WHEN json_valid(body) "
+                                          "THEN json_extract(body, '$.report.file_name') END AS minute FROM reports "
+                                          "ORDER BY id DESC LIMIT ?) "
+                                          "SELECT id, received_ms, body FROM newest k WHERE k.minute IS NULL OR "
+                                          "NOT EXISTS (SELECT 1 FROM newest n WHERE n.id > k.id AND n.minute = k.minute) "
+                                          "ORDER BY id DESC LIMIT ?"));
+  sqlite3_bind_int(stmt.get(), 1, std::max(limit, 0) * 4 + 64);
+  sqlite3_bind_int(stmt.get(), 2, limit);
   std::vector<StoredReport> out;
   int rc;
   while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) out.push_back(Row(stmt.get()));

@@ -33,7 +33,8 @@ class ReportStore {
   [[nodiscard]] Status AddAll(const std::vector<std::string>& bodies, int64_t received_ms);
   // The newest report since the last Clear(), if any.
   [[nodiscard]] Result<std::optional<StoredReport>> Latest();
-  // The newest `limit` reports, newest first (history is kept across Clear()).
+  // The newest `limit` reports, newest first (history is kept across Clear()),
+  // one per minute: of reports with the same report.file_name the newest stands.
   [[nodiscard]] Result<std::vector<StoredReport>> Recent(int limit);
   // Empties the latest-report slot (DELETE /report).
   [[nodiscard]] Status Clear();

@@ -27,6 +27,25 @@ TEST(ReportStore, LatestHistoryAndClear) {
   EXPECT_EQ(store->Recent(1).ValueOrDie().size(), 1U);
 }
 
+TEST(ReportStore, HistoryHoldsOneReportPerMinuteTheNewestStanding) {
+  auto store = ReportStore::Open(":memory:").ValueOrDie();
+  const auto report = [](const char* minute, int total) {
+    return std::string(R"({"report":{"total_events":)") + std::to_string(total) + R"(,"file_name":")" + minute +
+           R"(.json"}})";
+  };
+  ASSERT_TRUE(store->Add(report("2025-01-15_10-00", 5), 1).ok());
+  ASSERT_TRUE(store->Add(report("2025-01-15_10-01", 6), 2).ok());
+  ASSERT_TRUE(store->Add(R"({"report":"No data for 2025-01-15_10-02."})", 3).ok());
+  ASSERT_TRUE(store->Add(report("2025-01-15_10-00", 7), 4).ok());  // 10:00 run again after late events
+  ASSERT_TRUE(store->Add(R"({"report":"No data for 2025-01-15_10-02."})", 5).ok());
+  const auto recent = store->Recent(10).ValueOrDie();
+  std::vector<int64_t> received;
+  for (const auto& r : recent) received.push_back(r.received_ms);
+  EXPECT_EQ(received, (std::vector<int64_t>{5, 4, 3, 2})) << "the first 10:00 report is replaced";
+  EXPECT_EQ(recent[1].body, report("2025-01-15_10-00", 7));
+  EXPECT_EQ(store->Recent(2).ValueOrDie().size(), 2U);
+}
+
 TEST(ReportStore, PersistsAcrossReopen) {
   const auto path = std::filesystem::temp_directory_path() / ("pfad-reports-" + std::to_string(::getpid()) + ".db");
   std::filesystem::remove(path);

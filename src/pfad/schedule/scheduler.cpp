@@ -128,6 +128,7 @@ Status MinuteScheduler::Tick() {
     // Resume: unfinished runs first, then the minute after the newest scheduled one.
     PFAD_ASSIGN_OR_RAISE(auto unfinished, store_.Unfinished());
     for (const auto& r : unfinished) {
+      if (known_.contains(r.start_ms)) continue;  // queued in this process already (Trigger before the first Tick)
       PFAD_RETURN_NOT_OK(Enqueue(calendar_.MinuteOf(r.start_ms), r.attempts, 0));
     }
     PFAD_ASSIGN_OR_RAISE(auto last, store_.LastScheduledStart());
@@ -160,6 +161,24 @@ Status MinuteScheduler::Trigger(const events::Minute& minute) {
   return Status::OK();
 }
 
+Status MinuteScheduler::Rerun(const events::Minute& minute) {
+  std::lock_guard lock(mutex_);
+  const auto seen = known_.find(minute.start_ms);
+  if (seen != known_.end() && seen->second) {
+    // Queued: that run reads the rewritten object. Running: one more after it.
+    if (running_.contains(minute.start_ms)) rerun_after_.insert(minute.start_ms);
+    return Status::OK();
+  }
+  int64_t not_before = 0;
+  if (auto last = last_start_.find(minute.start_ms); last != last_start_.end()) {
+    not_before = last->second + options_.rerun_interval.count();
+  }
+  if (seen != known_.end()) Logger("schedule")->info("run {} again: its object was rewritten", minute.Name());
+  PFAD_RETURN_NOT_OK(Enqueue(minute, 0, not_before));
+  StartDue();
+  return Status::OK();
+}
+
 void MinuteScheduler::StartDue() {
   for (const uint64_t id : finished_) {
     if (auto it = threads_.find(id); it != threads_.end()) {
@@ -178,6 +197,8 @@ void MinuteScheduler::StartDue() {
     it = queue_.erase(it);
     ++run.attempts;
     ++active_;
+    last_start_[run.minute.start_ms] = now;
+    running_.insert(run.minute.start_ms);
     (void)store_.Put(Record(run, RunState::kRunning));
     Logger("schedule")->info("run {} attempt {}", run.minute.Name(), run.attempts);
     const uint64_t id = next_thread_++;
@@ -190,6 +211,7 @@ void MinuteScheduler::Finish(uint64_t thread, Pending run, const Status& result)
   {
     std::lock_guard lock(mutex_);
     const std::string name = run.minute.Name();
+    running_.erase(run.minute.start_ms);
     if (result.ok()) {
       ended = Record(run, RunState::kSuccess);
       Logger("schedule")->info("run {} succeeded", name);
@@ -205,6 +227,13 @@ void MinuteScheduler::Finish(uint64_t thread, Pending run, const Status& result)
     if (ended) {
       (void)store_.Put(*ended);
       known_[run.minute.start_ms] = false;
+      if (rerun_after_.erase(run.minute.start_ms) > 0) {
+        // Rewritten while it ran: once more, after the interval.
+        const int64_t not_before = last_start_[run.minute.start_ms] + options_.rerun_interval.count();
+        if (Status st = Enqueue(run.minute, 0, not_before); !st.ok()) {
+          Logger("schedule")->error("cannot queue {} again: {}", name, st.message());
+        }
+      }
     }
   }
   // Outside the lock: the observer may talk to the network.

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +40,9 @@ struct ScheduleOptions {
   // ended; true = begin at start_ms (and run every minute since).
   bool catchup = false;
   std::optional<int64_t> start_ms;
+  // A minute whose object was rewritten (late events) runs again, at most once
+  // per this long per minute (Rerun).
+  std::chrono::milliseconds rerun_interval{10000};
 
   // The retry policy: whether a run that failed its `attempts`-th attempt is
   // tried again (after retry_delay).
@@ -82,6 +86,12 @@ class MinuteScheduler {
   // Queues a minute now (e.g. the ingester announced its object); no effect
   // when it is already queued, running or done.
   [[nodiscard]] Status Trigger(const events::Minute& minute);
+  // Runs a minute again because its object was rewritten (late events), so its
+  // report catches up as a stream processor's updated result would: queued no
+  // sooner than rerun_interval after its last start; a rewrite while it runs
+  // makes one more run after that one, and rewrites meanwhile coalesce. A
+  // minute never seen runs as Trigger would run it.
+  [[nodiscard]] Status Rerun(const events::Minute& minute);
   // Waits until no run is active (queued retries may remain).
   void WaitIdle();
   [[nodiscard]] int active() const;
@@ -108,7 +118,10 @@ class MinuteScheduler {
   std::condition_variable idle_;
   std::optional<int64_t> next_start_ms_;  // the next minute the clock will queue
   std::deque<Pending> queue_;
-  std::map<int64_t, bool> known_;         // minutes queued or running
+  std::map<int64_t, bool> known_;         // minutes seen: true while queued or running
+  std::map<int64_t, int64_t> last_start_;  // minute -> when its last run started (clock ms)
+  std::set<int64_t> running_;              // minutes running now
+  std::set<int64_t> rerun_after_;          // minutes to run again once their running run ends
   int active_ = 0;
   std::map<uint64_t, std::thread> threads_;  // run threads, joined once finished
   std::vector<uint64_t> finished_;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "pfad/schedule/config.h"
 
@@ -160,6 +161,69 @@ TEST_F(SchedulerTest, TriggerRunsAMinuteAtOnceButOnlyOnce) {
   ASSERT_TRUE(s->Tick().ok());
   s->WaitIdle();
   EXPECT_EQ(seen, (std::vector<std::string>{"2025-01-15_09-59", "2025-01-15_10-00"}));
+}
+
+TEST_F(SchedulerTest, RerunRunsARewrittenMinuteAgainAtMostOncePerInterval) {
+  std::vector<std::string> seen;
+  auto s = Make({.rerun_interval = std::chrono::seconds(10)}, Recording(seen));
+  const auto m = calendar_.Parse("2025-01-15 09:58").ValueOrDie();
+  const auto runs_of_m = [&] { return std::count(seen.begin(), seen.end(), m.Name()); };
+  ASSERT_TRUE(s->Rerun(m).ok());  // never seen: runs now, as Trigger would
+  s->WaitIdle();
+  EXPECT_EQ(runs_of_m(), 1);
+  ASSERT_TRUE(s->Rerun(m).ok());  // rewritten at once: waits for the interval
+  ASSERT_TRUE(s->Rerun(m).ok());  // and rewrites meanwhile coalesce
+  ASSERT_TRUE(s->Tick().ok());
+  s->WaitIdle();
+  EXPECT_EQ(runs_of_m(), 1);
+  clock_.Advance(10'000);
+  ASSERT_TRUE(s->Tick().ok());
+  s->WaitIdle();
+  EXPECT_EQ(runs_of_m(), 2);
+  clock_.Advance(60'000);
+  ASSERT_TRUE(s->Tick().ok());
+  s->WaitIdle();
+  EXPECT_EQ(runs_of_m(), 2) << "no rewrite, no run";
+  ASSERT_TRUE(s->Trigger(m).ok());
+  s->WaitIdle();
+  EXPECT_EQ(runs_of_m(), 2) << "a plain announcement of a minute already run does nothing";
+}
+
+TEST_F(SchedulerTest, ARewriteWhileTheMinuteRunsRunsItOnceMoreAfterward) {
+  const auto m = calendar_.Parse("2025-01-15 09:58").ValueOrDie();
+  std::atomic<bool> release{false};
+  std::atomic<int> started{0};
+  std::vector<std::string> seen;
+  auto s = Make({.rerun_interval = std::chrono::seconds(10)}, [&](const events::Minute& minute) {
+    {
+      std::lock_guard lock(mutex_);
+      seen.push_back(minute.Name());
+    }
+    if (minute.start_ms == m.start_ms) {
+      ++started;
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return Status::OK();
+  });
+  const auto runs_of_m = [&] {
+    std::lock_guard lock(mutex_);
+    return std::count(seen.begin(), seen.end(), m.Name());
+  };
+  ASSERT_TRUE(s->Trigger(m).ok());
+  while (started == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(s->Rerun(m).ok());  // rewritten while it runs
+  ASSERT_TRUE(s->Rerun(m).ok());
+  release = true;
+  s->WaitIdle();
+  EXPECT_EQ(runs_of_m(), 1);
+  clock_.Advance(10'000);
+  ASSERT_TRUE(s->Tick().ok());
+  s->WaitIdle();
+  EXPECT_EQ(runs_of_m(), 2);
+  clock_.Advance(10'000);
+  ASSERT_TRUE(s->Tick().ok());
+  s->WaitIdle();
+  EXPECT_EQ(runs_of_m(), 2) << "once more, not once per rewrite";
 }
 
 TEST_F(SchedulerTest, ObserverHearsOfEveryEndedRunButNotOfRetries) {

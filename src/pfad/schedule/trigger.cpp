@@ -11,7 +11,9 @@ Result<std::unique_ptr<MinuteAnnouncements>> TriggerAnnouncedMinutes(
       bootstrap, topic, properties, [&scheduler, &calendar, also = std::move(also)](const Announcement& a) {
         if (also) also(a);
         auto minute = calendar.Parse(a.minute);
-        const Status st = minute.ok() ? scheduler.Trigger(*minute) : minute.status();
+        // A rewrite (late events) runs the minute again, so its report catches up.
+        const Status st = !minute.ok() ? minute.status() : a.update ? scheduler.Rerun(*minute)
+                                                                    : scheduler.Trigger(*minute);
         if (!st.ok()) Logger("schedule")->warn("announcement minute={}: {}", a.minute, st.message());
       });
 }
