@@ -161,8 +161,17 @@ Result<std::set<EntityKey>> ReadFlagged(const storage::ObjectStore& store, const
   if (!reader.ok()) {
     return Status::Invalid(scores_object.ToString(), ": not readable Parquet: ", reader.status().message());
   }
+  // Only the three columns "once" needs (top_features is most of the bytes).
+  std::shared_ptr<arrow::Schema> schema;
+  PFAD_RETURN_NOT_OK((*reader)->GetSchema(&schema));
+  std::vector<int> columns;
+  for (const char* name : {"entity_kind", "entity_id", "is_fraud"}) {
+    const int i = schema->GetFieldIndex(name);
+    if (i < 0) return Status::Invalid(scores_object.ToString(), ": not a scores object (no column ", name, ")");
+    columns.push_back(i);
+  }
   std::shared_ptr<arrow::Table> table;
-  PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable());
+  PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable(columns));
   PFAD_ASSIGN_OR_RAISE(table, table->CombineChunks());
   const auto kind = std::dynamic_pointer_cast<arrow::StringArray>(
       table->GetColumnByName("entity_kind") ? table->GetColumnByName("entity_kind")->chunk(0) : nullptr);
