@@ -2,7 +2,10 @@
 
 Every minute, for the Asia/Tehran minute that just ended: analyze its Parquet object with
 `pfad analyze` (the report object is written beside it, or "No data for ..." when there is
-no object), then send that report to the dashboard with `pfad report`.
+no object), then score the window ending with that minute with `pfad fraud score --report
+--alerts` (docs/FRAUD.md section 6: the scores object, the report's "fraud" object, each newly
+flagged entity once on the alerts topic; a missing or corrupt model only writes the reason into
+the report, it never fails the run), then send that report to the dashboard with `pfad report`.
 
 Configuration comes from the environment of the Airflow workers:
   PFAD_BIN            the pfad binary (default: pfad on PATH)
@@ -10,6 +13,9 @@ Configuration comes from the environment of the Airflow workers:
   PFAD_DASHBOARD_URL  dashboard base URL (default http://127.0.0.1:8080)
   PFAD_ENGINE         analysis engine for `pfad analyze`: local (default) or spark
   PFAD_SPARK_REMOTE   the Spark Connect server for the spark engine (default sc://127.0.0.1:15002)
+  PFAD_FRAUD_MODEL    the fraud model file (`pfad fraud train`); unset = the report says scoring did not run
+  PFAD_FRAUD_ALERTS_TOPIC  the alerts topic (default user_interactions.fraud)
+  PFAD_KAFKA_BOOTSTRAP     Kafka of the alerts (default 127.0.0.1:9092)
   AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   for S3/MinIO
 
 The Airflow Variables `pfad_engine` and `pfad_spark_remote`, when set, take precedence over
@@ -55,9 +61,14 @@ with DAG(
              "PFAD_DAG_SPARK_REMOTE": "{{ var.value.get('pfad_spark_remote', '') }}"},
         append_env=True,
     )
+    fraud = BashOperator(
+        task_id="fraud",
+        bash_command=f'{pfad} fraud score "$PFAD_SOURCE/{minute}.parquet" --report --alerts',
+        append_env=True,
+    )
     report = BashOperator(
         task_id="report",
         bash_command=f'{pfad} report "$PFAD_SOURCE/{minute}.json" --dashboard "${{PFAD_DASHBOARD_URL:-http://127.0.0.1:8080}}"',
         append_env=True,
     )
-    analyze >> report
+    analyze >> fraud >> report

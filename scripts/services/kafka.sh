@@ -8,7 +8,7 @@
 #   start      Format storage once, start the broker on 127.0.0.1:${PFAD_KAFKA_PORT:-9092}
 #              (controller on :${PFAD_KAFKA_CONTROLLER_PORT:-9093}), create the topics of
 #              PFAD_KAFKA_TOPICS (default "user_interactions:6 user_interactions.dlq:1
-#              user_interactions.windows:1 user_interactions.labels:6", name:partitions, space-separated)
+#              user_interactions.windows:1 user_interactions.labels:6 user_interactions.fraud:6", name:partitions, space-separated)
 #              and wait until a real produce request is acknowledged. Idempotent.
 #   stop       TERM (controlled shutdown), KILL after 30 s. Data is kept for the next start.
 #   status     Exit 0 when running and answering, else 3.
@@ -29,7 +29,7 @@ CONTROLLER_PORT="${PFAD_KAFKA_CONTROLLER_PORT:-9093}"
 STATE="$PFAD_RUN/kafka"
 PIDFILE="$STATE/kafka.pid"
 LOG="$STATE/kafka.log"
-TOPICS="${PFAD_KAFKA_TOPICS:-user_interactions:6 user_interactions.dlq:1 user_interactions.windows:1 user_interactions.labels:6}"
+TOPICS="${PFAD_KAFKA_TOPICS:-user_interactions:6 user_interactions.dlq:1 user_interactions.windows:1 user_interactions.labels:6 user_interactions.fraud:6}"
 BOOTSTRAP="127.0.0.1:$PORT"
 mkdir -p "$STATE"
 

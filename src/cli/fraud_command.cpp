@@ -1,7 +1,7 @@
 // pfad fraud features <window> [--engine local|spark] --out <dir>
 // pfad fraud eval <window> | --interactions <file>  [--json] [--pr-curves <svg>]
 // pfad fraud train <window> --out <model file>
-// pfad fraud score <minute object> --model <model file>
+// pfad fraud score <minute object> [--model <model file>] [--report] [--alerts]
 #include <fmt/format.h>
 
 #include <chrono>
@@ -9,13 +9,16 @@
 #include <fstream>
 
 #include "cli.h"
+#include "pfad/analyze/analyze.h"
 #include "pfad/fraud/eval.h"
+#include "pfad/fraud/live.h"
 #include "pfad/fraud/graph_features.h"
 #include "pfad/fraud/model.h"
 #include "pfad/fraud/scoring.h"
 #include "pfad/fraud/truth.h"
 #include "pfad/fraud/window.h"
 #include "pfad/spark/fraud_features.h"
+#include "pfad/schedule/etar.h"
 #include "pfad/spark/session.h"
 
 namespace pfad::cli {
@@ -134,49 +137,62 @@ Status RunTrain(const TrainFlags& flags) {
 
 struct ScoreFlags {
   std::string minute;
-  std::string model;
+  std::optional<std::string> model, alerts_topic, bootstrap;
+  bool report = false;  // update the report object beside the minute
+  bool alerts = false;  // publish the new alerts
   StorageFlags storage;
 };
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError(path, ": cannot read the model file");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
+// One minute through fraud::LiveScorer, the code path of the ETAR task
+// (docs/FRAUD.md section 6). With --report, a model or window problem is the
+// report's reason, not a failure.
 Status RunScore(const ScoreFlags& flags) {
-  PFAD_ASSIGN_OR_RAISE(auto bytes, ReadFile(flags.model));
-  auto model = fraud::FraudModel::Parse(bytes);
-  if (!model.ok()) return model.status().WithMessage(flags.model, ": ", model.status().message());
   PFAD_ASSIGN_OR_RAISE(auto config_file, flags.storage.LoadConfig());
   PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.storage.Resolve(config_file));
+  PFAD_ASSIGN_OR_RAISE(auto config, fraud::FraudConfig::Resolve(config_file));
+  Overlay(flags.model, config.model);
+  Overlay(flags.alerts_topic, config.alerts_topic);
+  Overlay(flags.bootstrap, config.bootstrap);
+  if (!flags.report) {
+    // Scoring alone: no model is an error (exit 3), as one line.
+    if (config.model.empty()) return Status::Invalid("no model: give --model, [fraud] model or PFAD_FRAUD_MODEL");
+    PFAD_RETURN_NOT_OK(fraud::LoadModel(config.model).status());
+  }
   PFAD_ASSIGN_OR_RAISE(auto minute, storage::ObjectUri::Parse(flags.minute));
   if (!fraud::IsMinuteObjectName(minute.Basename())) {
     return Status::Invalid(minute.ToString(), ": not a minute object (YYYY-MM-DD_HH-MM.parquet)");
   }
   PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(minute, storage_config));
+  const auto report_uri = analyze::ReportLocation(minute, std::nullopt);
+  std::optional<analyze::Report> report;
+  if (flags.report) {
+    PFAD_ASSIGN_OR_RAISE(auto text, store->Get(report_uri));
+    auto parsed = analyze::ParseReport(text);
+    if (!parsed.ok()) return Status::Invalid(report_uri.ToString(), ": ", parsed.status().message());
+    report = *std::move(parsed);
+    if (std::holds_alternative<analyze::NoDataReport>(*report)) {
+      fmt::print("{}: no data for this minute, nothing to score\n", report_uri.ToString());
+      return Status::OK();
+    }
+  }
   PFAD_ASSIGN_OR_RAISE(auto info, store->Stat(minute));
   if (!info.exists) return Status::IOError(minute.ToString(), ": no such minute object");
-  // The window ending with this minute: the model's number of minute objects up to it.
-  PFAD_ASSIGN_OR_RAISE(auto all, fraud::ListMinuteObjects(*store, minute.Parent()));
-  std::vector<storage::ObjectUri> window;
-  for (const auto& m : all) {
-    if (m.Basename() <= minute.Basename()) window.push_back(m);
+  if (!flags.alerts) config.alerts_topic.clear();
+  const auto scorer = schedule::MakeLiveScorer(config);
+  PFAD_ASSIGN_OR_RAISE(auto section, scorer->ScoreMinute(*store, minute));
+  if (report) {
+    std::get<analyze::MinuteReport>(*report).fraud = section;
+    PFAD_RETURN_NOT_OK(store->Put(report_uri, analyze::ToJson(*report)));
   }
-  if (window.size() > static_cast<size_t>(model->window_minutes)) {
-    window.erase(window.begin(), window.end() - model->window_minutes);
+  if (section.state == analyze::FraudSection::State::kNotRun) {
+    if (!report) return Status::Invalid(section.reason);
+    fmt::print("{}: fraud scoring did not run: {}\n", report_uri.ToString(), section.reason);
+    return Status::OK();
   }
-  PFAD_ASSIGN_OR_RAISE(auto events, fraud::ReadWindow(*store, window));
-  PFAD_ASSIGN_OR_RAISE(auto scores, fraud::ScoreWindow(*model, events));
-  const auto out = fraud::BesideMinute(minute, events::kScoresSuffix);
-  PFAD_RETURN_NOT_OK(fraud::WriteScores(*store, out, model->Label(), scores));
-  size_t flagged[2] = {}, entities[2] = {};
-  for (const auto& s : scores) {
-    ++entities[static_cast<int>(s.kind)];
-    flagged[static_cast<int>(s.kind)] += s.is_fraud;
-  }
-  fmt::print("{}: {} users ({} flagged), {} sessions ({} flagged) over {} minutes, {}\n", out.ToString(),
-             entities[0], flagged[0], entities[1], flagged[1], window.size(), model->Label());
+  fmt::print("{}: {} users ({} flagged), {} sessions ({} flagged) over {} minutes, {}, {} new alerts{}\n",
+             fraud::BesideMinute(minute, events::kScoresSuffix).ToString(), section.scored[0], section.flagged[0],
+             section.scored[1], section.flagged[1], section.window.objects, section.model, section.new_alerts,
+             flags.alerts ? " to " + config.alerts_topic : std::string(" (not published)"));
   return Status::OK();
 }
 
@@ -265,9 +281,19 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
       "Score the window that ends with a minute object (the model's number of minutes up to it) and write\n"
       "<minute>.scores.parquet beside it: entity_kind, entity_id, fraud_score, is_fraud, model, top_features.");
   scmd->add_option("minute", score->minute, "the minute object (local, file://, s3://)")->required();
-  scmd->add_option("--model", score->model, "model file from `pfad fraud train`")->required();
+  scmd->add_option("--model", score->model,
+                   "model file from `pfad fraud train` (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
+  scmd->add_flag("--report", score->report,
+                 "add the fraud object to the minute's report object (<minute>.json, from pfad analyze); a missing "
+                 "or corrupt model then only says why in it (exit 0)");
+  scmd->add_flag("--alerts", score->alerts, "publish each newly flagged entity once to the alerts topic (Kafka)");
+  scmd->add_option("--alerts-topic", score->alerts_topic,
+                   "alerts topic (default: $PFAD_FRAUD_ALERTS_TOPIC, else [fraud] alerts_topic, else "
+                   "user_interactions.fraud)");
+  scmd->add_option("--bootstrap", score->bootstrap,
+                   "Kafka bootstrap servers of the alerts (default: $PFAD_KAFKA_BOOTSTRAP, else [fraud] bootstrap)");
   score->storage.AddTo(*scmd);
-  scmd->footer(std::string(kExitCodesHelp) + " A missing or corrupt model is exit 3.");
+  scmd->footer(std::string(kExitCodesHelp) + " Without --report, a missing or corrupt model is exit 3.");
   scmd->callback([score, &exit_code] {
     if (const Status st = RunScore(*score); !st.ok()) exit_code = ReportError("fraud score", st);
   });

@@ -20,6 +20,7 @@ constexpr std::chrono::milliseconds kTick{250};
 struct ScheduleFlags {
   std::string source;
   std::optional<std::string> dashboard, token, state, announcements, bootstrap;
+  std::optional<std::string> fraud_model, fraud_alerts_topic;
   std::optional<int> retries, max_active_runs;
   std::optional<double> retry_delay_s, delay_s;
   std::string start, from, to;
@@ -64,6 +65,10 @@ Result<Prepared> Prepare(const ScheduleFlags& flags) {
   etar.analyze = analyze_config.options;
   // One engine for every minute: with Spark, one session reused across minutes.
   PFAD_ASSIGN_OR_RAISE(etar.engine, flags.engine.Open(config_file, analyze_config));
+  PFAD_ASSIGN_OR_RAISE(auto fraud_config, fraud::FraudConfig::Resolve(config_file));
+  Overlay(flags.fraud_model, fraud_config.model);
+  Overlay(flags.fraud_alerts_topic, fraud_config.alerts_topic);
+  etar.fraud = schedule::MakeLiveScorer(fraud_config);
   PFAD_ASSIGN_OR_RAISE(auto runs,
                        schedule::RunStore::Open(config.state.empty() ? CacheDir() + "/schedule.db" : config.state));
   if (!flags.start.empty()) {
@@ -149,6 +154,12 @@ void AddCommon(CLI::App* cmd, ScheduleFlags& f) {
   cmd->add_option("--retries", f.retries, "retries of a failed run")->default_str(std::to_string(defaults.options.retries));
   cmd->add_option("--retry-delay", f.retry_delay_s, "seconds between attempts")
       ->default_str(fmt::format("{}", std::chrono::duration<double>(defaults.options.retry_delay).count()));
+  cmd->add_option("--fraud-model", f.fraud_model,
+                  "fraud model file (`pfad fraud train`): score the window ending with each minute, alert new "
+                  "flagged entities, add the report's fraud object (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
+  cmd->add_option("--fraud-alerts-topic", f.fraud_alerts_topic,
+                  "Kafka topic of the fraud alerts; \"\" = none (default: $PFAD_FRAUD_ALERTS_TOPIC, else [fraud] "
+                  "alerts_topic, else user_interactions.fraud; Kafka: [fraud] bootstrap or $PFAD_KAFKA_BOOTSTRAP)");
   f.storage.AddTo(*cmd);
   f.engine.AddTo(*cmd);
 }

@@ -44,7 +44,7 @@ def test_backfill_reports_failures(pfad_s3, bucket, tmp_path):
 def test_demo_shows_reports_within_seconds_and_stops_cleanly(pfad, tmp_path):
     port = free_port()
     proc = subprocess.Popen([str(pfad.binary), "--log-level", "info", "demo", "--dir", str(tmp_path / "demo"), "--port",
-                             str(port)],
+                             str(port), "--fraud", "0.2"],
                             env=pfad.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline, latest = time.monotonic() + 10, None
@@ -68,6 +68,11 @@ def test_demo_shows_reports_within_seconds_and_stops_cleanly(pfad, tmp_path):
                 reports = json.loads(res.read())["reports"]
             time.sleep(0.2)
         assert len(reports) >= 5, reports
+        # Each minute's window is scored by the model trained at start; fraud actors are flagged.
+        frauds = [r["report"]["report"]["fraud"] for r in reports if isinstance(r["report"]["report"], dict)]
+        assert frauds and all(f["status"] == "scored" for f in frauds), frauds
+        assert sum(f["flagged"]["user"] + f["flagged"]["session"] for f in frauds) > 0
+        assert all(f["model"] and len(f["top"]) > 0 for f in frauds)
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
@@ -75,5 +80,9 @@ def test_demo_shows_reports_within_seconds_and_stops_cleanly(pfad, tmp_path):
     # The reports came through the real stages: produce -> Kafka (in-process) -> ingest -> schedule.
     assert "[produce] schema id" in err and "[ingest] stored object=" in err, err[-3000:]
     assert "announcements topic=user_interactions.windows" in err
+    assert "[demo] fraud model trained" in err and "published" in err and "fraud alerts" in err
     assert len(list((tmp_path / "demo").glob("*.parquet"))) >= 5, "the five past minutes were not ingested"
     assert len(list((tmp_path / "demo").glob("*.json"))) >= 5, "report objects missing"
+    assert len(list((tmp_path / "demo").glob("*.scores.parquet"))) >= 5, "scores objects missing"
+    # Labels went to Kafka, never beside the live minutes.
+    assert not list((tmp_path / "demo").glob("*.labels.parquet"))

@@ -5,6 +5,9 @@
 //               "by_event_type": {"ADD_TO_CART": {"SUCCESS": s, "ERROR": e}, ...},
 //               "process_time": seconds, "file_name": "<stem>.json"}}
 //   {"report": "No data for <stem>."}
+//
+// The ETAR adds an optional "fraud" object to a minute's report (FraudSection,
+// docs/FRAUD.md section 6); reference clients ignore it, the dashboard shows it.
 #pragma once
 
 #include "pfad/common/status.h"
@@ -15,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace pfad::analyze {
 
@@ -40,10 +44,45 @@ struct EventCounts {
 void AddGroup(EventCounts& counts, std::optional<std::string_view> event_type, std::optional<std::string_view> status,
               int64_t rows);
 
+// The report's "fraud" object: the scoring of the window that ends with the
+// minute (docs/FRAUD.md section 6). Built by fraud::BuildFraudSection; when
+// scoring did not run, only status, reason, new_alerts and scoring_ms are in the JSON.
+struct FraudSection {
+  enum class State { kScored, kNotRun };
+  State state = State::kNotRun;
+  std::string reason;  // kNotRun: why, for a person to act on
+  std::string model;   // FraudModel::Label()
+  struct Window {
+    int minutes = 0;      // the model's window length
+    int objects = 0;      // minute objects found in it
+    int64_t events = 0;
+    std::string first, last;  // minute names (YYYY-MM-DD_HH-MM)
+    friend bool operator==(const Window&, const Window&) = default;
+  } window;
+  // Per entity kind: [0] user, [1] session (events::EntityKind order).
+  double threshold[2] = {0.5, 0.5};
+  int64_t scored[2] = {0, 0};
+  int64_t flagged[2] = {0, 0};
+  int64_t new_alerts = 0;
+  std::vector<int64_t> histogram[2];  // equal-width bins over [0, 1]; both the same size
+  struct Top {
+    std::string entity_kind;  // "user" | "session"
+    std::string entity_id;
+    double fraud_score = 0;
+    bool is_fraud = false;
+    std::string top_features;
+    friend bool operator==(const Top&, const Top&) = default;
+  };
+  std::vector<Top> top;  // descending fraud_score
+  int64_t scoring_ms = 0;
+  friend bool operator==(const FraudSection&, const FraudSection&) = default;
+};
+
 struct MinuteReport {
   EventCounts counts;
   double process_time = 0;  // seconds the engine took
   std::string file_name;    // "<stem>.json"
+  std::optional<FraudSection> fraud;  // set by the ETAR's fraud step
 };
 
 // "No data for <stem>." — the report of a minute without an object.

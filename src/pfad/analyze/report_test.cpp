@@ -43,5 +43,60 @@ TEST(Report, RejectsOtherDocuments) {
   }
 }
 
+FraudSection ScoredSection() {
+  FraudSection f;
+  f.state = FraudSection::State::kScored;
+  f.model = "trees_graph v1";
+  f.window = {10, 2, 500, "2026-12-02_10-01", "2026-12-02_10-02"};
+  f.threshold[0] = 0.5;
+  f.threshold[1] = 0.7;
+  f.scored[0] = 40;
+  f.scored[1] = 60;
+  f.flagged[0] = 2;
+  f.flagged[1] = 3;
+  f.new_alerts = 4;
+  f.histogram[0] = {38, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  f.histogram[1] = {57, 0, 0, 0, 0, 0, 0, 0, 0, 3};
+  f.top = {{"user", "u1", 0.98, true, "a=1; b=2"}, {"session", "s1", 0.9, true, "c=3"}};
+  f.scoring_ms = 12;
+  return f;
+}
+
+TEST(Report, FraudObjectIsAdditiveAndRoundTrips) {
+  MinuteReport r;
+  r.counts.total_events = 5;
+  r.file_name = "2026-12-02_10-02.json";
+  const std::string without = ToJson(r);
+  r.fraud = ScoredSection();
+  const std::string with = ToJson(r);
+  // Everything a reference client reads is unchanged; "fraud" comes last.
+  EXPECT_EQ(with.substr(0, without.size() - 2), without.substr(0, without.size() - 2));
+  EXPECT_NE(with.find(R"(,"fraud":{"status":"scored","model":"trees_graph v1","window":{"minutes":10,"objects":2,)"
+                      R"("events":500,"first":"2026-12-02_10-01","last":"2026-12-02_10-02"},"threshold":{"user":0.5,)"
+                      R"("session":0.7},"scored":{"user":40,"session":60},"flagged":{"user":2,"session":3},)"
+                      R"("new_alerts":4,"histogram":{"bins":10,"user":[38,0,0,0,0,0,0,0,0,2],)"),
+            std::string::npos)
+      << with;
+  auto parsed = ParseReport(with).ValueOrDie();
+  EXPECT_EQ(std::get<MinuteReport>(parsed).fraud, r.fraud);
+}
+
+TEST(Report, FraudNotRunCarriesOnlyTheReason) {
+  MinuteReport r;
+  r.fraud = FraudSection{};
+  r.fraud->reason = "no fraud model configured";
+  const std::string json = ToJson(r);
+  EXPECT_NE(json.find(R"("fraud":{"status":"not_run","reason":"no fraud model configured","new_alerts":0,)"
+                      R"("scoring_ms":0}})"),
+            std::string::npos)
+      << json;
+  auto parsed = ParseReport(json).ValueOrDie();
+  EXPECT_EQ(std::get<MinuteReport>(parsed).fraud, r.fraud);
+  EXPECT_TRUE(ParseReport(R"({"report":{"total_events":0,"total_errors":0,"by_event_type":{},)"
+                          R"("fraud":{"status":"maybe"}}})")
+                  .status()
+                  .IsInvalid());
+}
+
 }  // namespace
 }  // namespace pfad::analyze

@@ -11,6 +11,10 @@
 #include "pfad/common/log.h"
 #include "pfad/dashboard/server.h"
 #include "pfad/demo/services.h"
+#include "pfad/fraud/live.h"
+#include "pfad/fraud/model.h"
+#include "pfad/fraud/window.h"
+#include "pfad/gen/minute_writer.h"
 #include "pfad/ingest/ingester.h"
 #include "pfad/produce/producer.h"
 #include "pfad/schedule/etar.h"
@@ -54,6 +58,39 @@ class StageThread {
   std::thread thread_;
 };
 
+// Trains the demo's model on labelled minutes generated a day before `live`
+// (their own directory and seed, so nothing of the live minutes is seen) and
+// writes it to <dir>/fraud-model.pfm; returns its path.
+Result<std::string> TrainStartupModel(const DemoOptions& options, const events::MinuteCalendar& calendar,
+                                      const events::Minute& live) {
+  const Clock& clock = DefaultClock();
+  const double start = clock.MonotonicSeconds();
+  const auto root = std::filesystem::path(options.dir);
+  const auto training = root / "fraud-training";
+  std::filesystem::remove_all(training);
+  std::filesystem::create_directories(training);
+  PFAD_ASSIGN_OR_RAISE(auto dir, storage::ObjectUri::Parse(training.string()));
+  PFAD_ASSIGN_OR_RAISE(std::shared_ptr<storage::ObjectStore> store, storage::ObjectStore::Open(dir, {}));
+  gen::SyntheticMinutes spec{.first = calendar.MinuteOf(live.start_ms - 86'400'000),
+                             .minutes = options.training_minutes,
+                             .rows = options.events_per_minute,
+                             .generator = {.seed = static_cast<uint64_t>(clock.NowMillis()) ^ 0x5eedULL},
+                             // Enough actors of every kind to learn from, whatever the live share.
+                             .fraud_share = std::max(options.fraud_share, 0.1)};
+  PFAD_RETURN_NOT_OK(gen::WriteSyntheticMinutes({.target = dir, .store = store}, calendar, spec).status());
+  PFAD_ASSIGN_OR_RAISE(auto minutes, fraud::ListMinuteObjects(*store, dir));
+  PFAD_ASSIGN_OR_RAISE(auto model, fraud::TrainModel(*store, minutes, fraud::TrainOptions{}));
+  PFAD_ASSIGN_OR_RAISE(auto bytes, model.Serialize());
+  const std::string path = (root / "fraud-model.pfm").string();
+  PFAD_ASSIGN_OR_RAISE(auto model_dir, storage::ObjectUri::Parse(root.string()));
+  PFAD_ASSIGN_OR_RAISE(auto root_store, storage::ObjectStore::Open(model_dir, {}));
+  PFAD_RETURN_NOT_OK(root_store->Put(model_dir.Child("fraud-model.pfm"), bytes));
+  Logger("demo")->info("fraud model trained: model=\"{}\" minutes={} events_per_minute={} seconds={:.1f} path={}",
+                       model.Label(), options.training_minutes, options.events_per_minute,
+                       clock.MonotonicSeconds() - start, path);
+  return path;
+}
+
 }  // namespace
 
 Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
@@ -75,7 +112,10 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
 
   const std::string dlq = std::string(kTopic) + ".dlq";
   const std::string windows = std::string(kTopic) + ".windows";
-  PFAD_ASSIGN_OR_RAISE(auto kafka, EmbeddedKafka::Start({{kTopic, 6}, {dlq, 1}, {windows, 1}}));
+  const std::string labels = std::string(kTopic) + ".labels";
+  const std::string alerts = fraud::AlertsTopic(kTopic);
+  PFAD_ASSIGN_OR_RAISE(auto kafka,
+                       EmbeddedKafka::Start({{kTopic, 6}, {dlq, 1}, {windows, 1}, {labels, 1}, {alerts, 1}}));
   PFAD_ASSIGN_OR_RAISE(auto registry, EmbeddedRegistry::Start());
 
   const Clock& clock = DefaultClock();
@@ -87,6 +127,11 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   schedule::EtarOptions etar;
   etar.source = dir;
   etar.dashboard_url = "http://127.0.0.1:" + std::to_string(server->port());
+  fraud::FraudConfig fraud_config{.model = options.fraud_model, .alerts_topic = alerts, .bootstrap = kafka->bootstrap()};
+  if (fraud_config.model.empty()) {
+    PFAD_ASSIGN_OR_RAISE(fraud_config.model, TrainStartupModel(options, calendar, first));
+  }
+  etar.fraud = schedule::MakeLiveScorer(fraud_config);
   schedule::ScheduleOptions sched;
   sched.delay = std::chrono::seconds(30);  // by clock only when ingest announced nothing
   sched.retry_delay = std::chrono::seconds(1);
@@ -122,6 +167,7 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   out.registry_url = registry->url();
   out.topic = kTopic;
   out.seed = static_cast<uint64_t>(clock.NowMillis());
+  if (options.fraud_share > 0) out.fraud_share = options.fraud_share;
   std::set<std::string> backfill;
   if (options.backfill_minutes > 0) {
     out.count = options.backfill_minutes * options.events_per_minute;

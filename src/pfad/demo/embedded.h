@@ -5,6 +5,13 @@
 // a local directory and announces it; the ETAR scheduler runs each announced
 // minute (the clock is the fallback) and posts the report to the dashboard
 // served on --port.
+//
+// Fraud (docs/FRAUD.md section 6): the producer mixes labelled fraud actors
+// into the stream (`fraud_share`; their labels go to the <topic>.labels topic,
+// never into the minute objects), and the ETAR scores each minute's window
+// with a model trained at start on a few generated labelled minutes of another
+// seed (in <dir>/fraud-training, TrainModel's defaults), or with `fraud_model`.
+// Alerts go to the embedded <topic>.fraud.
 #pragma once
 
 #include "pfad/common/status.h"
@@ -21,6 +28,9 @@ struct DemoOptions {
   int backfill_minutes = 5;
   int64_t events_per_minute = 6000;
   int64_t grace_ms = 2000;  // ingest: a minute closes this long after it ends
+  double fraud_share = 0.05;  // share of users that are fraud actors; 0 = none
+  std::string fraud_model;    // a model file; empty = train one at start
+  int training_minutes = 10;  // labelled minutes the start-up model trains on (one window)
 };
 
 // Runs until `stop` turns true; then stops every part cleanly.

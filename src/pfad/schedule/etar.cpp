@@ -4,6 +4,7 @@
 
 #include "pfad/common/http_client.h"
 #include "pfad/common/log.h"
+#include "pfad/kafka/publisher.h"
 
 namespace pfad::schedule {
 
@@ -14,11 +15,31 @@ MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStor
     request.options = options.analyze;
     request.engine = options.engine;
     PFAD_ASSIGN_OR_RAISE(auto outcome, analyze::AnalyzeMinute(*store, *store, request));
+    if (auto* report = std::get_if<analyze::MinuteReport>(&outcome.report); report && options.fraud) {
+      PFAD_ASSIGN_OR_RAISE(report->fraud, options.fraud->ScoreMinute(*store, request.input));
+      PFAD_RETURN_NOT_OK(store->Put(outcome.written_to, analyze::ToJson(outcome.report)));
+    }
     if (options.dashboard_url.empty()) return Status::OK();
     PFAD_RETURN_NOT_OK(PostReport(options.dashboard_url, options.token, analyze::ToJson(outcome.report)));
     Logger("schedule")->info("reported {} to {}", minute.Name(), options.dashboard_url);
     return Status::OK();
   };
+}
+
+std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& config) {
+  fraud::AlertSink sink;
+  if (!config.alerts_topic.empty()) {
+    auto publisher = std::make_shared<kafka::TopicPublisher>(config.bootstrap, config.alerts_topic);
+    sink = [publisher](const std::vector<fraud::Alert>& alerts) {
+      std::vector<std::pair<std::string, std::string>> messages;
+      messages.reserve(alerts.size());
+      for (const auto& a : alerts) messages.emplace_back(a.entity_id, fraud::AlertToJson(a));
+      PFAD_RETURN_NOT_OK(publisher->Publish(messages));
+      Logger("schedule")->info("published {} fraud alerts to {}", alerts.size(), publisher->topic());
+      return Status::OK();
+    };
+  }
+  return std::make_shared<fraud::LiveScorer>(config, std::move(sink));
 }
 
 RunObserver MakeRunReporter(std::string dashboard_url, std::string token) {

@@ -1,9 +1,15 @@
 // The ETAR task of one minute, as the reference DAG runs it: Extract (the
 // minute's object, written by the ingester) -> Analyze (the configured engine) -> write
-// the report object beside it -> Report (POST it to the dashboard).
+// the report object beside it -> Fraud (score the window ending with the minute,
+// docs/FRAUD.md section 6: scores object, alerts, the report's "fraud" object,
+// the report object rewritten with it) -> Report (POST it to the dashboard).
+//
+// A minute without an object ("No data for ...") has no fraud step: its report
+// stays the reference's plain string.
 #pragma once
 
 #include "pfad/analyze/analyze.h"
+#include "pfad/fraud/live.h"
 #include "pfad/schedule/scheduler.h"
 #include "pfad/storage/object_store.h"
 
@@ -18,7 +24,12 @@ struct EtarOptions {
   std::string token;           // bearer token for the dashboard, if it wants one
   analyze::AnalyzeOptions analyze;
   std::shared_ptr<const analyze::EventCounter> engine;  // null = local; shared by every minute (one Spark session)
+  std::shared_ptr<fraud::LiveScorer> fraud;  // null = no fraud step (and no "fraud" object)
 };
+
+// The live scorer of the [fraud] config: alerts to its alerts topic over Kafka
+// (none when the topic is empty).
+std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& config);
 
 // The task; the store is shared by every run (one S3 client for all minutes).
 MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStore> store);
