@@ -21,9 +21,10 @@ Status TopicPublisher::Publish(const std::vector<std::pair<std::string, std::str
   std::lock_guard lock(mutex_);
   if (!producer_) {
     PFAD_ASSIGN_OR_RAISE(producer_, Producer::Make(properties_));
-    if (auto found = producer_->WaitForTopic(topic_, timeout_); !found.ok()) {
+    // Created when missing (one partition, the broker's replication factor), as ingest creates its DLQ.
+    if (auto found = producer_->EnsureTopic(topic_, 1, -1, timeout_); !found.ok()) {
       producer_.reset();
-      return found.status().WithMessage("topic '", topic_, "' must exist: ", found.status().message());
+      return found.status();
     }
   }
   const int64_t failed_before = producer_->failed();

@@ -25,7 +25,7 @@ class TopicPublisher {
                  std::chrono::milliseconds timeout = std::chrono::milliseconds(15'000));
 
   // Sends {key, value} pairs; an error when any is not acknowledged within the timeout
-  // (or the topic does not exist then), naming the topic.
+  // (or the topic is missing and cannot be created), naming the topic.
   [[nodiscard]] Status Publish(const std::vector<std::pair<std::string, std::string>>& messages);
 
   [[nodiscard]] const std::string& topic() const { return topic_; }
