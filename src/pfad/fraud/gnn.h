@@ -41,10 +41,10 @@ std::string_view ToString(GnnArchitecture architecture);  // "sage", "hetero"
 
 struct GnnParams {
   GnnArchitecture architecture = GnnArchitecture::kHetero;
-  int hidden = 32;  // H (even)
+  int hidden = 16;  // H (even)
   int layers = 2;
-  int epochs = 150;
-  double learning_rate = 0.01;
+  int epochs = 80;
+  double learning_rate = 0.02;
   double weight_decay = 1e-4;  // decoupled (AdamW)
   uint64_t seed = 1;
 };
@@ -72,12 +72,17 @@ class Gnn {
 
   [[nodiscard]] Result<GnnScores> Predict(const NodeFeatures& nodes, const Adjacency& links) const;
 
-  // Gradient x input of the kind's logits on each row's own standardised input
-  // features (rows x 25, row-major): the gradient of the kind's summed logits,
-  // so a row's share of it through its neighbours' messages is included (an
-  // approximation of the per-row gradient, exact when rows do not interact).
-  [[nodiscard]] Result<std::vector<double>> Attributions(const NodeFeatures& nodes, const Adjacency& links,
-                                                         events::EntityKind kind) const;
+  // Scores with, per row, gradient x input on its own standardised input
+  // features (rows x 25, row-major), per kind: one forward pass, then one
+  // backward pass per kind of the gradient of the kind's summed logits. A row's
+  // own logit dominates its gradient, but the logits of the rows it sends
+  // messages to add theirs: an approximation of the per-row gradient, exact
+  // when rows do not interact (docs/FRAUD.md section 5).
+  struct Explained {
+    GnnScores scores;
+    std::vector<double> user_attributions, session_attributions;
+  };
+  [[nodiscard]] Result<Explained> Explain(const NodeFeatures& nodes, const Adjacency& links) const;
 
   [[nodiscard]] std::string Serialize() const;
   static Result<Gnn> Deserialize(std::string_view bytes);

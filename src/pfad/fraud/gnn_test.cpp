@@ -168,8 +168,11 @@ TEST_P(GnnArchitectures, ScoresOverShuffledLinksAndEmptyWindows) {
   ASSERT_OK_AND_ASSIGN(const auto e, gnn.Predict(empty_nodes, empty_graph.edges));
   EXPECT_TRUE(e.users.empty());
   EXPECT_TRUE(e.sessions.empty());
-  ASSERT_OK_AND_ASSIGN(const auto attributions, gnn.Attributions(w.nodes, w.graph.edges, events::EntityKind::kUser));
-  EXPECT_EQ(attributions.size(), w.events.user_ids.size() * NodeFeatureNames().size());
+  ASSERT_OK_AND_ASSIGN(const auto explained, gnn.Explain(w.nodes, w.graph.edges));
+  ASSERT_OK_AND_ASSIGN(const auto plain, gnn.Predict(w.nodes, w.graph.edges));
+  EXPECT_EQ(explained.scores.users, plain.users);
+  EXPECT_EQ(explained.user_attributions.size(), w.events.user_ids.size() * NodeFeatureNames().size());
+  EXPECT_EQ(explained.session_attributions.size(), w.events.session_ids.size() * NodeFeatureNames().size());
   // Features of another graph than the links: Invalid, never a crash.
   EXPECT_FALSE(gnn.Predict(empty_nodes, w.graph.edges).ok());
 }
