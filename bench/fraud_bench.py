@@ -9,6 +9,10 @@
    scenario slice.
 3. Quality on YelpChi (PyPI ugfraud's metadata.gz: user product rating label date; label -1 =
    spam), as a labelled user-item list: `pfad fraud eval --interactions`.
+4. The models in production (`gnn` part): `pfad fraud train --model M` on the synthetic training
+   window (the first 12 minutes of dataset 1, one 12-minute window): time and peak RSS; then
+   `pfad fraud score` of the 500,000-event speed window (whole process, graph build included):
+   p50 / p99 over PFAD_BENCH_FRAUD_SCORE_REPS runs (default 20) and peak RSS, per model.
 
 Prints Markdown; raw numbers go to test-artifacts/bench-fraud.json; the PR curves of seed 1 go
 to docs/fraud-pr-curves.svg.
@@ -186,8 +190,53 @@ def yelpchi(raw: dict) -> None:
     print_quality(data["runs"])
 
 
+SCORE_REPS = int(os.environ.get("PFAD_BENCH_FRAUD_SCORE_REPS", "20"))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
+
+def gnn(raw: dict) -> None:
+    data = gen(CACHE / "eval-1", 20_000, 20, 1, 0.1)
+    window = gen(CACHE / "speed", 50_000, 10, 11, 0.02)
+    minute = minute_objects(window)[-1]
+    rows = []
+    raw["production"] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        train_dir = Path(tmp) / "train"
+        train_dir.mkdir()
+        for name in minute_objects(data)[:12]:
+            for suffix in (".parquet", ".labels.parquet"):
+                src = Path(name[: -len(".parquet")] + suffix)
+                (train_dir / src.name).symlink_to(src)
+        for model in ("gnn_hetero", "gnn_sage", "trees_graph"):
+            out = f"{tmp}/{model}.pfm"
+            train_wall, train_rss, _ = run_timed([str(PFAD), "fraud", "train", str(train_dir), "--model", model,
+                                                  "--window-minutes", "12", "--out", out])
+            runs = []
+            for _ in range(SCORE_REPS):
+                wall, rss, text = run_timed([str(PFAD), "fraud", "score", minute, "--model", out])
+                line = next(l for l in text.splitlines() if l.startswith("timing:"))
+                runs.append({"wall_s": wall, "rss": rss,
+                             "read_ms": float(line.split("read ")[1].split(" ms")[0]),
+                             "score_ms": float(line.split("graph and scores ")[1].split(" ms")[0]),
+                             "events": int(line.split("timing: ")[1].split(" events")[0])})
+            raw["production"][model] = {"train_wall_s": train_wall, "train_rss": train_rss, "score": runs}
+            walls = [r["wall_s"] for r in runs]
+            scored = [r["score_ms"] for r in runs]
+            rows.append([model, f"{train_wall:.1f}", f"{train_rss / 2**20:.0f}", f"{percentile(scored, 0.5):.0f}",
+                         f"{percentile(scored, 0.99):.0f}", f"{percentile(walls, 0.5):.2f}",
+                         f"{percentile(walls, 0.99):.2f}", f"{max(r['rss'] for r in runs) / 2**20:.0f}"])
+    events = raw["production"]["gnn_hetero"]["score"][0]["events"]
+    print(f"### Train (12 minutes, 240,000 events) and score a {events:,}-event window, {SCORE_REPS} runs each\n")
+    report.table(["model", "train s", "train peak RSS MiB", "graph + scores ms p50", "graph + scores ms p99",
+                  "score process s p50", "score process s p99", "score peak RSS MiB"], rows)
+
+
 def main() -> None:
-    which = sys.argv[1:] or ["speed", "quality", "yelpchi"]
+    which = sys.argv[1:] or ["speed", "quality", "yelpchi", "gnn"]
     raw: dict = {}
     report.stamp(f"{os.cpu_count()} cores; {' '.join(which)}")
     if "speed" in which:
@@ -196,6 +245,8 @@ def main() -> None:
         quality(raw)
     if "yelpchi" in which:
         yelpchi(raw)
+    if "gnn" in which:
+        gnn(raw)
     report.save("fraud", raw)
 
 

@@ -17,6 +17,8 @@ debs+=(librdkafka-dev libcurl4-openssl-dev libsqlite3-dev)
 debs+=(libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
 # Fraud models: gradient-boosted trees through XGBoost's C API (linked into pfad)
 debs+=(libxgboost-dev)
+# The fraud GNN (src/pfad/fraud/gnn.cpp): Eigen, header-only.
+debs+=(libeigen3-dev)
 [[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk)
 # One dpkg-query for all of them: one per package took seconds on a loaded machine, and
 # this runs before every `make build`.

@@ -179,7 +179,8 @@ Status RunScore(const ScoreFlags& flags) {
   if (!info.exists) return Status::IOError(minute.ToString(), ": no such minute object");
   if (!flags.alerts) config.alerts_topic.clear();
   const auto scorer = schedule::MakeLiveScorer(config);
-  PFAD_ASSIGN_OR_RAISE(auto section, scorer->ScoreMinute(*store, minute));
+  fraud::LiveScorer::Timing timing;
+  PFAD_ASSIGN_OR_RAISE(auto section, scorer->ScoreMinute(*store, minute, DefaultClock(), &timing));
   if (report) {
     std::get<analyze::MinuteReport>(*report).fraud = section;
     PFAD_RETURN_NOT_OK(store->Put(report_uri, analyze::ToJson(*report)));
@@ -193,6 +194,8 @@ Status RunScore(const ScoreFlags& flags) {
              fraud::BesideMinute(minute, events::kScoresSuffix).ToString(), section.scored[0], section.flagged[0],
              section.scored[1], section.flagged[1], section.window.objects, section.model, section.new_alerts,
              flags.alerts ? " to " + config.alerts_topic : std::string(" (not published)"));
+  fmt::print("timing: {} events, read {:.0f} ms, graph and scores {:.0f} ms, write {:.0f} ms\n", timing.events,
+             timing.read_ms, timing.score_ms, timing.write_ms);
   return Status::OK();
 }
 
@@ -201,6 +204,16 @@ void AddWindowFlags(CLI::App& cmd, WindowFlags& flags, bool required) {
                                 "directory or S3 prefix of minute objects (YYYY-MM-DD_HH-MM.parquet), or one object");
   if (required) source->required();
   flags.storage.AddTo(cmd);
+}
+
+void AddGnnFlags(CLI::App& cmd, fraud::GnnParams& params) {
+  cmd.add_option("--gnn-hidden", params.hidden, "GNN hidden size (even)")->capture_default_str()->check(CLI::Range(2, 512));
+  cmd.add_option("--gnn-layers", params.layers, "GNN message-passing layers")->capture_default_str()->check(CLI::Range(1, 8));
+  cmd.add_option("--gnn-epochs", params.epochs, "GNN training epochs (full batch)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd.add_option("--gnn-learning-rate", params.learning_rate, "GNN Adam learning rate")->capture_default_str();
+  cmd.add_option("--gnn-weight-decay", params.weight_decay, "GNN decoupled weight decay")->capture_default_str();
 }
 
 }  // namespace
@@ -229,8 +242,8 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
   auto eval = std::make_shared<EvalFlags>();
   CLI::App* ecmd = fraud->add_subcommand(
       "eval",
-      "Train and judge the fraud models (rules, trees on node features, trees on graph features, and the\n"
-      "shuffled-edge control) on labelled data: minute objects with their .labels.parquet beside them\n"
+      "Train and judge the fraud models (rules, trees on node features, trees on graph features, the GNNs,\n"
+      "and the shuffled-edge controls) on labelled data: minute objects with their .labels.parquet beside them\n"
       "(earlier minutes train, later ones test), or --interactions <file>. Prints a Markdown table.");
   AddWindowFlags(*ecmd, eval->window, false);
   ecmd->add_option("--interactions", eval->interactions,
@@ -248,6 +261,8 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
   ecmd->add_option("--rounds", eval->options.trees.rounds, "boosting rounds of the tree models")
       ->capture_default_str()
       ->check(CLI::Range(1, 5000));
+  AddGnnFlags(*ecmd, eval->options.gnn_params);
+  ecmd->add_flag("--no-gnn", [eval](int64_t) { eval->options.gnn = false; }, "leave out the GNN models (faster)");
   ecmd->add_flag("--json", eval->json, "print JSON instead of Markdown");
   ecmd->add_option("--pr-curves", eval->pr_curves, "also write the PR curves of the first seed as SVG to this file");
   ecmd->footer(std::string(kExitCodesHelp));
@@ -257,17 +272,26 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
   auto train = std::make_shared<TrainFlags>();
   CLI::App* tcmd = fraud->add_subcommand(
       "train",
-      "Train the fraud model (boosted trees on the window graph's features, one per entity kind) on labelled\n"
-      "minute objects (.labels.parquet beside them) and write it to --out (a versioned model file).");
+      "Train the fraud model (by default the heterophily GNN over the window graph; or GraphSAGE, or boosted\n"
+      "trees on the window graph's features) on labelled minute objects (.labels.parquet beside them) and\n"
+      "write it to --out (a versioned model file).");
   AddWindowFlags(*tcmd, train->window, true);
   tcmd->add_option("--out", train->out, "model file to write")->required();
   tcmd->add_option("--window-minutes", train->options.window_minutes,
                    "minutes per window, as scoring will see them")
       ->capture_default_str()
       ->check(CLI::Range(1, 1440));
-  tcmd->add_option("--threshold", train->options.threshold, "score at or above which an entity is flagged")
+  tcmd->add_option("--model", train->options.model, "what to train: gnn_hetero, gnn_sage or trees_graph")
       ->capture_default_str()
+      ->check(CLI::IsMember(fraud::TrainableModels()));
+  tcmd->add_option("--threshold", train->options.threshold,
+                   "score at or above which an entity is flagged (default: trees 0.5; a GNN its score at\n"
+                   "--train-fpr over the training entities)")
       ->check(CLI::Range(0.0, 1.0));
+  tcmd->add_option("--train-fpr", train->options.train_fpr, "a GNN's threshold: this false-positive rate on the training entities")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.99));
+  AddGnnFlags(*tcmd, train->options.gnn);
   tcmd->add_option("--rounds", train->options.trees.rounds, "boosting rounds")->capture_default_str()->check(CLI::Range(1, 5000));
   tcmd->add_option("--seed", train->options.trees.seed, "seed of the tree sampling")->capture_default_str();
   tcmd->footer(std::string(kExitCodesHelp));

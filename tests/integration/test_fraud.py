@@ -14,11 +14,11 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-MODELS = ("rules", "trees_node", "trees_graph", "trees_graph_shuffled")
+MODELS = ("rules", "trees_node", "trees_graph", "trees_graph_shuffled", "gnn_sage", "gnn_hetero", "gnn_hetero_shuffled")
 KINDS = ("user", "session")
 N_FEATURES = 83
 BAD_INPUT = 3
-EVAL = ("--seeds", "2", "--rounds", "30")
+EVAL = ("--seeds", "2", "--rounds", "30", "--gnn-epochs", "20")
 
 
 @pytest.fixture(scope="module")
@@ -150,12 +150,14 @@ def test_eval_and_features_read_labelled_minutes_from_minio(pfad_s3, bucket, s3,
 
 
 
-def test_train_then_score_writes_the_scores_object_beside_the_minute(pfad, window, tmp_path):
+@pytest.mark.parametrize("kind", ["trees_graph", "gnn_hetero"])
+def test_train_then_score_writes_the_scores_object_beside_the_minute(pfad, window, tmp_path, kind):
     model = tmp_path / "model.pfm"
     train = pfad.run("fraud", "train", str(window), "--out", str(model), "--window-minutes", "3", "--rounds", "30",
-                     timeout=120)
+                     "--model", kind, "--gnn-epochs", "30", timeout=180)
     assert train.code == 0, train.stderr
-    assert model.read_bytes().startswith(b"PFAD-FRAUD-MODEL 1\n")
+    version = 1 if kind == "trees_graph" else 2
+    assert model.read_bytes().startswith(f"PFAD-FRAUD-MODEL {version}\n".encode())
     minute = minute_objects(window)[-1]
     score = pfad.run("fraud", "score", str(minute), "--model", str(model), timeout=120)
     assert score.code == 0, score.stderr
@@ -163,8 +165,15 @@ def test_train_then_score_writes_the_scores_object_beside_the_minute(pfad, windo
     assert scores.column_names == ["entity_kind", "entity_id", "fraud_score", "is_fraud", "model", "top_features"]
     rows = scores.to_pylist()
     assert {r["entity_kind"] for r in rows} == {"user", "session"}
-    assert all(0 <= r["fraud_score"] <= 1 and r["is_fraud"] == (r["fraud_score"] >= 0.5) for r in rows)
-    assert all(r["model"] == "trees_graph v1" for r in rows)
+    assert all(0 <= r["fraud_score"] <= 1 for r in rows)
+    if kind == "trees_graph":
+        assert all(r["is_fraud"] == (r["fraud_score"] >= 0.5) for r in rows)
+    for k in ("user", "session"):  # one threshold per kind: every flagged score above every other
+        flagged = [r["fraud_score"] for r in rows if r["entity_kind"] == k and r["is_fraud"]]
+        other = [r["fraud_score"] for r in rows if r["entity_kind"] == k and not r["is_fraud"]]
+        assert not flagged or not other or min(flagged) > max(other)
+    assert any(r["top_features"] for r in rows if r["is_fraud"])
+    assert all(r["model"] == f"{kind} v{version}" for r in rows)
     # The window is the model's 3 minutes up to the scored one: every user there is scored, once.
     last3 = pq.ParquetDataset([str(p) for p in minute_objects(window)[-3:]]).read(columns=["user_id"])
     users = {r["entity_id"] for r in rows if r["entity_kind"] == "user"}
@@ -174,3 +183,7 @@ def test_train_then_score_writes_the_scores_object_beside_the_minute(pfad, windo
     bad.write_bytes(model.read_bytes()[:-7])
     corrupt = pfad.run("fraud", "score", str(minute), "--model", str(bad))
     assert corrupt.code == BAD_INPUT and "corrupt" in corrupt.stderr and len(corrupt.stderr.strip().splitlines()) == 1
+    if kind != "trees_graph":  # a damaged network of the same size: exit 3 as well
+        bad.write_bytes(model.read_bytes().replace(b'"hidden":16', b'"hidden":15'))
+        damaged = pfad.run("fraud", "score", str(minute), "--model", str(bad))
+        assert damaged.code == BAD_INPUT and "corrupt GNN" in damaged.stderr, damaged.stderr

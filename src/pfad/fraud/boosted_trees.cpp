@@ -154,6 +154,7 @@ Result<BoostedTrees> BoostedTrees::Deserialize(std::string_view bytes) {
 }
 
 Result<std::vector<std::vector<double>>> BoostedTrees::Contributions(const FeatureTable& table) const {
+  if (!booster_) return Status::Invalid("no trees to use (an empty BoostedTrees, as a GNN model part holds)");
   PFAD_ASSIGN_OR_RAISE(const auto columns, ColumnsOf(table));
   if (table.rows() == 0) return std::vector<std::vector<double>>{};
   PFAD_ASSIGN_OR_RAISE(DMatrix matrix, MakeMatrix(table, columns, names_));
@@ -187,6 +188,7 @@ Result<std::vector<size_t>> BoostedTrees::ColumnsOf(const FeatureTable& table) c
 }
 
 Result<std::vector<double>> BoostedTrees::Predict(const FeatureTable& table) const {
+  if (!booster_) return Status::Invalid("no trees to use (an empty BoostedTrees, as a GNN model part holds)");
   PFAD_ASSIGN_OR_RAISE(const auto columns, ColumnsOf(table));
   if (table.rows() == 0) return std::vector<double>{};
   // A fresh DMatrix per call, freed on return: XGBoost caches predictions per DMatrix.
@@ -202,6 +204,7 @@ Result<std::vector<double>> BoostedTrees::Predict(const FeatureTable& table) con
 }
 
 Result<std::string> BoostedTrees::Serialize() const {
+  if (!booster_) return Status::Invalid("no trees to use (an empty BoostedTrees, as a GNN model part holds)");
   bst_ulong length = 0;
   const char* data = nullptr;
   PFAD_RETURN_NOT_OK(Check(XGBoosterSaveModelToBuffer(booster_.get(), R"({"format": "ubj"})", &length, &data),
@@ -210,6 +213,7 @@ Result<std::string> BoostedTrees::Serialize() const {
 }
 
 Result<std::vector<std::pair<std::string, double>>> BoostedTrees::Importance() const {
+  if (!booster_) return Status::Invalid("no trees to use (an empty BoostedTrees, as a GNN model part holds)");
   bst_ulong count = 0;
   const char** features = nullptr;
   bst_ulong dim = 0;

@@ -67,6 +67,8 @@ class BoostedTrees {
   // highest first; ties in the training column order.
   Result<std::vector<std::pair<std::string, double>>> Importance() const;
 
+  // No trees: every use is Invalid (what a GNN model part holds).
+  BoostedTrees() = default;
   BoostedTrees(BoostedTrees&&) noexcept = default;
   BoostedTrees& operator=(BoostedTrees&&) noexcept = default;
   ~BoostedTrees() = default;

@@ -85,6 +85,53 @@ Status CheckTrainable(const std::vector<uint8_t>& labels, EntityKind kind) {
   return Status::OK();
 }
 
+// The GNN models of one seed, trained together on one graph (train_links)
+// and scored on another (test_links; the same one, for a random user split):
+// gnn_sage and gnn_hetero over the real links, gnn_hetero_shuffled over the
+// rewired ones. Labels per kind with their training mask; empty: not trained.
+struct GnnModels {
+  GnnScores sage, hetero, hetero_shuffled;
+};
+
+struct GnnData {
+  const NodeFeatures* train_nodes;
+  const Adjacency *train_links, *train_shuffled;
+  const NodeFeatures* test_nodes;
+  const Adjacency *test_links, *test_shuffled;
+  std::vector<uint8_t> labels[2], mask[2];
+};
+
+Result<GnnModels> RunGnns(const GnnData& d, uint64_t seed, const GnnParams& base) {
+  GnnModels out;
+  GnnParams params = base;
+  params.seed = seed;
+  const auto run = [&](GnnArchitecture architecture, const Adjacency& train_links, const Adjacency& test_links,
+                       GnnScores& scores) -> Status {
+    params.architecture = architecture;
+    const GnnGraph graph{d.train_nodes, &train_links, d.labels[0], d.mask[0], d.labels[1], d.mask[1]};
+    PFAD_ASSIGN_OR_RAISE(const Gnn gnn, Gnn::Train(std::span<const GnnGraph>(&graph, 1), params));
+    PFAD_ASSIGN_OR_RAISE(scores, gnn.Predict(*d.test_nodes, test_links));
+    return Status::OK();
+  };
+  PFAD_RETURN_NOT_OK(run(GnnArchitecture::kSage, *d.train_links, *d.test_links, out.sage));
+  PFAD_RETURN_NOT_OK(run(GnnArchitecture::kHetero, *d.train_links, *d.test_links, out.hetero));
+  PFAD_RETURN_NOT_OK(run(GnnArchitecture::kHetero, *d.train_shuffled, *d.test_shuffled, out.hetero_shuffled));
+  return out;
+}
+
+// Judges the GNN models' scores of `kind` at the given test rows.
+void JudgeGnns(const GnnModels& models, EntityKind kind, const std::vector<size_t>& rows, const TestTruth& truth,
+               uint64_t seed, std::vector<ModelFigures>& runs) {
+  for (const auto& [name, scores] : {std::pair{"gnn_sage", &models.sage}, std::pair{"gnn_hetero", &models.hetero},
+                                     std::pair{"gnn_hetero_shuffled", &models.hetero_shuffled}}) {
+    const auto& all = kind == EntityKind::kUser ? scores->users : scores->sessions;
+    std::vector<double> picked;
+    picked.reserve(rows.size());
+    for (const size_t r : rows) picked.push_back(all[r]);
+    runs.push_back(Judge(name, kind, seed, picked, truth));
+  }
+}
+
 // One window's graph and features.
 struct Window {
   WindowEvents events;
@@ -115,14 +162,38 @@ Status CompareWindows(const Window& train, const Window& test, const LabelIndex&
                       const EvalOptions& options, Evaluation& evaluation) {
   // The shuffled-edge control's features, per seed, for both kinds at once.
   struct Rewired {
+    Adjacency train_links, test_links;
     GraphFeatures train, test;
   };
   std::vector<Rewired> rewired;
   for (int s = 0; s < options.seeds; ++s) {
     const uint64_t seed = options.first_seed + static_cast<uint64_t>(s);
-    rewired.push_back({WithNeighbours(train.nodes, ShuffledAdjacency(train.events, seed)),
-                       WithNeighbours(test.nodes, ShuffledAdjacency(test.events, seed + 1000))});
+    Rewired r{ShuffledAdjacency(train.events, seed), ShuffledAdjacency(test.events, seed + 1000), {}, {}};
+    r.train = WithNeighbours(train.nodes, r.train_links);
+    r.test = WithNeighbours(test.nodes, r.test_links);
+    rewired.push_back(std::move(r));
   }
+  // The GNN models train on both kinds at once: once per seed, when the first
+  // kind needs them (after its checks).
+  std::vector<GnnModels> gnns;
+  const auto gnn_models = [&](int s) -> Result<const GnnModels*> {
+    if (gnns.empty()) {
+      for (int k = 0; k < options.seeds; ++k) {
+        const uint64_t seed = options.first_seed + static_cast<uint64_t>(k);
+        const Rewired& control = rewired[static_cast<size_t>(k)];
+        GnnData d{&train.nodes, &train.graph.edges, &control.train_links,
+                  &test.nodes,  &test.graph.edges,  &control.test_links, {}, {}};
+        for (const EntityKind kind : kinds) {
+          const int i = static_cast<int>(kind);
+          d.labels[i] = FraudFlags(Of(train.nodes, kind).ids, train_labels.of(kind));
+          d.mask[i].assign(d.labels[i].size(), 1);
+        }
+        PFAD_ASSIGN_OR_RAISE(auto models, RunGnns(d, seed, options.gnn_params));
+        gnns.push_back(std::move(models));
+      }
+    }
+    return &gnns[static_cast<size_t>(s)];
+  };
   for (const EntityKind kind : kinds) {
     const auto& kind_labels = labels.of(kind);
     const FeatureTable& train_graph = Of(train.real, kind);
@@ -163,6 +234,10 @@ Status CompareWindows(const Window& train, const Window& test, const LabelIndex&
       const Split shuffled{Of(control.train, kind), Of(control.test, kind).Rows(rows)};
       PFAD_RETURN_NOT_OK(
           RunTrees("trees_graph_shuffled", shuffled, y_train, truth, kind, seed, options.trees, evaluation.runs));
+      if (options.gnn) {
+        PFAD_ASSIGN_OR_RAISE(const GnnModels* models, gnn_models(s));
+        JudgeGnns(*models, kind, rows, truth, seed, evaluation.runs);
+      }
     }
   }
   return Status::OK();
@@ -295,9 +370,19 @@ Result<Evaluation> EvaluateInteractions(const std::string& path, const Interacti
                                 options.trees, evaluation.runs));
     PFAD_RETURN_NOT_OK(RunTrees("trees_graph", split(all.real.users), y_train, truth, EntityKind::kUser, seed,
                                 options.trees, evaluation.runs));
-    const auto shuffled = WithNeighbours(all.nodes, ShuffledAdjacency(all.events, seed));
+    const Adjacency shuffled_links = ShuffledAdjacency(all.events, seed);
+    const auto shuffled = WithNeighbours(all.nodes, shuffled_links);
     PFAD_RETURN_NOT_OK(RunTrees("trees_graph_shuffled", split(shuffled.users), y_train, truth, EntityKind::kUser,
                                 seed, options.trees, evaluation.runs));
+    if (options.gnn) {
+      // One graph: the training users' labels train, every node passes messages.
+      GnnData d{&all.nodes, &all.graph.edges, &shuffled_links, &all.nodes, &all.graph.edges, &shuffled_links, {}, {}};
+      d.labels[0] = y_all;
+      d.mask[0].assign(users, 0);
+      for (const size_t r : train_rows) d.mask[0][r] = 1;
+      PFAD_ASSIGN_OR_RAISE(const auto models, RunGnns(d, seed, options.gnn_params));
+      JudgeGnns(models, EntityKind::kUser, test_rows, truth, seed, evaluation.runs);
+    }
   }
   return evaluation;
 }

@@ -14,6 +14,7 @@
 
 #include "pfad/fraud/boosted_trees.h"
 #include "pfad/fraud/evaluation.h"
+#include "pfad/fraud/gnn.h"
 #include "pfad/storage/object_store.h"
 
 #include <string>
@@ -26,6 +27,9 @@ struct EvalOptions {
   int seeds = 5;
   uint64_t first_seed = 1;
   TreeParams trees;
+  // The GNN models (gnn_sage, gnn_hetero, gnn_hetero_shuffled); the seed is each run's.
+  bool gnn = true;
+  GnnParams gnn_params;
 };
 
 Result<Evaluation> EvaluateMinutes(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& minutes,

@@ -29,6 +29,8 @@ EvalOptions SmallOptions() {
   options.seeds = 2;
   options.trees.rounds = 30;
   options.trees.threads = 1;  // XGBoost's spinning threads crawl on a busy machine
+  options.gnn_params.hidden = 8;
+  options.gnn_params.epochs = 15;
   return options;
 }
 
@@ -97,7 +99,8 @@ TEST_F(EvaluateMinutesTest, EveryModelAndKindAndSeedIsJudgedAndGraphTreesBeatRul
     EXPECT_GT(run.test_positives, 0U);
   }
   std::set<std::tuple<std::string, EntityKind, uint64_t>> expected;
-  for (const char* model : {"rules", "trees_node", "trees_graph", "trees_graph_shuffled"}) {
+  for (const char* model : {"rules", "trees_node", "trees_graph", "trees_graph_shuffled", "gnn_sage", "gnn_hetero",
+                            "gnn_hetero_shuffled"}) {
     for (const EntityKind kind : {EntityKind::kUser, EntityKind::kSession}) {
       for (const uint64_t seed : {1, 2}) expected.emplace(model, kind, seed);
     }
@@ -274,8 +277,9 @@ TEST_F(EvaluateInteractionsTest, PlantedRingsWithoutTimeAreFoundByTheTreesAndOnl
     EXPECT_GT(run.test_positives, 0U);
     models.insert(run.model);
   }
-  EXPECT_EQ(evaluation.runs.size(), 8U);  // 4 models x 2 seeds
-  EXPECT_EQ(models, (std::set<std::string>{"rules", "trees_node", "trees_graph", "trees_graph_shuffled"}));
+  EXPECT_EQ(evaluation.runs.size(), 14U);  // 7 models x 2 seeds
+  EXPECT_EQ(models, (std::set<std::string>{"rules", "trees_node", "trees_graph", "trees_graph_shuffled", "gnn_sage",
+                                           "gnn_hetero", "gnn_hetero_shuffled"}));
   // Positives have many rows, so the one-row rule ranks them last; the trees find them.
   EXPECT_GT(MeanPrAuc(evaluation, "trees_graph", EntityKind::kUser), 0.95);
   EXPECT_LT(MeanPrAuc(evaluation, "rules", EntityKind::kUser), 0.5);
@@ -300,7 +304,7 @@ TEST_F(EvaluateInteractionsTest, WithTimeTheLaterInteractionsAreTheTestSet) {
   }
   const auto path = Write("timed.csv", text);
   ASSERT_OK_AND_ASSIGN(const auto evaluation, EvaluateInteractions(path, {}, SmallOptions()));
-  EXPECT_EQ(evaluation.runs.size(), 8U);
+  EXPECT_EQ(evaluation.runs.size(), 14U);
   for (const auto& run : evaluation.runs) {
     EXPECT_EQ(run.kind, EntityKind::kUser) << run.model;
     EXPECT_EQ(run.test_entities, 2U * 6 + 144) << run.model;

@@ -242,7 +242,8 @@ Result<std::shared_ptr<const FraudModel>> LiveScorer::Model() {
 }
 
 Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore& store,
-                                                      const storage::ObjectUri& minute, const Clock& clock) {
+                                                      const storage::ObjectUri& minute, const Clock& clock,
+                                                      Timing* timing) {
   const double start = clock.MonotonicSeconds();
   const std::string name = MinuteOf(minute);
   const auto elapsed_ms = [&] {
@@ -264,10 +265,13 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
 
   auto objects = WindowEndingWith(store, minute, m.window_minutes);
   if (!objects.ok()) return not_run("window ending " + name + ": " + objects.status().message());
+  const double read_from = clock.MonotonicSeconds();
   auto events = ReadWindow(store, *objects);
   if (!events.ok()) return not_run("window ending " + name + ": " + events.status().message());
+  const double score_from = clock.MonotonicSeconds();
   auto scores = ScoreWindow(m, *events);
   if (!scores.ok()) return not_run("scoring the window ending " + name + ": " + scores.status().message());
+  const double write_from = clock.MonotonicSeconds();
 
   WindowSummary window{m.window_minutes, {}, static_cast<int64_t>(events->size())};
   for (const auto& o : *objects) window.objects.push_back(MinuteOf(o));
@@ -304,6 +308,10 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
   }
   PFAD_RETURN_NOT_OK(WriteScores(store, BesideMinute(minute, events::kScoresSuffix), m.Label(), *scores));
   section.scoring_ms = elapsed_ms();
+  if (timing != nullptr) {
+    *timing = {static_cast<int64_t>(events->size()), (score_from - read_from) * 1000, (write_from - score_from) * 1000,
+               (clock.MonotonicSeconds() - write_from) * 1000};
+  }
   Logger("fraud")->info(
       "scored minute={} objects={} events={} users={} flagged_users={} sessions={} flagged_sessions={} "
       "new_alerts={} ms={}",

@@ -126,8 +126,15 @@ class LiveScorer {
   // writes its scores object and publishes the new alerts. A model or window
   // problem is a kNotRun section, never an error; the error is a failed publish
   // or scores write (the run should fail and be retried).
+  // Where a scored minute's time went (`pfad fraud score` prints it; the bench reads it).
+  struct Timing {
+    int64_t events = 0;
+    double read_ms = 0;    // reading the window's minute objects
+    double score_ms = 0;   // graph, features and model (ScoreWindow)
+    double write_ms = 0;   // previous scores, alerts, the scores object
+  };
   Result<analyze::FraudSection> ScoreMinute(const storage::ObjectStore& store, const storage::ObjectUri& minute,
-                                            const Clock& clock = DefaultClock());
+                                            const Clock& clock = DefaultClock(), Timing* timing = nullptr);
 
   [[nodiscard]] const FraudConfig& config() const { return config_; }
 

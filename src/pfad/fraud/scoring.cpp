@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <span>
 
 #include "pfad/fraud/graph_features.h"
 
@@ -15,7 +16,7 @@ namespace {
 constexpr size_t kTopFeatures = 3;
 
 std::string TopFeatures(const FeatureTable& table, size_t row, const std::vector<std::string>& names,
-                        const std::vector<double>& contributions) {
+                        std::span<const double> contributions) {
   std::vector<size_t> order(names.size());
   std::iota(order.begin(), order.end(), 0);
   const size_t n = std::min(kTopFeatures, order.size());
@@ -30,9 +31,47 @@ std::string TopFeatures(const FeatureTable& table, size_t row, const std::vector
   return out;
 }
 
+void SortByScore(std::vector<EntityScore>& out, size_t first) {
+  std::stable_sort(out.begin() + static_cast<long>(first), out.end(),
+                   [](const EntityScore& a, const EntityScore& b) { return a.fraud_score > b.fraud_score; });
+}
+
+// A GNN model: one forward pass for both kinds over the node features; the
+// top features are the largest gradient x input shares (Gnn::Explain).
+Result<std::vector<EntityScore>> ScoreWithGnn(const FraudModel& model, const WindowEvents& events) {
+  const auto graph = BuildGraph(events);
+  const auto nodes = ComputeNodeFeatures(events, graph);
+  const Gnn* gnn = nullptr;
+  for (const auto& part : model.parts) {
+    if (part.gnn == nullptr) return Status::Invalid("a fraud model mixes GNN and trees parts");
+    if (gnn != nullptr && part.gnn.get() != gnn) return Status::Invalid("a fraud model holds two different GNNs");
+    gnn = part.gnn.get();
+  }
+  PFAD_ASSIGN_OR_RAISE(const auto explained, gnn->Explain(nodes, graph.edges));
+  const auto& names = NodeFeatureNames();
+  std::vector<EntityScore> out;
+  for (const events::EntityKind kind : {events::EntityKind::kUser, events::EntityKind::kSession}) {
+    const auto part = std::find_if(model.parts.begin(), model.parts.end(),
+                                   [&](const FraudModel::Part& p) { return p.kind == kind; });
+    if (part == model.parts.end()) continue;
+    const bool users = kind == events::EntityKind::kUser;
+    const FeatureTable& table = users ? nodes.users : nodes.sessions;
+    const auto& scores = users ? explained.scores.users : explained.scores.sessions;
+    const std::span<const double> shares(users ? explained.user_attributions : explained.session_attributions);
+    const size_t first = out.size();
+    for (size_t r = 0; r < table.rows(); ++r) {
+      out.push_back({kind, table.ids[r], scores[r], scores[r] >= part->threshold,
+                     TopFeatures(table, r, names, shares.subspan(r * names.size(), names.size()))});
+    }
+    SortByScore(out, first);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<EntityScore>> ScoreWindow(const FraudModel& model, const WindowEvents& events) {
+  if (!model.parts.empty() && model.parts.front().gnn != nullptr) return ScoreWithGnn(model, events);
   const auto graph = BuildGraph(events);
   const auto features = WithNeighbours(ComputeNodeFeatures(events, graph), graph.edges);
   std::vector<EntityScore> out;
@@ -48,8 +87,7 @@ Result<std::vector<EntityScore>> ScoreWindow(const FraudModel& model, const Wind
       out.push_back({kind, table.ids[r], scores[r], scores[r] >= part->threshold,
                      TopFeatures(table, r, part->trees.feature_names(), contributions[r])});
     }
-    std::stable_sort(out.begin() + static_cast<long>(first), out.end(),
-                     [](const EntityScore& a, const EntityScore& b) { return a.fraud_score > b.fraud_score; });
+    SortByScore(out, first);
   }
   return out;
 }
