@@ -18,6 +18,8 @@ debs+=(libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
 # Fraud models: gradient-boosted trees through XGBoost's C API (linked into pfad)
 debs+=(libxgboost-dev)
 [[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk)
+# The warehouse sink's tests and bench: a real ClickHouse server (Debian ships 18.16)
+[[ $mode == test ]] && debs+=(clickhouse-server clickhouse-client)
 # One dpkg-query for all of them: one per package took seconds on a loaded machine, and
 # this runs before every `make build`.
 declare -A status=()
