@@ -25,7 +25,7 @@ namespace pfad::warehouse {
 
 class ClickHouseSink final : public ingest::MinuteSink {
  public:
-  ClickHouseSink(ClickHouseClient client, events::MinuteCalendar calendar, int64_t batch_rows = 131'072);
+  ClickHouseSink(ClickHouseClient client, events::MinuteCalendar calendar, int64_t batch_rows = 262'144);
 
   [[nodiscard]] std::string Name() const override;
   // Creates the database and table when missing (so also checks the login).
