@@ -2,7 +2,7 @@
 # `make bench`: start the services a benchmark needs, run the benchmarks in bench/, and stop
 # only the services this run started (others, e.g. a shared MinIO, are left running).
 # Figures go to stdout as Markdown (copy them into docs/BENCHMARKS.md).
-#   scripts/bench.sh [analyze|produce|ingest|freshness|dashboard|spark|fraud|all]
+#   scripts/bench.sh [analyze|produce|ingest|freshness|dashboard|spark|fraud|clickhouse|all]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PFAD_ROOT"
@@ -11,8 +11,9 @@ case "$which" in
   analyze|dashboard) services=(minio) ;;
   produce|ingest|freshness) services=(minio kafka registry) ;;
   spark|fraud) services=(minio spark) ;;
+  clickhouse) services=(minio kafka registry clickhouse) ;;
   all) services=(minio kafka registry spark) ;;
-  *) die "usage: bench.sh [analyze|produce|ingest|freshness|dashboard|spark|fraud|all]" ;;
+  *) die "usage: bench.sh [analyze|produce|ingest|freshness|dashboard|spark|fraud|clickhouse|all]" ;;
 esac
 started=()
 trap 'for s in "${started[@]}"; do scripts/services/$s.sh stop || true; done' EXIT
@@ -29,6 +30,7 @@ case "$which" in
   dashboard) .venv/bin/python bench/dashboard_bench.py ;;
   spark) .venv/bin/python bench/spark_bench.py ;;
   fraud) .venv/bin/python bench/fraud_bench.py ;;
+  clickhouse) .venv/bin/python bench/clickhouse_bench.py ;;
   all) .venv/bin/python bench/analyze_bench.py && .venv/bin/python bench/produce_bench.py &&
        .venv/bin/python bench/ingest_bench.py && .venv/bin/python bench/freshness_bench.py &&
        .venv/bin/python bench/dashboard_bench.py && .venv/bin/python bench/spark_bench.py ;;

@@ -20,6 +20,8 @@ debs+=(libxgboost-dev)
 # The fraud GNN (src/pfad/fraud/gnn.cpp): Eigen, header-only.
 debs+=(libeigen3-dev)
 [[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk)
+# The warehouse sink's tests and bench: a real ClickHouse server (Debian ships 18.16)
+[[ $mode == test ]] && debs+=(clickhouse-server clickhouse-client)
 # One dpkg-query for all of them: one per package took seconds on a loaded machine, and
 # this runs before every `make build`.
 declare -A status=()

@@ -37,6 +37,7 @@ start minio
 start kafka
 start registry
 start spark
+start clickhouse
 
 failed=0
 pytest_run() {  # pytest_run BINARY: integration tests against one build of pfad

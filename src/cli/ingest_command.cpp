@@ -6,6 +6,8 @@
 
 #include "cli.h"
 #include "pfad/ingest/ingester.h"
+#include "pfad/ingest/object_sink.h"
+#include "pfad/warehouse/clickhouse_sink.h"
 
 namespace pfad::cli {
 namespace {
@@ -15,6 +17,7 @@ constexpr double Seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; 
 struct IngestFlags {
   ingest::IngestOptions options;
   std::string sink;
+  std::string clickhouse;  // URL; credentials only from the environment or config file
   // Flags in seconds; the defaults are the library's.
   double grace_s = Seconds(ingest::WindowOptions{}.grace_ms);
   double lookback_s = Seconds(ingest::WindowOptions{}.lookback_ms);
@@ -25,11 +28,13 @@ struct IngestFlags {
   StorageFlags storage;
 };
 
-Result<std::shared_ptr<storage::ObjectStore>> Resolve(IngestFlags& flags) {
+Result<std::vector<std::unique_ptr<ingest::MinuteSink>>> Resolve(IngestFlags& flags) {
   auto& o = flags.options;
   PFAD_ASSIGN_OR_RAISE(auto config, flags.storage.LoadConfig());
-  // The library resolves its section (defaults, file, environment); flags go over it.
+  // The libraries resolve their sections (defaults, file, environment); flags go over them.
   PFAD_ASSIGN_OR_RAISE(const auto resolved, ingest::IngestOptions::Resolve(config));
+  PFAD_ASSIGN_OR_RAISE(auto clickhouse, warehouse::ClickHouseConfig::Resolve(config));
+  if (!flags.clickhouse.empty()) clickhouse.url = flags.clickhouse;
   PFAD_ASSIGN_OR_RAISE(o.properties, KafkaProperties(config, flags.properties));
   if (o.registry_url.empty()) o.registry_url = resolved.registry_url;
   o.topics = resolved.topics;
@@ -37,8 +42,9 @@ Result<std::shared_ptr<storage::ObjectStore>> Resolve(IngestFlags& flags) {
     PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(flags.sink));
   } else if (resolved.sink.is_s3() || !resolved.sink.key.empty()) {
     o.sink = resolved.sink;
-  } else {
-    return Status::Invalid("no sink: set --sink (a directory or s3://bucket[/prefix])");
+  } else if (clickhouse.url.empty()) {
+    return Status::Invalid(
+        "no sink: set --sink (a directory or s3://bucket[/prefix]) and/or --clickhouse http://host:port/<db>");
   }
   const auto ms = [](double s) { return static_cast<int64_t>(s * 1000); };
   o.windows.grace_ms = ms(flags.grace_s);
@@ -47,8 +53,18 @@ Result<std::shared_ptr<storage::ObjectStore>> Resolve(IngestFlags& flags) {
   o.connect_timeout = std::chrono::milliseconds(ms(flags.connect_timeout_s));
   if (o.registry_url.empty()) return Status::Invalid("no schema registry: set --registry or PFAD_REGISTRY_URL");
   PFAD_RETURN_NOT_OK(ingest::Validate(ingest::WithDefaults(o)));
-  PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.storage.Resolve(config));
-  return storage::ObjectStore::Open(o.sink, storage_config);
+  std::vector<std::unique_ptr<ingest::MinuteSink>> sinks;
+  if (o.sink.is_s3() || !o.sink.key.empty()) {
+    PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.storage.Resolve(config));
+    PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(o.sink, storage_config));
+    sinks.push_back(std::make_unique<ingest::ObjectSink>(std::move(store), o.sink, o.row_group_rows));
+  }
+  if (!clickhouse.url.empty()) {
+    PFAD_ASSIGN_OR_RAISE(auto client, warehouse::ClickHouseClient::Make(clickhouse, DefaultClock()));
+    PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());
+    sinks.push_back(std::make_unique<warehouse::ClickHouseSink>(std::move(client), std::move(calendar)));
+  }
+  return sinks;
 }
 
 int RunIngest(IngestFlags& flags) {
@@ -56,9 +72,9 @@ int RunIngest(IngestFlags& flags) {
   // allocator hands those pages back, where the wheel's default pool keeps them.
   // Set before the process's first Arrow allocation.
   ::setenv("ARROW_DEFAULT_MEMORY_POOL", "system", /*overwrite=*/0);
-  auto store = Resolve(flags);
-  if (!store.ok()) return ReportError("ingest", store.status());
-  auto stats = ingest::Run(flags.options, *store, StopOnSignals(), DefaultClock());
+  auto sinks = Resolve(flags);
+  if (!sinks.ok()) return ReportError("ingest", sinks.status());
+  auto stats = ingest::Run(flags.options, std::move(*sinks), StopOnSignals(), DefaultClock());
   if (!stats.ok()) return ReportError("ingest", stats.status());
   const auto& s = *stats;
   fmt::print(stderr, "pfad ingest: {} events read, {} stored in {} object writes ({} updates), {} to the DLQ\n",
@@ -93,7 +109,8 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
       "(or, with every partition idle for --idle-timeout, when the clock does). Late events rewrite\n"
       "their minute; events more than --lookback late, and undecodable messages, go to the DLQ\n"
       "topic with headers naming the error and the source. Each stored object is announced on the\n"
-      "windows topic as JSON. SIGINT/SIGTERM: finish the writes in flight, commit, exit 0.");
+      "windows topic as JSON. With --clickhouse each minute also goes into <db>.user_interactions\n"
+      "(deduplicated reads: SELECT ... FINAL). SIGINT/SIGTERM: finish the writes in flight, commit, exit 0.");
   cmd->add_option("--bootstrap", o.bootstrap, "Kafka bootstrap servers")
       ->envname("PFAD_KAFKA_BOOTSTRAP")
       ->capture_default_str();
@@ -106,6 +123,10 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
       ->envname("PFAD_INGEST_INSTANCE_ID");
   cmd->add_option("--sink", flags->sink, "directory, file:// or s3://bucket[/prefix] for the minute objects")
       ->envname("PFAD_INGEST_SINK");
+  cmd->add_option("--clickhouse", flags->clickhouse,
+                  "also (or, without --sink, only) store every minute in ClickHouse, http://host:port/<db> "
+                  "(default: $PFAD_CLICKHOUSE_URL or [clickhouse] url; user/password from PFAD_CLICKHOUSE_USER/"
+                  "PASSWORD or [clickhouse]); offsets are committed once every sink has the events");
   cmd->add_option("--dlq-topic", o.dlq_topic, "dead-letter topic (default: <topic>.dlq)");
   cmd->add_option("--windows-topic", o.windows_topic, "topic announcing stored objects (default: <topic>.windows)");
   cmd->add_option("--grace", flags->grace_s, "seconds a minute waits for stragglers after it ends")

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   pfad::cli::RegisterMinute(app, exit_code);
   pfad::cli::RegisterProduce(app, exit_code);
   pfad::cli::RegisterIngest(app, exit_code);
+  pfad::cli::RegisterExport(app, exit_code);
   pfad::cli::RegisterDashboard(app, exit_code);
   pfad::cli::RegisterSchedule(app, exit_code);
   pfad::cli::RegisterDemo(app, exit_code);

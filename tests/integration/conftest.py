@@ -93,6 +93,18 @@ def registry_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def clickhouse_env() -> dict[str, str]:
+    """scripts/services/clickhouse.sh's URL (http://127.0.0.1:<port>/pfad), user and password; fails unless /ping answers."""
+    env = service_env("clickhouse", "PFAD_CLICKHOUSE_URL")
+    url = f"http://127.0.0.1:{env['PFAD_CLICKHOUSE_PORT']}/ping"
+    try:
+        urllib.request.urlopen(url, timeout=5)
+    except OSError as e:
+        pytest.fail(f"ClickHouse is not reachable at {url} ({e}); start it with scripts/services/clickhouse.sh start")
+    return env
+
+
+@pytest.fixture(scope="session")
 def pfad() -> Pfad:
     binary = Path(os.environ.get("PFAD_BIN", ROOT / "build/pfad")).resolve()  # tools may run elsewhere
     if not binary.is_file():
@@ -100,7 +112,7 @@ def pfad() -> Pfad:
     # No ambient service settings: each test passes what it means to use.
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "MINIO_", "PFAD_CONFIG", "PFAD_KAFKA", "PFAD_REGISTRY", "PFAD_ENGINE",
-                                 "PFAD_SPARK"))}
+                                 "PFAD_SPARK", "PFAD_CLICKHOUSE", "CLICKHOUSE_"))}
     return Pfad(binary, env)
 
 

@@ -81,7 +81,7 @@ Result<HttpResponse> SendHttp(const HttpRequest& request) {
     const CURLcode rc = curl_easy_perform(curl.get());
     if (rc == CURLE_OK) {
       curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &response.status);
-      if (response.status < 500) return response;
+      if (response.status < 500 || !request.retry_server_errors) return response;
       last_error = "HTTP " + std::to_string(response.status);
     } else {
       last_error = curl_easy_strerror(rc);

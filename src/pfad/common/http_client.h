@@ -30,13 +30,17 @@ struct HttpRequest {
   std::vector<std::string> headers;  // "Name: value"
   std::chrono::milliseconds timeout{5000};
   int max_attempts = 3;
+  // False: a 5xx answer is returned as it is (its body names the error), not
+  // retried, for callers that classify server errors themselves (ClickHouse).
+  bool retry_server_errors = true;
   // AWS Signature V4 signing (S3): "aws:amz:<region>:s3", with `user` as
   // "<access key>:<secret key>". Empty = no signing.
   std::string aws_sigv4;
   std::string user;
 };
 
-// IOError naming the URL and the last failure when no attempt got an answer below 500.
+// IOError naming the URL and the last failure when no attempt got an answer below
+// 500 (or, with retry_server_errors off, no answer at all).
 Result<HttpResponse> SendHttp(const HttpRequest& request);
 
 }  // namespace pfad

@@ -172,6 +172,8 @@ void Ingester::ProcessWrites(std::chrono::milliseconds wait) {
       metrics_.events_stored += stored.added;
       ++metrics_.objects_written;
       if (stored.update) ++metrics_.object_updates;
+    }
+    if (stored.added > 0 && !stored.object.key.empty()) {  // a warehouse-only write has no object to announce
       announcer_.Publish({.object = stored.object.ToString(), .minute = stored.minute, .rows = stored.rows,
                           .added = stored.added, .update = stored.update, .close_at_ms = done.job.close_at_ms,
                           .stored_at_ms = done.stored_wall_ms});
@@ -294,8 +296,16 @@ Result<IngestStats> Ingester::Finish() {
   return metrics_.Snapshot();
 }
 
-Result<IngestStats> Run(const IngestOptions& given, std::shared_ptr<storage::ObjectStore> store,
+Result<IngestStats> Run(const IngestOptions& options, std::shared_ptr<storage::ObjectStore> store,
                         const std::atomic<bool>& stop, const Clock& clock) {
+  std::vector<std::unique_ptr<MinuteSink>> sinks;
+  sinks.push_back(std::make_unique<ObjectSink>(std::move(store), options.sink, options.row_group_rows));
+  return Run(options, std::move(sinks), stop, clock);
+}
+
+Result<IngestStats> Run(const IngestOptions& given, std::vector<std::unique_ptr<MinuteSink>> sinks,
+                        const std::atomic<bool>& stop, const Clock& clock) {
+  if (sinks.empty()) return Status::Invalid("no sink: give an object store sink or a warehouse sink");
   const IngestOptions options = WithDefaults(given);
   PFAD_RETURN_NOT_OK(Validate(options));
   PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());
@@ -306,13 +316,13 @@ Result<IngestStats> Run(const IngestOptions& given, std::shared_ptr<storage::Obj
                          ingester->OnRebalance(r);
                        }));
   PFAD_ASSIGN_OR_RAISE(auto producer, kafka::Producer::Make(ProducerProperties(options)));
-  std::vector<std::unique_ptr<MinuteSink>> sinks;
-  sinks.push_back(std::make_unique<ObjectSink>(std::move(store), options.sink, options.row_group_rows));
+  std::string sink_names;
+  for (const auto& sink : sinks) sink_names += (sink_names.empty() ? "" : ",") + sink->Name();
   Ingester loop(options, *consumer, *producer, schemas, std::move(sinks), std::move(calendar), clock, stop);
   ingester = &loop;
   PFAD_RETURN_NOT_OK(loop.Open());
   Log()->info("ingesting topic={} group={} sink={} grace_ms={} lookback_ms={} idle_timeout_ms={} librdkafka={}",
-              options.topic, options.group, options.sink.ToString(), options.windows.grace_ms,
+              options.topic, options.group, sink_names, options.windows.grace_ms,
               options.windows.lookback_ms, options.windows.idle_timeout_ms, kafka::LibraryVersion());
   std::unique_ptr<http::Server> metrics_server;
   if (options.metrics_port > 0) {

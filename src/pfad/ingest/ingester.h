@@ -59,7 +59,7 @@ struct IngestOptions {
   std::string dlq_topic;      // default <topic>.dlq
   std::string windows_topic;  // default <topic>.windows
   kafka::TopicDefaults topics;  // for creating the DLQ and windows topics when missing
-  storage::ObjectUri sink;    // directory or s3://bucket[/prefix]
+  storage::ObjectUri sink;    // directory or s3://bucket[/prefix] of the object sink (may be unset with another sink)
   WindowOptions windows;
   int64_t row_group_rows = 262'144;
   int64_t max_buffered_events = 2'000'000;  // stop fetching while this many wait (bounds RSS in catch-up)
@@ -143,8 +143,11 @@ class Ingester {
 
 // Consumes until `stop` turns true (or, with until_idle, the input is drained),
 // then commits what is stored and returns. Fails only when the stage cannot go
-// on: the broker, the topics or the sink are unreachable at start, or the DLQ
-// refuses a message.
+// on: the broker, the topics or a sink are unreachable at start, or the DLQ
+// refuses a message. Offsets are committed once every sink stored the events.
+Result<IngestStats> Run(const IngestOptions& options, std::vector<std::unique_ptr<MinuteSink>> sinks,
+                        const std::atomic<bool>& stop, const Clock& clock);
+// The same with one sink, the object store at options.sink.
 Result<IngestStats> Run(const IngestOptions& options, std::shared_ptr<storage::ObjectStore> store,
                         const std::atomic<bool>& stop, const Clock& clock);
 
