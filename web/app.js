@@ -135,11 +135,14 @@ function showFraudStats(fraud) {
   $('fraud-time').textContent = scored && num(fraud.scoring_ms) !== null ? `${count(fraud.scoring_ms)} ms` : '–';
 }
 
+// A threshold as people read it: 3 significant digits (0.5, 0.873, 0.000033).
+const short = (v) => String(+Number(v).toPrecision(3));
+
 function showFraudCaption(fraud, minute) {
   const parts = [`Minute ${minute}`];
   if (fraud.model !== undefined) parts.push(`model ${text(fraud.model)}`);
   if (isObject(fraud.threshold)) {
-    const t = KINDS.filter((k) => num(fraud.threshold[k]) !== null).map((k) => `${k} ≥ ${fraud.threshold[k]}`);
+    const t = KINDS.filter((k) => num(fraud.threshold[k]) !== null).map((k) => `${k} ≥ ${short(fraud.threshold[k])}`);
     if (t.length) parts.push(`flagged at ${t.join(', ')}`);
   }
   const w = fraud.window;
@@ -168,8 +171,8 @@ function showFraudHistogram(fraud) {
   const t = isObject(fraud.threshold) ? fraud.threshold : {};
   const known = KINDS.filter((k) => num(t[k]) !== null && t[k] >= 0 && t[k] <= 1);
   histThresholds = known.length === 2 && t.user === t.session
-    ? [{ value: t.user, label: `threshold ${t.user}`, color: '#1d2330' }]
-    : known.map((k) => ({ value: t[k], label: `${k} threshold ${t[k]}`, color: KIND_COLORS[k] }));
+    ? [{ value: t.user, label: `threshold ${short(t.user)}`, color: '#1d2330' }]
+    : known.map((k) => ({ value: t[k], label: `${k} threshold ${short(t[k])}`, color: KIND_COLORS[k] }));
   $('fraud-hist-title').textContent = `fraud score histogram, ${bins} bins`;
   fraudHist.update();
 }

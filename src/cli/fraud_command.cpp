@@ -286,7 +286,7 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember(fraud::TrainableModels()));
   tcmd->add_option("--threshold", train->options.threshold,
                    "score at or above which an entity is flagged (default: trees 0.5; a GNN its score at\n"
-                   "--train-fpr over the training entities)")
+                   "--train-fpr over the training entities, at least 0.5)")
       ->check(CLI::Range(0.0, 1.0));
   tcmd->add_option("--train-fpr", train->options.train_fpr, "a GNN's threshold: this false-positive rate on the training entities")
       ->capture_default_str()

@@ -31,7 +31,7 @@ const report = (minute, success, error) => ({
 const fraud = ({ minute, users, sessions, alerts = 1, top = [] }) => ({
   status: 'scored', model: 'gnn_hetero v2',
   window: { minutes: 10, objects: 7, events: 123456, first: '2025-01-15_10-04', last: `2025-01-15_10-${minute}` },
-  threshold: { user: 0.5, session: 0.6 },
+  threshold: { user: 0.5, session: 0.61234 },
   scored: { user: 1234, session: 2345 },
   flagged: { user: users, session: sessions },
   new_alerts: alerts,
@@ -40,7 +40,7 @@ const fraud = ({ minute, users, sessions, alerts = 1, top = [] }) => ({
   top, scoring_ms: 412,
 });
 const entity = (kind, id, score, features) =>
-  ({ entity_kind: kind, entity_id: id, fraud_score: score, is_fraud: score >= (kind === 'user' ? 0.5 : 0.6),
+  ({ entity_kind: kind, entity_id: id, fraud_score: score, is_fraud: score >= (kind === 'user' ? 0.5 : 0.61234),
     top_features: features });
 const withFraud = (minute, section) => {
   const doc = report(minute, 17, 3);
@@ -173,7 +173,7 @@ test('shows the fraud sections of several minutes: counts over time, histogram, 
   await page.waitForFunction(() => Chart.getChart('fraud-trend').data.labels.length === 6);
   const panels = await fraudPanels();
   assert.equal(panels.notice, null);
-  assert.equal(panels.caption, 'Minute 2025/01/15 10:13 · model gnn_hetero v2 · flagged at user ≥ 0.5, session ≥ 0.6 · '
+  assert.equal(panels.caption, 'Minute 2025/01/15 10:13 · model gnn_hetero v2 · flagged at user ≥ 0.5, session ≥ 0.612 · '
     + 'window 10 minutes (7 minute objects, 2025/01/15 10:04–10:13), 123,456 events');
   assert.deepEqual(panels.stats, ['6', 'flagged users of 1,234', '10', 'flagged sessions of 2,345', '4', '412 ms']);
   assert.deepEqual(panels.visible, ['fraud-trend-card', 'fraud-hist-card', 'fraud-top-card']);
@@ -190,6 +190,11 @@ test('shows the fraud sections of several minutes: counts over time, histogram, 
     ['user', TOP[2].entity_id, '0.412', 'no', TOP[2].top_features],
   ]);
   // The bars the histogram draws: every non-empty bin has a visible bar, taller for more entities.
+  // (Waits out Chart.js's grow-in animation, which lasts longer on a busy machine.)
+  await page.waitForFunction(() => {
+    const h = Chart.getChart('fraud-hist').getDatasetMeta(0).data.map((b) => b.height);
+    return h.every((x) => x >= 5) && h[0] > h[1] && h[1] > h[2];
+  }).catch(() => {});
   const heights = await page.evaluate(() => Chart.getChart('fraud-hist').getDatasetMeta(0).data.map((b) => b.height));
   assert.ok(heights.every((h) => h >= 5), `log scale: a bin of 3 still shows a bar (${heights})`);
   assert.ok(heights[0] > heights[1] && heights[1] > heights[2], String(heights));

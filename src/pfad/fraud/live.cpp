@@ -277,10 +277,12 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
   for (const auto& o : *objects) window.objects.push_back(MinuteOf(o));
   auto section = BuildScoredSection(summary, window, *scores, config_.top);
 
-  // Flagged before: in the earlier minutes' scores objects of this window, or alerted here.
+  // Flagged before: in the scores objects of this window's minutes (this minute's own
+  // too: a run again, after late events or from another run state, finds the
+  // object its earlier run wrote once its alerts were acknowledged), or alerted here.
   std::set<EntityKey> already;
   for (const auto& o : *objects) {
-    if (o.Basename() >= minute.Basename()) continue;
+    if (o.Basename() > minute.Basename()) continue;
     auto flagged = ReadFlagged(store, BesideMinute(o, events::kScoresSuffix));
     if (!flagged.ok()) {
       // A bad earlier scores object must not stop this minute: worst case, repeated alerts.

@@ -167,7 +167,7 @@ Status TrainGnn(std::vector<TrainingWindow>& windows, const LabelIndex& labels, 
   PFAD_RETURN_NOT_OK(CheckBothClasses(all[1], events::EntityKind::kSession));
   PFAD_ASSIGN_OR_RAISE(auto trained, Gnn::Train(graphs, params));
   const auto gnn = std::make_shared<const Gnn>(std::move(trained));
-  // Thresholds: the score at train_fpr over the training entities of each kind.
+  // Thresholds: the score at train_fpr over the training entities of each kind, at least 0.5.
   std::vector<double> scores[2];
   for (const auto& w : windows) {
     PFAD_ASSIGN_OR_RAISE(const auto s, gnn->Predict(w.nodes, w.graph.edges));
@@ -176,8 +176,12 @@ Status TrainGnn(std::vector<TrainingWindow>& windows, const LabelIndex& labels, 
   }
   for (const events::EntityKind kind : {events::EntityKind::kUser, events::EntityKind::kSession}) {
     const int k = static_cast<int>(kind);
+    // Never below 0.5: the network separates its own training entities almost
+    // perfectly, so their 1 %-FPR score is near 0 and would flag ~4 % of unseen
+    // ordinary entities (docs/FRAUD.md section 4); on noisy data it is higher.
     double threshold = AtFalsePositiveRate(scores[k], all[k], options.train_fpr).threshold;
     if (!std::isfinite(threshold)) threshold = 1.0;
+    threshold = std::max(threshold, 0.5);
     model.parts.push_back({kind, options.threshold.value_or(threshold), BoostedTrees(), gnn});
   }
   return Status::OK();

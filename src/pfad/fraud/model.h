@@ -54,7 +54,7 @@ struct TrainOptions {
   TreeParams trees;
   GnnParams gnn;  // architecture set from `model`
   // Unset: trees flag at 0.5; a GNN at its score at train_fpr over the
-  // training entities of the kind (the lowest such score).
+  // training entities of the kind (the lowest such score), but at least 0.5.
   std::optional<double> threshold;
   double train_fpr = 0.01;
   int window_minutes = 10;
