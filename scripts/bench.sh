@@ -2,18 +2,19 @@
 # `make bench`: start the services a benchmark needs, run the benchmarks in bench/, and stop
 # only the services this run started (others, e.g. a shared MinIO, are left running).
 # Figures go to stdout as Markdown (copy them into docs/BENCHMARKS.md).
-#   scripts/bench.sh [analyze|produce|ingest|freshness|dashboard|spark|fraud|clickhouse|all]
+#   scripts/bench.sh [analyze|produce|ingest|freshness|soak|dashboard|spark|fraud|clickhouse|all]
+# (soak is not in all: it runs 30 minutes)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PFAD_ROOT"
 which="${1:-all}"
 case "$which" in
   analyze|dashboard) services=(minio) ;;
-  produce|ingest|freshness) services=(minio kafka registry) ;;
+  produce|ingest|freshness|soak) services=(minio kafka registry) ;;
   spark|fraud) services=(minio spark) ;;
   clickhouse) services=(minio kafka registry clickhouse) ;;
   all) services=(minio kafka registry spark) ;;
-  *) die "usage: bench.sh [analyze|produce|ingest|freshness|dashboard|spark|fraud|clickhouse|all]" ;;
+  *) die "usage: bench.sh [analyze|produce|ingest|freshness|soak|dashboard|spark|fraud|clickhouse|all]" ;;
 esac
 started=()
 trap 'for s in "${started[@]}"; do scripts/services/$s.sh stop || true; done' EXIT
@@ -27,6 +28,7 @@ case "$which" in
   produce) .venv/bin/python bench/produce_bench.py ;;
   ingest) .venv/bin/python bench/ingest_bench.py ;;
   freshness) .venv/bin/python bench/freshness_bench.py ;;
+  soak) .venv/bin/python bench/soak_bench.py ;;
   dashboard) .venv/bin/python bench/dashboard_bench.py ;;
   spark) .venv/bin/python bench/spark_bench.py ;;
   fraud) .venv/bin/python bench/fraud_bench.py ;;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <set>
@@ -351,6 +352,69 @@ TEST_F(IngesterTest, AnUnknownSchemaIdGoesToTheDlq) {
   ASSERT_EQ(dlq.size(), 1u);
   const std::map<std::string, std::string> headers(dlq[0].headers.begin(), dlq[0].headers.end());
   EXPECT_EQ(headers.at("pfad.error.kind"), "unknown-schema");
+}
+
+// A sink that stores only once every other RendezvousSink has started storing
+// too: stored one after another they would give up and fail.
+struct Rendezvous {
+  std::mutex mutex;
+  std::condition_variable cv;
+  int arrived = 0;
+};
+
+class RendezvousSink final : public MinuteSink {
+ public:
+  RendezvousSink(Rendezvous& meeting, int sinks, std::string name, bool fail = false)
+      : meeting_(meeting), sinks_(sinks), name_(std::move(name)), fail_(fail) {}
+  std::string Name() const override { return name_; }
+  Status Check() override { return Status::OK(); }
+  Result<StoredMinute> Store(const MinuteWindow& window, int64_t) override {
+    std::unique_lock lock(meeting_.mutex);
+    ++meeting_.arrived;
+    meeting_.cv.notify_all();
+    if (!meeting_.cv.wait_for(lock, std::chrono::seconds(30), [&] { return meeting_.arrived >= sinks_; })) {
+      return Status::IOError("stored alone: the other sinks did not store at the same time");
+    }
+    if (fail_) return Status::IOError("down");
+    return StoredMinute{.minute = window.minute.Name(), .rows = static_cast<int64_t>(window.events.size())};
+  }
+
+ private:
+  Rendezvous& meeting_;
+  int sinks_;
+  std::string name_;
+  bool fail_;
+};
+
+WriteDone WriteOneWindow(std::vector<std::unique_ptr<MinuteSink>> sinks) {
+  ManualClock clock(kT0);
+  WindowWriter writer(std::move(sinks), clock);
+  MinuteWindow window{.id = 1, .minute = events::MinuteCalendar::Open().ValueOrDie().MinuteOf(kT0)};
+  window.events.resize(3);
+  writer.Submit(WriteJob{.window = std::move(window)});
+  for (;;) {
+    auto done = writer.Collect(std::chrono::milliseconds(1000));
+    if (!done.empty()) return std::move(done.front());
+  }
+}
+
+TEST(WindowWriter, EverySinkStoresAWindowAtTheSameTime) {
+  Rendezvous meeting;
+  std::vector<std::unique_ptr<MinuteSink>> sinks;
+  for (const char* name : {"objects", "warehouse", "third"}) sinks.push_back(std::make_unique<RendezvousSink>(meeting, 3, name));
+  const WriteDone done = WriteOneWindow(std::move(sinks));
+  ASSERT_TRUE(done.result.ok()) << done.result.status().ToString();
+  EXPECT_EQ(done.result->rows, 3);
+}
+
+TEST(WindowWriter, AFailingSinkFailsTheWindowAndIsNamed) {
+  Rendezvous meeting;
+  std::vector<std::unique_ptr<MinuteSink>> sinks;
+  sinks.push_back(std::make_unique<RendezvousSink>(meeting, 2, "objects"));
+  sinks.push_back(std::make_unique<RendezvousSink>(meeting, 2, "warehouse", /*fail=*/true));
+  const WriteDone done = WriteOneWindow(std::move(sinks));
+  ASSERT_FALSE(done.result.ok());
+  EXPECT_EQ(done.result.status().message(), "warehouse: down");
 }
 
 }  // namespace

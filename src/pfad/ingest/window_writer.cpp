@@ -1,5 +1,7 @@
 #include "pfad/ingest/window_writer.h"
 
+#include <future>
+
 namespace pfad::ingest {
 
 WindowWriter::WindowWriter(std::vector<std::unique_ptr<MinuteSink>> sinks, const Clock& clock)
@@ -59,16 +61,23 @@ void WindowWriter::Enqueue(Job job) {
   cv_.notify_all();
 }
 
+template <typename Fn>
+void WindowWriter::OnEverySink(const Fn& fn) {
+  std::vector<std::future<void>> others;
+  for (size_t i = 1; i < sinks_.size(); ++i) others.push_back(std::async(std::launch::async, [&fn, i] { fn(i); }));
+  fn(0);
+  for (auto& other : others) other.get();
+}
+
 Result<StoredMinute> WindowWriter::Store(const WriteJob& job) {
-  std::optional<Result<StoredMinute>> first;
-  for (auto& sink : sinks_) {
-    auto result = sink->Store(job.window, job.prepared_events);
-    if (!result.ok()) {
-      return Status(result.status().code(), sink->Name() + ": " + result.status().message());
+  std::vector<Result<StoredMinute>> results(sinks_.size(), Status::Cancelled("not stored"));
+  OnEverySink([&](size_t i) { results[i] = sinks_[i]->Store(job.window, job.prepared_events); });
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    if (!results[i].ok()) {
+      return Status(results[i].status().code(), sinks_[i]->Name() + ": " + results[i].status().message());
     }
-    if (!first) first = std::move(result);
   }
-  return std::move(*first);
+  return std::move(results.front());
 }
 
 void WindowWriter::Loop() {
@@ -82,7 +91,7 @@ void WindowWriter::Loop() {
     lock.unlock();
     if (auto* prepare = std::get_if<PrepareJob>(&next)) {
       if (closing) continue;  // at shutdown, open minutes are re-read, not written
-      for (auto& sink : sinks_) sink->Prepare(prepare->window_id, prepare->events);
+      OnEverySink([&](size_t i) { sinks_[i]->Prepare(prepare->window_id, prepare->events); });
       continue;
     }
     if (auto* discard = std::get_if<DiscardJob>(&next)) {

@@ -1,8 +1,10 @@
 // Stores closed minute windows one after another on its own thread, so
 // consuming goes on while an object is encoded and uploaded; between writes it
-// hands the full row groups of open windows to the sinks ahead (Prepare). A
-// window is stored when every sink has stored it; a failure of any sink returns
-// the window for a retry (sinks merge by event_id, so storing again is safe).
+// hands the full row groups of open windows to the sinks ahead (Prepare). With
+// several sinks (object store and warehouse) each job runs in all of them at
+// once, one thread per sink, and the next job waits for the slowest. A window
+// is stored when every sink has stored it; a failure of any sink returns the
+// window for a retry (sinks merge by event_id, so storing again is safe).
 #pragma once
 
 #include "pfad/common/clock.h"
@@ -64,6 +66,9 @@ class WindowWriter {
   void Enqueue(Job job);
   void Loop();
   Result<StoredMinute> Store(const WriteJob& job);
+  // Calls fn(i) for every sink i concurrently (sink 0 on this thread) and waits for all.
+  template <typename Fn>
+  void OnEverySink(const Fn& fn);
 
   std::vector<std::unique_ptr<MinuteSink>> sinks_;  // this thread's only
   const Clock& clock_;
