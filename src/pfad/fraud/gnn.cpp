@@ -598,11 +598,10 @@ Result<Gnn> Gnn::Train(std::span<const GnnGraph> graphs, const GnnParams& params
   return gnn;
 }
 
-Result<GnnScores> Gnn::Predict(const NodeFeatures& nodes, const Adjacency& links) const {
-  PFAD_RETURN_NOT_OK(CheckShapes(nodes, links));
-  const Network net{params_, LayoutOf(params_), blocks_, mean_, std_};
-  GnnPass pass;
-  net.Forward(nodes, links, pass);
+namespace {
+
+// The heads' probabilities of a forward pass.
+GnnScores ScoresOf(const GnnPass& pass) {
   GnnScores out;
   for (int k = 0; k < kHeads; ++k) {
     auto& scores = k == 0 ? out.users : out.sessions;
@@ -612,16 +611,23 @@ Result<GnnScores> Gnn::Predict(const NodeFeatures& nodes, const Adjacency& links
   return out;
 }
 
+}  // namespace
+
+Result<GnnScores> Gnn::Predict(const NodeFeatures& nodes, const Adjacency& links) const {
+  PFAD_RETURN_NOT_OK(CheckShapes(nodes, links));
+  const Network net{params_, LayoutOf(params_), blocks_, mean_, std_};
+  GnnPass pass;
+  net.Forward(nodes, links, pass);
+  return ScoresOf(pass);
+}
+
 Result<Gnn::Explained> Gnn::Explain(const NodeFeatures& nodes, const Adjacency& links) const {
   PFAD_RETURN_NOT_OK(CheckShapes(nodes, links));
   const Network net{params_, LayoutOf(params_), blocks_, mean_, std_};
   GnnPass pass;
   net.Forward(nodes, links, pass);
-  Explained out;
+  Explained out{.scores = ScoresOf(pass)};
   for (int k = 0; k < kHeads; ++k) {
-    auto& scores = k == 0 ? out.scores.users : out.scores.sessions;
-    scores.resize(static_cast<size_t>(pass.logit[k].size()));
-    for (size_t i = 0; i < scores.size(); ++i) scores[i] = Sigmoid(pass.logit[k](static_cast<Eigen::Index>(i)));
     Vec dlogit[kHeads];
     for (int h = 0; h < kHeads; ++h) dlogit[h] = Vec::Constant(pass.logit[h].size(), h == k ? 1.0 : 0.0);
     std::vector<Mat> grads = ZeroGradients(blocks_);
