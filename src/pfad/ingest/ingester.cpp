@@ -140,6 +140,14 @@ void Ingester::SubmitDue(int64_t now) {
   }
 }
 
+bool Ingester::StorageBehind(int64_t now) {
+  if (windows_.buffered_events() + writer_.pending_events() < options_.max_buffered_events) return false;
+  // Only a write on its way (or its retry) frees events. Events that wait for their
+  // minute to close are freed by reading on: a minute larger than the bound closes
+  // when the next one begins.
+  return writer_.pending() > 0 || now < write_backoff_until_;
+}
+
 void Ingester::PrepareAhead() {
   const auto rows = static_cast<size_t>(options_.row_group_rows);
   windows_.ForEachOpen([&](const MinuteWindow& window) {
@@ -216,7 +224,7 @@ void Ingester::Commit(bool sync) {
 bool Ingester::Step() {
   if (stop_ || !fatal_.ok()) return false;
   int64_t now = clock_.NowMillis();
-  if (windows_.buffered_events() < options_.max_buffered_events) {
+  if (!StorageBehind(now)) {
     batch_.clear();
     consumer_.Poll(std::chrono::milliseconds(100), 10'000, batch_);
     now = clock_.NowMillis();

@@ -62,7 +62,9 @@ struct IngestOptions {
   storage::ObjectUri sink;    // directory or s3://bucket[/prefix] of the object sink (may be unset with another sink)
   WindowOptions windows;
   int64_t row_group_rows = 262'144;
-  int64_t max_buffered_events = 2'000'000;  // stop fetching while this many wait (bounds RSS in catch-up)
+  // Reading pauses while this many events are held (open minutes and writes on their
+  // way) and storage is what holds them up: bounds RSS in catch-up and in an outage.
+  int64_t max_buffered_events = 2'000'000;
   kafka::Properties properties;             // librdkafka overrides, for consumer and producer
   int metrics_port = 0;                     // 0 = no endpoint
   std::string metrics_host = "127.0.0.1";
@@ -107,6 +109,7 @@ class Ingester {
  private:
   void Handle(const kafka::Message& msg, int64_t now);
   void SubmitDue(int64_t now);
+  [[nodiscard]] bool StorageBehind(int64_t now);
   void PrepareAhead();
   void ProcessWrites(std::chrono::milliseconds wait);
   void DrainWrites();

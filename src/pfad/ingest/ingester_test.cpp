@@ -305,6 +305,31 @@ TEST_F(IngesterTest, ARevokeStoresNothingHalfDoneAndCommitsOnlyWhatIsStored) {
   EXPECT_LE(consumer_.MaxCommitted(), 0);
 }
 
+TEST_F(IngesterTest, AMinuteLargerThanTheBufferBoundStillCloses) {
+  // A minute of 10 events with reading bounded at 5 held events: reading must go
+  // on (storage holds nothing up), or the minute never sees the next one begin.
+  options_.max_buffered_events = 5;  // the ingester reads the options it was given
+  for (int i = 0; i < 10; ++i) consumer_.Append(Frame(kT0 + i * 1000));
+  StepFor(3);
+  EXPECT_EQ(ingester_->windows().buffered_events(), 10);
+  consumer_.Append(Frame(kT0 + 70'000));  // the next minute, past the grace
+  ASSERT_TRUE(StepUntil([&] { return Stored(minute_) == 10; }));
+}
+
+TEST_F(IngesterTest, ReadingPausesWhileFailedWritesHoldTheBufferBound) {
+  options_.max_buffered_events = 5;
+  store_.fail = true;
+  for (int i = 0; i < 10; ++i) consumer_.Append(Frame(kT0 + i * 1000));
+  consumer_.Append(Frame(kT0 + 70'000));
+  ASSERT_TRUE(StepUntil([&] { return ingester_->metrics().write_failures.load() >= 1; }));
+  for (int i = 0; i < 5; ++i) consumer_.Append(Frame(kT0 + 71'000 + i));
+  StepFor(10);  // the clock stands still: the retry's backoff has not run out
+  EXPECT_EQ(consumer_.queue.size(), 5u) << "nothing more is read while storage holds the events up";
+  store_.fail = false;
+  clock_.Advance(11'000);
+  ASSERT_TRUE(StepUntil([&] { return Stored(minute_) == 10 && consumer_.queue.empty(); }));
+}
+
 TEST(IngestOptions, ResolveReadsTheFileThenTheEnvironment) {
   ::unsetenv("PFAD_REGISTRY_URL");
   ::unsetenv("PFAD_INGEST_SINK");

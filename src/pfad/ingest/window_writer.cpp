@@ -26,6 +26,7 @@ Status WindowWriter::CheckSinks() {
 void WindowWriter::Submit(WriteJob job) {
   {
     std::lock_guard lock(mutex_);
+    pending_events_ += static_cast<int64_t>(job.window.events.size());
     queue_.emplace_back(std::move(job));
     ++pending_;
   }
@@ -45,12 +46,18 @@ std::vector<WriteDone> WindowWriter::Collect(std::chrono::milliseconds wait) {
   }
   std::vector<WriteDone> out(std::make_move_iterator(done_.begin()), std::make_move_iterator(done_.end()));
   done_.clear();
+  for (const auto& done : out) pending_events_ -= static_cast<int64_t>(done.job.window.events.size());
   return out;
 }
 
 int WindowWriter::pending() {
   std::lock_guard lock(mutex_);
   return pending_;
+}
+
+int64_t WindowWriter::pending_events() {
+  std::lock_guard lock(mutex_);
+  return pending_events_;
 }
 
 void WindowWriter::Enqueue(Job job) {

@@ -52,6 +52,8 @@ class WindowWriter {
   // Finished writes, waiting up to `wait` for at least one when any is pending.
   std::vector<WriteDone> Collect(std::chrono::milliseconds wait);
   [[nodiscard]] int pending();
+  // Events of the windows submitted and not yet collected.
+  [[nodiscard]] int64_t pending_events();
 
  private:
   struct PrepareJob {
@@ -77,6 +79,7 @@ class WindowWriter {
   std::deque<Job> queue_;
   std::vector<WriteDone> done_;
   int pending_ = 0;
+  int64_t pending_events_ = 0;
   bool closing_ = false;
   std::thread thread_;
 };
