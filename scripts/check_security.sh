@@ -23,12 +23,12 @@ source "$(dirname "$0")/common.sh"
 # Extended regular expressions (grep -E, case-insensitive where marked) and what they find.
 PRIVATE_KEY='-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----'
 AWS_KEY_ID='(^|[^A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}([^A-Z0-9]|$)'
-AWS_SECRET='aws_?secret_?access_?key["'"'"']?[[:space:]]*[:=][[:space:]]*["'"'"']?[A-Za-z0-9/+]{40}'
+AWS_SECRET='aws_?secret_?access_?key["'"'"']?[[:space:]]*[:=][[:space:]]*["'"'"']?[A-Za-z0-9/+]{40}'  # pfad:not-a-secret (a pattern)
 # name = "literal" / name: 'literal' / NAME=literal (shell, env, properties).
 SECRET_NAME='(password|passwd|secret|token|api_?key|access_?key|secret_?key|private_?key|credentials?)'
 ASSIGNED_LITERAL="[A-Za-z0-9_.-]*${SECRET_NAME}[\"']?[[:space:]]*[:=][[:space:]]*[\"'][^\"'[:space:]]{8,}[\"']"
 ENV_LITERAL="^[[:space:]]*(export[[:space:]]+)?[A-Z0-9_]*(PASSWORD|SECRET|TOKEN|ACCESS_KEY|SECRET_KEY)[A-Z0-9_]*=[^\$\"'[:space:]][^[:space:]]{7,}"
-URL_PASSWORD='[a-z][a-z0-9+.-]*://[^/[:space:]:@"'"'"']+:[^/[:space:]:@"'"'"'$<{]{3,}@'
+URL_PASSWORD='[a-z][a-z0-9+.-]*://[^/[:space:]:@"'"'"']+:[^/[:space:]:@"'"'"'$<{]{3,}@'  # pfad:not-a-secret (a pattern)
 # Values that are placeholders, not secrets; and lines marked "pfad:not-a-secret" (a
 # deliberately wrong password in a test, say).
 PLACEHOLDER='…|\.\.\.|<[^>]*>|\$\{|\$[A-Z_]|changeme|example|placeholder|your[_-]|pfad:not-a-secret'

@@ -51,7 +51,7 @@ def test_planted_credentials_are_found_by_kind_and_never_printed(tmp_path):
     tree = git_tree(tmp_path / "repo", {
         "deploy/server.key": key,
         "docs/notes.md": "the key we use:\n" + key,
-        "config/pfad.toml": f'[clickhouse]\nuser = "pfad"\npassword = "{password}"\n',
+        "config/pfad.toml": f'[clickhouse]\nuser = "pfad"\npassword = "{password}"\n',  # pfad:not-a-secret (built at run time)
         "scripts/env.sh": f"export AWS_ACCESS_KEY_ID={key_id}\nexport PFAD_DASHBOARD_TOKEN={token}\n",
         "conf/aws.ini": f"[default]\naws_secret_access_key = {aws_secret}\n",
         "src/client.py": f'URL = "http://pfad:{password}@127.0.0.1:8123/pfad"\n',
