@@ -12,14 +12,14 @@ case "$mode" in demo|test) ;; *) die "usage: setup.sh demo|test" ;; esac
 debs=(build-essential cmake ninja-build pkg-config ccache tzdata
       libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libcctz-dev
       libtomlplusplus-dev libgtest-dev libgmock-dev python3-venv)
-debs+=(librdkafka-dev libcurl4-openssl-dev libsqlite3-dev)
+debs+=(librdkafka-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev)
 # Spark engine: the Spark Connect client (gRPC + protobuf; protocol from the pyspark wheel)
 debs+=(libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
 # Fraud models: gradient-boosted trees through XGBoost's C API (linked into pfad)
 debs+=(libxgboost-dev)
 # The fraud GNN (src/pfad/fraud/gnn.cpp): Eigen, header-only.
 debs+=(libeigen3-dev)
-[[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk)
+[[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk openssl curl)
 # The warehouse sink's tests and bench: a real ClickHouse server (Debian ships 18.16)
 [[ $mode == test ]] && debs+=(clickhouse-server clickhouse-client)
 # One dpkg-query for all of them: one per package took seconds on a loaded machine, and

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: install, build, start the real services, run every test (unit and
-# integration, optimised and under ASan+UBSan), and stop the services again,
-# also when a test fails.
+# `make test`: install, build, start the real services, run the security checks
+# (scripts/check_security.sh) and every test (unit and integration, optimised and
+# under ASan+UBSan), and stop the services again, also when a test fails.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PFAD_ROOT"
@@ -45,6 +45,10 @@ pytest_run() {  # pytest_run BINARY: integration tests against one build of pfad
     --junitxml="test-artifacts/integration-$(basename "$(dirname "$1")").xml" || failed=1
 }
 mkdir -p test-artifacts
+
+log "security checks: no committed credentials; every service listens on loopback only"
+scripts/check_security.sh credentials || failed=1
+scripts/check_security.sh listeners || failed=1
 
 log "unit tests (release)"
 ctest --preset release -L unit || failed=1

@@ -330,8 +330,29 @@ async function refreshFailures() {
     : '';
 }
 
+// A read token in the address (/#token=…) moves into the cookie the server accepts on
+// every data request (the event stream too: EventSource cannot send a header) and out of
+// the address bar; a fragment never reaches the server or its logs.
+function takeReadToken() {
+  const m = location.hash.match(/(?:^#|&)token=([^&]*)/);
+  if (!m) return;
+  const secure = location.protocol === 'https:' ? '; Secure' : '';
+  document.cookie = `pfad_read_token=${m[1]}; Path=/; SameSite=Strict${secure}`;
+  history.replaceState(null, '', location.pathname + location.search);
+}
+// A token given to the open page (the address edited) takes effect at once.
+window.addEventListener('hashchange', () => {
+  if (/(?:^#|&)token=/.test(location.hash)) { takeReadToken(); location.reload(); }
+});
+
 async function start() {
+  takeReadToken();
   const res = await fetch('/report');
+  if (res.status === 401) {
+    $('locked').style.display = 'block';
+    $('live').textContent = 'locked';
+    return;
+  }
   if (res.ok) showReport(await res.json());
   else $('nodata').style.display = 'block', $('nodata').textContent = 'No report yet.';
   refreshTrend();

@@ -14,7 +14,7 @@ namespace {
 // Flags laid over dashboard::DashboardConfig; unset = the config's value.
 struct DashboardFlags {
   std::string config_path;
-  std::optional<std::string> host, token, database;
+  std::optional<std::string> host, token, database, tls_cert, tls_key;
   std::optional<int> port, threads;
   std::optional<size_t> max_body_bytes;
 };
@@ -26,6 +26,8 @@ Result<dashboard::DashboardConfig> Resolve(const DashboardFlags& flags) {
   Overlay(flags.port, config.port);
   Overlay(flags.token, config.token);
   Overlay(flags.database, config.database);
+  Overlay(flags.tls_cert, config.tls_cert);
+  Overlay(flags.tls_key, config.tls_key);
   Overlay(flags.max_body_bytes, config.max_body_bytes);
   Overlay(flags.threads, config.threads);
   if (config.database.empty()) config.database = CacheDir() + "/dashboard.db";
@@ -40,8 +42,8 @@ int RunDashboard(const DashboardFlags& flags) {
   auto server = dashboard::DashboardServer::Make(*config);
   if (!server.ok()) return ReportError("dashboard", server.status());
   if (const Status st = (*server)->Start(); !st.ok()) return ReportError("dashboard", st);
-  fmt::print(stderr, "pfad dashboard: http://{}:{} (reports in {})\n", config->host, (*server)->port(),
-             config->database);
+  fmt::print(stderr, "pfad dashboard: {}://{}:{} (reports in {}{})\n", (*server)->scheme(), config->host,
+             (*server)->port(), config->database, config->read_token.empty() ? "" : "; reading needs the read token");
   while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (*server)->Stop();
   return kOk;
@@ -56,12 +58,17 @@ void RegisterDashboard(CLI::App& app, int& exit_code) {
       "dashboard",
       "Serve the report API (POST/GET/DELETE /report, GET /health, GET /reports?limit=N, GET /events)\n"
       "and the web page at /. Reports persist in SQLite. With a token, POST and DELETE need\n"
-      "'Authorization: Bearer <token>'; a non-loopback --host requires one.");
+      "'Authorization: Bearer <token>'; a non-loopback --host requires one. With a read token\n"
+      "($PFAD_DASHBOARD_READ_TOKEN or [dashboard] read_token; never a flag), reading the API needs it\n"
+      "too (open the page as /#token=<read token>). --tls-cert and --tls-key serve HTTPS.");
   cmd->add_option("--host", flags->host, "address to listen on")->default_str(defaults.host);
   cmd->add_option("--port", flags->port, "port (0 = any free port)")
       ->default_str(std::to_string(defaults.port))
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--token", flags->token, "bearer token for POST/DELETE (default: $PFAD_DASHBOARD_TOKEN)");
+  cmd->add_option("--tls-cert", flags->tls_cert,
+                  "PEM certificate (chain): serve HTTPS (default: $PFAD_DASHBOARD_TLS_CERT)");
+  cmd->add_option("--tls-key", flags->tls_key, "PEM private key of --tls-cert (default: $PFAD_DASHBOARD_TLS_KEY)");
   cmd->add_option("--db", flags->database, "SQLite database file (default: ~/.cache/pfad/dashboard.db)");
   cmd->add_option("--max-body", flags->max_body_bytes, "largest accepted request body, bytes")
       ->default_str(std::to_string(defaults.max_body_bytes));

@@ -19,7 +19,7 @@ constexpr std::chrono::milliseconds kTick{250};
 // Flags laid over schedule::ScheduleConfig; unset = the config's value.
 struct ScheduleFlags {
   std::string source;
-  std::optional<std::string> dashboard, token, state, announcements, bootstrap;
+  std::optional<std::string> dashboard, token, dashboard_ca, state, announcements, bootstrap;
   std::optional<std::string> fraud_model, fraud_alerts_topic;
   std::optional<int> retries, max_active_runs;
   std::optional<double> retry_delay_s, delay_s;
@@ -33,6 +33,7 @@ Result<schedule::ScheduleConfig> ResolveSchedule(const ScheduleFlags& flags, con
   PFAD_ASSIGN_OR_RAISE(auto config, schedule::ScheduleConfig::Resolve(file));
   Overlay(flags.dashboard, config.dashboard_url);
   Overlay(flags.token, config.token);
+  Overlay(flags.dashboard_ca, config.dashboard_ca);
   Overlay(flags.state, config.state);
   Overlay(flags.announcements, config.announcements);
   Overlay(flags.bootstrap, config.bootstrap);
@@ -58,8 +59,7 @@ Result<Prepared> Prepare(const ScheduleFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());
   schedule::EtarOptions etar;
   PFAD_ASSIGN_OR_RAISE(etar.source, storage::ObjectUri::Parse(flags.source));
-  etar.dashboard_url = config.DashboardBase();
-  etar.token = config.token;
+  etar.dashboard = config.Dashboard();
   PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(etar.source, storage_config));
   PFAD_RETURN_NOT_OK(store->CheckContainer(etar.source.Child("x")));
   etar.analyze = analyze_config.options;
@@ -87,7 +87,7 @@ int Run(const ScheduleFlags& flags) {
   const std::string dashboard = config.DashboardBase();
   schedule::MinuteScheduler scheduler(config.Options(), prepared->calendar, DefaultClock(), *prepared->runs,
                                       prepared->task,
-                                      dashboard.empty() ? nullptr : schedule::MakeRunReporter(dashboard, config.token));
+                                      dashboard.empty() ? nullptr : schedule::MakeRunReporter(config.Dashboard()));
   const std::atomic<bool>& stop = StopOnSignals();
   std::unique_ptr<schedule::MinuteAnnouncements> announcements;
   if (!config.announcements.empty()) {
@@ -134,7 +134,7 @@ int Report(const ScheduleFlags& flags) {
     PFAD_ASSIGN_OR_RAISE(auto text, store->Get(uri));
     auto report = analyze::ParseReport(text);
     if (!report.ok()) return Status::Invalid(uri.ToString(), ": ", report.status().message());
-    return schedule::PostReport(config.DashboardBase(), config.token, analyze::ToJson(*report));
+    return schedule::PostReport(config.Dashboard(), analyze::ToJson(*report));
   };
   const Status st = run();
   return st.ok() ? kOk : ReportError("report", st);
@@ -144,6 +144,8 @@ void AddDashboard(CLI::App* cmd, ScheduleFlags& f, const char* what) {
   const schedule::ScheduleConfig defaults;
   cmd->add_option("--dashboard", f.dashboard, what)->default_str(defaults.dashboard_url);
   cmd->add_option("--token", f.token, "dashboard bearer token (default: $PFAD_DASHBOARD_TOKEN)");
+  cmd->add_option("--dashboard-ca", f.dashboard_ca,
+                  "PEM CA file to trust for an https:// dashboard (default: $PFAD_DASHBOARD_CA, else the system's CAs)");
 }
 
 void AddCommon(CLI::App* cmd, ScheduleFlags& f) {

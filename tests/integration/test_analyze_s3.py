@@ -98,7 +98,7 @@ def missing_bucket(s3, bucket):
 
 def wrong_credentials(s3, bucket):
     put_bytes(s3, f"{bucket}/2025-01-15_10-00.parquet", parquet_bytes(reference_table()))
-    return {"env": {"AWS_SECRET_ACCESS_KEY": "definitely-wrong-secret"}}
+    return {"env": {"AWS_SECRET_ACCESS_KEY": "definitely-wrong-secret"}}  # pfad:not-a-secret (wrong on purpose)
 
 
 def minio_down(s3, bucket):

@@ -176,7 +176,7 @@ def test_export_errors_are_one_clear_line_and_exit_4(pfad, clickhouse, tmp_path)
     assert last.startswith("pfad export: error: ClickHouse at") and "unreachable" in last, run.stderr
 
     run = pfad.run("export", "--clickhouse", clickhouse.url, "--minute", "2025-01-15 10:00", "--to", str(tmp_path),
-                   env={**clickhouse.env, "PFAD_CLICKHOUSE_PASSWORD": "not-the-password"})
+                   env={**clickhouse.env, "PFAD_CLICKHOUSE_PASSWORD": "not-the-password"})  # pfad:not-a-secret
     assert run.code == 4, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert "refused the login of user" in run.stderr and "password" in run.stderr.lower(), run.stderr

@@ -3,6 +3,7 @@ FastAPI service), history, the push stream, persistence, auth and limits."""
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import threading
 import time
@@ -23,11 +24,17 @@ NO_DATA = {"report": "No data for 2025-01-15_11-00."}
 
 
 class Dashboard:
-    def __init__(self, pfad, db: Path, *args: str):
+    """`pfad dashboard` on a free port; with `context` (the client's TLS context) it is
+    reached over https, so pass it --tls-cert / --tls-key too."""
+
+    def __init__(self, pfad, db: Path, *args: str, context: ssl.SSLContext | None = None,
+                 env: dict[str, str] | None = None):
         self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.context = context
+        self.base = f"{'https' if context else 'http'}://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen([str(pfad.binary), "dashboard", "--port", str(self.port), "--db", str(db), *args],
-                                     env=pfad.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     env={**pfad.env, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -45,7 +52,7 @@ class Dashboard:
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=10) as res:
+            with urllib.request.urlopen(req, timeout=10, context=self.context) as res:
                 return res.status, json.loads(res.read() or b"null")
         except urllib.error.HTTPError as e:
             raw = e.read()

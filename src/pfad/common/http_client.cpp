@@ -69,6 +69,9 @@ Result<HttpResponse> SendHttp(const HttpRequest& request) {
     curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response.body);
     curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, &CollectHeader);
     curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &response);
+    if (!request.ca_file.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, request.ca_file.c_str());
+    char error_detail[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error_detail);
     if (!request.aws_sigv4.empty()) {
       curl_easy_setopt(curl.get(), CURLOPT_AWS_SIGV4, request.aws_sigv4.c_str());
       curl_easy_setopt(curl.get(), CURLOPT_USERPWD, request.user.c_str());
@@ -85,6 +88,12 @@ Result<HttpResponse> SendHttp(const HttpRequest& request) {
       last_error = "HTTP " + std::to_string(response.status);
     } else {
       last_error = curl_easy_strerror(rc);
+      if (error_detail[0] != '\0') last_error += std::string(": ") + error_detail;
+      // Another attempt meets the same certificate: say so now.
+      if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
+        return Status::IOError(request.method, " ", request.url, " failed: ", last_error,
+                               rc == CURLE_PEER_FAILED_VERIFICATION ? " (trust its CA with a CA file)" : "");
+      }
     }
     if (attempt < request.max_attempts) {
       Logger("http")->warn("{} {}: {} (attempt {}/{})", request.method, request.url, last_error, attempt,

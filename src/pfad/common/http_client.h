@@ -1,6 +1,8 @@
 // A small blocking HTTP client (libcurl) for the services PFAD talks to over
 // REST: the schema registry, the dashboard. Connection failures and 5xx answers
 // are retried with exponential backoff; other answers are returned as they are.
+// An HTTPS server whose certificate is not trusted is an error at once (not
+// retried), naming the cause.
 #pragma once
 
 #include "pfad/common/status.h"
@@ -37,6 +39,9 @@ struct HttpRequest {
   // "<access key>:<secret key>". Empty = no signing.
   std::string aws_sigv4;
   std::string user;
+  // HTTPS: a PEM file of the CA certificate(s) to trust instead of the system's
+  // (a private CA, a self-signed server). Empty = the system's CAs.
+  std::string ca_file;
 };
 
 // IOError naming the URL and the last failure when no attempt got an answer below

@@ -98,6 +98,27 @@ TEST(DashboardConfig, DefaultsThenFileThenEnvironment) {
                   .IsInvalid());
 }
 
+TEST(DashboardConfig, ReadTokenAndTlsFromFileThenEnvironment) {
+  for (const char* v : {"PFAD_DASHBOARD_READ_TOKEN", "PFAD_DASHBOARD_TLS_CERT", "PFAD_DASHBOARD_TLS_KEY"}) ::unsetenv(v);
+  const auto defaults = DashboardConfig::Resolve(ConfigFile()).ValueOrDie();
+  EXPECT_EQ(defaults.read_token, "");
+  EXPECT_EQ(defaults.tls_cert, "");
+  auto file = ConfigFile::Parse("[dashboard]\nread_token = \"r\"\ntls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n")
+                  .ValueOrDie();
+  auto resolved = DashboardConfig::Resolve(file).ValueOrDie();
+  EXPECT_EQ(resolved.read_token, "r");
+  EXPECT_EQ(resolved.tls_cert, "/c.pem");
+  EXPECT_EQ(resolved.tls_key, "/k.pem");
+  ::setenv("PFAD_DASHBOARD_READ_TOKEN", "env-r", 1);
+  ::setenv("PFAD_DASHBOARD_TLS_CERT", "/env-c.pem", 1);
+  ::setenv("PFAD_DASHBOARD_TLS_KEY", "/env-k.pem", 1);
+  resolved = DashboardConfig::Resolve(file).ValueOrDie();
+  EXPECT_EQ(resolved.read_token, "env-r");
+  EXPECT_EQ(resolved.tls_cert, "/env-c.pem");
+  EXPECT_EQ(resolved.tls_key, "/env-k.pem");
+  for (const char* v : {"PFAD_DASHBOARD_READ_TOKEN", "PFAD_DASHBOARD_TLS_CERT", "PFAD_DASHBOARD_TLS_KEY"}) ::unsetenv(v);
+}
+
 TEST(ReportStore, UnopenableDatabaseIsAnError) {
   EXPECT_TRUE(ReportStore::Open("/nonexistent/dir/x.db").status().IsIOError());
 }

@@ -48,6 +48,23 @@ Result<Json> ParseBounded(const std::string& text, int max_depth) {
   return doc;
 }
 
+// The cookie the page keeps its read token in (web/app.js sets it).
+constexpr std::string_view kReadTokenCookie = "pfad_read_token";
+
+// The value of cookie `name` in a Cookie header ("a=1; b=2"), or "".
+std::string_view CookieValue(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const size_t end = std::min(header.find(';'), header.size());
+    std::string_view pair = header.substr(0, end);
+    header.remove_prefix(std::min(end + 1, header.size()));
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 bool IsLoopback(const std::string& host) {
@@ -66,8 +83,14 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Make(const DashboardCo
 }
 
 DashboardServer::DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store, const Clock& clock)
-    : options_(std::move(options)), store_(std::move(store)), clock_(clock) {
+    : options_(std::move(options)),
+      write_token_(options_.token),
+      read_token_(options_.read_token),
+      store_(std::move(store)),
+      clock_(clock) {
   http::ServerOptions o;
+  o.tls_cert_file = options_.tls_cert;
+  o.tls_key_file = options_.tls_key;
   o.host = options_.host;
   o.port = options_.port;
   o.threads = options_.threads;
@@ -124,13 +147,36 @@ void DashboardServer::Routes() {
   auto& routes = *http_;
   routes.AfterRound([this] { CommitPending(); });
 
-  // A missing or wrong bearer token, or nothing when writes are open.
-  const auto unauthorized = [this](const http::Request& req) -> std::optional<http::Response> {
-    if (options_.token.empty()) return std::nullopt;
-    if (req.Header("authorization") == "Bearer " + options_.token) return std::nullopt;
+  const auto refusal = [] {
     http::Response r = Detail(401, "Missing or invalid bearer token.");
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
+  };
+  // A missing or wrong write token; nothing when writes are open.
+  const auto unauthorized = [this, refusal](const http::Request& req) -> std::optional<http::Response> {
+    if (!write_token_.configured()) return std::nullopt;
+    if (write_token_.Matches(http::BearerToken(req.Header("authorization")))) return std::nullopt;
+    return refusal();
+  };
+  // A missing or wrong read (or write) token; nothing when reads are open. The
+  // page cannot put a header on its event stream, so its cookie counts too.
+  const auto unreadable = [this, refusal](const http::Request& req) -> std::optional<http::Response> {
+    if (!read_token_.configured()) return std::nullopt;
+    const std::string_view bearer = http::BearerToken(req.Header("authorization"));
+    if (read_token_.Matches(bearer) || write_token_.Matches(bearer)) return std::nullopt;
+    std::string cookie;  // the page keeps it percent-encoded, as it was in the address
+    if (http::PercentDecode(CookieValue(req.Header("cookie"), kReadTokenCookie), false, cookie) &&
+        read_token_.Matches(cookie)) {
+      return std::nullopt;
+    }
+    return refusal();
+  };
+  // A GET of data: the handler behind the read check.
+  const auto reading = [unreadable](http::SyncHandler handler) {
+    return [unreadable, handler = std::move(handler)](const http::Request& req) {
+      if (auto no = unreadable(req)) return std::move(*no);
+      return handler(req);
+    };
   };
   const auto internal_error = [](const Status& st) {
     Logger("dashboard")->error("{}", st.ToString());
@@ -153,7 +199,7 @@ void DashboardServer::Routes() {
     has_pending_.store(true, std::memory_order_release);
   });
 
-  routes.Get("/report", [this](const http::Request&) {
+  routes.Get("/report", reading([this](const http::Request&) {
     std::shared_ptr<const std::string> latest;
     {
       std::lock_guard lock(latest_mutex_);
@@ -161,7 +207,7 @@ void DashboardServer::Routes() {
     }
     if (!latest) return Detail(404, kNoReport);
     return JsonBody(*latest);
-  });
+  }));
 
   routes.Delete("/report", [=, this](const http::Request& req) {
     if (auto denied = unauthorized(req)) return std::move(*denied);
@@ -174,7 +220,7 @@ void DashboardServer::Routes() {
     return JsonBody(R"({"status":"cleared"})");
   });
 
-  routes.Get("/health", [=, this](const http::Request&) {
+  routes.Get("/health", reading([=, this](const http::Request&) {
     bool has_latest = false;
     {
       std::lock_guard lock(latest_mutex_);
@@ -184,7 +230,7 @@ void DashboardServer::Routes() {
     if (!failed.ok()) return internal_error(failed.status());
     return JsonBody(
         Json{{"status", "healthy"}, {"reports_count", has_latest ? 1 : 0}, {"failed_runs", *failed}}.dump());
-  });
+  }));
 
   // Scheduled runs' outcomes, reported by `pfad run`: failures show on the page.
   routes.Post("/runs", [=, this](const http::Request& req) {
@@ -202,15 +248,15 @@ void DashboardServer::Routes() {
     return JsonBody("null");
   });
 
-  routes.Get("/runs", [=, this](const http::Request& req) {
+  routes.Get("/runs", reading([=, this](const http::Request& req) {
     auto runs = store_->Runs(60, req.Param("failed").has_value());
     if (!runs.ok()) return internal_error(runs.status());
     Json list = Json::array();
     for (const auto& r : *runs) list.push_back(events::ToJson(r));
     return JsonBody(Json{{"runs", std::move(list)}}.dump());
-  });
+  }));
 
-  routes.Get("/reports", [=, this](const http::Request& req) {
+  routes.Get("/reports", reading([=, this](const http::Request& req) {
     int limit = 60;
     if (const auto v = req.Param("limit")) {
       auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), limit);
@@ -225,9 +271,10 @@ void DashboardServer::Routes() {
       list.push_back({{"id", r.id}, {"received_ms", r.received_ms}, {"report", Json::parse(r.body)}});
     }
     return JsonBody(Json{{"reports", std::move(list)}}.dump());
-  });
+  }));
 
-  routes.Route("GET", "/events", [this](http::Request&, http::Responder responder) {
+  routes.Route("GET", "/events", [this, unreadable](http::Request& req, http::Responder responder) {
+    if (auto no = unreadable(req)) return responder.Send(std::move(*no));
     auto stream = responder.OpenStream("text/event-stream", {{"Cache-Control", "no-cache"}});
     std::lock_guard lock(streams_mutex_);
     streams_.push_back(std::move(stream));
@@ -254,7 +301,7 @@ void DashboardServer::Routes() {
 Status DashboardServer::Start() {
   PFAD_RETURN_NOT_OK(http_->Start());
   port_ = http_->port();
-  Logger("dashboard")->info("dashboard on http://{}:{}", options_.host, port_);
+  Logger("dashboard")->info("dashboard on {}://{}:{}", scheme(), options_.host, port_);
   return Status::OK();
 }
 

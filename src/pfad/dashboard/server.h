@@ -6,12 +6,18 @@
 //
 // Security: loopback by default; with a bearer token, POST and DELETE need
 // "Authorization: Bearer <token>"; binding anything but loopback without a
-// token is refused. Bodies over the limit get 413; malformed, too deeply nested
-// or wrongly shaped JSON gets 422.
+// token is refused. With a read token, every GET of data (the API and the
+// event stream; not the page and its scripts, which hold none) needs it too,
+// as "Authorization: Bearer <read token>" or the page's cookie
+// "pfad_read_token" (the write token also reads). Tokens are compared in
+// constant time (http/secret.h) and never logged. With a certificate and key,
+// it serves HTTPS only. Bodies over the limit get 413; malformed, too deeply
+// nested or wrongly shaped JSON gets 422.
 #pragma once
 
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
+#include "pfad/http/secret.h"
 #include "pfad/http/server.h"
 #include "pfad/common/status.h"
 #include "pfad/dashboard/report_store.h"
@@ -26,11 +32,16 @@
 namespace pfad::dashboard {
 
 // The dashboard's settings: defaults <- [dashboard] host / port / token /
-// database / max_body_bytes / threads of the config file <- PFAD_DASHBOARD_TOKEN.
+// read_token / tls_cert / tls_key / database / max_body_bytes / threads of the
+// config file <- PFAD_DASHBOARD_TOKEN, PFAD_DASHBOARD_READ_TOKEN,
+// PFAD_DASHBOARD_TLS_CERT, PFAD_DASHBOARD_TLS_KEY.
 struct DashboardConfig {
   std::string host = "127.0.0.1";
   int port = 8080;              // 0 = any free port
   std::string token;            // bearer token for POST/DELETE; empty = none (loopback only)
+  std::string read_token;       // bearer token for reading; empty = reads are open
+  std::string tls_cert;         // PEM certificate (chain): serve HTTPS; empty = HTTP
+  std::string tls_key;          // its PEM private key
   std::string database;         // SQLite file; empty = in memory
   size_t max_body_bytes = 1 << 20;
   int max_json_depth = 64;
@@ -54,6 +65,8 @@ class DashboardServer {
   // not yet committed are dropped with their connections (never acknowledged).
   void Stop();
   [[nodiscard]] int port() const { return port_; }
+  // "https" or "http".
+  [[nodiscard]] const char* scheme() const { return options_.tls_cert.empty() ? "http" : "https"; }
 
  private:
   DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store, const Clock& clock);
@@ -62,6 +75,8 @@ class DashboardServer {
   void Publish(const std::string& event, const std::string& data);
 
   DashboardConfig options_;
+  http::SecretToken write_token_;
+  http::SecretToken read_token_;
   std::unique_ptr<ReportStore> store_;
   const Clock& clock_;
   std::unique_ptr<http::Server> http_;

@@ -126,7 +126,7 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open((std::filesystem::path(options.dir) / "schedule.db").string()));
   schedule::EtarOptions etar;
   etar.source = dir;
-  etar.dashboard_url = "http://127.0.0.1:" + std::to_string(server->port());
+  etar.dashboard.url = "http://127.0.0.1:" + std::to_string(server->port());
   fraud::FraudConfig fraud_config{.model = options.fraud_model, .alerts_topic = alerts, .bootstrap = kafka->bootstrap()};
   if (fraud_config.model.empty()) {
     PFAD_ASSIGN_OR_RAISE(fraud_config.model, TrainStartupModel(options, calendar, first));
@@ -138,7 +138,7 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   sched.catchup = true;
   sched.start_ms = first.start_ms;
   schedule::MinuteScheduler scheduler(sched, calendar, clock, *runs, schedule::MakeEtarTask(etar, store),
-                                      schedule::MakeRunReporter(etar.dashboard_url, ""));
+                                      schedule::MakeRunReporter(etar.dashboard));
 
   // Stages stop on Ctrl-C, or when another stage fails.
   std::atomic<bool> stop_stages{false};

@@ -25,7 +25,7 @@ void EventLoop::OnReadable(Connection& c) {
   char buf[64 * 1024];
   bool got = false;
   while (true) {
-    const ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+    const ssize_t n = Receive(c, buf, sizeof(buf));
     if (n > 0) {
       if (c.stream) continue;  // a stream's client has nothing more to say; ignore it
       if (!c.request_pending && c.in.empty()) c.request_started = Now();
@@ -34,7 +34,9 @@ void EventLoop::OnReadable(Connection& c) {
       got = true;
       // Enough to hold a whole request: the rest waits in the socket.
       if (c.in.size() > options_.max_header_bytes + options_.max_body_bytes + 65536) break;
-      if (static_cast<size_t>(n) < sizeof(buf)) break;
+      // A short read drained the socket; a TLS read returns one record at a
+      // time, so keep reading until the session waits for the socket.
+      if (!c.tls && static_cast<size_t>(n) < sizeof(buf)) break;
       continue;
     }
     if (n == 0) {
@@ -215,7 +217,7 @@ void EventLoop::Apply(Delivery d) {
 void EventLoop::Flush(Connection& c) {
   if (c.fd < 0) return;
   while (c.out_sent < c.out.size()) {
-    const ssize_t n = ::send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+    const ssize_t n = Transmit(c, c.out.data() + c.out_sent, c.out.size() - c.out_sent);
     if (n > 0) {
       c.out_sent += static_cast<size_t>(n);
       c.last_write = Now();
@@ -244,8 +246,8 @@ void EventLoop::UpdateInterest(Connection& c) {
   // Read while a request may come (and while a stream's client may hang up);
   // stop while too much unanswered input is waiting.
   const size_t cap = options_.max_header_bytes + options_.max_body_bytes + 65536;
-  if (!c.peer_closed && c.in.size() <= cap) want |= EPOLLIN;
-  if (c.out_sent < c.out.size()) want |= EPOLLOUT;
+  if ((!c.peer_closed && c.in.size() <= cap) || (c.tls && c.tls->write_waits_for_read())) want |= EPOLLIN;
+  if (c.out_sent < c.out.size() || (c.tls && c.tls->read_waits_for_write())) want |= EPOLLOUT;
   if (want == c.events) return;
   epoll_event ev{};
   ev.events = want;
@@ -259,6 +261,7 @@ void EventLoop::Linger(Connection& c) {
     Close(c);
     return;
   }
+  if (c.tls) c.tls->Shutdown();
   ::shutdown(c.fd, SHUT_WR);
   c.lingering = true;
   c.linger_started = c.last_activity = Now();
@@ -272,6 +275,7 @@ void EventLoop::Linger(Connection& c) {
 void EventLoop::DropLingeringInput(Connection& c) {
   char buf[64 * 1024];
   while (true) {
+    // Raw bytes, TLS or not: they are dropped unread.
     const ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
     if (n > 0) {
       c.last_activity = Now();
@@ -287,10 +291,19 @@ void EventLoop::DropLingeringInput(Connection& c) {
 void EventLoop::Close(Connection& c) {
   if (c.fd < 0) return;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  c.tls.reset();
   ::close(c.fd);
   c.fd = -1;
   if (c.stream) c.stream->open_ = false;
   closing_.push_back(&c);
+}
+
+ssize_t EventLoop::Receive(Connection& c, char* buffer, size_t size) {
+  return c.tls ? c.tls->Read(buffer, size) : ::recv(c.fd, buffer, size, 0);
+}
+
+ssize_t EventLoop::Transmit(Connection& c, const char* data, size_t size) {
+  return c.tls ? c.tls->Write(data, size) : ::send(c.fd, data, size, MSG_NOSIGNAL);
 }
 
 }  // namespace pfad::http

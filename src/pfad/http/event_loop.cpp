@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "pfad/common/log.h"
@@ -109,6 +111,13 @@ void EventLoop::Wake() { box_->Wake(); }
 
 void EventLoop::Run() {
   box_->loop_thread = std::this_thread::get_id();
+  // OpenSSL writes to a TLS connection's socket with write(2), which raises
+  // SIGPIPE when the client has gone (send with MSG_NOSIGNAL does not): blocked
+  // on this thread, such a write just fails with EPIPE.
+  sigset_t pipe_signal;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
   std::vector<epoll_event> events(256);
   Millis next_sweep = Now() + kSweepInterval;
   while (running_.load()) {
@@ -140,8 +149,12 @@ void EventLoop::Run() {
         Close(c);  // reset, or closed both ways: nothing can be sent any more
         continue;
       }
-      if (what & EPOLLOUT) Flush(c);
-      if (c.fd >= 0 && (what & EPOLLIN)) OnReadable(c);
+      // A TLS session may wait for the other direction: a handshake answers
+      // while reading, a key update is read while writing.
+      const bool tls_read_waits = c.tls && c.tls->read_waits_for_write();
+      const bool tls_write_waits = c.tls && c.tls->write_waits_for_read();
+      if ((what & EPOLLOUT) || (tls_write_waits && (what & EPOLLIN))) Flush(c);
+      if (c.fd >= 0 && ((what & EPOLLIN) || (tls_read_waits && (what & EPOLLOUT)))) OnReadable(c);
     }
     if (n > 0 && server_.after_round_) server_.after_round_();
     for (Connection* c : closing_) connections_.erase(c->id);
@@ -185,6 +198,15 @@ void EventLoop::Accept() {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     auto c = std::make_unique<Connection>();
     c->fd = fd;
+    if (server_.tls_) {
+      auto session = TlsSession::Accept(*server_.tls_, fd);
+      if (!session.ok()) {
+        Logger(options_.name)->warn("{}", session.status().ToString());
+        ::close(fd);
+        continue;
+      }
+      c->tls = *std::move(session);
+    }
     c->id = next_id_++;
     c->last_activity = Now();
     c->events = EPOLLIN;

@@ -21,6 +21,7 @@
 #include "pfad/common/status.h"
 #include "pfad/http/parser.h"
 #include "pfad/http/server.h"
+#include "pfad/http/tls.h"
 
 #include <atomic>
 #include <chrono>
@@ -91,6 +92,7 @@ class EventLoop {
   struct Connection {
     int fd = -1;
     uint64_t id = 0;
+    std::unique_ptr<TlsSession> tls;  // null = plain HTTP
     std::string in;
     size_t scanned = 0;  // bytes of `in` already searched for the end of the head
     std::optional<Head> head;
@@ -125,6 +127,9 @@ class EventLoop {
   void Flush(Connection& c);
   void UpdateInterest(Connection& c);
   void Close(Connection& c);
+  // recv/send on the connection, through its TLS session when it has one.
+  ssize_t Receive(Connection& c, char* buffer, size_t size);
+  ssize_t Transmit(Connection& c, const char* data, size_t size);
   // Closes after the last answer as web servers do ("lingering close"): shuts
   // the socket for writing, then drops whatever the client still sends until
   // it closes, goes quiet or a bound passes. Closing with unread input at once

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "pfad/http/event_loop.h"
+#include "pfad/http/tls.h"
 
 namespace pfad::http {
 namespace {
@@ -175,6 +176,13 @@ void Server::SetErrorRenderer(ErrorRenderer renderer) { render_error_ = std::mov
 void Server::AfterRound(std::function<void()> hook) { after_round_ = std::move(hook); }
 
 Status Server::Start() {
+  if (options_.tls_cert_file.empty() != options_.tls_key_file.empty()) {
+    return Status::Invalid("HTTPS needs both a TLS certificate and its key; got only the ",
+                           options_.tls_cert_file.empty() ? "key" : "certificate");
+  }
+  if (!options_.tls_cert_file.empty()) {
+    PFAD_ASSIGN_OR_RAISE(tls_, TlsContext::Load(options_.tls_cert_file, options_.tls_key_file));
+  }
   // Many keep-alive clients and streams: allow as many descriptors as the system does.
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {

@@ -17,6 +17,10 @@
 // 100-continue" is honoured. Requests, answers and their wire form are in
 // parser.h.
 //
+// TLS: with ServerOptions::tls_cert_file and tls_key_file (PEM), every
+// connection speaks HTTPS (TLS 1.2 or later, OpenSSL, tls.h); without them,
+// plain HTTP. A client that fails the handshake is closed.
+//
 // Time: the timeouts and stream keep-alives read ServerOptions::clock, checked
 // about once a second of that clock. A test gives the server a ManualClock,
 // advances it and calls Wake() instead of sleeping.
@@ -97,11 +101,15 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds stream_keepalive{15'000};
   std::string name = "http";  // for log lines
+  // HTTPS: a PEM certificate (chain) and its private key; both empty = plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Where the timeouts read the time; must outlive the server.
   const Clock* clock = &DefaultClock();
 };
 
 class EventLoop;
+class TlsContext;
 
 class Server {
  public:
@@ -126,6 +134,7 @@ class Server {
   void AfterRound(std::function<void()> hook);
 
   // Binds, listens and starts the loops; returns once connections are accepted.
+  // Invalid when the TLS certificate or key cannot be used.
   [[nodiscard]] Status Start();
   // Stops accepting, closes every connection and stream, joins the loops. Idempotent.
   void Stop();
@@ -149,6 +158,7 @@ class Server {
   ServerOptions options_;
   std::vector<RouteEntry> routes_;
   ErrorRenderer render_error_;
+  std::shared_ptr<TlsContext> tls_;  // null = plain HTTP
   std::function<void()> after_round_;
   int listen_fd_ = -1;
   int port_ = 0;

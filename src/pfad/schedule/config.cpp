@@ -6,6 +6,7 @@ Result<ScheduleConfig> ScheduleConfig::Resolve(const ConfigFile& file) {
   ScheduleConfig c;
   PFAD_RETURN_NOT_OK(file.ReadInto("schedule.dashboard", c.dashboard_url));
   PFAD_RETURN_NOT_OK(file.ReadInto("schedule.token", c.token));
+  PFAD_RETURN_NOT_OK(file.ReadInto("schedule.dashboard_ca", c.dashboard_ca));
   PFAD_RETURN_NOT_OK(file.ReadInto("schedule.state", c.state));
   PFAD_RETURN_NOT_OK(file.ReadInto("schedule.announcements", c.announcements));
   PFAD_RETURN_NOT_OK(file.ReadInto("schedule.bootstrap", c.bootstrap));
@@ -16,6 +17,7 @@ Result<ScheduleConfig> ScheduleConfig::Resolve(const ConfigFile& file) {
 
   if (auto v = GetEnv("PFAD_DASHBOARD_URL")) c.dashboard_url = *v;
   if (auto v = GetEnv("PFAD_DASHBOARD_TOKEN")) c.token = *v;
+  if (auto v = GetEnv("PFAD_DASHBOARD_CA")) c.dashboard_ca = *v;
   if (auto v = GetEnv("PFAD_ANNOUNCEMENTS_TOPIC")) c.announcements = *v;
   if (auto v = GetEnv("PFAD_KAFKA_BOOTSTRAP")) c.bootstrap = *v;
   return c;
@@ -32,5 +34,7 @@ std::string ScheduleConfig::DashboardBase() const {
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
 }
+
+DashboardTarget ScheduleConfig::Dashboard() const { return {DashboardBase(), token, dashboard_ca}; }
 
 }  // namespace pfad::schedule

@@ -4,6 +4,7 @@
 //   [schedule]
 //   dashboard = "http://127.0.0.1:8080"   # PFAD_DASHBOARD_URL; "" = do not post
 //   token = "..."                         # PFAD_DASHBOARD_TOKEN
+//   dashboard_ca = "/path/ca.pem"         # PFAD_DASHBOARD_CA: trusted for an https:// dashboard
 //   state = "/path/schedule.db"           # the run-state database
 //   max_active_runs = 2
 //   retries = 1
@@ -15,6 +16,7 @@
 
 #include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
+#include "pfad/schedule/etar.h"
 #include "pfad/schedule/scheduler.h"
 
 #include <chrono>
@@ -28,6 +30,7 @@ struct ScheduleConfig {
   ScheduleOptions options;
   std::string dashboard_url = "http://127.0.0.1:8080";  // empty = do not post reports or runs
   std::string token;          // the dashboard's bearer token
+  std::string dashboard_ca;   // PEM CA file trusted for an https:// dashboard; empty = the system's
   std::string state;          // run-state database; empty = the caller's default
   std::string announcements;  // the ingester's windows topic; empty = by the clock only
   std::string bootstrap = "127.0.0.1:9092";  // Kafka, for the announcements
@@ -41,6 +44,8 @@ struct ScheduleConfig {
   [[nodiscard]] ScheduleOptions Options() const;
   // The dashboard's base URL without trailing slashes.
   [[nodiscard]] std::string DashboardBase() const;
+  // Where and how reports and runs are posted (the base URL, token and CA file).
+  [[nodiscard]] DashboardTarget Dashboard() const;
 };
 
 }  // namespace pfad::schedule

@@ -19,9 +19,9 @@ MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStor
       PFAD_ASSIGN_OR_RAISE(report->fraud, options.fraud->ScoreMinute(*store, request.input));
       PFAD_RETURN_NOT_OK(store->Put(outcome.written_to, analyze::ToJson(outcome.report)));
     }
-    if (options.dashboard_url.empty()) return Status::OK();
-    PFAD_RETURN_NOT_OK(PostReport(options.dashboard_url, options.token, analyze::ToJson(outcome.report)));
-    Logger("schedule")->info("reported {} to {}", minute.Name(), options.dashboard_url);
+    if (options.dashboard.url.empty()) return Status::OK();
+    PFAD_RETURN_NOT_OK(PostReport(options.dashboard, analyze::ToJson(outcome.report)));
+    Logger("schedule")->info("reported {} to {}", minute.Name(), options.dashboard.url);
     return Status::OK();
   };
 }
@@ -42,33 +42,38 @@ std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& conf
   return std::make_shared<fraud::LiveScorer>(config, std::move(sink));
 }
 
-RunObserver MakeRunReporter(std::string dashboard_url, std::string token) {
-  return [url = std::move(dashboard_url), token = std::move(token)](const RunRecord& run) {
-    HttpRequest post;
-    post.method = "POST";
-    post.url = url + "/runs";
-    post.body = events::ToJson(run).dump();
-    post.headers = {"Content-Type: application/json"};
-    if (!token.empty()) post.headers.push_back("Authorization: Bearer " + token);
+namespace {
+
+// A JSON POST of `body` to `path` of the dashboard.
+HttpRequest DashboardPost(const DashboardTarget& dashboard, const std::string& path, std::string body) {
+  HttpRequest post;
+  post.method = "POST";
+  post.url = dashboard.url + path;
+  post.body = std::move(body);
+  post.headers = {"Content-Type: application/json"};
+  if (!dashboard.token.empty()) post.headers.push_back("Authorization: Bearer " + dashboard.token);
+  post.ca_file = dashboard.ca_file;
+  return post;
+}
+
+}  // namespace
+
+RunObserver MakeRunReporter(DashboardTarget dashboard) {
+  return [dashboard = std::move(dashboard)](const RunRecord& run) {
+    HttpRequest post = DashboardPost(dashboard, "/runs", events::ToJson(run).dump());
     post.max_attempts = 2;
     auto response = SendHttp(post);
     if (!response.ok() || response->status != 200) {
-      Logger("schedule")->warn("could not report run {} to {}: {}", run.minute, url,
+      Logger("schedule")->warn("could not report run {} to {}: {}", run.minute, dashboard.url,
                                response.ok() ? "HTTP " + std::to_string(response->status) : response.status().message());
     }
   };
 }
 
-Status PostReport(const std::string& url, const std::string& token, const std::string& report_json) {
-  HttpRequest post;
-  post.method = "POST";
-  post.url = url + "/report";
-  post.body = report_json;
-  post.headers = {"Content-Type: application/json"};
-  if (!token.empty()) post.headers.push_back("Authorization: Bearer " + token);
-  PFAD_ASSIGN_OR_RAISE(auto response, SendHttp(post));
+Status PostReport(const DashboardTarget& dashboard, const std::string& report_json) {
+  PFAD_ASSIGN_OR_RAISE(auto response, SendHttp(DashboardPost(dashboard, "/report", report_json)));
   if (response.status != 200) {
-    return Status::IOError("dashboard at ", url, " refused the report: HTTP ", response.status, " ",
+    return Status::IOError("dashboard at ", dashboard.url, " refused the report: HTTP ", response.status, " ",
                            response.body.substr(0, 200));
   }
   return Status::OK();

@@ -18,10 +18,16 @@
 
 namespace pfad::schedule {
 
+// Where the Report step posts, and with what credentials.
+struct DashboardTarget {
+  std::string url;      // e.g. http://127.0.0.1:8080 or https://…; empty = do not post
+  std::string token;    // bearer token for the dashboard, if it wants one
+  std::string ca_file;  // PEM CA file trusted for an https:// dashboard; empty = the system's CAs
+};
+
 struct EtarOptions {
   storage::ObjectUri source;   // directory or bucket/prefix of the minute objects
-  std::string dashboard_url;   // e.g. http://127.0.0.1:8080; empty = do not post
-  std::string token;           // bearer token for the dashboard, if it wants one
+  DashboardTarget dashboard;
   analyze::AnalyzeOptions analyze;
   std::shared_ptr<const analyze::EventCounter> engine;  // null = local; shared by every minute (one Spark session)
   std::shared_ptr<fraud::LiveScorer> fraud;  // null = no fraud step (and no "fraud" object)
@@ -36,9 +42,9 @@ MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStor
 
 // Reports each ended run to the dashboard (POST /runs), so failures show on the
 // page; a dashboard that cannot be reached is logged, not fatal.
-RunObserver MakeRunReporter(std::string dashboard_url, std::string token);
+RunObserver MakeRunReporter(DashboardTarget dashboard);
 
-// The Report step alone: POSTs a report document to the dashboard at `url`.
-Status PostReport(const std::string& url, const std::string& token, const std::string& report_json);
+// The Report step alone: POSTs a report document to the dashboard.
+Status PostReport(const DashboardTarget& dashboard, const std::string& report_json);
 
 }  // namespace pfad::schedule
