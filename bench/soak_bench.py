@@ -172,6 +172,9 @@ def main():
                    f"{percentile([m[1] for m in minutes], 0.99) / 1000:.2f} s"]])
     if any(code is not None for code in exits.values()):
         raise SystemExit(f"a process ended before the run did: {exits}")
+    if distinct != produced["delivered"] or stored != distinct or mismatched:
+        raise SystemExit(f"soak FAILED: {produced['delivered'] - distinct} lost, {stored - distinct} twice, "
+                         f"{len(mismatched)} reports unlike their objects")
 
 
 if __name__ == "__main__":
