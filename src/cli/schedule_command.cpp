@@ -137,11 +137,16 @@ int Backfill(const ScheduleFlags& flags) {
   if (!from.ok()) return ReportError("backfill", from.status());
   if (!to.ok()) return ReportError("backfill", to.status());
   if (to->start_ms < from->start_ms) return ReportError("backfill", Status::Invalid("--to is before --from"));
+  // Each ended run is printed, and reported to the dashboard's /runs as pfad run does.
+  const std::string dashboard = prepared->config.DashboardBase();
+  const schedule::RunObserver reporter =
+      dashboard.empty() ? nullptr : schedule::MakeRunReporter(dashboard, prepared->config.token);
   auto failed = schedule::Backfill(prepared->config.Options(), prepared->calendar, DefaultClock(), *prepared->runs,
-                                   prepared->task, *from, *to, [](const schedule::RunRecord& run) {
+                                   prepared->task, *from, *to, [&reporter](const schedule::RunRecord& run) {
                                      fmt::print("{} {}\n", run.minute,
                                                 run.state == schedule::RunState::kSuccess ? "success"
                                                                                           : "failed: " + run.error);
+                                     if (reporter) reporter(run);
                                    });
   if (!failed.ok()) return ReportError("backfill", failed.status());
   return *failed > 0 ? kStorage : kOk;
