@@ -210,8 +210,9 @@ void RegisterSchedule(CLI::App& app, int& exit_code) {
       "The ETAR schedule: each minute, for the Asia/Tehran minute that just ended, analyze its object\n"
       "(<source>/<YYYY-MM-DD_HH-MM>.parquet, or 'No data'), write the report beside it and POST it to\n"
       "the dashboard. With --source clickhouse the minute is first exported from ClickHouse to\n"
-      "<objects>/<YYYY-MM-DD_HH-MM>.parquet (nothing when it has no rows). At most --max-active-runs at once; --retries after --retry-delay seconds. The\n"
-      "run state (SQLite) makes a restart resume where it stopped, without repeating a minute.");
+      "<objects>/<YYYY-MM-DD_HH-MM>.parquet (nothing when it has no rows). At most --max-active-runs\n"
+      "at once; --retries after --retry-delay seconds. The run state (SQLite) makes a restart resume\n"
+      "where it stopped, without repeating a minute.");
   AddCommon(cmd, *run);
   cmd->add_option("--max-active-runs", run->max_active_runs, "runs at once")
       ->default_str(std::to_string(defaults.options.max_active_runs));
