@@ -1,6 +1,8 @@
 """PFAD's ETAR schedule as an Airflow DAG, for teams that run Airflow (DESIGN.md section 5).
 
-Every minute, for the Asia/Tehran minute that just ended: analyze its Parquet object with
+Every minute, for the Asia/Tehran minute that just ended: when a ClickHouse URL is configured,
+first export the minute from ClickHouse into PFAD_SOURCE with `pfad export` (DESIGN.md section
+8; a minute without rows writes no object), then analyze its Parquet object with
 `pfad analyze` (the report object is written beside it, or "No data for ..." when there is
 no object), then score the window ending with that minute with `pfad fraud score --report
 --alerts` (docs/FRAUD.md section 6: the scores object, the report's "fraud" object, each newly
@@ -9,7 +11,11 @@ the report, it never fails the run), then send that report to the dashboard with
 
 Configuration comes from the environment of the Airflow workers:
   PFAD_BIN            the pfad binary (default: pfad on PATH)
-  PFAD_SOURCE         where the minute objects are, e.g. s3a://events (required)
+  PFAD_SOURCE         where the minute objects are, e.g. s3a://events (required); with ClickHouse,
+                      where each minute is exported to
+  PFAD_CLICKHOUSE_URL the ClickHouse to export each minute from, http://host:port/<db>; unset = no
+                      export task (the ingester writes the objects into PFAD_SOURCE itself)
+  PFAD_CLICKHOUSE_USER, PFAD_CLICKHOUSE_PASSWORD   its login (or [clickhouse] in PFAD_CONFIG's file)
   PFAD_DASHBOARD_URL  dashboard base URL (default http://127.0.0.1:8080)
   PFAD_ENGINE         analysis engine for `pfad analyze`: local (default) or spark
   PFAD_SPARK_REMOTE   the Spark Connect server for the spark engine (default sc://127.0.0.1:15002)
@@ -18,17 +24,20 @@ Configuration comes from the environment of the Airflow workers:
   PFAD_KAFKA_BOOTSTRAP     Kafka of the alerts (default 127.0.0.1:9092)
   AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   for S3/MinIO
 
-The Airflow Variables `pfad_engine` and `pfad_spark_remote`, when set, take precedence over
-PFAD_ENGINE / PFAD_SPARK_REMOTE (e.g. `airflow variables set pfad_engine spark` switches the
-running DAG to the Spark cluster without touching the workers' environment).
+The Airflow Variables `pfad_engine`, `pfad_spark_remote` and `pfad_clickhouse_url`, when set, take
+precedence over PFAD_ENGINE / PFAD_SPARK_REMOTE / PFAD_CLICKHOUSE_URL (e.g. `airflow variables set
+pfad_engine spark` switches the running DAG to the Spark cluster without touching the workers'
+environment). Whether the export task exists is decided when the DAG file is parsed (a Variable or
+the environment then); its URL is read again when the task runs.
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Variable
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 
@@ -36,6 +45,11 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 def previous_minute(logical_date: datetime) -> str:
     """The object stem of the Tehran minute that ended when this run was due."""
     return (logical_date - timedelta(minutes=1)).astimezone(TEHRAN).strftime("%Y-%m-%d_%H-%M")
+
+
+def clickhouse_configured() -> bool:
+    """A ClickHouse URL is set (the Variable, else the environment): the minutes come from ClickHouse."""
+    return bool(Variable.get("pfad_clickhouse_url", default=None) or os.environ.get("PFAD_CLICKHOUSE_URL"))
 
 
 with DAG(
@@ -72,3 +86,14 @@ with DAG(
         append_env=True,
     )
     analyze >> fraud >> report
+    if clickhouse_configured():
+        # `pfad export` takes the minute as its object stem; user and password come from the environment.
+        export = BashOperator(
+            task_id="export",
+            bash_command=(f'{pfad} export '
+                          '${PFAD_DAG_CLICKHOUSE_URL:+--clickhouse "$PFAD_DAG_CLICKHOUSE_URL"} '
+                          f'--minute "{minute}" --to "$PFAD_SOURCE"'),
+            env={"PFAD_DAG_CLICKHOUSE_URL": "{{ var.value.get('pfad_clickhouse_url', '') }}"},
+            append_env=True,
+        )
+        export >> analyze

@@ -89,6 +89,20 @@ Result<storage::StorageConfig> StorageFlags::Resolve(const ConfigFile& file) con
   return config;
 }
 
+void ClickHouseFlags::AddTo(CLI::App& app, std::string_view what) {
+  app.add_option("--clickhouse", url,
+                 fmt::format("{}, http://host:port/<db> (default: $PFAD_CLICKHOUSE_URL, else [clickhouse] url; user "
+                             "and password from PFAD_CLICKHOUSE_USER / PFAD_CLICKHOUSE_PASSWORD, CLICKHOUSE_USER / "
+                             "CLICKHOUSE_PASSWORD or [clickhouse] user / password, never a flag)",
+                             what));
+}
+
+Result<warehouse::ClickHouseConfig> ClickHouseFlags::Resolve(const ConfigFile& file) const {
+  PFAD_ASSIGN_OR_RAISE(auto config, warehouse::ClickHouseConfig::Resolve(file));
+  if (!url.empty()) config.url = url;
+  return config;
+}
+
 void EngineFlags::AddTo(CLI::App& app) {
   app.add_option("--engine", engine,
                  "analysis engine: local (C++, default) or spark (a Spark cluster over Spark Connect; "

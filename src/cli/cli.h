@@ -16,6 +16,7 @@
 #include "pfad/common/status.h"
 #include "pfad/kafka/client.h"
 #include "pfad/storage/object_store.h"
+#include "pfad/warehouse/clickhouse_client.h"
 
 namespace pfad::spark {
 class SparkSession;
@@ -90,6 +91,19 @@ struct EngineFlags {
   }
   // Opens a Spark session: spark::SparkConfig::Resolve, then the --spark-* flags.
   [[nodiscard]] Result<std::shared_ptr<spark::SparkSession>> OpenSpark(const ConfigFile& file) const;
+};
+
+// The ClickHouse server of pfad ingest, export, run and backfill: --clickhouse
+// over warehouse::ClickHouseConfig (URL from [clickhouse] url, then
+// PFAD_CLICKHOUSE_URL; user and password only from the config file or the
+// environment, never from a flag).
+struct ClickHouseFlags {
+  std::string url;  // --clickhouse
+
+  // Adds --clickhouse with `what` (the sub-command's use of it) before the help on defaults.
+  void AddTo(CLI::App& app, std::string_view what);
+  // Defaults <- config file <- environment <- --clickhouse.
+  [[nodiscard]] Result<warehouse::ClickHouseConfig> Resolve(const ConfigFile& file) const;
 };
 
 // Lays a flag over a resolved setting when the flag was given.

@@ -10,7 +10,7 @@ namespace pfad::cli {
 namespace {
 
 struct ExportFlags {
-  std::string clickhouse;
+  ClickHouseFlags clickhouse;
   std::string minute;
   std::string to;
   bool json = false;
@@ -19,8 +19,7 @@ struct ExportFlags {
 
 Status RunExport(const ExportFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(auto config, flags.storage.LoadConfig());
-  PFAD_ASSIGN_OR_RAISE(auto clickhouse, warehouse::ClickHouseConfig::Resolve(config));
-  if (!flags.clickhouse.empty()) clickhouse.url = flags.clickhouse;
+  PFAD_ASSIGN_OR_RAISE(auto clickhouse, flags.clickhouse.Resolve(config));
   PFAD_ASSIGN_OR_RAISE(auto client, warehouse::ClickHouseClient::Make(clickhouse, DefaultClock()));
   PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());
   PFAD_ASSIGN_OR_RAISE(const auto minute, calendar.Parse(flags.minute));
@@ -60,8 +59,7 @@ void RegisterExport(CLI::App& app, int& exit_code) {
       "atomically by the ingester's writer and merged by event_id with an object already there.\n"
       "A minute without rows writes nothing. Credentials: PFAD_CLICKHOUSE_USER / PFAD_CLICKHOUSE_PASSWORD\n"
       "(or CLICKHOUSE_USER / CLICKHOUSE_PASSWORD, or [clickhouse] user / password in the config).");
-  cmd->add_option("--clickhouse", flags->clickhouse,
-                  "ClickHouse HTTP URL http://host:port/<db> (default: $PFAD_CLICKHOUSE_URL or [clickhouse] url)");
+  flags->clickhouse.AddTo(*cmd, "the ClickHouse server and database to export from");
   cmd->add_option("--minute", flags->minute, "the minute, 'YYYY-MM-DD HH:MM' Asia/Tehran")->required();
   cmd->add_option("--to", flags->to, "directory, file:// or s3://bucket[/prefix] for the object")->required();
   cmd->add_flag("--json", flags->json, "print the result as JSON on stdout");

@@ -17,7 +17,7 @@ constexpr double Seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; 
 struct IngestFlags {
   ingest::IngestOptions options;
   std::string sink;
-  std::string clickhouse;  // URL; credentials only from the environment or config file
+  ClickHouseFlags clickhouse;
   // Flags in seconds; the defaults are the library's.
   double grace_s = Seconds(ingest::WindowOptions{}.grace_ms);
   double lookback_s = Seconds(ingest::WindowOptions{}.lookback_ms);
@@ -33,8 +33,7 @@ Result<std::vector<std::unique_ptr<ingest::MinuteSink>>> Resolve(IngestFlags& fl
   PFAD_ASSIGN_OR_RAISE(auto config, flags.storage.LoadConfig());
   // The libraries resolve their sections (defaults, file, environment); flags go over them.
   PFAD_ASSIGN_OR_RAISE(const auto resolved, ingest::IngestOptions::Resolve(config));
-  PFAD_ASSIGN_OR_RAISE(auto clickhouse, warehouse::ClickHouseConfig::Resolve(config));
-  if (!flags.clickhouse.empty()) clickhouse.url = flags.clickhouse;
+  PFAD_ASSIGN_OR_RAISE(auto clickhouse, flags.clickhouse.Resolve(config));
   PFAD_ASSIGN_OR_RAISE(o.properties, KafkaProperties(config, flags.properties));
   if (o.registry_url.empty()) o.registry_url = resolved.registry_url;
   o.topics = resolved.topics;
@@ -123,10 +122,9 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
       ->envname("PFAD_INGEST_INSTANCE_ID");
   cmd->add_option("--sink", flags->sink, "directory, file:// or s3://bucket[/prefix] for the minute objects")
       ->envname("PFAD_INGEST_SINK");
-  cmd->add_option("--clickhouse", flags->clickhouse,
-                  "also (or, without --sink, only) store every minute in ClickHouse, http://host:port/<db> "
-                  "(default: $PFAD_CLICKHOUSE_URL or [clickhouse] url; user/password from PFAD_CLICKHOUSE_USER/"
-                  "PASSWORD or [clickhouse]); offsets are committed once every sink has the events");
+  flags->clickhouse.AddTo(*cmd,
+                          "also (or, without --sink, only) store every minute in ClickHouse; offsets are committed "
+                          "once every sink has the events");
   cmd->add_option("--dlq-topic", o.dlq_topic, "dead-letter topic (default: <topic>.dlq)");
   cmd->add_option("--windows-topic", o.windows_topic, "topic announcing stored objects (default: <topic>.windows)");
   cmd->add_option("--grace", flags->grace_s, "seconds a minute waits for stragglers after it ends")

@@ -16,9 +16,14 @@ namespace {
 // How often pfad run looks at the clock.
 constexpr std::chrono::milliseconds kTick{250};
 
+// The --source value that exports each minute from ClickHouse into --objects first.
+constexpr std::string_view kClickHouseSource = "clickhouse";
+
 // Flags laid over schedule::ScheduleConfig; unset = the config's value.
 struct ScheduleFlags {
-  std::string source;
+  std::string source;   // the objects' directory or bucket/prefix, or "clickhouse"
+  std::string objects;  // with --source clickhouse: where minutes are exported to
+  ClickHouseFlags clickhouse;
   std::optional<std::string> dashboard, token, dashboard_ca, state, announcements, bootstrap;
   std::optional<std::string> fraud_model, fraud_alerts_topic;
   std::optional<int> retries, max_active_runs;
@@ -58,7 +63,22 @@ Result<Prepared> Prepare(const ScheduleFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(auto analyze_config, analyze::AnalyzeConfig::Resolve(config_file));
   PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());
   schedule::EtarOptions etar;
-  PFAD_ASSIGN_OR_RAISE(etar.source, storage::ObjectUri::Parse(flags.source));
+  if (flags.source == kClickHouseSource) {
+    if (flags.objects.empty()) {
+      return Status::Invalid("--source clickhouse needs --objects DIR|s3://bucket[/prefix]: where each minute is "
+                             "exported to from ClickHouse and its report written");
+    }
+    PFAD_ASSIGN_OR_RAISE(etar.source, storage::ObjectUri::Parse(flags.objects));
+    PFAD_ASSIGN_OR_RAISE(auto clickhouse_config, flags.clickhouse.Resolve(config_file));
+    PFAD_ASSIGN_OR_RAISE(auto client, warehouse::ClickHouseClient::Make(std::move(clickhouse_config), DefaultClock()));
+    etar.extract = schedule::ExportFromClickHouse(std::move(client));
+  } else {
+    if (!flags.objects.empty() || !flags.clickhouse.url.empty()) {
+      return Status::Invalid("--objects and --clickhouse go with --source clickhouse; --source ", flags.source,
+                             " is read where the ingester wrote the objects");
+    }
+    PFAD_ASSIGN_OR_RAISE(etar.source, storage::ObjectUri::Parse(flags.source));
+  }
   etar.dashboard = config.Dashboard();
   PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(etar.source, storage_config));
   PFAD_RETURN_NOT_OK(store->CheckContainer(etar.source.Child("x")));
@@ -97,7 +117,10 @@ int Run(const ScheduleFlags& flags) {
     if (!started.ok()) return ReportError("run", started.status());
     announcements = *std::move(started);
   }
-  fmt::print(stderr, "pfad run: analyzing {} every minute{}, reporting to {}\n", flags.source,
+  const std::string what = flags.source == kClickHouseSource
+                               ? fmt::format("exporting from ClickHouse to {} and analyzing", flags.objects)
+                               : "analyzing " + flags.source;
+  fmt::print(stderr, "pfad run: {} every minute{}, reporting to {}\n", what,
              config.announcements.empty() ? "" : " and on each announcement on " + config.announcements,
              dashboard.empty() ? "(nobody)" : dashboard);
   const Status st = schedule::RunForever(scheduler, DefaultClock(), kTick, [&stop] { return stop.load(); });
@@ -114,11 +137,16 @@ int Backfill(const ScheduleFlags& flags) {
   if (!from.ok()) return ReportError("backfill", from.status());
   if (!to.ok()) return ReportError("backfill", to.status());
   if (to->start_ms < from->start_ms) return ReportError("backfill", Status::Invalid("--to is before --from"));
+  // Each ended run is printed, and reported to the dashboard's /runs as pfad run does.
+  const std::string dashboard = prepared->config.DashboardBase();
+  const schedule::RunObserver reporter =
+      dashboard.empty() ? nullptr : schedule::MakeRunReporter(prepared->config.Dashboard());
   auto failed = schedule::Backfill(prepared->config.Options(), prepared->calendar, DefaultClock(), *prepared->runs,
-                                   prepared->task, *from, *to, [](const schedule::RunRecord& run) {
+                                   prepared->task, *from, *to, [&reporter](const schedule::RunRecord& run) {
                                      fmt::print("{} {}\n", run.minute,
                                                 run.state == schedule::RunState::kSuccess ? "success"
                                                                                           : "failed: " + run.error);
+                                     if (reporter) reporter(run);
                                    });
   if (!failed.ok()) return ReportError("backfill", failed.status());
   return *failed > 0 ? kStorage : kOk;
@@ -150,7 +178,15 @@ void AddDashboard(CLI::App* cmd, ScheduleFlags& f, const char* what) {
 
 void AddCommon(CLI::App* cmd, ScheduleFlags& f) {
   const schedule::ScheduleConfig defaults;
-  cmd->add_option("--source", f.source, "directory or s3://bucket[/prefix] holding the minute objects")->required();
+  cmd->add_option("--source", f.source,
+                  "where the minutes come from: a directory or s3://bucket[/prefix] holding the minute objects the "
+                  "ingester wrote, or `clickhouse`: export each minute from ClickHouse (DESIGN.md section 8) into "
+                  "--objects first")
+      ->required();
+  cmd->add_option("--objects", f.objects,
+                  "with --source clickhouse: directory or s3://bucket[/prefix] the minute objects are exported to "
+                  "and read from; the reports go beside them");
+  f.clickhouse.AddTo(*cmd, "with --source clickhouse: the ClickHouse server and database to export from");
   AddDashboard(cmd, f, "dashboard base URL; empty = do not post (default: $PFAD_DASHBOARD_URL, else [schedule] dashboard)");
   cmd->add_option("--state", f.state, "run-state database (default: ~/.cache/pfad/schedule.db)");
   cmd->add_option("--retries", f.retries, "retries of a failed run")->default_str(std::to_string(defaults.options.retries));
@@ -175,8 +211,10 @@ void RegisterSchedule(CLI::App& app, int& exit_code) {
       "run",
       "The ETAR schedule: each minute, for the Asia/Tehran minute that just ended, analyze its object\n"
       "(<source>/<YYYY-MM-DD_HH-MM>.parquet, or 'No data'), write the report beside it and POST it to\n"
-      "the dashboard. At most --max-active-runs at once; --retries after --retry-delay seconds. The\n"
-      "run state (SQLite) makes a restart resume where it stopped, without repeating a minute.");
+      "the dashboard. With --source clickhouse the minute is first exported from ClickHouse to\n"
+      "<objects>/<YYYY-MM-DD_HH-MM>.parquet (nothing when it has no rows). At most --max-active-runs\n"
+      "at once; --retries after --retry-delay seconds. The run state (SQLite) makes a restart resume\n"
+      "where it stopped, without repeating a minute.");
   AddCommon(cmd, *run);
   cmd->add_option("--max-active-runs", run->max_active_runs, "runs at once")
       ->default_str(std::to_string(defaults.options.max_active_runs));

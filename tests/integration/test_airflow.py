@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
+import pyarrow.fs as pafs
 import pytest
 
 from conftest import ROOT, exists, read_json
 from kafka_util import consume_raw, create_topics, delete_topics
+from test_clickhouse import clickhouse  # noqa: F401 (fixture)
 from test_dashboard import Dashboard
+from test_ingest import START, kafka_envs, topics  # noqa: F401 (fixture)
 
 AIRFLOW = Path(os.environ.get("PFAD_CACHE", Path.home() / ".cache/pfad")) / "airflow-venv/bin/airflow"
 
@@ -21,7 +25,10 @@ def airflow_env(tmp_path_factory) -> dict[str, str]:
     if not AIRFLOW.exists():
         pytest.fail(f"{AIRFLOW} is missing: run scripts/setup.sh test")
     home = tmp_path_factory.mktemp("airflow-home")
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "airflow/dags"),
+    # No ambient pfad or Airflow-Variable settings: each test passes what it means to use.
+    ambient = {k: v for k, v in os.environ.items()
+               if not k.startswith(("PFAD_CLICKHOUSE", "CLICKHOUSE_", "AIRFLOW_VAR_", "PFAD_SOURCE"))}
+    env = {**ambient, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "airflow/dags"),
            "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     assert migrate.returncode == 0, migrate.stderr[-2000:]
@@ -34,7 +41,8 @@ def dags_test(airflow_env, pfad, extra: dict, logical_date: str) -> subprocess.C
                           capture_output=True, text=True, timeout=300)
 
 
-def test_dag_is_declared_as_the_reference(airflow_env):
+def declared(airflow_env, extra: dict | None = None) -> dict:
+    """The DAG as Airflow parses it with `extra` in the environment: its tasks in order and its settings."""
     probe = (
         "import json\n"
         "from airflow.models.dagbag import DagBag\n"
@@ -47,12 +55,21 @@ def test_dag_is_declared_as_the_reference(airflow_env):
         "  'schedule': str(dag.timetable.expression), 'retries': task.retries,\n"
         "  'retry_delay': task.retry_delay.total_seconds()}))\n"
     )
-    out = subprocess.run([str(AIRFLOW.parent / "python"), "-c", probe], env=airflow_env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run([str(AIRFLOW.parent / "python"), "-c", probe], env={**airflow_env, **(extra or {})},
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    dag = json.loads(out.stdout.strip().splitlines()[-1])
-    assert dag == {"tasks": ["analyze", "fraud", "report"], "max_active_runs": 2, "catchup": False,
-                   "schedule": "* * * * *", "retries": 1, "retry_delay": 3.0}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_dag_is_declared_as_the_reference(airflow_env):
+    assert declared(airflow_env) == {"tasks": ["analyze", "fraud", "report"], "max_active_runs": 2, "catchup": False,
+                                     "schedule": "* * * * *", "retries": 1, "retry_delay": 3.0}
+
+
+def test_a_clickhouse_url_puts_the_export_task_first(airflow_env):
+    # AIRFLOW_VAR_<NAME> is how Airflow reads a Variable from the environment.
+    dag = declared(airflow_env, {"AIRFLOW_VAR_PFAD_CLICKHOUSE_URL": "http://127.0.0.1:8123/pfad"})
+    assert dag["tasks"] == ["export", "analyze", "fraud", "report"]
 
 
 def test_minute_with_data_and_minute_without(airflow_env, pfad_s3, minio_env, s3, bucket, tmp_path):
@@ -142,5 +159,46 @@ def test_spark_engine_chosen_by_airflow_variable(airflow_env, pfad_s3, minio_env
         report = read_json(s3, f"{bucket}/2025-01-15_10-00.json")
         assert report["report"]["total_events"] == 5805
         assert dashboard.call("GET", "/report") == (200, report)
+    finally:
+        dashboard.stop()
+
+
+def test_a_minute_ingested_only_to_clickhouse_is_exported_analyzed_and_reported(
+        airflow_env, pfad_s3, minio_env, kafka_env, registry_env, topics, clickhouse, s3, bucket, tmp_path):
+    """The seed's three tasks: export from ClickHouse -> analyze -> send to the dashboard, for events that only
+    ClickHouse holds (ingested with --clickhouse alone); the report agrees with ClickHouse's own counts."""
+    topic, _ = topics
+    env = {**kafka_envs(kafka_env, registry_env), **clickhouse.env}
+    produce = pfad_s3.run("produce", "--topic", topic, "--count", "6000", "--minutes", "1", "--start-time", START,
+                          "--seed", "12", env=env, timeout=120)
+    assert produce.code == 0, produce.stderr
+    ingest = pfad_s3.run("ingest", "--topic", topic, "--group", f"g-{uuid.uuid4().hex[:8]}", "--clickhouse",
+                         clickhouse.url, "--grace", "1", "--idle-timeout", "2", "--until-idle", env=env, timeout=180)
+    assert ingest.code == 0, ingest.stderr
+    counts = {(t, st): int(n) for t, st, n in clickhouse.rows(
+        f"SELECT toString(event_type), toString(status), count() FROM {clickhouse.database}.user_interactions FINAL "
+        "WHERE event_minute = '2025-01-15_10-00' GROUP BY event_type, status")}
+    assert sum(counts.values()) == 6000
+    assert s3.get_file_info(pafs.FileSelector(bucket)) == []  # nothing but ClickHouse has the events
+    dashboard = Dashboard(pfad_s3, tmp_path / "reports.db")
+    try:
+        extra = {"PFAD_SOURCE": f"s3a://{bucket}", "PFAD_DASHBOARD_URL": dashboard.base,
+                 "PFAD_CLICKHOUSE_URL": clickhouse.url, **clickhouse.env,
+                 **{k: v for k, v in minio_env.items() if k.startswith("AWS_")}}
+        run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:31:00+00:00")
+        assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+        assert "task_id=export" in run.stdout + run.stderr, "the export task did not run"
+        assert exists(s3, f"{bucket}/2025-01-15_10-00.parquet")
+        report = read_json(s3, f"{bucket}/2025-01-15_10-00.json")
+        body = report["report"]
+        assert body["total_events"] == 6000
+        assert body["total_errors"] == sum(n for (_, st), n in counts.items() if st == "ERROR")
+        assert {(t, st): n for t, v in body["by_event_type"].items() for st, n in v.items() if n} == counts
+        assert dashboard.call("GET", "/report") == (200, report)
+        # The next minute has no rows in ClickHouse: no object, and "No data for ...".
+        run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:32:00+00:00")
+        assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+        assert not exists(s3, f"{bucket}/2025-01-15_10-01.parquet")
+        assert dashboard.call("GET", "/report") == (200, {"report": "No data for 2025-01-15_10-01."})
     finally:
         dashboard.stop()

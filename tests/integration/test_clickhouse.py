@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 import urllib.error
@@ -19,7 +20,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from conftest import ROOT, free_port
+from conftest import ROOT, exists, free_port, read_json
 from kafka_util import SCHEMA_TEXT, frame, make_event, minute_name, parsed_schema
 from test_ingest import START, START_MS, Ingester, kafka_envs, produced, stored, topics  # noqa: F401 (fixture)
 
@@ -256,3 +257,134 @@ def test_a_clickhouse_outage_is_waited_out_and_nothing_is_lost(pfad, kafka_env, 
     assert "failed, retrying" in ingester.output(), "the outage was never noticed"
     assert finals(ch) == (60000, 60000)
     assert {e for (e,) in ch.rows("SELECT event_id FROM outage.user_interactions FINAL")} == set(expected)
+
+
+def stripped(report: dict) -> dict:
+    """A report object without its timings (engine and fraud scoring), the only fields two runs may differ in."""
+    body = report["report"]
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k != "process_time"}
+        if "fraud" in body:
+            body["fraud"] = {k: v for k, v in body["fraud"].items() if k != "scoring_ms"}
+    return {"report": body}
+
+
+def test_backfill_from_clickhouse_reports_equal_the_direct_objects(
+        pfad_s3, kafka_env, registry_env, topics, bucket, s3, clickhouse, tmp_path):
+    """`pfad backfill --source clickhouse`: export -> analyze -> report for each minute, the same reports as the
+    ETAR over the objects the ingester wrote directly, for the same events."""
+    from test_dashboard import Dashboard
+    topic, _ = topics
+    env = {**kafka_envs(kafka_env, registry_env), **clickhouse.env}
+    produce = pfad_s3.run("produce", "--topic", topic, "--count", "30000", "--minutes", "3", "--start-time", START,
+                          "--seed", "41", env=env, timeout=120)
+    assert produce.code == 0, produce.stderr
+    ingest = Ingester(pfad_s3, env, [*args(topic, f"g-{uuid.uuid4().hex[:8]}", "--sink", f"s3://{bucket}/direct",
+                                           "--clickhouse", clickhouse.url), "--until-idle"], tmp_path / "ingest.log")
+    assert ingest.wait(timeout=180) == 0, ingest.output()[-3000:]
+    minutes = ["2025-01-15_09-59", "2025-01-15_10-00", "2025-01-15_10-01", "2025-01-15_10-02", "2025-01-15_10-03"]
+    span = ["--from", "2025-01-15 09:59", "--to", "2025-01-15 10:03"]
+
+    direct = pfad_s3.run("backfill", "--source", f"s3://{bucket}/direct", *span, "--dashboard", "", "--state",
+                         str(tmp_path / "direct.db"), timeout=120)
+    assert direct.code == 0, direct.stderr
+    dashboard = Dashboard(pfad_s3, tmp_path / "reports.db")
+    try:
+        # The URL from the environment this time (PFAD_CLICKHOUSE_URL), as a deployment would set it.
+        run = pfad_s3.run("backfill", "--source", "clickhouse", "--objects", f"s3://{bucket}/warehouse", *span,
+                          "--dashboard", dashboard.base, "--state", str(tmp_path / "warehouse.db"),
+                          env={**clickhouse.env, "PFAD_CLICKHOUSE_URL": clickhouse.url}, timeout=180)
+        assert run.code == 0, run.stderr
+        assert run.stdout.split() == [w for m in minutes for w in (m, "success")]
+        posted = [r["report"] for r in dashboard.call("GET", "/reports?limit=10")[1]["reports"]]
+    finally:
+        dashboard.stop()
+    with_data = 0
+    for minute in minutes:
+        exported = read_json(s3, f"{bucket}/warehouse/{minute}.json")
+        same = read_json(s3, f"{bucket}/direct/{minute}.json")
+        assert stripped(exported) == stripped(same), f"{minute}:\n{json.dumps(exported)}\n!=\n{json.dumps(same)}"
+        assert exported in posted, minute
+        if isinstance(exported["report"], dict):
+            with_data += 1
+            assert exported["report"]["total_events"] > 0
+            exported_ids = pq.read_table(f"{bucket}/warehouse/{minute}.parquet", filesystem=s3).column("event_id")
+            direct_ids = pq.read_table(f"{bucket}/direct/{minute}.parquet", filesystem=s3).column("event_id")
+            assert sorted(exported_ids.to_pylist()) == sorted(direct_ids.to_pylist())
+        else:
+            # An empty minute exports nothing, so the analysis says "No data for ...".
+            assert exported == {"report": f"No data for {minute}."}
+            assert not exists(s3, f"{bucket}/warehouse/{minute}.parquet")
+    assert with_data == 3
+    assert sum(read_json(s3, f"{bucket}/warehouse/{m}.json")["report"]["total_events"] for m in minutes[1:4]) == 30000
+
+
+def test_backfill_with_clickhouse_down_fails_each_minute_with_the_reason(pfad, bucket, s3, tmp_path):
+    from test_dashboard import Dashboard
+    down = f"http://127.0.0.1:{free_port()}/pfad"
+    (tmp_path / "obj").mkdir()
+    dashboard = Dashboard(pfad, tmp_path / "reports.db")
+    try:
+        run = pfad.run("backfill", "--source", "clickhouse", "--clickhouse", down, "--objects", str(tmp_path / "obj"),
+                       "--from", "2025-01-15 10:00", "--to", "2025-01-15 10:01", "--retries", "0", "--dashboard",
+                       dashboard.base, "--state", str(tmp_path / "runs.db"), timeout=120)
+        runs = dashboard.call("GET", "/runs?failed")[1]["runs"]
+    finally:
+        dashboard.stop()
+    assert run.code == 4, run.stderr
+    reason = f"from ClickHouse failed: ClickHouse at {down.removesuffix('pfad')} is unreachable"
+    lines = run.stdout.strip().splitlines()
+    assert [line.split()[:2] for line in lines] == [["2025-01-15_10-00", "failed:"], ["2025-01-15_10-01", "failed:"]]
+    assert all(reason in line for line in lines), run.stdout
+    # The dashboard's /runs shows both, with the reason; no report was written or posted.
+    assert sorted(r["minute"] for r in runs) == ["2025-01-15_10-00", "2025-01-15_10-01"]
+    assert all(r["state"] == "failed" and reason in r["error"] for r in runs), runs
+    assert list((tmp_path / "obj").iterdir()) == []
+
+
+def test_pfad_run_fails_minutes_while_clickhouse_is_down_and_runs_later_ones(pfad, private_clickhouse, tmp_path):
+    """`pfad run --source clickhouse` with the server stopped: each minute's run fails with the reason (run state,
+    the dashboard's /runs), the schedule goes on, and once the server is back the next minutes succeed."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from test_dashboard import Dashboard
+    control, ch = private_clickhouse
+    control("stop")
+    start = (datetime.now(ZoneInfo("Asia/Tehran")) - timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M")
+    (tmp_path / "obj").mkdir()
+    dashboard = Dashboard(pfad, tmp_path / "reports.db")
+    log = open(tmp_path / "run.log", "wb")
+    run = subprocess.Popen([str(pfad.binary), "run", "--source", "clickhouse", "--clickhouse", ch.url, "--objects",
+                            str(tmp_path / "obj"), "--start", start, "--retries", "0", "--delay", "1",
+                            "--dashboard", dashboard.base, "--state", str(tmp_path / "runs.db")],
+                           env={**pfad.env, **ch.env}, stdout=log, stderr=subprocess.STDOUT)
+    reason = f"from ClickHouse failed: ClickHouse at http://127.0.0.1:{ch.port}/ is unreachable"
+    try:
+        # The catch-up minutes (start .. the minute that just ended) fail while ClickHouse is down.
+        deadline, failed = time.monotonic() + 60, []
+        while time.monotonic() < deadline and len(failed) < 2:
+            assert run.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+            failed = dashboard.call("GET", "/runs?failed")[1]["runs"]
+            time.sleep(0.5)
+        assert len(failed) >= 2, failed
+        assert all(reason in r["error"] for r in failed), failed
+        assert list((tmp_path / "obj").glob("*.json")) == []
+        control("start")
+        # A later minute runs by the clock and succeeds: ClickHouse has no rows for it, so "No data for ...".
+        deadline, succeeded = time.monotonic() + 100, []
+        while time.monotonic() < deadline and not succeeded:
+            assert run.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+            succeeded = [r for r in dashboard.call("GET", "/runs")[1]["runs"] if r["state"] == "success"]
+            time.sleep(0.5)
+        assert succeeded, "no minute succeeded within 100 s of ClickHouse's restart"
+        assert min(r["minute"] for r in succeeded) > max(r["minute"] for r in failed)
+        minute = succeeded[0]["minute"]
+        assert json.loads((tmp_path / "obj" / f"{minute}.json").read_text()) == {"report": f"No data for {minute}."}
+        assert dashboard.call("GET", "/report")[1] == {"report": f"No data for {minute}."}
+    finally:
+        run.send_signal(signal.SIGTERM)
+        code = run.wait(timeout=60)
+        log.close()
+        dashboard.stop()
+    assert code == 0, (tmp_path / "run.log").read_text()[-3000:]

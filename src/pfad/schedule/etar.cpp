@@ -5,11 +5,13 @@
 #include "pfad/common/http_client.h"
 #include "pfad/common/log.h"
 #include "pfad/kafka/publisher.h"
+#include "pfad/warehouse/export.h"
 
 namespace pfad::schedule {
 
 MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStore> store) {
   return [options = std::move(options), store = std::move(store)](const events::Minute& minute) -> Status {
+    if (options.extract) PFAD_RETURN_NOT_OK(options.extract(minute, store, options.source));
     analyze::AnalyzeRequest request;
     request.input = options.source.Child(events::ObjectName(minute));
     request.options = options.analyze;
@@ -22,6 +24,25 @@ MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStor
     if (options.dashboard.url.empty()) return Status::OK();
     PFAD_RETURN_NOT_OK(PostReport(options.dashboard, analyze::ToJson(outcome.report)));
     Logger("schedule")->info("reported {} to {}", minute.Name(), options.dashboard.url);
+    return Status::OK();
+  };
+}
+
+MinuteExtract ExportFromClickHouse(warehouse::ClickHouseClient client) {
+  return [client = std::move(client)](const events::Minute& minute, const std::shared_ptr<storage::ObjectStore>& store,
+                                      const storage::ObjectUri& objects) -> Status {
+    auto exported = warehouse::ExportMinute(client, minute, store, objects);
+    if (!exported.ok()) {
+      return exported.status().WithMessage("export of ", minute.Name(), " from ClickHouse failed: ",
+                                           exported.status().message());
+    }
+    if (exported->object) {
+      Logger("schedule")->info("exported minute={} rows={} object={} query_ms={} write_ms={}", minute.Name(),
+                               exported->rows, exported->object->ToString(), exported->query_ms, exported->write_ms);
+    } else {
+      Logger("schedule")->info("exported minute={} rows=0 from {}{}: no object", minute.Name(), client.base_url(),
+                               client.database());
+    }
     return Status::OK();
   };
 }

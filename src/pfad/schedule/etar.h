@@ -1,18 +1,22 @@
 // The ETAR task of one minute, as the reference DAG runs it: Extract (the
-// minute's object, written by the ingester) -> Analyze (the configured engine) -> write
+// minute's object: written by the ingester, or exported from the ClickHouse
+// warehouse into the same place first) -> Analyze (the configured engine) -> write
 // the report object beside it -> Fraud (score the window ending with the minute,
 // docs/FRAUD.md section 6: scores object, alerts, the report's "fraud" object,
 // the report object rewritten with it) -> Report (POST it to the dashboard).
 //
 // A minute without an object ("No data for ...") has no fraud step: its report
-// stays the reference's plain string.
+// stays the reference's plain string. A failed Extract fails the run before
+// anything is analyzed or written, so the scheduler retries and records it.
 #pragma once
 
 #include "pfad/analyze/analyze.h"
 #include "pfad/fraud/live.h"
 #include "pfad/schedule/scheduler.h"
 #include "pfad/storage/object_store.h"
+#include "pfad/warehouse/clickhouse_client.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,8 +29,16 @@ struct DashboardTarget {
   std::string ca_file;  // PEM CA file trusted for an https:// dashboard; empty = the system's CAs
 };
 
+// The Extract step: brings one minute's object into `objects` (the directory or
+// bucket/prefix the analysis reads), or leaves it absent when the minute has no
+// events. An error fails the minute's run.
+using MinuteExtract = std::function<Status(const events::Minute& minute,
+                                           const std::shared_ptr<storage::ObjectStore>& store,
+                                           const storage::ObjectUri& objects)>;
+
 struct EtarOptions {
-  storage::ObjectUri source;   // directory or bucket/prefix of the minute objects
+  storage::ObjectUri source;   // directory or bucket/prefix of the minute objects (and their reports)
+  MinuteExtract extract;       // null = the ingester writes the objects there itself
   DashboardTarget dashboard;
   analyze::AnalyzeOptions analyze;
   std::shared_ptr<const analyze::EventCounter> engine;  // null = local; shared by every minute (one Spark session)
@@ -36,6 +48,11 @@ struct EtarOptions {
 // The live scorer of the [fraud] config: alerts to its alerts topic over Kafka
 // (none when the topic is empty).
 std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& config);
+
+// The Extract step from the warehouse (DESIGN.md section 8): warehouse::ExportMinute
+// of the minute from ClickHouse into `objects`, written by the ingester's own
+// object writer; a minute without rows writes nothing ("No data for ...").
+MinuteExtract ExportFromClickHouse(warehouse::ClickHouseClient client);
 
 // The task; the store is shared by every run (one S3 client for all minutes).
 MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStore> store);

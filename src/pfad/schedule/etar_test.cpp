@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pfad/common/clock.h"
 #include "pfad/gen/minute_writer.h"
 #include "pfad/storage/local_store_fixture.h"
 
@@ -38,6 +39,58 @@ TEST_F(EtarTest, TheReportObjectCarriesTheFraudObjectAndANoDataMinuteStaysPlain)
   ASSERT_TRUE(MakeEtarTask(options, store_)(minute).ok());
   auto plain = analyze::ParseReport(store_->Get(Uri("src/2025-01-15_10-00.json")).ValueOrDie()).ValueOrDie();
   EXPECT_FALSE(std::get<analyze::MinuteReport>(plain).fraud.has_value());
+}
+
+TEST_F(EtarTest, TheExtractStepRunsFirstAndTheAnalysisReadsWhatItWrote) {
+  const auto calendar = events::MinuteCalendar::Open().ValueOrDie();
+  const auto minute = calendar.Parse("2025-01-15 10:00").ValueOrDie();
+  const auto empty = calendar.Parse("2025-01-15 10:01").ValueOrDie();
+  std::vector<std::string> extracted;
+  EtarOptions options;
+  options.source = Uri("objects");
+  // Stands in for an export: writes the 10:00 object, nothing for 10:01.
+  options.extract = [&](const events::Minute& m, const std::shared_ptr<storage::ObjectStore>& store,
+                        const storage::ObjectUri& objects) -> Status {
+    extracted.push_back(m.Name() + " -> " + objects.ToString());
+    if (m.start_ms != minute.start_ms) return Status::OK();
+    gen::SyntheticMinutes spec{.first = m, .minutes = 1, .rows = 300, .generator = {.seed = 5}};
+    return gen::WriteSyntheticMinutes({.target = objects, .store = store}, calendar, spec).status();
+  };
+  const auto task = MakeEtarTask(options, store_);
+
+  ASSERT_TRUE(task(minute).ok());
+  ASSERT_TRUE(task(empty).ok());
+  EXPECT_EQ(extracted, (std::vector<std::string>{"2025-01-15_10-00 -> " + Uri("objects").ToString(),
+                                                 "2025-01-15_10-01 -> " + Uri("objects").ToString()}));
+  auto report = analyze::ParseReport(store_->Get(Uri("objects/2025-01-15_10-00.json")).ValueOrDie()).ValueOrDie();
+  EXPECT_EQ(std::get<analyze::MinuteReport>(report).counts.total_events, 300);
+  EXPECT_EQ(store_->Get(Uri("objects/2025-01-15_10-01.json")).ValueOrDie(),
+            analyze::ToJson(analyze::NoDataReport{"2025-01-15_10-01"}));
+}
+
+TEST_F(EtarTest, AClickHouseThatIsDownFailsTheRunWithItsReasonAndWritesNoReport) {
+  const auto calendar = events::MinuteCalendar::Open().ValueOrDie();
+  const auto minute = calendar.Parse("2025-01-15 10:00").ValueOrDie();
+  // An object already there (say, from the ingester) is not reported as if it were ClickHouse's.
+  gen::SyntheticMinutes spec{.first = minute, .minutes = 1, .rows = 50, .generator = {.seed = 6}};
+  ASSERT_TRUE(gen::WriteSyntheticMinutes({.target = Uri("objects"), .store = store_}, calendar, spec).ok());
+  ManualClock clock;
+  warehouse::ClickHouseConfig config;
+  config.url = "http://127.0.0.1:1/pfad";  // nothing listens on port 1
+  config.max_attempts = 2;
+  EtarOptions options;
+  options.source = Uri("objects");
+  options.extract = ExportFromClickHouse(warehouse::ClickHouseClient::Make(config, clock).ValueOrDie());
+  options.dashboard.url = "http://127.0.0.1:1";  // never reached: the run stops at the export
+
+  const Status st = MakeEtarTask(options, store_)(minute);
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(st.IsIOError());
+  EXPECT_NE(st.message().find("export of 2025-01-15_10-00 from ClickHouse failed: ClickHouse at http://127.0.0.1:1/ "
+                              "is unreachable after 2 attempts"),
+            std::string::npos)
+      << st.message();
+  EXPECT_FALSE(store_->Stat(Uri("objects/2025-01-15_10-00.json")).ValueOrDie().exists);
 }
 
 }  // namespace
