@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -55,6 +56,45 @@ class Pfad:
         return Run(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
 
 
+class LoggedProcess:
+    """A long-running process (a pfad command under test), its output kept in a log file."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path):
+        self.log_path = log
+        self.log = open(log, "ab")
+        self.proc = subprocess.Popen([str(a) for a in argv], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+    def stop(self, timeout: float = 60) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+    def wait(self, timeout: float) -> int:
+        code = self.proc.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_for_log(process: LoggedProcess, text: str, timeout: float) -> None:
+    """Waits until `text` is in the process's log; fails if it exits first or the time is up."""
+    deadline = time.monotonic() + timeout
+    while text not in process.output():
+        assert process.proc.poll() is None, f"{process.log_path.name}: exited early:\n{process.output()[-3000:]}"
+        assert time.monotonic() < deadline, \
+            f"no '{text}' in {process.log_path.name} within {timeout} s:\n{process.output()[-3000:]}"
+        time.sleep(0.2)
+
+
 def service_env(service: str, required: str) -> dict[str, str]:
     """The `export` lines of scripts/services/<service>.sh env; fails unless the service runs."""
     script = ROOT / f"scripts/services/{service}.sh"
@@ -90,6 +130,20 @@ def kafka_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def registry_env() -> dict[str, str]:
     return service_env("registry", "PFAD_REGISTRY_URL")
+
+
+@pytest.fixture
+def topics(kafka_env, request):
+    """A fresh event topic (6 partitions, or the test's `partitions` mark) with its DLQ and windows topics."""
+    from kafka_util import create_topics, delete_topics  # kafka_util imports this module
+
+    mark = request.node.get_closest_marker("partitions")
+    partitions = mark.args[0] if mark else 6
+    name = f"pfad-ingest-{uuid.uuid4().hex[:10]}"
+    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
+    create_topics(bootstrap, {name: partitions, f"{name}.dlq": 1, f"{name}.windows": 1})
+    yield name, partitions
+    delete_topics(bootstrap, [name, f"{name}.dlq", f"{name}.windows"])
 
 
 @pytest.fixture(scope="session")

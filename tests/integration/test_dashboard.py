@@ -23,8 +23,8 @@ NO_DATA = {"report": "No data for 2025-01-15_11-00."}
 
 
 class Dashboard:
-    def __init__(self, pfad, db: Path, *args: str):
-        self.port = free_port()
+    def __init__(self, pfad, db: Path, *args: str, port: int | None = None):
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen([str(pfad.binary), "dashboard", "--port", str(self.port), "--db", str(db), *args],
                                      env=pfad.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

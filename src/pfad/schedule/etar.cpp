@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pfad/common/http_client.h"
 #include "pfad/common/log.h"
 #include "pfad/kafka/publisher.h"
 
@@ -19,9 +18,9 @@ MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStor
       PFAD_ASSIGN_OR_RAISE(report->fraud, options.fraud->ScoreMinute(*store, request.input));
       PFAD_RETURN_NOT_OK(store->Put(outcome.written_to, analyze::ToJson(outcome.report)));
     }
-    if (options.dashboard_url.empty()) return Status::OK();
-    PFAD_RETURN_NOT_OK(PostReport(options.dashboard_url, options.token, analyze::ToJson(outcome.report)));
-    Logger("schedule")->info("reported {} to {}", minute.Name(), options.dashboard_url);
+    if (!options.outbox) return Status::OK();
+    PFAD_RETURN_NOT_OK(options.outbox->Add("/report", analyze::ToJson(outcome.report)));
+    Logger("schedule")->info("report of {} queued for the dashboard", minute.Name());
     return Status::OK();
   };
 }
@@ -42,35 +41,17 @@ std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& conf
   return std::make_shared<fraud::LiveScorer>(config, std::move(sink));
 }
 
-RunObserver MakeRunReporter(std::string dashboard_url, std::string token) {
-  return [url = std::move(dashboard_url), token = std::move(token)](const RunRecord& run) {
-    HttpRequest post;
-    post.method = "POST";
-    post.url = url + "/runs";
-    post.body = events::ToJson(run).dump();
-    post.headers = {"Content-Type: application/json"};
-    if (!token.empty()) post.headers.push_back("Authorization: Bearer " + token);
-    post.max_attempts = 2;
-    auto response = SendHttp(post);
-    if (!response.ok() || response->status != 200) {
-      Logger("schedule")->warn("could not report run {} to {}: {}", run.minute, url,
-                               response.ok() ? "HTTP " + std::to_string(response->status) : response.status().message());
+RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox) {
+  return [outbox = std::move(outbox)](const RunRecord& run) {
+    if (Status st = outbox->Add("/runs", events::ToJson(run).dump()); !st.ok()) {
+      Logger("schedule")->error("could not keep run {} for the dashboard: {}", run.minute, st.message());
     }
   };
 }
 
 Status PostReport(const std::string& url, const std::string& token, const std::string& report_json) {
-  HttpRequest post;
-  post.method = "POST";
-  post.url = url + "/report";
-  post.body = report_json;
-  post.headers = {"Content-Type: application/json"};
-  if (!token.empty()) post.headers.push_back("Authorization: Bearer " + token);
-  PFAD_ASSIGN_OR_RAISE(auto response, SendHttp(post));
-  if (response.status != 200) {
-    return Status::IOError("dashboard at ", url, " refused the report: HTTP ", response.status, " ",
-                           response.body.substr(0, 200));
-  }
+  PFAD_ASSIGN_OR_RAISE(const long status, PostToDashboard(url, token, "/report", report_json, 3));
+  if (status != 200) return Status::IOError("dashboard at ", url, " refused the report: HTTP ", status);
   return Status::OK();
 }
 

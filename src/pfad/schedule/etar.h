@@ -2,7 +2,8 @@
 // minute's object, written by the ingester) -> Analyze (the configured engine) -> write
 // the report object beside it -> Fraud (score the window ending with the minute,
 // docs/FRAUD.md section 6: scores object, alerts, the report's "fraud" object,
-// the report object rewritten with it) -> Report (POST it to the dashboard).
+// the report object rewritten with it) -> Report (into the dashboard's outbox,
+// pfad/schedule/outbox.h, which delivers it when the dashboard takes it).
 //
 // A minute without an object ("No data for ...") has no fraud step: its report
 // stays the reference's plain string.
@@ -10,6 +11,7 @@
 
 #include "pfad/analyze/analyze.h"
 #include "pfad/fraud/live.h"
+#include "pfad/schedule/outbox.h"
 #include "pfad/schedule/scheduler.h"
 #include "pfad/storage/object_store.h"
 
@@ -20,8 +22,7 @@ namespace pfad::schedule {
 
 struct EtarOptions {
   storage::ObjectUri source;   // directory or bucket/prefix of the minute objects
-  std::string dashboard_url;   // e.g. http://127.0.0.1:8080; empty = do not post
-  std::string token;           // bearer token for the dashboard, if it wants one
+  std::shared_ptr<DashboardOutbox> outbox;  // null = do not post
   analyze::AnalyzeOptions analyze;
   std::shared_ptr<const analyze::EventCounter> engine;  // null = local; shared by every minute (one Spark session)
   std::shared_ptr<fraud::LiveScorer> fraud;  // null = no fraud step (and no "fraud" object)
@@ -34,11 +35,12 @@ std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& conf
 // The task; the store is shared by every run (one S3 client for all minutes).
 MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStore> store);
 
-// Reports each ended run to the dashboard (POST /runs), so failures show on the
-// page; a dashboard that cannot be reached is logged, not fatal.
-RunObserver MakeRunReporter(std::string dashboard_url, std::string token);
+// Reports each ended run to the dashboard (POST /runs, through the outbox), so
+// failures show on the page.
+RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox);
 
-// The Report step alone: POSTs a report document to the dashboard at `url`.
+// The Report step alone, at once (pfad report): POSTs a report document to the
+// dashboard at `url`; an error unless it answered 200.
 Status PostReport(const std::string& url, const std::string& token, const std::string& report_json);
 
 }  // namespace pfad::schedule
