@@ -10,7 +10,21 @@
 """
 from __future__ import annotations
 
+import errno
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pyarrow.fs as pafs
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
 from conftest import LoggedProcess, free_port, wait_for_log
+from kafka_util import (START, Ingester, assert_exactly_once, common_args, consume_raw, decode, kafka_envs, produced,
+                        stored, wait_for_rows)
 from test_dashboard import Dashboard
 
 MINUTES = ["2025-01-15_10-00", "2025-01-15_10-01", "2025-01-15_10-02"]
@@ -72,3 +86,93 @@ def test_undelivered_reports_are_kept_and_sent_by_the_next_backfill(pfad, tmp_pa
         assert history["reports"][0]["report"] == {"report": "No data for 2025-01-15_10-03."}
     finally:
         assert dashboard.stop() == 0
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 64 MiB tmpfs of this test's own (we are root in CI and here); the test fails if it cannot be mounted."""
+    mount = tmp_path / "small-fs"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)], capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        pytest.fail(f"cannot mount a tmpfs at {mount} for the full-filesystem test (needs root or CAP_SYS_ADMIN): "
+                    f"{result.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def fill(directory: Path) -> Path:
+    """Writes a file until the filesystem has no space left, not even for 512 bytes; returns it."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        for chunk in (1 << 20, 1 << 12, 1 << 9):
+            try:
+                while True:
+                    os.write(fd, b"\0" * chunk)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+    finally:
+        os.close(fd)
+    assert shutil.disk_usage(directory).free < 4096
+    return filler
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, int]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=30)
+    finally:
+        consumer.close()
+    return {tp.partition: max(tp.offset, 0) for tp in tps}  # OFFSET_INVALID (-1001): nothing committed
+
+
+def test_a_full_local_sink_is_one_clear_error_commits_nothing_unwritten_and_resumes(pfad, kafka_env, registry_env,
+                                                                                    topics, small_filesystem,
+                                                                                    tmp_path):
+    topic, partitions = topics
+    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
+    env = kafka_envs(kafka_env, registry_env)
+    sink = small_filesystem / "minutes"
+    sink.mkdir()
+    local = pafs.LocalFileSystem()
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    ingester = Ingester(pfad, env, common_args(topic, str(sink), group), tmp_path / "ingest.log")
+    try:
+        first = pfad.run("produce", "--topic", topic, "--count", "5000", "--minutes", "1", "--start-time", START,
+                         "--seed", "51", env=env, timeout=120)
+        assert first.code == 0, first.stderr
+        assert len(wait_for_rows(local, str(sink), 5000, timeout=90, procs=[ingester])) == 5000
+
+        filler = fill(small_filesystem)
+        # More of the stored minute (a rewrite) and two new minutes, while nothing can be written.
+        more = pfad.run("produce", "--topic", topic, "--count", "20000", "--minutes", "3", "--start-time", START,
+                        "--seed", "52", env=env, timeout=120)
+        assert more.code == 0, more.stderr
+        wait_for_log(ingester, "No space left on device", timeout=90)
+        time.sleep(5)  # a few more attempts while it stays full: still running, nothing committed past the stored
+        assert ingester.proc.poll() is None, ingester.output()[-3000:]
+        expected = produced(kafka_env, topic, partitions, 25000)
+        messages = consume_raw(bootstrap, topic, partitions, expected=25000)
+        stored_ids = {e for _, e, _ in stored(local, str(sink))}
+        committed = committed_offsets(bootstrap, group, topic, partitions)
+        uncommitted_but_unstored = [(m.partition(), m.offset()) for m in messages
+                                    if m.offset() < committed[m.partition()]
+                                    and decode(m.value())["event_id"] not in stored_ids]
+        assert not uncommitted_but_unstored, \
+            f"offsets committed past {len(uncommitted_but_unstored)} unwritten events, e.g. {uncommitted_but_unstored[:3]}"
+        assert len(stored_ids) < 25000, "everything was written: the filesystem was not full"
+        errors = [line for line in ingester.output().splitlines() if " error " in line]
+        assert len(errors) == 1, errors[:5]  # one error per outage, however many retries
+        assert str(sink) in errors[0] and "the filesystem holding it is full: free some space" in errors[0], errors[0]
+
+        filler.unlink()
+        rows = wait_for_rows(local, str(sink), 25000, timeout=120, procs=[ingester])
+        assert ingester.stop() == 0, ingester.output()[-3000:]
+        assert "writing works again" in ingester.output()
+        assert_exactly_once(rows, expected)
+        assert not [p for p in sink.iterdir() if ".tmp-" in p.name], "temporary files left behind"
+    finally:
+        if ingester.proc.poll() is None:
+            ingester.kill9()
