@@ -95,6 +95,32 @@ def wait_for_log(process: LoggedProcess, text: str, timeout: float) -> None:
         time.sleep(0.2)
 
 
+class PrivateService:
+    """A service of one test's own, started by scripts/services/<name>.sh with its own state
+    directory and ports (PFAD_RUN, PFAD_<X>_PORT...), so stopping it disturbs nobody."""
+
+    def __init__(self, name: str, state: Path, settings: dict[str, int]):
+        self.script = ROOT / f"scripts/services/{name}.sh"
+        self.env = {**os.environ, "PFAD_RUN": str(state), **{k: str(v) for k, v in settings.items()}}
+
+    def control(self, action: str) -> str:
+        result = subprocess.run([str(self.script), action], env=self.env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"{self.script.name} {action} failed: {result.stderr}"
+        return result.stdout
+
+    def exports(self) -> dict[str, str]:
+        """The `export` lines of `<script> env`."""
+        lines = [line[len("export "):] for line in self.control("env").splitlines() if line.startswith("export ")]
+        return {k: v.strip("'\"") for k, v in (line.split("=", 1) for line in lines)}
+
+    def __enter__(self) -> PrivateService:
+        self.control("start")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        subprocess.run([str(self.script), "stop"], env=self.env, capture_output=True, timeout=180)
+
+
 def service_env(service: str, required: str) -> dict[str, str]:
     """The `export` lines of scripts/services/<service>.sh env; fails unless the service runs."""
     script = ROOT / f"scripts/services/{service}.sh"

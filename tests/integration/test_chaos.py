@@ -22,7 +22,7 @@ import pyarrow.fs as pafs
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from conftest import LoggedProcess, free_port, wait_for_log
+from conftest import LoggedProcess, PrivateService, free_port, wait_for_log
 from kafka_util import (START, Ingester, assert_exactly_once, common_args, consume_raw, decode, kafka_envs, produced,
                         stored, wait_for_rows)
 from test_dashboard import Dashboard
@@ -176,3 +176,44 @@ def test_a_full_local_sink_is_one_clear_error_commits_nothing_unwritten_and_resu
     finally:
         if ingester.proc.poll() is None:
             ingester.kill9()
+
+
+@pytest.fixture
+def private_kafka(tmp_path_factory):
+    """A Kafka broker of this test's own (its own ports and data), so restarting it disturbs nobody."""
+    settings = {"PFAD_KAFKA_PORT": free_port(), "PFAD_KAFKA_CONTROLLER_PORT": free_port(),
+                "PFAD_KAFKA_START_TIMEOUT": 300}  # a JVM start on a loaded CI machine
+    with PrivateService("kafka", tmp_path_factory.mktemp("kafka-run"), settings) as kafka:
+        yield kafka
+
+
+def test_a_broker_restart_during_produce_and_ingest_loses_and_duplicates_nothing(pfad, private_kafka, registry_env,
+                                                                                tmp_path):
+    kafka_env = private_kafka.exports()
+    topic, partitions = "user_interactions", 6  # created by kafka.sh start
+    env = kafka_envs(kafka_env, registry_env)
+    sink = tmp_path / "minutes"
+    sink.mkdir()
+    local = pafs.LocalFileSystem()
+    ingester = Ingester(pfad, env, common_args(topic, str(sink), f"g-{uuid.uuid4().hex[:8]}"), tmp_path / "ingest.log")
+    producer = LoggedProcess([pfad.binary, "produce", "--topic", topic, "--count", "60000", "--minutes", "4",
+                              "--start-time", START, "--seed", "61", "--rate", "1500"], {**pfad.env, **env},
+                             tmp_path / "produce.log")
+    try:
+        wait_for_log(ingester, "assigned partitions=", timeout=60)
+        time.sleep(5)  # events flowing through both
+        assert producer.proc.poll() is None, "the producer finished before the restart: nothing was tested"
+        private_kafka.control("stop")
+        time.sleep(5)  # both keep running against a broker that is gone
+        assert ingester.proc.poll() is None, ingester.output()[-3000:]
+        assert producer.proc.poll() is None, producer.output()[-3000:]
+        private_kafka.control("start")
+        assert producer.wait(timeout=300) == 0, producer.output()[-3000:]
+        expected = produced(kafka_env, topic, partitions, 60000)  # each event in the topic once (idempotence)
+        rows = wait_for_rows(local, str(sink), 60000, timeout=180, procs=[ingester])
+        assert ingester.stop() == 0, ingester.output()[-3000:]
+        assert_exactly_once(rows, expected)
+    finally:
+        for process in (producer, ingester):
+            if process.proc.poll() is None:
+                process.kill9()

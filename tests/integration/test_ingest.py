@@ -4,7 +4,6 @@ outage and poison messages; objects readable by pyarrow, DuckDB and pfad analyze
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import signal
@@ -21,7 +20,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from conftest import ROOT, free_port, wait_for_log
+from conftest import PrivateService, free_port, wait_for_log
 from kafka_util import (SCHEMA_TEXT, START, START_MS, Ingester, assert_exactly_once, common_args, consume_raw,
                         create_topics, delete_topics, frame, kafka_envs, make_event, parsed_schema, produced, stored,
                         wait_for_rows)
@@ -174,24 +173,9 @@ def test_until_idle_waits_for_the_partitions_a_stalled_member_holds(pfad_s3, kaf
 @pytest.fixture
 def private_minio(tmp_path_factory):
     """A MinIO of this test's own (its own port and state), so stopping it disturbs nobody."""
-    state = tmp_path_factory.mktemp("minio-run")
-    port, console = free_port(), free_port()
-    env = {**os.environ, "PFAD_RUN": str(state), "PFAD_MINIO_PORT": str(port), "PFAD_MINIO_CONSOLE_PORT": str(console)}
-    script = ROOT / "scripts/services/minio.sh"
-
-    def control(action: str) -> str:
-        result = subprocess.run([str(script), action], env=env, capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, f"minio.sh {action} failed: {result.stderr}"
-        return result.stdout
-
-    control("start")
-    exports = dict(line[len("export "):].split("=", 1) for line in control("env").splitlines()
-                   if line.startswith("export "))
-    exports = {k: v.strip("'\"") for k, v in exports.items()}
-    try:
-        yield control, exports
-    finally:
-        subprocess.run([str(script), "stop"], env=env, capture_output=True, timeout=120)
+    ports = {"PFAD_MINIO_PORT": free_port(), "PFAD_MINIO_CONSOLE_PORT": free_port()}
+    with PrivateService("minio", tmp_path_factory.mktemp("minio-run"), ports) as minio:
+        yield minio.control, minio.exports()
 
 
 def test_a_minio_outage_is_waited_out_and_nothing_is_lost(pfad, kafka_env, registry_env, topics, private_minio,
