@@ -31,6 +31,7 @@ def free_port() -> int:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "partitions(n): partitions of the test's event topic")
+    config.addinivalue_line("markers", "tsan: also run by `make test-tsan` against the ThreadSanitizer build")
 
 
 @dataclass

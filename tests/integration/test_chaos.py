@@ -44,6 +44,7 @@ def reports_shown(dashboard: Dashboard) -> dict[str, int]:
     return {r["file_name"].removesuffix(".json"): r["total_events"] for r in reports if isinstance(r, dict)}
 
 
+@pytest.mark.tsan
 def test_reports_posted_while_the_dashboard_is_down_are_shown_once_it_is_back(pfad, tmp_path):
     generate_minutes(pfad, tmp_path / "minutes")
     port = free_port()
@@ -128,6 +129,7 @@ def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int) -
     return {tp.partition: max(tp.offset, 0) for tp in tps}  # OFFSET_INVALID (-1001): nothing committed
 
 
+@pytest.mark.tsan
 def test_a_full_local_sink_is_one_clear_error_commits_nothing_unwritten_and_resumes(pfad, kafka_env, registry_env,
                                                                                     topics, small_filesystem,
                                                                                     tmp_path):

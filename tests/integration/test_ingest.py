@@ -25,6 +25,7 @@ from kafka_util import (SCHEMA_TEXT, START, START_MS, Ingester, assert_exactly_o
                         create_topics, delete_topics, frame, kafka_envs, make_event, parsed_schema, produced, stored,
                         wait_for_rows)
 
+@pytest.mark.tsan
 def test_backfill_lands_once_per_minute_and_every_reader_agrees(pfad_s3, kafka_env, registry_env, topics, bucket, s3,
                                                                 tmp_path):
     topic, partitions = topics
@@ -124,6 +125,7 @@ def test_exactly_once_when_killed_nine_times_over(pfad_s3, kafka_env, registry_e
     assert_exactly_once(stored(s3, bucket), expected)
 
 
+@pytest.mark.tsan
 def test_the_survivor_of_two_ingesters_takes_over(pfad_s3, kafka_env, registry_env, topics, bucket, s3, tmp_path):
     topic, partitions = topics
     env = kafka_envs(kafka_env, registry_env)
@@ -204,6 +206,7 @@ def test_a_minio_outage_is_waited_out_and_nothing_is_lost(pfad, kafka_env, regis
     assert_exactly_once(rows, expected)
 
 
+@pytest.mark.tsan
 @pytest.mark.partitions(1)
 def test_poison_messages_go_to_the_dlq_and_good_ones_around_them_are_ingested(pfad_s3, kafka_env, registry_env,
                                                                               topics, bucket, s3, tmp_path):
