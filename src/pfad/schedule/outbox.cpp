@@ -22,7 +22,6 @@ Result<long> PostToDashboard(const std::string& base_url, const std::string& tok
   post.headers = {"Content-Type: application/json"};
   if (!token.empty()) post.headers.push_back("Authorization: Bearer " + token);
   post.max_attempts = attempts;
-  post.retry_server_errors = false;
   PFAD_ASSIGN_OR_RAISE(auto response, SendHttp(post));
   if (response.status != 200) {
     Logger("schedule")->warn("dashboard answered POST {}: HTTP {} {}", post.url, response.status,

@@ -40,7 +40,8 @@ struct OutboxOptions {
 using DashboardSender = std::function<Result<long>(const std::string& path, const std::string& body)>;
 
 // POSTs `body` to `base_url` + `path` with the bearer token if any, making up
-// to `attempts` attempts while no answer comes; returns the HTTP status.
+// to `attempts` attempts while no answer (or a 5xx) comes; returns the HTTP
+// status below 500, or an error naming the last failure.
 Result<long> PostToDashboard(const std::string& base_url, const std::string& token, const std::string& path,
                              const std::string& body, int attempts);
 
