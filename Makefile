@@ -1,6 +1,6 @@
 # PFAD entry points. Every target installs what it needs first (scripts/setup.sh,
 # idempotent, caches in ~/.cache/pfad).
-.PHONY: demo test test-unit bench build build-asan setup-demo setup-test clean
+.PHONY: demo test test-tsan test-unit bench build build-asan setup-demo setup-test clean
 
 PRESET ?= release
 
@@ -9,6 +9,11 @@ demo: build
 
 test:
 	scripts/test.sh
+
+# ThreadSanitizer: its own build (build-tsan), the unit tests and the integration tests
+# marked `tsan`. Not part of `make test` (docs/RELIABILITY.md says why).
+test-tsan:
+	scripts/test.sh tsan
 
 test-unit: build
 	ctest --preset $(PRESET) -L unit

@@ -2,9 +2,17 @@
 # `make test`: install, build, start the real services, run the security checks
 # (scripts/check_security.sh) and every test (unit and integration, optimised and
 # under ASan+UBSan), and stop the services again, also when a test fails.
+# `make test-tsan` (scripts/test.sh tsan): the ThreadSanitizer build, its unit
+# tests and the integration tests marked `tsan` (ingest/produce/schedule
+# threads), with halt_on_error and scripts/tsan.supp (third-party frames only).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PFAD_ROOT"
+
+mode="${1:-all}"
+[[ $mode == all || $mode == tsan ]] || die "usage: scripts/test.sh [tsan]"
+target=test
+[[ $mode == tsan ]] && target=test-tsan
 
 scripts/setup.sh test
 
@@ -31,38 +39,51 @@ start() {  # start SERVICE: a service that cannot start fails the run with its r
   fi
 }
 
-build release
-build asan-ubsan
-start minio
-start kafka
-start registry
-start spark
-start clickhouse
-
 failed=0
-pytest_run() {  # pytest_run BINARY: integration tests against one build of pfad
-  PFAD_BIN="$1" .venv/bin/python -m pytest -q -p no:cacheprovider tests/integration \
-    --junitxml="test-artifacts/integration-$(basename "$(dirname "$1")").xml" || failed=1
+pytest_run() {  # pytest_run BINARY [PYTEST ARGS]: integration tests against one build of pfad
+  local binary=$1; shift
+  PFAD_BIN="$binary" .venv/bin/python -m pytest -q -p no:cacheprovider tests/integration "$@" \
+    --junitxml="test-artifacts/integration-$(basename "$(dirname "$binary")").xml" || failed=1
 }
 mkdir -p test-artifacts
 
-log "security checks: no committed credentials; every service listens on loopback only"
-scripts/check_security.sh credentials || failed=1
-scripts/check_security.sh listeners || failed=1
+if [[ $mode == tsan ]]; then
+  build tsan
+  start minio
+  start kafka
+  start registry
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PFAD_ROOT/scripts/tsan.supp"
+  log "unit tests (tsan)"
+  ctest --preset tsan -L unit || failed=1
+  log "integration tests (tsan: the tests marked tsan)"
+  pytest_run build-tsan/pfad -m tsan
+else
+  build release
+  build asan-ubsan
+  start minio
+  start kafka
+  start registry
+  start spark
+  start clickhouse
 
-log "unit tests (release)"
-ctest --preset release -L unit || failed=1
-log "unit tests (asan-ubsan)"
-ASAN_OPTIONS=detect_leaks=1 ctest --preset asan-ubsan -L unit || failed=1
-log "integration tests (asan-ubsan)"
-ASAN_OPTIONS=detect_leaks=1 pytest_run build-asan/pfad
-log "browser tests (release, Debian chromium)"
-PFAD_BIN=build/pfad node --test tests/browser/ || failed=1
-log "integration tests (release)"
-pytest_run build/pfad
+  log "security checks: no committed credentials; every service listens on loopback only"
+  scripts/check_security.sh credentials || failed=1
+  scripts/check_security.sh listeners || failed=1
+
+  log "unit tests (release)"
+  ctest --preset release -L unit || failed=1
+  log "unit tests (asan-ubsan)"
+  ASAN_OPTIONS=detect_leaks=1 ctest --preset asan-ubsan -L unit || failed=1
+  log "integration tests (asan-ubsan)"
+  ASAN_OPTIONS=detect_leaks=1 pytest_run build-asan/pfad
+  log "browser tests (release, Debian chromium)"
+  PFAD_BIN=build/pfad node --test tests/browser/ || failed=1
+  log "integration tests (release)"
+  pytest_run build/pfad
+fi
 
 if ((failed)); then
-  echo "make test: FAILED (see above)" >&2
+  echo "make $target: FAILED (see above)" >&2
   exit 1
 fi
-log "make test: all tests passed"
+log "make $target: all tests passed"

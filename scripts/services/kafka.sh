@@ -31,6 +31,7 @@ PIDFILE="$STATE/kafka.pid"
 LOG="$STATE/kafka.log"
 TOPICS="${PFAD_KAFKA_TOPICS:-user_interactions:6 user_interactions.dlq:1 user_interactions.windows:1 user_interactions.labels:6 user_interactions.fraud:6}"
 BOOTSTRAP="127.0.0.1:$PORT"
+START_TIMEOUT="${PFAD_KAFKA_START_TIMEOUT:-60}"  # seconds until the broker listens, and again until it acknowledges
 mkdir -p "$STATE"
 
 tool() {  # tool CLASS ARGS...: a Kafka tool in a quick-starting JVM
@@ -107,15 +108,15 @@ start() {
     -Dkafka.logs.dir="$STATE" -cp "$KAFKA_LIBS/*" kafka.Kafka "$STATE/server.properties" \
     >"$STATE/stdout.log" 2>&1 </dev/null &
   wait_until 10 test -s "$PIDFILE" || die "the kafka process did not start"
-  if ! wait_until 60 port_open "$PORT"; then
+  if ! wait_until "$START_TIMEOUT" port_open "$PORT"; then
     tail -n 20 "$LOG" "$STATE/stdout.log" >&2 || true
     stop >/dev/null 2>&1 || true
-    die "kafka did not open $BOOTSTRAP within 60 s"
+    die "kafka did not open $BOOTSTRAP within $START_TIMEOUT s (a busy machine: set PFAD_KAFKA_START_TIMEOUT)"
   fi
   create_topic _pfad_health 1
   local spec
   for spec in $TOPICS; do create_topic "${spec%%:*}" "${spec##*:}"; done
-  if ! healthy; then
+  if ! wait_until "$START_TIMEOUT" healthy; then
     tail -n 20 "$LOG" >&2 || true
     die "kafka on $BOOTSTRAP does not acknowledge produce requests"
   fi

@@ -27,7 +27,7 @@ struct ScheduleFlags {
   std::optional<std::string> dashboard, token, dashboard_ca, state, announcements, bootstrap;
   std::optional<std::string> fraud_model, fraud_alerts_topic;
   std::optional<int> retries, max_active_runs;
-  std::optional<double> retry_delay_s, delay_s;
+  std::optional<double> retry_delay_s, delay_s, report_wait_s;
   std::string start, from, to;
   std::string uri;  // pfad report
   StorageFlags storage;
@@ -46,6 +46,7 @@ Result<schedule::ScheduleConfig> ResolveSchedule(const ScheduleFlags& flags, con
   Overlay(flags.max_active_runs, config.options.max_active_runs);
   if (flags.retry_delay_s) config.options.retry_delay = SecondsToMillis(*flags.retry_delay_s);
   if (flags.delay_s) config.delay = SecondsToMillis(*flags.delay_s);
+  if (flags.report_wait_s) config.report_wait = SecondsToMillis(*flags.report_wait_s);
   return config;
 }
 
@@ -53,6 +54,7 @@ struct Prepared {
   schedule::ScheduleConfig config;
   events::MinuteCalendar calendar;
   std::unique_ptr<schedule::RunStore> runs;
+  std::shared_ptr<schedule::DashboardOutbox> outbox;  // null = no dashboard
   schedule::MinuteTask task;
 };
 
@@ -79,7 +81,6 @@ Result<Prepared> Prepare(const ScheduleFlags& flags) {
     }
     PFAD_ASSIGN_OR_RAISE(etar.source, storage::ObjectUri::Parse(flags.source));
   }
-  etar.dashboard = config.Dashboard();
   PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(etar.source, storage_config));
   PFAD_RETURN_NOT_OK(store->CheckContainer(etar.source.Child("x")));
   etar.analyze = analyze_config.options;
@@ -89,14 +90,20 @@ Result<Prepared> Prepare(const ScheduleFlags& flags) {
   Overlay(flags.fraud_model, fraud_config.model);
   Overlay(flags.fraud_alerts_topic, fraud_config.alerts_topic);
   etar.fraud = schedule::MakeLiveScorer(fraud_config);
-  PFAD_ASSIGN_OR_RAISE(auto runs,
-                       schedule::RunStore::Open(config.state.empty() ? CacheDir() + "/schedule.db" : config.state));
+  const std::string state = config.state.empty() ? CacheDir() + "/schedule.db" : config.state;
+  PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open(state));
+  if (!config.DashboardBase().empty()) {
+    PFAD_ASSIGN_OR_RAISE(etar.outbox, schedule::DashboardOutbox::Open(
+                                          state, schedule::MakeDashboardSender(config.Dashboard()),
+                                          DefaultClock(), config.outbox));
+  }
+  auto outbox = etar.outbox;
   if (!flags.start.empty()) {
     PFAD_ASSIGN_OR_RAISE(auto start, calendar.Parse(flags.start));
     config.options.start_ms = start.start_ms;
     config.options.catchup = true;
   }
-  return Prepared{std::move(config), calendar, std::move(runs),
+  return Prepared{std::move(config), calendar, std::move(runs), std::move(outbox),
                   schedule::MakeEtarTask(std::move(etar), std::move(store))};
 }
 
@@ -105,9 +112,11 @@ int Run(const ScheduleFlags& flags) {
   if (!prepared.ok()) return ReportError("run", prepared.status());
   const schedule::ScheduleConfig& config = prepared->config;
   const std::string dashboard = config.DashboardBase();
+  // Started first (what an earlier run left undelivered goes out now), destroyed last.
+  if (prepared->outbox) prepared->outbox->Start(kTick);
   schedule::MinuteScheduler scheduler(config.Options(), prepared->calendar, DefaultClock(), *prepared->runs,
                                       prepared->task,
-                                      dashboard.empty() ? nullptr : schedule::MakeRunReporter(config.Dashboard()));
+                                      prepared->outbox ? schedule::MakeRunReporter(prepared->outbox) : nullptr);
   const std::atomic<bool>& stop = StopOnSignals();
   std::unique_ptr<schedule::MinuteAnnouncements> announcements;
   if (!config.announcements.empty()) {
@@ -138,9 +147,7 @@ int Backfill(const ScheduleFlags& flags) {
   if (!to.ok()) return ReportError("backfill", to.status());
   if (to->start_ms < from->start_ms) return ReportError("backfill", Status::Invalid("--to is before --from"));
   // Each ended run is printed, and reported to the dashboard's /runs as pfad run does.
-  const std::string dashboard = prepared->config.DashboardBase();
-  const schedule::RunObserver reporter =
-      dashboard.empty() ? nullptr : schedule::MakeRunReporter(prepared->config.Dashboard());
+  const schedule::RunObserver reporter = prepared->outbox ? schedule::MakeRunReporter(prepared->outbox) : nullptr;
   auto failed = schedule::Backfill(prepared->config.Options(), prepared->calendar, DefaultClock(), *prepared->runs,
                                    prepared->task, *from, *to, [&reporter](const schedule::RunRecord& run) {
                                      fmt::print("{} {}\n", run.minute,
@@ -149,6 +156,17 @@ int Backfill(const ScheduleFlags& flags) {
                                      if (reporter) reporter(run);
                                    });
   if (!failed.ok()) return ReportError("backfill", failed.status());
+  if (prepared->outbox) {
+    auto left = prepared->outbox->Drain(prepared->config.report_wait, kTick);
+    if (!left.ok()) return ReportError("backfill", left.status());
+    if (*left > 0) {
+      return ReportError("backfill", Status::IOError(
+                                          "the dashboard at ", prepared->config.DashboardBase(), " did not take ", *left,
+                                          " messages (reports, run records) within --report-wait; they are kept in the "
+                                          "run-state database and sent by the next pfad run or backfill with this "
+                                          "--state"));
+    }
+  }
   return *failed > 0 ? kStorage : kOk;
 }
 
@@ -237,6 +255,10 @@ void RegisterSchedule(CLI::App& app, int& exit_code) {
   AddCommon(bf, *backfill);
   bf->add_option("--from", backfill->from, "first minute, 'YYYY-MM-DD HH:MM' (Asia/Tehran)")->required();
   bf->add_option("--to", backfill->to, "last minute")->required();
+  bf->add_option("--report-wait", backfill->report_wait_s,
+                 "seconds to wait at the end for a dashboard that is down to take the reports (kept for the next "
+                 "run otherwise; default: [schedule] report_wait_s)")
+      ->default_str(fmt::format("{}", std::chrono::duration<double>(defaults.report_wait).count()));
   bf->callback([backfill, &exit_code] { exit_code = Backfill(*backfill); });
 
   auto report = std::make_shared<ScheduleFlags>();

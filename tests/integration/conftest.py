@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -30,6 +31,7 @@ def free_port() -> int:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "partitions(n): partitions of the test's event topic")
+    config.addinivalue_line("markers", "tsan: also run by `make test-tsan` against the ThreadSanitizer build")
 
 
 @dataclass
@@ -53,6 +55,71 @@ class Pfad:
         proc = subprocess.run([str(self.binary), *args], capture_output=True, text=True,
                               env={**self.env, **(env or {})}, input=stdin, timeout=timeout)
         return Run(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
+
+
+class LoggedProcess:
+    """A long-running process (a pfad command under test), its output kept in a log file."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path):
+        self.log_path = log
+        self.log = open(log, "ab")
+        self.proc = subprocess.Popen([str(a) for a in argv], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+    def stop(self, timeout: float = 60) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+    def wait(self, timeout: float) -> int:
+        code = self.proc.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_for_log(process: LoggedProcess, text: str, timeout: float) -> None:
+    """Waits until `text` is in the process's log; fails if it exits first or the time is up."""
+    deadline = time.monotonic() + timeout
+    while text not in process.output():
+        assert process.proc.poll() is None, f"{process.log_path.name}: exited early:\n{process.output()[-3000:]}"
+        assert time.monotonic() < deadline, \
+            f"no '{text}' in {process.log_path.name} within {timeout} s:\n{process.output()[-3000:]}"
+        time.sleep(0.2)
+
+
+class PrivateService:
+    """A service of one test's own, started by scripts/services/<name>.sh with its own state
+    directory and ports (PFAD_RUN, PFAD_<X>_PORT...), so stopping it disturbs nobody."""
+
+    def __init__(self, name: str, state: Path, settings: dict[str, int]):
+        self.script = ROOT / f"scripts/services/{name}.sh"
+        self.env = {**os.environ, "PFAD_RUN": str(state), **{k: str(v) for k, v in settings.items()}}
+
+    def control(self, action: str) -> str:
+        result = subprocess.run([str(self.script), action], env=self.env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"{self.script.name} {action} failed: {result.stderr}"
+        return result.stdout
+
+    def exports(self) -> dict[str, str]:
+        """The `export` lines of `<script> env`."""
+        lines = [line[len("export "):] for line in self.control("env").splitlines() if line.startswith("export ")]
+        return {k: v.strip("'\"") for k, v in (line.split("=", 1) for line in lines)}
+
+    def __enter__(self) -> PrivateService:
+        self.control("start")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        subprocess.run([str(self.script), "stop"], env=self.env, capture_output=True, timeout=180)
 
 
 def service_env(service: str, required: str) -> dict[str, str]:
@@ -90,6 +157,20 @@ def kafka_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def registry_env() -> dict[str, str]:
     return service_env("registry", "PFAD_REGISTRY_URL")
+
+
+@pytest.fixture
+def topics(kafka_env, request):
+    """A fresh event topic (6 partitions, or the test's `partitions` mark) with its DLQ and windows topics."""
+    from kafka_util import create_topics, delete_topics  # kafka_util imports this module
+
+    mark = request.node.get_closest_marker("partitions")
+    partitions = mark.args[0] if mark else 6
+    name = f"pfad-ingest-{uuid.uuid4().hex[:10]}"
+    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
+    create_topics(bootstrap, {name: partitions, f"{name}.dlq": 1, f"{name}.windows": 1})
+    yield name, partitions
+    delete_topics(bootstrap, [name, f"{name}.dlq", f"{name}.windows"])
 
 
 @pytest.fixture(scope="session")

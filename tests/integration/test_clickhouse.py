@@ -21,8 +21,8 @@ from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
 from conftest import ROOT, exists, free_port, read_json
-from kafka_util import SCHEMA_TEXT, frame, make_event, minute_name, parsed_schema
-from test_ingest import START, START_MS, Ingester, kafka_envs, produced, stored, topics  # noqa: F401 (fixture)
+from kafka_util import (SCHEMA_TEXT, START, START_MS, Ingester, frame, kafka_envs, make_event, minute_name,
+                        parsed_schema, produced, stored)
 
 
 class ClickHouse:

@@ -24,12 +24,12 @@ NO_DATA = {"report": "No data for 2025-01-15_11-00."}
 
 
 class Dashboard:
-    """`pfad dashboard` on a free port; with `context` (the client's TLS context) it is
-    reached over https, so pass it --tls-cert / --tls-key too."""
+    """`pfad dashboard` on a free port (or `port`); with `context` (the client's TLS
+    context) it is reached over https, so pass it --tls-cert / --tls-key too."""
 
-    def __init__(self, pfad, db: Path, *args: str, context: ssl.SSLContext | None = None,
+    def __init__(self, pfad, db: Path, *args: str, port: int | None = None, context: ssl.SSLContext | None = None,
                  env: dict[str, str] | None = None):
-        self.port = free_port()
+        self.port = port or free_port()
         self.context = context
         self.base = f"{'https' if context else 'http'}://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen([str(pfad.binary), "dashboard", "--port", str(self.port), "--db", str(db), *args],

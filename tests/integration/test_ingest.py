@@ -4,17 +4,14 @@ outage and poison messages; objects readable by pyarrow, DuckDB and pfad analyze
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import signal
 import subprocess
-import tempfile
 import time
 import urllib.request
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import duckdb
 import pyarrow.fs as pafs
@@ -23,123 +20,12 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from conftest import ROOT, free_port
-from kafka_util import (SCHEMA_TEXT, consume_raw, create_topics, decode, delete_topics, frame, make_event,
-                        minute_name, parsed_schema)
+from conftest import PrivateService, free_port, wait_for_log
+from kafka_util import (SCHEMA_TEXT, START, START_MS, Ingester, assert_exactly_once, common_args, consume_raw,
+                        create_topics, delete_topics, frame, kafka_envs, make_event, parsed_schema, produced, stored,
+                        wait_for_rows)
 
-START = "2025-01-15 10:00"
-START_MS = 1736922600000  # 2025-01-15 10:00 Asia/Tehran
-
-
-@pytest.fixture
-def topics(kafka_env, request):
-    """A fresh event topic (6 partitions, or the test's `partitions` mark) with its DLQ and windows topics."""
-    mark = request.node.get_closest_marker("partitions")
-    partitions = mark.args[0] if mark else 6
-    name = f"pfad-ingest-{uuid.uuid4().hex[:10]}"
-    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
-    create_topics(bootstrap, {name: partitions, f"{name}.dlq": 1, f"{name}.windows": 1})
-    yield name, partitions
-    delete_topics(bootstrap, [name, f"{name}.dlq", f"{name}.windows"])
-
-
-def kafka_envs(kafka_env, registry_env) -> dict[str, str]:
-    return {"PFAD_KAFKA_BOOTSTRAP": kafka_env["PFAD_KAFKA_BOOTSTRAP"],
-            "PFAD_REGISTRY_URL": registry_env["PFAD_REGISTRY_URL"]}
-
-
-class Ingester:
-    """One `pfad ingest` process, its output kept in a log file."""
-
-    def __init__(self, pfad, env: dict[str, str], args: list[str], log: Path):
-        self.log_path = log
-        self.log = open(log, "ab")
-        self.proc = subprocess.Popen([str(pfad.binary), "ingest", *args], env={**pfad.env, **env},
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-        self.log.close()
-
-    def stop(self, timeout: float = 60) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=timeout)
-        self.log.close()
-        return code
-
-    def wait(self, timeout: float) -> int:
-        code = self.proc.wait(timeout=timeout)
-        self.log.close()
-        return code
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def produced(kafka_env, topic: str, partitions: int, expected: int) -> dict[str, int]:
-    """event_id -> event_timestamp of every message in the topic (the produced set)."""
-    messages = consume_raw(kafka_env["PFAD_KAFKA_BOOTSTRAP"], topic, partitions, expected=expected, timeout=120)
-    events = {}
-    for m in messages:
-        record = decode(m.value())
-        assert record["event_id"] not in events, "the producer sent an event twice"
-        events[record["event_id"]] = record["event_timestamp"]
-    assert len(events) == expected
-    return events
-
-
-def stored(s3: pafs.S3FileSystem, bucket: str) -> list[tuple[str, str, int]]:
-    """(object stem, event_id, event_timestamp ms) of every row of every object in the bucket."""
-    rows = []
-    for info in s3.get_file_info(pafs.FileSelector(bucket, recursive=True)):
-        if not info.path.endswith(".parquet"):
-            continue
-        table = pq.read_table(info.path, filesystem=s3)
-        stem = info.base_name.removesuffix(".parquet")
-        ts = table.column("event_timestamp").cast("int64").to_pylist()
-        rows += [(stem, event_id, t) for event_id, t in zip(table.column("event_id").to_pylist(), ts)]
-    return rows
-
-
-def assert_exactly_once(rows: list[tuple[str, str, int]], expected: dict[str, int]) -> None:
-    counts = Counter(event_id for _, event_id, _ in rows)
-    duplicated = [e for e, n in counts.items() if n > 1]
-    assert not duplicated, f"{len(duplicated)} events stored more than once, e.g. {duplicated[:3]}"
-    missing = set(expected) - set(counts)
-    assert not missing, f"{len(missing)} events lost, e.g. {sorted(missing)[:3]}"
-    assert set(counts) == set(expected), "objects hold events nobody produced"
-    wrong = [(stem, e) for stem, e, t in rows if stem != minute_name(expected[e])]
-    assert not wrong, f"{len(wrong)} events in the wrong minute's object, e.g. {wrong[:3]}"
-
-
-def wait_for_rows(s3, bucket: str, n: int, timeout: float, procs=()) -> list:
-    deadline = time.monotonic() + timeout
-    rows = []
-    while time.monotonic() < deadline:
-        rows = stored(s3, bucket)
-        if len({e for _, e, _ in rows}) >= n:
-            return rows
-        for p in procs:
-            assert p.proc.poll() is None, f"ingester exited early:\n{p.output()[-3000:]}"
-        time.sleep(1)
-    return rows
-
-
-def wait_for_log(ingester: Ingester, text: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in ingester.output():
-        assert ingester.proc.poll() is None, f"ingester exited early:\n{ingester.output()[-3000:]}"
-        assert time.monotonic() < deadline, f"no '{text}' in the log within {timeout} s:\n{ingester.output()[-3000:]}"
-        time.sleep(0.2)
-
-def common_args(topic: str, sink: str, group: str) -> list[str]:
-    # Small row groups: open minutes are encoded ahead many times over (StagedObject) in every test.
-    return ["--topic", topic, "--group", group, "--sink", sink, "--grace", "1", "--idle-timeout", "2",
-            "--row-group-rows", "4096"]
-
-
+@pytest.mark.tsan
 def test_backfill_lands_once_per_minute_and_every_reader_agrees(pfad_s3, kafka_env, registry_env, topics, bucket, s3,
                                                                 tmp_path):
     topic, partitions = topics
@@ -239,6 +125,7 @@ def test_exactly_once_when_killed_nine_times_over(pfad_s3, kafka_env, registry_e
     assert_exactly_once(stored(s3, bucket), expected)
 
 
+@pytest.mark.tsan
 def test_the_survivor_of_two_ingesters_takes_over(pfad_s3, kafka_env, registry_env, topics, bucket, s3, tmp_path):
     topic, partitions = topics
     env = kafka_envs(kafka_env, registry_env)
@@ -288,24 +175,9 @@ def test_until_idle_waits_for_the_partitions_a_stalled_member_holds(pfad_s3, kaf
 @pytest.fixture
 def private_minio(tmp_path_factory):
     """A MinIO of this test's own (its own port and state), so stopping it disturbs nobody."""
-    state = tmp_path_factory.mktemp("minio-run")
-    port, console = free_port(), free_port()
-    env = {**os.environ, "PFAD_RUN": str(state), "PFAD_MINIO_PORT": str(port), "PFAD_MINIO_CONSOLE_PORT": str(console)}
-    script = ROOT / "scripts/services/minio.sh"
-
-    def control(action: str) -> str:
-        result = subprocess.run([str(script), action], env=env, capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, f"minio.sh {action} failed: {result.stderr}"
-        return result.stdout
-
-    control("start")
-    exports = dict(line[len("export "):].split("=", 1) for line in control("env").splitlines()
-                   if line.startswith("export "))
-    exports = {k: v.strip("'\"") for k, v in exports.items()}
-    try:
-        yield control, exports
-    finally:
-        subprocess.run([str(script), "stop"], env=env, capture_output=True, timeout=120)
+    ports = {"PFAD_MINIO_PORT": free_port(), "PFAD_MINIO_CONSOLE_PORT": free_port()}
+    with PrivateService("minio", tmp_path_factory.mktemp("minio-run"), ports) as minio:
+        yield minio.control, minio.exports()
 
 
 def test_a_minio_outage_is_waited_out_and_nothing_is_lost(pfad, kafka_env, registry_env, topics, private_minio,
@@ -334,6 +206,7 @@ def test_a_minio_outage_is_waited_out_and_nothing_is_lost(pfad, kafka_env, regis
     assert_exactly_once(rows, expected)
 
 
+@pytest.mark.tsan
 @pytest.mark.partitions(1)
 def test_poison_messages_go_to_the_dlq_and_good_ones_around_them_are_ingested(pfad_s3, kafka_env, registry_env,
                                                                               topics, bucket, s3, tmp_path):

@@ -75,6 +75,7 @@ def as_plain(record: dict) -> dict:
     return out
 
 
+@pytest.mark.tsan
 def test_reference_client_decodes_every_event_exactly(pfad, kafka_env, registry_env, topic):
     args = ["--topic", topic, "--seed", "77", "--count", "3000", "--workers", "2", "--start-time", START,
             "--minutes", "3"]
@@ -127,6 +128,7 @@ def test_users_keep_their_partition_and_spread_over_all(pfad, kafka_env, registr
     assert Counter(next(iter(p)) for p in partitions_of.values()).keys() == set(range(6))
 
 
+@pytest.mark.tsan
 def test_broker_restart_loses_nothing_duplicates_nothing(pfad, kafka_env, registry_env, topic):
     count = 60000
     proc = subprocess.Popen([str(pfad.binary), "produce", "--topic", topic, "--seed", "3", "--count", str(count),
@@ -150,6 +152,7 @@ def test_broker_restart_loses_nothing_duplicates_nothing(pfad, kafka_env, regist
     assert max(ids.values()) == 1, "events duplicated"
 
 
+@pytest.mark.tsan
 def test_sigint_flushes_reports_and_exits_0(pfad, kafka_env, registry_env, topic):
     proc = subprocess.Popen([str(pfad.binary), "produce", "--topic", topic, "--rate", "2000", "--json"],
                             env={**pfad.env, **produce_env(kafka_env, registry_env)},

@@ -32,13 +32,16 @@ def test_backfill_from_minio_to_the_dashboard(pfad_s3, s3, bucket, tmp_path):
         dashboard.stop()
 
 
-def test_backfill_reports_failures(pfad_s3, bucket, tmp_path):
-    # The dashboard is down: the run fails after its retry and says so.
+def test_backfill_reports_failures(pfad_s3, s3, bucket, tmp_path):
+    # A minute object that is not Parquet: the run fails after its retry and says so.
+    # (A dashboard that is down fails nothing: test_chaos.py.)
+    with s3.open_output_stream(f"{bucket}/2025-01-15_10-00.parquet") as f:
+        f.write(b"not parquet")
     run = pfad_s3.run("backfill", "--source", f"s3a://{bucket}", "--from", "2025-01-15 10:00", "--to",
-                      "2025-01-15 10:00", "--dashboard", f"http://127.0.0.1:{free_port()}", "--retry-delay", "0.1",
+                      "2025-01-15 10:00", "--dashboard", "", "--retry-delay", "0.1",
                       "--state", str(tmp_path / "runs.db"), timeout=60)
     assert run.code == 4
-    assert "2025-01-15_10-00 failed" in run.stdout
+    assert "2025-01-15_10-00 failed" in run.stdout, run.stdout
 
 
 def test_demo_shows_reports_within_seconds_and_stops_cleanly(pfad, tmp_path):

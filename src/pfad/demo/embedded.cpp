@@ -123,10 +123,15 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   auto first = current;
   for (int i = 0; i < options.backfill_minutes; ++i) first = calendar.MinuteOf(first.start_ms - 1);
 
-  PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open((std::filesystem::path(options.dir) / "schedule.db").string()));
+  const std::string state = (std::filesystem::path(options.dir) / "schedule.db").string();
+  PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open(state));
   schedule::EtarOptions etar;
   etar.source = dir;
-  etar.dashboard.url = "http://127.0.0.1:" + std::to_string(server->port());
+  PFAD_ASSIGN_OR_RAISE(etar.outbox, schedule::DashboardOutbox::Open(
+                                        state, schedule::MakeDashboardSender(
+                                                   {.url = "http://127.0.0.1:" + std::to_string(server->port())}),
+                                        clock));
+  etar.outbox->Start(std::chrono::milliseconds(250));
   fraud::FraudConfig fraud_config{.model = options.fraud_model, .alerts_topic = alerts, .bootstrap = kafka->bootstrap()};
   if (fraud_config.model.empty()) {
     PFAD_ASSIGN_OR_RAISE(fraud_config.model, TrainStartupModel(options, calendar, first));
@@ -138,7 +143,7 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   sched.catchup = true;
   sched.start_ms = first.start_ms;
   schedule::MinuteScheduler scheduler(sched, calendar, clock, *runs, schedule::MakeEtarTask(etar, store),
-                                      schedule::MakeRunReporter(etar.dashboard));
+                                      schedule::MakeRunReporter(etar.outbox));
 
   // Stages stop on Ctrl-C, or when another stage fails.
   std::atomic<bool> stop_stages{false};

@@ -165,14 +165,25 @@ void Ingester::ProcessWrites(std::chrono::milliseconds wait) {
   for (auto& done : writer_.Collect(wait)) {
     if (!done.result.ok()) {
       ++metrics_.write_failures;
-      write_backoff_ms_ = std::clamp<int64_t>(write_backoff_ms_ * 2, 500, 10'000);
+      // One error per outage (a full disk fails every minute on every retry); the rest at debug level.
+      if (failed_writes_in_row_++ == 0) {
+        Log()->error("writing minute={} failed, retrying with backoff up to {} ms; nothing is committed past it "
+                     "(further failures are logged at debug level until a write succeeds): {}",
+                     done.job.window.minute.Name(), kMaxWriteBackoffMs, done.result.status().message());
+      } else {
+        Log()->debug("writing minute={} failed again: {}", done.job.window.minute.Name(),
+                     done.result.status().message());
+      }
+      write_backoff_ms_ = std::clamp<int64_t>(write_backoff_ms_ * 2, 500, kMaxWriteBackoffMs);
       write_backoff_until_ = clock_.NowMillis() + write_backoff_ms_;
-      Log()->error("writing minute={} failed, retrying in {} ms (nothing is committed past it): {}",
-                   done.job.window.minute.Name(), write_backoff_ms_, done.result.status().message());
       windows_.Returned(std::move(done.job.window));
       continue;
     }
     write_backoff_ms_ = 0;
+    if (failed_writes_in_row_ > 0) {
+      Log()->info("writing works again after {} failed attempts", failed_writes_in_row_);
+      failed_writes_in_row_ = 0;
+    }
     const StoredMinute& stored = *done.result;
     windows_.Stored(done.job.window.id);
     metrics_.last_store_wall_ms = done.stored_wall_ms;

@@ -137,6 +137,8 @@ class Ingester {
   std::unordered_map<uint64_t, int64_t> prepared_;  // open window id -> events handed to Prepare
   int64_t write_backoff_until_ = 0;
   int64_t write_backoff_ms_ = 0;
+  int64_t failed_writes_in_row_ = 0;  // since the last successful write
+  static constexpr int64_t kMaxWriteBackoffMs = 10'000;
   double last_commit_ = 0, last_log_ = 0, last_lag_ = 0, last_drained_check_ = 0;
   bool lag_known_ = false;
   int32_t topic_partitions_ = 0;

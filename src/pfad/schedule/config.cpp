@@ -13,6 +13,8 @@ Result<ScheduleConfig> ScheduleConfig::Resolve(const ConfigFile& file) {
   PFAD_RETURN_NOT_OK(file.ReadInto("schedule.max_active_runs", c.options.max_active_runs));
   PFAD_RETURN_NOT_OK(file.ReadInto("schedule.retries", c.options.retries));
   PFAD_RETURN_NOT_OK(file.ReadSecondsInto("schedule.retry_delay_s", c.options.retry_delay));
+  PFAD_RETURN_NOT_OK(file.ReadSecondsInto("schedule.dashboard_max_backoff_s", c.outbox.max_backoff));
+  PFAD_RETURN_NOT_OK(file.ReadSecondsInto("schedule.report_wait_s", c.report_wait));
   PFAD_ASSIGN_OR_RAISE(c.delay, file.GetSeconds("schedule.delay_s"));
 
   if (auto v = GetEnv("PFAD_DASHBOARD_URL")) c.dashboard_url = *v;

@@ -10,13 +10,15 @@
 //   retries = 1
 //   retry_delay_s = 3
 //   delay_s = 5                           # 60 when following announcements
+//   dashboard_max_backoff_s = 30          # outbox retries back off up to this
+//   report_wait_s = 120                   # backfill: how long it waits for the dashboard
 //   announcements = "user_interactions.windows"   # PFAD_ANNOUNCEMENTS_TOPIC
 //   bootstrap = "127.0.0.1:9092"          # PFAD_KAFKA_BOOTSTRAP
 #pragma once
 
 #include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
-#include "pfad/schedule/etar.h"
+#include "pfad/schedule/outbox.h"
 #include "pfad/schedule/scheduler.h"
 
 #include <chrono>
@@ -38,6 +40,11 @@ struct ScheduleConfig {
   // or kAnnouncedDelay when following announcements (they come first).
   std::optional<std::chrono::milliseconds> delay;
   static constexpr std::chrono::milliseconds kAnnouncedDelay{60'000};
+  // Delivery to the dashboard (pfad/schedule/outbox.h).
+  OutboxOptions outbox;
+  // Backfill: how long it waits, after its last minute, for the dashboard to take
+  // what is still in the outbox (left there for the next run otherwise).
+  std::chrono::milliseconds report_wait{120'000};
 
   static Result<ScheduleConfig> Resolve(const ConfigFile& file);
   // The scheduler's options, the clock's delay included.

@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pfad/common/http_client.h"
 #include "pfad/common/log.h"
 #include "pfad/kafka/publisher.h"
 #include "pfad/warehouse/export.h"
@@ -21,9 +20,9 @@ MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStor
       PFAD_ASSIGN_OR_RAISE(report->fraud, options.fraud->ScoreMinute(*store, request.input));
       PFAD_RETURN_NOT_OK(store->Put(outcome.written_to, analyze::ToJson(outcome.report)));
     }
-    if (options.dashboard.url.empty()) return Status::OK();
-    PFAD_RETURN_NOT_OK(PostReport(options.dashboard, analyze::ToJson(outcome.report)));
-    Logger("schedule")->info("reported {} to {}", minute.Name(), options.dashboard.url);
+    if (!options.outbox) return Status::OK();
+    PFAD_RETURN_NOT_OK(options.outbox->Add("/report", analyze::ToJson(outcome.report)));
+    Logger("schedule")->info("report of {} queued for the dashboard", minute.Name());
     return Status::OK();
   };
 }
@@ -63,40 +62,17 @@ std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& conf
   return std::make_shared<fraud::LiveScorer>(config, std::move(sink));
 }
 
-namespace {
-
-// A JSON POST of `body` to `path` of the dashboard.
-HttpRequest DashboardPost(const DashboardTarget& dashboard, const std::string& path, std::string body) {
-  HttpRequest post;
-  post.method = "POST";
-  post.url = dashboard.url + path;
-  post.body = std::move(body);
-  post.headers = {"Content-Type: application/json"};
-  if (!dashboard.token.empty()) post.headers.push_back("Authorization: Bearer " + dashboard.token);
-  post.ca_file = dashboard.ca_file;
-  return post;
-}
-
-}  // namespace
-
-RunObserver MakeRunReporter(DashboardTarget dashboard) {
-  return [dashboard = std::move(dashboard)](const RunRecord& run) {
-    HttpRequest post = DashboardPost(dashboard, "/runs", events::ToJson(run).dump());
-    post.max_attempts = 2;
-    auto response = SendHttp(post);
-    if (!response.ok() || response->status != 200) {
-      Logger("schedule")->warn("could not report run {} to {}: {}", run.minute, dashboard.url,
-                               response.ok() ? "HTTP " + std::to_string(response->status) : response.status().message());
+RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox) {
+  return [outbox = std::move(outbox)](const RunRecord& run) {
+    if (Status st = outbox->Add("/runs", events::ToJson(run).dump()); !st.ok()) {
+      Logger("schedule")->error("could not keep run {} for the dashboard: {}", run.minute, st.message());
     }
   };
 }
 
 Status PostReport(const DashboardTarget& dashboard, const std::string& report_json) {
-  PFAD_ASSIGN_OR_RAISE(auto response, SendHttp(DashboardPost(dashboard, "/report", report_json)));
-  if (response.status != 200) {
-    return Status::IOError("dashboard at ", dashboard.url, " refused the report: HTTP ", response.status, " ",
-                           response.body.substr(0, 200));
-  }
+  PFAD_ASSIGN_OR_RAISE(const long status, PostToDashboard(dashboard, "/report", report_json, 3));
+  if (status != 200) return Status::IOError("dashboard at ", dashboard.url, " refused the report: HTTP ", status);
   return Status::OK();
 }
 

@@ -3,7 +3,8 @@
 // warehouse into the same place first) -> Analyze (the configured engine) -> write
 // the report object beside it -> Fraud (score the window ending with the minute,
 // docs/FRAUD.md section 6: scores object, alerts, the report's "fraud" object,
-// the report object rewritten with it) -> Report (POST it to the dashboard).
+// the report object rewritten with it) -> Report (into the dashboard's outbox,
+// pfad/schedule/outbox.h, which delivers it when the dashboard takes it).
 //
 // A minute without an object ("No data for ...") has no fraud step: its report
 // stays the reference's plain string. A failed Extract fails the run before
@@ -12,6 +13,7 @@
 
 #include "pfad/analyze/analyze.h"
 #include "pfad/fraud/live.h"
+#include "pfad/schedule/outbox.h"
 #include "pfad/schedule/scheduler.h"
 #include "pfad/storage/object_store.h"
 #include "pfad/warehouse/clickhouse_client.h"
@@ -21,13 +23,6 @@
 #include <string>
 
 namespace pfad::schedule {
-
-// Where the Report step posts, and with what credentials.
-struct DashboardTarget {
-  std::string url;      // e.g. http://127.0.0.1:8080 or https://…; empty = do not post
-  std::string token;    // bearer token for the dashboard, if it wants one
-  std::string ca_file;  // PEM CA file trusted for an https:// dashboard; empty = the system's CAs
-};
 
 // The Extract step: brings one minute's object into `objects` (the directory or
 // bucket/prefix the analysis reads), or leaves it absent when the minute has no
@@ -39,7 +34,7 @@ using MinuteExtract = std::function<Status(const events::Minute& minute,
 struct EtarOptions {
   storage::ObjectUri source;   // directory or bucket/prefix of the minute objects (and their reports)
   MinuteExtract extract;       // null = the ingester writes the objects there itself
-  DashboardTarget dashboard;
+  std::shared_ptr<DashboardOutbox> outbox;  // null = do not post
   analyze::AnalyzeOptions analyze;
   std::shared_ptr<const analyze::EventCounter> engine;  // null = local; shared by every minute (one Spark session)
   std::shared_ptr<fraud::LiveScorer> fraud;  // null = no fraud step (and no "fraud" object)
@@ -57,11 +52,12 @@ MinuteExtract ExportFromClickHouse(warehouse::ClickHouseClient client);
 // The task; the store is shared by every run (one S3 client for all minutes).
 MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStore> store);
 
-// Reports each ended run to the dashboard (POST /runs), so failures show on the
-// page; a dashboard that cannot be reached is logged, not fatal.
-RunObserver MakeRunReporter(DashboardTarget dashboard);
+// Reports each ended run to the dashboard (POST /runs, through the outbox), so
+// failures show on the page.
+RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox);
 
-// The Report step alone: POSTs a report document to the dashboard.
+// The Report step alone, at once (pfad report): POSTs a report document to the
+// dashboard; an error unless it answered 200.
 Status PostReport(const DashboardTarget& dashboard, const std::string& report_json);
 
 }  // namespace pfad::schedule

@@ -64,10 +64,21 @@ std::string_view Hint(const std::string& message) {
   return "";
 }
 
-// Adds the object's URI (and a hint) to an error, keeping its code.
+// Adds the object's URI, the OS's reason (Arrow keeps errno in the detail, not
+// the message: "Error writing bytes to file" alone does not say the disk is
+// full) and a hint to an error, keeping its code.
 Status Annotate(const Status& st, const ObjectUri& uri) {
   if (st.ok()) return st;
-  return st.WithMessage(uri.ToString(), ": ", st.message(), Hint(st.message()));
+  std::string message = st.message();
+  if (const auto detail = st.detail()) {
+    if (const std::string reason = detail->ToString(); message.find(reason) == std::string::npos) {
+      message += ": " + reason;
+    }
+  }
+  if (message.find("No space left on device") != std::string::npos) {
+    message += " (the filesystem holding it is full: free some space there)";
+  }
+  return st.WithMessage(uri.ToString(), ": ", message, Hint(message));
 }
 
 class LocalObjectWriter final : public ObjectWriter {
