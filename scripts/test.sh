@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: install, build, start the real services, run every test (unit and
-# integration, optimised and under ASan+UBSan), and stop the services again,
-# also when a test fails.
+# integration, optimised and under ASan+UBSan), fuzz every libFuzzer target for
+# 30 s, and stop the services again, also when a test fails.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PFAD_ROOT"
@@ -33,13 +33,16 @@ start() {  # start SERVICE: a service that cannot start fails the run with its r
 
 build release
 build asan-ubsan
+failed=0
+# Before the services start, so the fuzzers have the cores to themselves.
+log "fuzzing (every target 30 s)"
+scripts/fuzz.sh 30 || failed=1
 start minio
 start kafka
 start registry
 start spark
 start clickhouse
 
-failed=0
 pytest_run() {  # pytest_run BINARY: integration tests against one build of pfad
   PFAD_BIN="$1" .venv/bin/python -m pytest -q -p no:cacheprovider tests/integration \
     --junitxml="test-artifacts/integration-$(basename "$(dirname "$1")").xml" || failed=1
