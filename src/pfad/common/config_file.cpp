@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace pfad {
@@ -72,7 +73,11 @@ Result<std::optional<int64_t>> ConfigFile::GetInt(std::string_view path) const {
 Result<std::optional<std::chrono::milliseconds>> ConfigFile::GetSeconds(std::string_view path) const {
   PFAD_ASSIGN_OR_RAISE(auto seconds, GetDouble(path));
   if (!seconds) return std::optional<std::chrono::milliseconds>();
-  if (*seconds < 0) return Status::Invalid("config ", impl_->origin, ": '", path, "' must be a number of seconds >= 0");
+  // Written so that nan fails too; the bound keeps the milliseconds within int64.
+  constexpr double kMaxSeconds = 1e9;
+  if (!(*seconds >= 0 && *seconds <= kMaxSeconds)) {
+    return Status::Invalid("config ", impl_->origin, ": '", path, "' must be a number of seconds from 0 to 1e9");
+  }
   return std::optional<std::chrono::milliseconds>(SecondsToMillis(*seconds));
 }
 
@@ -97,7 +102,13 @@ Status ConfigFile::ReadInto(std::string_view path, int64_t& field) const {
   return ReadOptional([&] { return GetInt(path); }, field);
 }
 Status ConfigFile::ReadInto(std::string_view path, int& field) const {
-  return ReadOptional([&] { return GetInt(path); }, field);
+  PFAD_ASSIGN_OR_RAISE(auto value, GetInt(path));
+  if (!value) return Status::OK();
+  if (*value < std::numeric_limits<int>::min() || *value > std::numeric_limits<int>::max()) {
+    return Status::Invalid("config ", impl_->origin, ": '", path, "' is out of range: ", *value);
+  }
+  field = static_cast<int>(*value);
+  return Status::OK();
 }
 Status ConfigFile::ReadSecondsInto(std::string_view path, std::chrono::milliseconds& field) const {
   return ReadOptional([&] { return GetSeconds(path); }, field);
