@@ -11,12 +11,12 @@ made by the real writers where there is one outside C++:
   avro_schema        writer schemas (the event schema, evolved ones), NUL, a body
   announcement_json, config_toml, http_request   hand-written from the contracts
 
-usage: .venv/bin/python tests/fuzz/make_seeds.py [PFAD_BIN]   (default build/pfad)
+usage: .venv/bin/python tests/fuzz/make_seeds.py [PFAD_BIN]   (default build/pfad; fastavro
+comes with scripts/setup.sh test)
 """
 import io
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -155,8 +155,7 @@ def http():
 
 
 def main():
-    if os.path.isdir(CORPUS):
-        shutil.rmtree(CORPUS)
+    # Rewrites only its own files: the regression inputs beside them stay.
     with tempfile.TemporaryDirectory() as tmp:
         minutes_and_reports(tmp)
     fraud_report()
