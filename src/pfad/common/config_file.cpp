@@ -7,6 +7,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <type_traits>
 
 namespace pfad {
 
@@ -55,7 +56,15 @@ Result<std::optional<T>> Lookup(const toml::table& table, std::string_view path,
                                 const char* expected) {
   const toml::node_view node = table.at_path(path);
   if (!node) return std::optional<T>();
-  if (auto v = node.value<T>()) return std::optional<T>(*v);
+  // An integer only from an integer: toml++ 3.3 casts a float like -1e306 to int64
+  // before it checks the range, which is undefined behaviour.
+  std::optional<T> v;
+  if constexpr (std::is_same_v<T, int64_t>) {
+    v = node.value_exact<int64_t>();
+  } else {
+    v = node.value<T>();
+  }
+  if (v) return v;
   return Status::Invalid("config ", origin, ": '", path, "' must be ", expected);
 }
 }  // namespace

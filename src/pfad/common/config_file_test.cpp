@@ -55,5 +55,14 @@ TEST(ConfigFile, SecondsMustBeFiniteAndIntsMustFit) {
   EXPECT_EQ(field, 7);
 }
 
+// Found by fuzzing: toml++ turned a float into an integer setting by a cast that is
+// undefined for -1e306; an integer setting now takes only an integer.
+TEST(ConfigFile, IntegerSettingsTakeOnlyIntegers) {
+  auto config = ConfigFile::Parse("huge = -1e306\nhalf = 2.5\nwhole = 2.0\nint = 3\n").ValueOrDie();
+  for (const char* path : {"huge", "half", "whole"}) EXPECT_TRUE(config.GetInt(path).status().IsInvalid()) << path;
+  EXPECT_EQ(config.GetInt("int").ValueOrDie(), 3);
+  EXPECT_EQ(config.GetDouble("int").ValueOrDie(), 3.0);
+}
+
 }  // namespace
 }  // namespace pfad
