@@ -1,6 +1,6 @@
 # PFAD entry points. Every target installs what it needs first (scripts/setup.sh,
 # idempotent, caches in ~/.cache/pfad).
-.PHONY: demo test test-tsan test-unit bench build build-asan setup-demo setup-test clean
+.PHONY: demo test test-tsan test-unit bench fuzz build build-asan setup-demo setup-test clean
 
 PRESET ?= release
 
@@ -20,6 +20,12 @@ test-unit: build
 
 bench: setup-test build
 	scripts/bench.sh $(BENCH)
+
+# Every libFuzzer target for FUZZ_SECONDS each (docs/FUZZING.md); fails on any crash.
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/setup.sh fuzz
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Configure only when the build dir is new or the presets changed: once configured, ninja
 # re-runs CMake itself when a CMakeLists.txt (or anything CMake read) changes.
@@ -41,4 +47,4 @@ setup-test:
 	scripts/setup.sh test
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

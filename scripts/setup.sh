@@ -3,10 +3,11 @@
 # ($PFAD_CACHE, default ~/.cache/pfad), so a fresh clone reuses them.
 #   scripts/setup.sh demo   packages + venv for the embedded demo and the build
 #   scripts/setup.sh test   additionally test/bench Python packages and MinIO
+#   scripts/setup.sh fuzz   demo plus clang and libFuzzer (make fuzz; test includes them)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 mode="${1:-demo}"
-case "$mode" in demo|test) ;; *) die "usage: setup.sh demo|test" ;; esac
+case "$mode" in demo|test|fuzz) ;; *) die "usage: setup.sh demo|test|fuzz" ;; esac
 
 # --- Debian packages ------------------------------------------------------
 debs=(build-essential cmake ninja-build pkg-config ccache tzdata
@@ -20,6 +21,9 @@ debs+=(libxgboost-dev)
 # The fraud GNN (src/pfad/fraud/gnn.cpp): Eigen, header-only.
 debs+=(libeigen3-dev)
 [[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk openssl curl)
+# The fuzz targets (tests/fuzz, the fuzz preset): clang and libclang_rt.fuzzer. Bookworm's
+# default clang is 14; 19 handles libstdc++ 12's C++20 headers better.
+[[ $mode == test || $mode == fuzz ]] && debs+=(clang-19 libclang-rt-19-dev llvm-19)  # llvm-19: llvm-symbolizer
 # The warehouse sink's tests and bench: a real ClickHouse server (Debian ships 18.16)
 [[ $mode == test ]] && debs+=(clickhouse-server clickhouse-client)
 # One dpkg-query for all of them: one per package took seconds on a loaded machine, and
@@ -39,8 +43,10 @@ if ((${#missing[@]})); then
 fi
 
 # --- Python venv (shared cache; .venv in the work tree links to it) --------
-req="$PFAD_ROOT/scripts/requirements-$mode.txt"
-stamp="$PFAD_VENV/.pfad-$mode-$(cat "$PFAD_ROOT"/scripts/requirements-*.txt | sha256sum | cut -c1-16)"
+venv_mode=$mode
+[[ $mode == fuzz ]] && venv_mode=demo
+req="$PFAD_ROOT/scripts/requirements-$venv_mode.txt"
+stamp="$PFAD_VENV/.pfad-$venv_mode-$(cat "$PFAD_ROOT"/scripts/requirements-*.txt | sha256sum | cut -c1-16)"
 if [[ ! -x $PFAD_VENV/bin/python ]]; then
   log "creating venv $PFAD_VENV"
   python3 -m venv "$PFAD_VENV"

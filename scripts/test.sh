@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: install, build, start the real services, run the security checks
 # (scripts/check_security.sh) and every test (unit and integration, optimised and
-# under ASan+UBSan), and stop the services again, also when a test fails.
+# under ASan+UBSan), fuzz every libFuzzer target for 30 s, and stop the services
+# again, also when a test fails.
 # `make test-tsan` (scripts/test.sh tsan): the ThreadSanitizer build, its unit
 # tests and the integration tests marked `tsan` (ingest/produce/schedule
 # threads), with halt_on_error and scripts/tsan.supp (third-party frames only).
@@ -60,6 +61,9 @@ if [[ $mode == tsan ]]; then
 else
   build release
   build asan-ubsan
+  # Before the services start, so the fuzzers have the cores to themselves.
+  log "fuzzing (every target 30 s)"
+  scripts/fuzz.sh 30 || failed=1
   start minio
   start kafka
   start registry

@@ -84,12 +84,22 @@ class Tally {
       PFAD_RETURN_NOT_OK(Encode<Code>(dictionary, column, dict_codes.data(), lookup, null_code));
       const Code nulls = null_code();
       const auto& indices = *dict_array.indices();
+      const bool has_nulls = indices.null_count() != 0;
+      // Parquet's reader does not check a corrupt file's indices against its dictionary.
       return VisitIndices(indices, [&](auto* idx) {
-        if (indices.null_count() == 0) {
-          for (int64_t i = 0; i < n; ++i) out[i] = dict_codes[static_cast<size_t>(idx[i])];
-        } else {
-          for (int64_t i = 0; i < n; ++i) out[i] = indices.IsNull(i) ? nulls : dict_codes[static_cast<size_t>(idx[i])];
+        for (int64_t i = 0; i < n; ++i) {
+          if (has_nulls && indices.IsNull(i)) {
+            out[i] = nulls;
+            continue;
+          }
+          const auto k = static_cast<uint64_t>(idx[i]);  // a negative index becomes too large
+          if (k >= dict_codes.size()) {
+            return Status::Invalid("column '", column, "' has dictionary index ", static_cast<int64_t>(idx[i]),
+                                   " in a dictionary of ", dict_codes.size(), " values");
+          }
+          out[i] = dict_codes[k];
         }
+        return Status::OK();
       });
     }
     const Code nulls = null_code();
@@ -113,17 +123,16 @@ class Tally {
   template <typename Fn>
   static Status VisitIndices(const arrow::Array& indices, Fn&& fn) {
     switch (indices.type_id()) {
-      case arrow::Type::INT8: fn(indices.data()->GetValues<int8_t>(1)); break;
-      case arrow::Type::UINT8: fn(indices.data()->GetValues<uint8_t>(1)); break;
-      case arrow::Type::INT16: fn(indices.data()->GetValues<int16_t>(1)); break;
-      case arrow::Type::UINT16: fn(indices.data()->GetValues<uint16_t>(1)); break;
-      case arrow::Type::INT32: fn(indices.data()->GetValues<int32_t>(1)); break;
-      case arrow::Type::UINT32: fn(indices.data()->GetValues<uint32_t>(1)); break;
-      case arrow::Type::INT64: fn(indices.data()->GetValues<int64_t>(1)); break;
-      case arrow::Type::UINT64: fn(indices.data()->GetValues<uint64_t>(1)); break;
+      case arrow::Type::INT8: return fn(indices.data()->GetValues<int8_t>(1));
+      case arrow::Type::UINT8: return fn(indices.data()->GetValues<uint8_t>(1));
+      case arrow::Type::INT16: return fn(indices.data()->GetValues<int16_t>(1));
+      case arrow::Type::UINT16: return fn(indices.data()->GetValues<uint16_t>(1));
+      case arrow::Type::INT32: return fn(indices.data()->GetValues<int32_t>(1));
+      case arrow::Type::UINT32: return fn(indices.data()->GetValues<uint32_t>(1));
+      case arrow::Type::INT64: return fn(indices.data()->GetValues<int64_t>(1));
+      case arrow::Type::UINT64: return fn(indices.data()->GetValues<uint64_t>(1));
       default: return Status::Invalid("unsupported dictionary index type ", indices.type()->ToString());
     }
-    return Status::OK();
   }
 
   std::vector<std::string> names_;

@@ -7,6 +7,8 @@
 #include <parquet/arrow/writer.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "pfad/events/generator.h"
 #include "pfad/events/schema.h"
@@ -130,6 +132,18 @@ TEST(CountEvents, NonStringColumnIsInvalid) {
       arrow::schema({arrow::field("event_type", arrow::int32()), arrow::field("status", arrow::int32())}),
       std::vector<std::shared_ptr<arrow::Array>>{ints, ints});
   EXPECT_TRUE(CountEvents(ToParquet(*table, 10, false), {}).status().IsInvalid());
+}
+
+// Found by fuzzing: Parquet's reader hands over dictionary indices without checking them
+// against the dictionary, and a corrupt index read past the end of the dictionary's codes.
+TEST(CountEvents, DictionaryIndexOutsideTheDictionaryIsInvalid) {
+  std::ifstream in(PFAD_FUZZ_CORPUS "/minute_parquet/crash-dictionary-index-out-of-range.parquet", std::ios::binary);
+  ASSERT_TRUE(in) << "fuzz corpus file missing";
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  auto file = std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(bytes));
+  const Status st = CountEvents(file, {.threads = 1}).status();
+  EXPECT_TRUE(st.IsInvalid()) << st.ToString();
+  EXPECT_NE(st.message().find("dictionary index"), std::string::npos) << st.ToString();
 }
 
 TEST(CountEvents, NotParquetIsAnError) {

@@ -2,7 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <limits>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace pfad::analyze {
 namespace {
@@ -39,12 +42,38 @@ Json FraudToJson(const FraudSection& f) {
   return j;
 }
 
+// A count: a JSON integer that fits T. nlohmann's get<int64_t>() also takes a float,
+// and casting one like 1e300 to an integer is undefined behaviour.
+template <typename T = int64_t>
+T ToInteger(const Json& v, const std::string& what) {
+  const bool fits = v.is_number_unsigned()
+                        ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                        : v.is_number_integer() && v.get<int64_t>() >= std::numeric_limits<T>::min() &&
+                              v.get<int64_t>() <= std::numeric_limits<T>::max();
+  if (!fits) throw std::invalid_argument(what + " must be an integer");
+  return static_cast<T>(v.get<int64_t>());
+}
+template <typename T = int64_t>
+T Integer(const Json& j, const std::string& key) {
+  return ToInteger<T>(j.at(key), key);
+}
+// A key that may be absent (0 then).
+int64_t OptionalInteger(const Json& j, const std::string& key) { return j.contains(key) ? Integer(j, key) : 0; }
+
+std::vector<int64_t> Integers(const Json& j, const std::string& key) {
+  const Json& array = j.at(key);
+  if (!array.is_array()) throw std::invalid_argument(key + " must be an array");
+  std::vector<int64_t> out;
+  for (const Json& v : array) out.push_back(ToInteger(v, key));
+  return out;
+}
+
 // Throws Json::exception on a missing key or a wrong type, invalid_argument on a bad status.
 FraudSection ParseFraud(const Json& j) {
   FraudSection f;
   const auto status = j.at("status").get<std::string>();
-  f.new_alerts = j.value("new_alerts", int64_t{0});
-  f.scoring_ms = j.value("scoring_ms", int64_t{0});
+  f.new_alerts = OptionalInteger(j, "new_alerts");
+  f.scoring_ms = OptionalInteger(j, "scoring_ms");
   if (status == "not_run") {
     f.reason = j.value("reason", std::string());
     return f;
@@ -53,13 +82,13 @@ FraudSection ParseFraud(const Json& j) {
   f.state = FraudSection::State::kScored;
   f.model = j.at("model").get<std::string>();
   const Json& w = j.at("window");
-  f.window = {w.at("minutes").get<int>(), w.at("objects").get<int>(), w.at("events").get<int64_t>(),
+  f.window = {Integer<int>(w, "minutes"), Integer<int>(w, "objects"), Integer(w, "events"),
               w.at("first").get<std::string>(), w.at("last").get<std::string>()};
   for (int k = 0; k < 2; ++k) {
     f.threshold[k] = j.at("threshold").at(kKinds[k]).get<double>();
-    f.scored[k] = j.at("scored").at(kKinds[k]).get<int64_t>();
-    f.flagged[k] = j.at("flagged").at(kKinds[k]).get<int64_t>();
-    f.histogram[k] = j.at("histogram").at(kKinds[k]).get<std::vector<int64_t>>();
+    f.scored[k] = Integer(j.at("scored"), kKinds[k]);
+    f.flagged[k] = Integer(j.at("flagged"), kKinds[k]);
+    f.histogram[k] = Integers(j.at("histogram"), kKinds[k]);
   }
   for (const auto& t : j.at("top")) {
     f.top.push_back({t.at("entity_kind").get<std::string>(), t.at("entity_id").get<std::string>(),
@@ -119,10 +148,10 @@ Result<Report> ParseReport(std::string_view text) {
   if (!body.is_object()) return Status::Invalid("report must be an object or a string");
   try {
     MinuteReport r;
-    r.counts.total_events = body.at("total_events").get<int64_t>();
-    r.counts.total_errors = body.at("total_errors").get<int64_t>();
+    r.counts.total_events = Integer(body, "total_events");
+    r.counts.total_errors = Integer(body, "total_errors");
     for (const auto& [type, c] : body.at("by_event_type").items()) {
-      r.counts.by_event_type[type] = StatusCounts{c.at("SUCCESS").get<int64_t>(), c.at("ERROR").get<int64_t>()};
+      r.counts.by_event_type[type] = StatusCounts{Integer(c, "SUCCESS"), Integer(c, "ERROR")};
     }
     r.process_time = body.value("process_time", 0.0);
     r.file_name = body.value("file_name", std::string());

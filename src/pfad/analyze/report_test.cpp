@@ -98,5 +98,24 @@ TEST(Report, FraudNotRunCarriesOnlyTheReason) {
                   .IsInvalid());
 }
 
+// Found in review while writing the report fuzz target (which reproduces it under UBSan):
+// a count written as a float was cast to an integer, undefined for 1e300, truncating 2.5.
+TEST(Report, CountsMustBeIntegersThatFit) {
+  const auto report = [](const std::string& total, const std::string& minutes = "10") {
+    return R"({"report":{"total_events":)" + total +
+           R"(,"total_errors":0,"by_event_type":{},"fraud":{"status":"scored","model":"m","window":{"minutes":)" +
+           minutes +
+           R"(,"objects":1,"events":1,"first":"a","last":"b"},"threshold":{"user":0.5,"session":0.5},)"
+           R"("scored":{"user":1,"session":1},"flagged":{"user":0,"session":0},"new_alerts":0,)"
+           R"("histogram":{"bins":1,"user":[1],"session":[1]},"top":[],"scoring_ms":3}}})";
+  };
+  EXPECT_TRUE(ParseReport(report("7")).ok()) << ParseReport(report("7")).status().ToString();
+  for (const char* bad : {"1e300", "2.5", "-1e300", "18446744073709551615"}) {
+    EXPECT_TRUE(ParseReport(report(bad)).status().IsInvalid()) << bad;
+  }
+  EXPECT_TRUE(ParseReport(report("7", "4294967296")).status().IsInvalid());
+  EXPECT_TRUE(ParseReport(report("7", "1.5e10")).status().IsInvalid());
+}
+
 }  // namespace
 }  // namespace pfad::analyze

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
+#include <type_traits>
 
 namespace pfad {
 
@@ -54,7 +56,15 @@ Result<std::optional<T>> Lookup(const toml::table& table, std::string_view path,
                                 const char* expected) {
   const toml::node_view node = table.at_path(path);
   if (!node) return std::optional<T>();
-  if (auto v = node.value<T>()) return std::optional<T>(*v);
+  // An integer only from an integer: toml++ 3.3 casts a float like -1e306 to int64
+  // before it checks the range, which is undefined behaviour.
+  std::optional<T> v;
+  if constexpr (std::is_same_v<T, int64_t>) {
+    v = node.value_exact<int64_t>();
+  } else {
+    v = node.value<T>();
+  }
+  if (v) return v;
   return Status::Invalid("config ", origin, ": '", path, "' must be ", expected);
 }
 }  // namespace
@@ -72,7 +82,11 @@ Result<std::optional<int64_t>> ConfigFile::GetInt(std::string_view path) const {
 Result<std::optional<std::chrono::milliseconds>> ConfigFile::GetSeconds(std::string_view path) const {
   PFAD_ASSIGN_OR_RAISE(auto seconds, GetDouble(path));
   if (!seconds) return std::optional<std::chrono::milliseconds>();
-  if (*seconds < 0) return Status::Invalid("config ", impl_->origin, ": '", path, "' must be a number of seconds >= 0");
+  // Written so that nan fails too; the bound keeps the milliseconds within int64.
+  constexpr double kMaxSeconds = 1e9;
+  if (!(*seconds >= 0 && *seconds <= kMaxSeconds)) {
+    return Status::Invalid("config ", impl_->origin, ": '", path, "' must be a number of seconds from 0 to 1e9");
+  }
   return std::optional<std::chrono::milliseconds>(SecondsToMillis(*seconds));
 }
 
@@ -97,7 +111,13 @@ Status ConfigFile::ReadInto(std::string_view path, int64_t& field) const {
   return ReadOptional([&] { return GetInt(path); }, field);
 }
 Status ConfigFile::ReadInto(std::string_view path, int& field) const {
-  return ReadOptional([&] { return GetInt(path); }, field);
+  PFAD_ASSIGN_OR_RAISE(auto value, GetInt(path));
+  if (!value) return Status::OK();
+  if (*value < std::numeric_limits<int>::min() || *value > std::numeric_limits<int>::max()) {
+    return Status::Invalid("config ", impl_->origin, ": '", path, "' is out of range: ", *value);
+  }
+  field = static_cast<int>(*value);
+  return Status::OK();
 }
 Status ConfigFile::ReadSecondsInto(std::string_view path, std::chrono::milliseconds& field) const {
   return ReadOptional([&] { return GetSeconds(path); }, field);

@@ -43,5 +43,26 @@ TEST(ConfigFile, TablesBecomeStringMaps) {
   EXPECT_TRUE(ConfigFile::Parse("kafka = 1").ValueOrDie().GetTable("kafka").status().IsInvalid());
 }
 
+// Found in review while writing the fuzz target: nan passed the ">= 0" check and became a
+// negative duration, and an int setting took the low 32 bits of a larger number.
+TEST(ConfigFile, SecondsMustBeFiniteAndIntsMustFit) {
+  auto config = ConfigFile::Parse("a_s = nan\nb_s = inf\nc_s = 1e300\nbig = 4294967297\nsmall = 7\n").ValueOrDie();
+  for (const char* path : {"a_s", "b_s", "c_s"}) EXPECT_TRUE(config.GetSeconds(path).status().IsInvalid()) << path;
+  int field = 1;
+  EXPECT_TRUE(config.ReadInto("big", field).IsInvalid());
+  EXPECT_EQ(field, 1);
+  ASSERT_TRUE(config.ReadInto("small", field).ok());
+  EXPECT_EQ(field, 7);
+}
+
+// Found by fuzzing: toml++ turned a float into an integer setting by a cast that is
+// undefined for -1e306; an integer setting now takes only an integer.
+TEST(ConfigFile, IntegerSettingsTakeOnlyIntegers) {
+  auto config = ConfigFile::Parse("huge = -1e306\nhalf = 2.5\nwhole = 2.0\nint = 3\n").ValueOrDie();
+  for (const char* path : {"huge", "half", "whole"}) EXPECT_TRUE(config.GetInt(path).status().IsInvalid()) << path;
+  EXPECT_EQ(config.GetInt("int").ValueOrDie(), 3);
+  EXPECT_EQ(config.GetDouble("int").ValueOrDie(), 3.0);
+}
+
 }  // namespace
 }  // namespace pfad

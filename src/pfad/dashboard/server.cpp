@@ -6,6 +6,7 @@
 
 #include "pfad/common/log.h"
 #include "pfad/dashboard/assets.h"
+#include "pfad/dashboard/request_body.h"
 
 namespace pfad::dashboard {
 namespace {
@@ -19,33 +20,6 @@ http::Response JsonBody(std::string body) {
   http::Response r;
   r.body = std::move(body);
   return r;
-}
-
-// Parses JSON, refusing nesting deeper than `max_depth` before building it: a
-// byte scan (skipping strings) finds the depth first, so hostile nesting never
-// reaches the recursive parser.
-Result<Json> ParseBounded(const std::string& text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return Status::Invalid("JSON nested deeper than ", max_depth, " levels");
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Status::Invalid("malformed JSON");
-  return doc;
 }
 
 // The cookie the page keeps its read token in (web/app.js sets it).
@@ -185,17 +159,10 @@ void DashboardServer::Routes() {
 
   routes.Route("POST", "/report", [=, this](http::Request& req, http::Responder responder) {
     if (auto denied = unauthorized(req)) return responder.Send(std::move(*denied));
-    auto doc = ParseBounded(req.body, options_.max_json_depth);
-    if (!doc.ok()) return responder.Send(Detail(422, "Invalid request body: " + doc.status().message() + "."));
-    Json& d = *doc;
-    const auto report = d.is_object() ? d.find("report") : d.end();
-    if (!d.is_object() || report == d.end() || !(report->is_object() || report->is_string())) {
-      return responder.Send(Detail(422, "Invalid request body: expected {\"report\": object or string}."));
-    }
-    Json stored;
-    stored["report"] = std::move(*report);
+    auto stored = ReportDocument(req.body, options_.max_json_depth);
+    if (!stored.ok()) return responder.Send(Detail(422, stored.status().message()));
     std::lock_guard lock(pending_mutex_);
-    pending_.push_back({stored.dump(), std::move(responder)});
+    pending_.push_back({*std::move(stored), std::move(responder)});
     has_pending_.store(true, std::memory_order_release);
   });
 
@@ -235,7 +202,7 @@ void DashboardServer::Routes() {
   // Scheduled runs' outcomes, reported by `pfad run`: failures show on the page.
   routes.Post("/runs", [=, this](const http::Request& req) {
     if (auto denied = unauthorized(req)) return std::move(*denied);
-    auto doc = ParseBounded(req.body, options_.max_json_depth);
+    auto doc = ParseBoundedJson(req.body, options_.max_json_depth);
     if (!doc.ok()) return Detail(422, "Invalid request body: " + doc.status().message() + ".");
     auto run = events::ParseRunRecord(*doc);
     if (!run.ok() || !events::IsEnded(run->state)) {

@@ -57,8 +57,17 @@ Status ForEachString(const arrow::Array& array, std::string_view column, Fn&& fn
   const auto& dict = static_cast<const arrow::DictionaryArray&>(array);
   PFAD_ASSIGN_OR_RAISE(const auto values, DictionaryValues(*dict.dictionary(), column));
   for (int64_t i = 0; i < dict.length(); ++i) {
-    fn(i, dict.IsNull(i) ? std::nullopt
-                         : std::optional<std::string_view>(values[static_cast<size_t>(dict.GetValueIndex(i))]));
+    if (dict.IsNull(i)) {
+      fn(i, std::nullopt);
+      continue;
+    }
+    // Parquet's reader does not check a corrupt file's indices against its dictionary.
+    const int64_t k = dict.GetValueIndex(i);
+    if (k < 0 || static_cast<uint64_t>(k) >= values.size()) {
+      return Status::Invalid("column '", column, "' has dictionary index ", k, " in a dictionary of ", values.size(),
+                             " values");
+    }
+    fn(i, std::optional<std::string_view>(values[static_cast<size_t>(k)]));
   }
   return Status::OK();
 }

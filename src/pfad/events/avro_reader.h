@@ -58,6 +58,7 @@ class AvroReader {
   }
 
   [[nodiscard]] bool AtEnd() const { return pos_ == data_.size(); }
+  [[nodiscard]] size_t position() const { return pos_; }
 
  private:
   std::string_view data_;

@@ -101,11 +101,16 @@ bool Readable(Kind kind, Target target) {
   return false;
 }
 
+// How deeply types may nest, in a writer schema and in a value: a recursive
+// type (a record holding itself) would otherwise recurse until the stack ends.
+constexpr int kMaxNesting = 64;
+
 class SchemaParser {
  public:
   explicit SchemaParser(std::deque<Node>& nodes) : nodes_(nodes) {}
 
-  Result<const Node*> Parse(const Json& json, const std::string& ns) {
+  Result<const Node*> Parse(const Json& json, const std::string& ns, int depth = 0) {
+    if (depth > kMaxNesting) return Status::Invalid("types nested deeper than ", kMaxNesting, " levels");
     if (json.is_string()) {
       const auto name = json.get<std::string>();
       if (auto kind = Primitive(name)) return Add(Node{.kind = *kind});
@@ -116,24 +121,24 @@ class SchemaParser {
     if (json.is_array()) {
       Node node{.kind = Kind::kUnion};
       for (const auto& branch : json) {
-        PFAD_ASSIGN_OR_RAISE(auto b, Parse(branch, ns));
+        PFAD_ASSIGN_OR_RAISE(auto b, Parse(branch, ns, depth + 1));
         node.branches.push_back(b);
       }
       return Add(std::move(node));
     }
     if (!json.is_object() || !json.contains("type")) return Status::Invalid("a schema must be a name, array or object");
     const Json& type = json["type"];
-    if (!type.is_string()) return Parse(type, ns);  // {"type": {...}} or {"type": [...]}
+    if (!type.is_string()) return Parse(type, ns, depth + 1);  // {"type": {...}} or {"type": [...]}
     const auto type_name = type.get<std::string>();
     if (auto kind = Primitive(type_name)) return Add(Node{.kind = *kind});  // logical types read as their base
     if (type_name == "array" || type_name == "map") {
       const char* key = type_name == "array" ? "items" : "values";
       if (!json.contains(key)) return Status::Invalid(type_name, " without '", EscapeUntrusted(key), "'");
-      PFAD_ASSIGN_OR_RAISE(auto items, Parse(json[key], ns));
+      PFAD_ASSIGN_OR_RAISE(auto items, Parse(json[key], ns, depth + 1));
       return Add(Node{.kind = type_name == "array" ? Kind::kArray : Kind::kMap, .items = items});
     }
     if (type_name != "record" && type_name != "error" && type_name != "enum" && type_name != "fixed") {
-      return Parse(type, ns);  // a reference to a named type
+      return Parse(type, ns, depth + 1);  // a reference to a named type
     }
     if (!json.contains("name") || !json["name"].is_string()) return Status::Invalid(type_name, " without a name");
     std::string name = json["name"].get<std::string>();
@@ -169,7 +174,7 @@ class SchemaParser {
         if (!f.is_object() || !f.contains("name") || !f["name"].is_string() || !f.contains("type")) {
           return Status::Invalid("record ", node->full_name, " has a field without name or type");
         }
-        PFAD_ASSIGN_OR_RAISE(auto field_type, Parse(f, node_ns));
+        PFAD_ASSIGN_OR_RAISE(auto field_type, Parse(f, node_ns, depth + 1));
         node->fields.push_back({f["name"].get<std::string>(), field_type});
       }
     }
@@ -184,7 +189,8 @@ class SchemaParser {
 };
 
 
-Status Skip(const Node& node, AvroReader& r) {
+Status Skip(const Node& node, AvroReader& r, int depth = 0) {
+  if (depth > kMaxNesting) return Status::Invalid("Avro value nested deeper than ", kMaxNesting, " levels");
   switch (node.kind) {
     case Kind::kNull: return Status::OK();
     case Kind::kBoolean: return r.Skip(1);
@@ -197,14 +203,14 @@ Status Skip(const Node& node, AvroReader& r) {
     case Kind::kString: return r.Bytes().status();
     case Kind::kFixed: return r.Skip(node.size);
     case Kind::kRecord:
-      for (const auto& f : node.fields) PFAD_RETURN_NOT_OK(Skip(*f.type, r));
+      for (const auto& f : node.fields) PFAD_RETURN_NOT_OK(Skip(*f.type, r, depth + 1));
       return Status::OK();
     case Kind::kUnion: {
       PFAD_ASSIGN_OR_RAISE(int64_t branch, r.Long());
       if (branch < 0 || static_cast<size_t>(branch) >= node.branches.size()) {
         return Status::Invalid("bad union branch ", branch);
       }
-      return Skip(*node.branches[static_cast<size_t>(branch)], r);
+      return Skip(*node.branches[static_cast<size_t>(branch)], r, depth + 1);
     }
     case Kind::kArray:
     case Kind::kMap:
@@ -217,8 +223,12 @@ Status Skip(const Node& node, AvroReader& r) {
           continue;
         }
         for (int64_t i = 0; i < count; ++i) {
+          const size_t before = r.position();
           if (node.kind == Kind::kMap) PFAD_RETURN_NOT_OK(r.Bytes().status());
-          PFAD_RETURN_NOT_OK(Skip(*node.items, r));
+          PFAD_RETURN_NOT_OK(Skip(*node.items, r, depth + 1));
+          // Items written as no bytes (null, an empty record) are all skipped at once:
+          // counting a block of 2^62 of them would never end.
+          if (r.position() == before) break;
         }
       }
   }
@@ -320,11 +330,11 @@ Result<std::shared_ptr<const WriterSchemaDecoder>> WriterSchemaDecoder::Make(std
   const Json writer = Json::parse(writer_schema_json, nullptr, /*allow_exceptions=*/false);
   if (writer.is_discarded()) return Status::Invalid("writer schema is not valid JSON");
   auto plan = std::make_unique<Plan>();
-  plan->identical = WithoutDocs(writer) == WithoutDocs(Json::parse(EventAvroSchema()));
   SchemaParser parser(plan->nodes);
   auto root = parser.Parse(writer, "");
   if (!root.ok()) return Status::Invalid("writer schema: ", root.status().message());
   if ((*root)->kind != Kind::kRecord) return Status::Invalid("writer schema is not a record");
+  plan->identical = WithoutDocs(writer) == WithoutDocs(Json::parse(EventAvroSchema()));
 
   std::vector<bool> seen(std::size(kReaderFields), false);
   for (const auto& field : (*root)->fields) {

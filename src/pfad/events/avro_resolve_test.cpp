@@ -153,5 +153,41 @@ TEST(AvroResolve, TruncatedAndTrailingBodiesAreInvalid) {
   EXPECT_TRUE(decoder->Decode(body).status().IsInvalid());
 }
 
+// Found in review while writing the writer-schema fuzz target (which reproduces both):
+// a writer-only field whose record holds itself recursed until the stack overflowed,
+// and an array of 2^62 nulls (no bytes each) was counted item by item, forever.
+TEST(AvroResolve, RecursiveWriterTypeIsRefusedPerMessage) {
+  auto writer = ReaderSchema();
+  writer["fields"].push_back(
+      Json{{"name", "loop"}, {"type", {{"type", "record"}, {"name", "Loop"}, {"fields", {{{"name", "next"}, {"type", "Loop"}}}}}}});
+  auto decoder = WriterSchemaDecoder::Make(writer.dump()).ValueOrDie();
+  std::string body;
+  AppendAvro(SomeEvents().front(), body);
+  const Status st = decoder->Decode(body).status();
+  EXPECT_TRUE(st.IsInvalid()) << st.ToString();
+  EXPECT_NE(st.message().find("nested deeper"), std::string::npos) << st.ToString();
+}
+
+TEST(AvroResolve, HugeBlockOfNullItemsIsSkippedAtOnce) {
+  auto writer = ReaderSchema();
+  writer["fields"].push_back(Json{{"name", "nothing"}, {"type", {{"type", "array"}, {"items", "null"}}}});
+  auto decoder = WriterSchemaDecoder::Make(writer.dump()).ValueOrDie();
+  const Event e = SomeEvents().front();
+  std::string body;
+  AppendAvro(e, body);
+  Long(int64_t{1} << 62, body), Long(0, body);  // one block of 2^62 nulls, then the end
+  EXPECT_EQ(decoder->Decode(body).ValueOrDie(), e);
+}
+
+TEST(AvroResolve, DeeplyNestedWriterSchemaIsRefused) {
+  Json type = "long";
+  for (int i = 0; i < 100; ++i) type = Json{{"type", "array"}, {"items", type}};
+  auto writer = ReaderSchema();
+  writer["fields"].push_back(Json{{"name", "deep"}, {"type", type}});
+  const Status st = WriterSchemaDecoder::Make(writer.dump()).status();
+  EXPECT_TRUE(st.IsInvalid()) << st.ToString();
+  EXPECT_NE(st.message().find("nested deeper"), std::string::npos) << st.ToString();
+}
+
 }  // namespace
 }  // namespace pfad::events

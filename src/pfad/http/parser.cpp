@@ -200,8 +200,9 @@ BodyState DecodeChunked(std::string_view in, size_t max_body, std::string& body,
       consumed = pos;
       return BodyState::kComplete;
     }
-    if (body.size() + size > max_body) return BodyState::kTooLarge;
-    if (in.size() < pos + size + 2) return BodyState::kIncomplete;
+    // Subtractions, not sums: a size near 2^64 would wrap the sum past both checks.
+    if (size > max_body || body.size() > max_body - size) return BodyState::kTooLarge;
+    if (in.size() - pos < size + 2) return BodyState::kIncomplete;
     if (in.substr(pos + size, 2) != "\r\n") return BodyState::kMalformed;
     body.append(in.substr(pos, size));
     pos += size + 2;

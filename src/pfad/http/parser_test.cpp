@@ -188,6 +188,16 @@ TEST(DecodeChunked, TooLargeIsKnownFromTheSizeLine) {
 
 // --- Serialisation ------------------------------------------------------------
 
+// Found in review while writing the fuzz target: a chunk size near 2^64 wrapped the
+// size checks, so the rest of the buffer (the last chunk included) became chunk data.
+TEST(DecodeChunked, ChunkSizeNear2To64IsTooLarge) {
+  std::string body;
+  size_t consumed = 0;
+  EXPECT_EQ(DecodeChunked("2\r\nab\r\nfffffffffffffffe\r\n0\r\n\r\n", kMaxBody, body, consumed),
+            BodyState::kTooLarge);
+  EXPECT_EQ(DecodeChunked("ffffffffffffffff\r\nab\r\n0\r\n\r\n", kMaxBody, body, consumed), BodyState::kTooLarge);
+}
+
 TEST(SerializeResponse, WholeAnswer) {
   Response r{.status = 404, .content_type = "text/plain", .body = "gone", .headers = {{"X-A", "1"}}};
   std::string out;
