@@ -122,6 +122,8 @@ def main():
             time.sleep(15)  # the last minute's analysis and report
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/reports?limit=1000", timeout=10) as res:
                 history = json.loads(res.read())["reports"]
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/runs?limit=1000", timeout=10) as res:
+                failed_runs = [r for r in json.loads(res.read())["runs"] if r.get("state") != "success"]
             exits = {k: p.poll() for k, p in procs.items()}  # None: still running, as it should be
         finally:
             stop.set()
@@ -149,12 +151,17 @@ def main():
         if started_ms < end - 60_000 and end <= ended_ms:  # whole minutes of the live run
             minutes.append((stem, entry["received_ms"] - end))
     minutes.sort()
+    reported = {m[0] for m in minutes} | {stem for stem, _, _ in mismatched}
+    reported |= {e["report"]["report"]["file_name"].removesuffix(".json") for e in history
+                 if isinstance(e["report"]["report"], dict)}
+    unreported = sorted(set(objects) - reported)
     first, last = [m[1] for m in minutes[:10]], [m[1] for m in minutes[-10:]]
     warm = next((s for s in samples if s[0] >= WARM_S), samples[0])
     end_sample = samples[-1]
     peak = {k: max(s[1][k] for s in samples) for k in procs}
     raw = {"rate": RATE, "seconds": SECONDS, "produced": produced, "stored": stored, "distinct": distinct,
-           "objects": len(objects), "reports_mismatched": mismatched, "exits_before_stop": exits,
+           "objects": len(objects), "reports_mismatched": mismatched, "unreported": unreported,
+           "failed_runs": failed_runs, "exits_before_stop": exits,
            "minutes": minutes, "rss_samples": samples}
     report.save("soak", raw)
     report.stamp(f"{os.cpu_count()} cores; live producer at {RATE:,} events/s for {SECONDS} s; ingest grace 5 s; "
@@ -162,9 +169,9 @@ def main():
     report.table(["process", f"RSS at {warm[0]:.0f} s", f"RSS at {end_sample[0]:.0f} s (end)", "peak"],
                  [[k, f"{warm[1][k]:.0f} MiB", f"{end_sample[1][k]:.0f} MiB", f"{peak[k]:.0f} MiB"] for k in procs])
     report.table(["delivered", "stored (rows in objects)", "distinct event_ids", "lost", "twice",
-                  "reports ≠ object rows"],
+                  "reports ≠ object rows", "objects without a report", "failed runs"],
                  [[f"{produced['delivered']:,}", f"{stored:,}", f"{distinct:,}", f"{produced['delivered'] - distinct:,}",
-                   f"{stored - distinct:,}", str(len(mismatched))]])
+                   f"{stored - distinct:,}", str(len(mismatched)), str(len(unreported)), str(len(failed_runs))]])
     report.table(["minutes", "freshness p50", "freshness p99"],
                  [[f"first {len(first)}", f"{percentile(first, 0.5) / 1000:.2f} s", f"{percentile(first, 0.99) / 1000:.2f} s"],
                   [f"last {len(last)}", f"{percentile(last, 0.5) / 1000:.2f} s", f"{percentile(last, 0.99) / 1000:.2f} s"],
@@ -172,9 +179,9 @@ def main():
                    f"{percentile([m[1] for m in minutes], 0.99) / 1000:.2f} s"]])
     if any(code is not None for code in exits.values()):
         raise SystemExit(f"a process ended before the run did: {exits}")
-    if distinct != produced["delivered"] or stored != distinct or mismatched:
+    if distinct != produced["delivered"] or stored != distinct or mismatched or unreported:
         raise SystemExit(f"soak FAILED: {produced['delivered'] - distinct} lost, {stored - distinct} twice, "
-                         f"{len(mismatched)} reports unlike their objects")
+                         f"{len(mismatched)} reports unlike their objects, no report for {unreported}")
 
 
 if __name__ == "__main__":

@@ -73,7 +73,8 @@ def test_undelivered_reports_are_kept_and_sent_by_the_next_backfill(pfad, tmp_pa
                         "2025-01-15 10:02", "--dashboard", f"http://127.0.0.1:{port}", "--state", str(state),
                         "--report-wait", "2", timeout=120)
     assert backfill.code == 4, backfill.stderr
-    assert "did not take 3 messages (reports, run records)" in backfill.stderr, backfill.stderr
+    # 3 reports and the 3 run records
+    assert "did not take 6 messages (reports, run records)" in backfill.stderr, backfill.stderr
     assert "sent by the next pfad run or backfill with this --state" in backfill.stderr, backfill.stderr
 
     dashboard = Dashboard(pfad, tmp_path / "reports.db", port=port)
@@ -85,6 +86,8 @@ def test_undelivered_reports_are_kept_and_sent_by_the_next_backfill(pfad, tmp_pa
         assert reports_shown(dashboard) == {m: 2000 for m in MINUTES}
         _, history = dashboard.call("GET", "/reports?limit=100")
         assert history["reports"][0]["report"] == {"report": "No data for 2025-01-15_10-03."}
+        _, runs = dashboard.call("GET", "/runs?limit=100")
+        assert sorted(r["minute"] for r in runs["runs"]) == sorted([*MINUTES, "2025-01-15_10-03"])
     finally:
         assert dashboard.stop() == 0
 
