@@ -139,7 +139,7 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
   cmd->add_option("--row-group-rows", o.row_group_rows, "rows per Parquet row group")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--max-buffered", o.max_buffered_events, "stop fetching while this many events wait for storage")
+  cmd->add_option("--max-buffered", o.max_buffered_events, "pause fetching while this many events are held and storage holds them up")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("-X", flags->properties, "librdkafka property key=value (repeatable; [kafka] in the config)");
