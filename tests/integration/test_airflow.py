@@ -12,10 +12,9 @@ import pyarrow.fs as pafs
 import pytest
 
 from conftest import ROOT, exists, read_json
-from kafka_util import consume_raw, create_topics, delete_topics
+from kafka_util import START, consume_raw, create_topics, delete_topics, kafka_envs
 from test_clickhouse import clickhouse  # noqa: F401 (fixture)
 from test_dashboard import Dashboard
-from test_ingest import START, kafka_envs, topics  # noqa: F401 (fixture)
 
 AIRFLOW = Path(os.environ.get("PFAD_CACHE", Path.home() / ".cache/pfad")) / "airflow-venv/bin/airflow"
 
