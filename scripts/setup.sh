@@ -13,7 +13,9 @@ case "$mode" in demo|test|fuzz) ;; *) die "usage: setup.sh demo|test|fuzz" ;; es
 debs=(build-essential cmake ninja-build pkg-config ccache tzdata
       libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libcctz-dev
       libtomlplusplus-dev libgtest-dev libgmock-dev python3-venv)
-debs+=(librdkafka-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev)
+debs+=(libcurl4-openssl-dev libssl-dev libsqlite3-dev)
+# librdkafka is built from source below; these are what it links
+debs+=(curl libsasl2-dev zlib1g-dev)
 # Spark engine: the Spark Connect client (gRPC + protobuf; protocol from the pyspark wheel)
 debs+=(libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
 # Fraud models: gradient-boosted trees through XGBoost's C API (linked into pfad)
@@ -41,6 +43,36 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# --- librdkafka, built from source once (.librdkafka in the work tree links to it) ---
+# Debian's librdkafka 2.0.2 cannot log in to Kafka 4 with SCRAM: it sends the client nonce
+# twice in its final message (fixed in 2.6.1, confluentinc/librdkafka#4895). The sources
+# come from crates.io, where rdkafka-sys ships them unchanged; pinned by checksum.
+RDKAFKA_CRATE="4.10.0+2.12.1"
+RDKAFKA_CRATE_SHA256="e234cf318915c1059d4921ef7f75616b5219b10b46e9f3a511a15eb4b56a3f77"
+rdk_prefix="$PFAD_CACHE/librdkafka-${RDKAFKA_CRATE#*+}"
+if [[ ! -e $rdk_prefix/.complete ]]; then
+  log "building librdkafka ${RDKAFKA_CRATE#*+} from source into $rdk_prefix (first time: about a minute)"
+  rdk_work=$(mktemp -d "$PFAD_CACHE/librdkafka-build.XXXXXX")
+  curl -fsSL --retry 3 -o "$rdk_work/src.tar.gz" \
+    "https://static.crates.io/crates/rdkafka-sys/$RDKAFKA_CRATE/download" \
+    || die "could not download rdkafka-sys $RDKAFKA_CRATE from crates.io"
+  echo "$RDKAFKA_CRATE_SHA256  $rdk_work/src.tar.gz" | sha256sum -c --quiet - \
+    || die "rdkafka-sys $RDKAFKA_CRATE: checksum mismatch"
+  tar xzf "$rdk_work/src.tar.gz" -C "$rdk_work"
+  rm -rf "$rdk_prefix"
+  # SASL: SCRAM and OAUTHBEARER over OpenSSL (plus Cyrus for GSSAPI); no curl, zstd or
+  # external lz4 (PFAD compresses with snappy, which is built in).
+  { cmake -S "$rdk_work/rdkafka-sys-$RDKAFKA_CRATE/librdkafka" -B "$rdk_work/build" -G Ninja \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX="$rdk_prefix" -DCMAKE_INSTALL_LIBDIR=lib \
+      -DRDKAFKA_BUILD_EXAMPLES=OFF -DRDKAFKA_BUILD_TESTS=OFF -DWITH_SSL=ON -DWITH_SASL=ON \
+      -DWITH_ZLIB=ON -DWITH_ZSTD=OFF -DWITH_CURL=OFF -DENABLE_LZ4_EXT=OFF \
+    && cmake --build "$rdk_work/build" && cmake --install "$rdk_work/build"; } >"$rdk_work/build.log" 2>&1 \
+    || { tail -n 30 "$rdk_work/build.log" >&2; die "building librdkafka failed (log: $rdk_work/build.log)"; }
+  touch "$rdk_prefix/.complete"
+  rm -rf "$rdk_work"
+fi
+ln -sfn "$rdk_prefix" "$PFAD_ROOT/.librdkafka"
 
 # --- Python venv (shared cache; .venv in the work tree links to it) --------
 venv_mode=$mode

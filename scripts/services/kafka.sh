@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local Apache Kafka (single node, KRaft combined mode) for PFAD tests and benchmarks.
 #
-# Usage: scripts/services/kafka.sh install|start|stop|status|env|classpath
+# Usage: scripts/services/kafka.sh install|start|stop|status|env|sasl-env|classpath
 #
 #   install    Resolve the broker and tools jars from Maven Central (scripts/services/kafka/pom.xml)
 #              into $PFAD_CACHE/kafka-<version>/libs (skipped when already there).
@@ -10,9 +10,17 @@
 #              PFAD_KAFKA_TOPICS (default "user_interactions:6 user_interactions.dlq:1
 #              user_interactions.windows:1 user_interactions.labels:6 user_interactions.fraud:6", name:partitions, space-separated)
 #              and wait until a real produce request is acknowledged. Idempotent.
+#              Also a SASL_SSL listener on 127.0.0.1:${PFAD_KAFKA_SASL_PORT:-<port + 2>} (0 = none):
+#              SCRAM-SHA-512 logins over TLS. The script makes, once, a CA and the broker's
+#              certificate (openssl; for 127.0.0.1 and localhost) and a random password for the
+#              user ${PFAD_KAFKA_SASL_USER:-pfad}, created when the storage is formatted; all in
+#              $PFAD_RUN/kafka/tls (mode 700), never in the repository.
 #   stop       TERM (controlled shutdown), KILL after 30 s. Data is kept for the next start.
 #   status     Exit 0 when running and answering, else 3.
 #   env        export PFAD_KAFKA_BOOTSTRAP=127.0.0.1:<port>
+#   sasl-env   The exports that point PFAD at the SASL_SSL listener: PFAD_KAFKA_BOOTSTRAP,
+#              PFAD_KAFKA_SECURITY_PROTOCOL, PFAD_KAFKA_SASL_MECHANISM, PFAD_KAFKA_SASL_USERNAME,
+#              PFAD_KAFKA_SASL_PASSWORD and PFAD_KAFKA_SSL_CA_LOCATION (the password: keep it so).
 #   classpath  The classpath of the broker and tools (e.g. for ProducerPerformance).
 #
 # State: $PFAD_RUN/kafka/{data,kafka.pid,kafka.log,server.properties}. Topics are not created
@@ -31,6 +39,9 @@ PIDFILE="$STATE/kafka.pid"
 LOG="$STATE/kafka.log"
 TOPICS="${PFAD_KAFKA_TOPICS:-user_interactions:6 user_interactions.dlq:1 user_interactions.windows:1 user_interactions.labels:6 user_interactions.fraud:6}"
 BOOTSTRAP="127.0.0.1:$PORT"
+SASL_PORT="${PFAD_KAFKA_SASL_PORT:-$((PORT + 2))}"
+SASL_USER="${PFAD_KAFKA_SASL_USER:-pfad}"
+TLS="$STATE/tls"
 START_TIMEOUT="${PFAD_KAFKA_START_TIMEOUT:-60}"  # seconds until the broker listens, and again until it acknowledges
 mkdir -p "$STATE"
 
@@ -53,16 +64,49 @@ pid() { pid_alive "$PIDFILE"; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# make_tls: once, a CA, the broker's key and certificate (signed by the CA, for 127.0.0.1 and
+# localhost: clients check the name) and the SCRAM user's random password.
+make_tls() {
+  [[ -s $TLS/broker.pem && -s $TLS/ca.pem && -s $TLS/password ]] && return 0
+  command -v openssl >/dev/null || die "openssl is needed for the SASL_SSL listener (or set PFAD_KAFKA_SASL_PORT=0)"
+  rm -rf "$TLS"
+  mkdir -p "$TLS"
+  chmod 700 "$TLS"
+  (
+    cd "$TLS"
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=PFAD local Kafka CA" \
+      -keyout ca.key -out ca.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout broker.key -out broker.csr
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+      "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" > broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile broker.ext -out broker.crt
+    # Kafka's PEM key store: the (unencrypted PKCS#8) key, then the certificate chain.
+    cat broker.key broker.crt ca.pem > broker.pem
+    openssl rand -hex 24 > password
+    chmod 644 ca.pem
+  ) >"$STATE/tls.log" 2>&1 || { cat "$STATE/tls.log" >&2; die "could not make the Kafka TLS files"; }
+}
+
+sasl_on() { [[ $SASL_PORT != 0 ]]; }
+
 write_config() {
+  local listeners="PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT"
+  local protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  if sasl_on; then
+    listeners+=",SASL_SSL://127.0.0.1:$SASL_PORT"
+    protocols+=",SASL_SSL:SASL_SSL"
+  fi
   cat > "$STATE/server.properties" <<CONF
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+listeners=$listeners
+advertised.listeners=$listeners
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$STATE/data
 num.partitions=6
 auto.create.topics.enable=false
@@ -74,6 +118,27 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=24
 CONF
+  if sasl_on; then
+    cat >> "$STATE/server.properties" <<CONF
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$TLS/broker.pem
+CONF
+  fi
+}
+
+# add_scram_user: the SCRAM user for storage formatted before the SASL_SSL listener existed
+# (the password goes in a file, not on a command line).
+add_scram_user() {
+  [[ -e $TLS/user-created ]] && return 0
+  local file="$TLS/scram.properties"
+  (umask 077; printf 'SCRAM-SHA-512=iterations=8192,password=%s\n' "$(cat "$TLS/password")" > "$file")
+  tool kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" --alter --entity-type users \
+    --entity-name "$SASL_USER" --add-config-file "$file" >/dev/null || die "could not create the SCRAM user $SASL_USER"
+  rm -f "$file"
+  touch "$TLS/user-created"
 }
 
 healthy() {  # a real produce to the scratch topic, acknowledged by the broker
@@ -94,11 +159,14 @@ start() {
     return 0
   fi
   port_open "$PORT" && die "port $PORT is taken by another process (set PFAD_KAFKA_PORT)"
+  sasl_on && make_tls
   write_config
   if [[ ! -e $STATE/data/meta.properties ]]; then
-    local id
+    local id scram=()
     id=$(tool kafka.tools.StorageTool random-uuid)
-    tool kafka.tools.StorageTool format --standalone -t "$id" -c "$STATE/server.properties" >/dev/null
+    sasl_on && scram=(--add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$(cat "$TLS/password")]")
+    tool kafka.tools.StorageTool format --standalone -t "$id" -c "$STATE/server.properties" "${scram[@]}" >/dev/null
+    sasl_on && touch "$TLS/user-created"
   fi
   log "starting kafka $KAFKA_VERSION on $BOOTSTRAP"
   # The detached shell records its own pid, then becomes java (exec keeps the pid).
@@ -113,6 +181,7 @@ start() {
     stop >/dev/null 2>&1 || true
     die "kafka did not open $BOOTSTRAP within $START_TIMEOUT s (a busy machine: set PFAD_KAFKA_START_TIMEOUT)"
   fi
+  sasl_on && add_scram_user
   create_topic _pfad_health 1
   local spec
   for spec in $TOPICS; do create_topic "${spec%%:*}" "${spec##*:}"; done
@@ -120,7 +189,10 @@ start() {
     tail -n 20 "$LOG" >&2 || true
     die "kafka on $BOOTSTRAP does not acknowledge produce requests"
   fi
-  log "kafka ready (pid $(pid)) on $BOOTSTRAP, topics: $TOPICS"
+  if sasl_on && ! wait_until "$START_TIMEOUT" port_open "$SASL_PORT"; then
+    die "kafka does not listen on its SASL_SSL port 127.0.0.1:$SASL_PORT"
+  fi
+  log "kafka ready (pid $(pid)) on $BOOTSTRAP$(sasl_on && echo " and SASL_SSL 127.0.0.1:$SASL_PORT"), topics: $TOPICS"
 }
 
 stop() { stop_pidfile kafka "$PIDFILE" 30; }
@@ -132,6 +204,15 @@ case "${1:-}" in
   status)
     if [[ -n $(pid) ]] && port_open "$PORT"; then echo "running (pid $(pid)) on $BOOTSTRAP"; else echo stopped; exit 3; fi ;;
   env) echo "export PFAD_KAFKA_BOOTSTRAP=$BOOTSTRAP" ;;
+  sasl-env)
+    sasl_on || die "no SASL_SSL listener (PFAD_KAFKA_SASL_PORT=0)"
+    [[ -s $TLS/password ]] || die "the SASL_SSL listener has not been set up yet: run kafka.sh start"
+    echo "export PFAD_KAFKA_BOOTSTRAP=127.0.0.1:$SASL_PORT"
+    echo "export PFAD_KAFKA_SECURITY_PROTOCOL=SASL_SSL"
+    echo "export PFAD_KAFKA_SASL_MECHANISM=SCRAM-SHA-512"
+    echo "export PFAD_KAFKA_SASL_USERNAME=$SASL_USER"
+    echo "export PFAD_KAFKA_SASL_PASSWORD=$(cat "$TLS/password")"
+    echo "export PFAD_KAFKA_SSL_CA_LOCATION=$TLS/ca.pem" ;;
   classpath) install >&2; echo "$KAFKA_LIBS/*" ;;
   *) usage; exit 2 ;;
 esac

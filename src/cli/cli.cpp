@@ -71,8 +71,7 @@ CLI::Validator ShareBelowOne() {
 }
 
 Result<kafka::Properties> KafkaProperties(const ConfigFile& file, const std::vector<std::string>& flags) {
-  PFAD_ASSIGN_OR_RAISE(auto table, file.GetTable("kafka"));
-  kafka::Properties properties(table.begin(), table.end());
+  PFAD_ASSIGN_OR_RAISE(auto properties, kafka::ConfiguredProperties(file));
   for (const auto& text : flags) {
     PFAD_ASSIGN_OR_RAISE(auto kv, kafka::ParseProperty(text));
     properties[kv.first] = kv.second;

@@ -178,7 +178,8 @@ Status RunScore(const ScoreFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(auto info, store->Stat(minute));
   if (!info.exists) return Status::IOError(minute.ToString(), ": no such minute object");
   if (!flags.alerts) config.alerts_topic.clear();
-  const auto scorer = schedule::MakeLiveScorer(config);
+  PFAD_ASSIGN_OR_RAISE(auto kafka_properties, kafka::ConfiguredProperties(config_file));
+  const auto scorer = schedule::MakeLiveScorer(config, kafka_properties);
   fraud::LiveScorer::Timing timing;
   PFAD_ASSIGN_OR_RAISE(auto section, scorer->ScoreMinute(*store, minute, DefaultClock(), &timing));
   if (report) {

@@ -142,7 +142,8 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-buffered", o.max_buffered_events, "pause fetching while this many events are held and storage holds them up")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("-X", flags->properties, "librdkafka property key=value (repeatable; [kafka] in the config)");
+  cmd->add_option("-X", flags->properties, "librdkafka property key=value (repeatable; [kafka] in the config; never a secret such "
+                  "as sasl.password: PFAD_KAFKA_SASL_PASSWORD or the config)");
   cmd->add_option("--metrics-port", o.metrics_port, "serve Prometheus text metrics on this port (0 = off)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));

@@ -112,7 +112,8 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
       "16 bytes of user_id. Registers the schema once under <topic>-value. Stops after --count\n"
       "or --duration, or on SIGINT/SIGTERM (then flushes and reports). A progress line shows on\n"
       "a terminal. Any librdkafka property via -X key=value (or [kafka] in the config file),\n"
-      "e.g. -X security.protocol=SASL_SSL -X sasl.mechanisms=PLAIN -X sasl.username=...");
+      "except secrets. SASL_SSL: PFAD_KAFKA_SECURITY_PROTOCOL, PFAD_KAFKA_SASL_MECHANISM,\n"
+      "PFAD_KAFKA_SASL_USERNAME, PFAD_KAFKA_SASL_PASSWORD, PFAD_KAFKA_SSL_CA_LOCATION (or [kafka]).");
   cmd->add_option("--bootstrap", flags->bootstrap,
                   "Kafka bootstrap servers (default: $PFAD_KAFKA_BOOTSTRAP, else [produce] bootstrap)")
       ->default_str(o.bootstrap);
@@ -136,7 +137,7 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
                   "mix in labelled actors: about this share of users are fraud (0 <= share < 1; as many "
                   "again are legitimate look-alikes); labels go as JSON to <topic>.labels, which must exist")
       ->check(ShareBelowOne());
-  cmd->add_option("-X", flags->properties, "librdkafka property key=value (repeatable)");
+  cmd->add_option("-X", flags->properties, "librdkafka property key=value (repeatable; never a secret such as sasl.password)");
   cmd->add_option("--connect-timeout", flags->connect_timeout_s, "seconds to wait for the broker at start")
       ->default_str(fmt::format("{}", std::chrono::duration<double>(o.connect_timeout).count()))
       ->check(CLI::PositiveNumber);

@@ -89,7 +89,7 @@ Result<Prepared> Prepare(const ScheduleFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(auto fraud_config, fraud::FraudConfig::Resolve(config_file));
   Overlay(flags.fraud_model, fraud_config.model);
   Overlay(flags.fraud_alerts_topic, fraud_config.alerts_topic);
-  etar.fraud = schedule::MakeLiveScorer(fraud_config);
+  etar.fraud = schedule::MakeLiveScorer(fraud_config, config.kafka);
   const std::string state = config.state.empty() ? CacheDir() + "/schedule.db" : config.state;
   PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open(state));
   if (!config.DashboardBase().empty()) {
@@ -122,7 +122,7 @@ int Run(const ScheduleFlags& flags) {
   if (!config.announcements.empty()) {
     // A minute runs the moment its object is announced; the clock (after --delay) is the fallback.
     auto started = schedule::TriggerAnnouncedMinutes(scheduler, prepared->calendar, config.bootstrap,
-                                                     config.announcements, {});
+                                                     config.announcements, config.kafka);
     if (!started.ok()) return ReportError("run", started.status());
     announcements = *std::move(started);
   }

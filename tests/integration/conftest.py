@@ -155,6 +155,24 @@ def kafka_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def kafka_sasl_env(kafka_env) -> dict[str, str]:
+    """The client settings of the broker's SASL_SSL listener (kafka.sh sasl-env): bootstrap,
+    protocol, mechanism, user, password and CA file, as PFAD_KAFKA_* variables."""
+    script = ROOT / "scripts/services/kafka.sh"
+    run = subprocess.run([str(script), "sasl-env"], capture_output=True, text=True)
+    if run.returncode != 0:
+        pytest.fail(f"kafka.sh sasl-env failed: {run.stderr.strip()}")
+    env = {}
+    for line in run.stdout.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = value
+    for key in ("PFAD_KAFKA_BOOTSTRAP", "PFAD_KAFKA_SASL_PASSWORD", "PFAD_KAFKA_SSL_CA_LOCATION"):
+        if not env.get(key):
+            pytest.fail(f"kafka.sh sasl-env did not print {key}")
+    return env
+
+
+@pytest.fixture(scope="session")
 def registry_env() -> dict[str, str]:
     return service_env("registry", "PFAD_REGISTRY_URL")
 

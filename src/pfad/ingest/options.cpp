@@ -14,7 +14,7 @@ Result<IngestOptions> IngestOptions::Resolve(const ConfigFile& file) {
   if (!sink.empty()) {
     PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(sink));
   }
-  PFAD_ASSIGN_OR_RAISE(o.properties, file.GetTable("kafka"));
+  PFAD_ASSIGN_OR_RAISE(o.properties, kafka::ConfiguredProperties(file));
   PFAD_ASSIGN_OR_RAISE(o.topics, kafka::TopicDefaults::Resolve(file));
   return o;
 }

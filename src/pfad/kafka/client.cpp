@@ -1,20 +1,43 @@
 #include "pfad/kafka/client.h"
 
 #include <algorithm>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "pfad/common/log.h"
 #include "pfad/kafka/handle.h"
 
 namespace pfad::kafka {
 
+bool IsSecretProperty(std::string_view key) {
+  return key == "sasl.password" || key == "ssl.key.password" || key == "ssl.keystore.password" ||
+         key == "ssl.key.pem" || key == "sasl.oauthbearer.client.secret" || key == "sasl.oauthbearer.config";
+}
+
 Result<std::pair<std::string, std::string>> ParseProperty(const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0) {
-    return Status::Invalid("librdkafka property '", text, "' must look like key=value");
+    // The text may be a secret's value given without its key: not echoed.
+    return Status::Invalid("a librdkafka property must look like key=value");
   }
-  return std::pair{text.substr(0, eq), text.substr(eq + 1)};
+  std::string key = text.substr(0, eq);
+  if (IsSecretProperty(key)) {
+    return Status::Invalid("librdkafka property ", key,
+                           " is a secret and is not taken from the command line (every user of the machine can "
+                           "read it there): set PFAD_KAFKA_SASL_PASSWORD or put it in the config file's [kafka] table");
+  }
+  return std::pair{std::move(key), text.substr(eq + 1)};
+}
+
+Result<Properties> ConfiguredProperties(const ConfigFile& file) {
+  PFAD_ASSIGN_OR_RAISE(auto table, file.GetTable("kafka"));
+  Properties properties(table.begin(), table.end());
+  for (const auto& [variable, key] : kSecurityEnvironment) {
+    if (auto v = GetEnv(variable)) properties[key] = *v;
+  }
+  return properties;
 }
 
 Status CheckProperties(const Properties& properties) { return internal::MakeConf(properties).status(); }
@@ -63,14 +86,61 @@ bool IsFatal(const Status& status) {
 
 namespace internal {
 
+namespace {
+
+// The last login or TLS failure each handle logged, so that waiting for the broker can
+// stop with librdkafka's reason at once instead of timing out (a wrong password, an
+// untrusted certificate). Written from librdkafka's threads.
+std::mutex security_mutex;
+std::unordered_map<const rd_kafka_t*, std::string> security_failures;
+
+bool IsSecurityFailure(std::string_view text) {
+  return text.find("SASL authentication error") != std::string_view::npos ||
+         text.find("SSL handshake failed") != std::string_view::npos ||
+         text.find("Authentication failed") != std::string_view::npos;
+}
+
+// librdkafka's log lines go through PFAD's logger (format, level, untrusted bytes escaped).
+void ForwardLog(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+  const std::string line = EscapeUntrusted(text);
+  if (IsSecurityFailure(text)) {
+    std::string_view reason = line;  // without librdkafka's "[thrd:...]: " prefix
+    if (reason.starts_with("[thrd:")) {
+      if (const auto end = reason.find("]: "); end != std::string_view::npos) reason.remove_prefix(end + 3);
+    }
+    std::lock_guard lock(security_mutex);
+    security_failures[rk] = std::string(reason);
+  }
+  const auto logger = Logger("rdkafka");
+  const auto spd_level = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn : spdlog::level::info;
+  logger->log(spd_level, "{} {}", facility, line);
+}
+
+}  // namespace
+
+std::optional<std::string> SecurityFailure(const rd_kafka_t* handle) {
+  std::lock_guard lock(security_mutex);
+  const auto it = security_failures.find(handle);
+  if (it == security_failures.end()) return std::nullopt;
+  return it->second;
+}
+
+void HandleDeleter::operator()(rd_kafka_t* k) const {
+  rd_kafka_destroy(k);
+  std::lock_guard lock(security_mutex);
+  security_failures.erase(k);
+}
+
 Result<ConfPtr> MakeConf(const Properties& properties) {
   ConfPtr conf(rd_kafka_conf_new());
   char err[512];
   for (const auto& [key, value] : properties) {
     if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      return Status::Invalid("Kafka property ", key, "=", value, ": ", err);
+      return Status::Invalid("Kafka property ", key, "=", IsSecretProperty(key) ? "<secret>" : EscapeUntrusted(value),
+                             ": ", err);
     }
   }
+  rd_kafka_conf_set_log_cb(conf.get(), &ForwardLog);
   return conf;
 }
 
@@ -161,7 +231,20 @@ Result<std::optional<int32_t>> FindTopic(rd_kafka_t* handle, const std::string& 
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     const rd_kafka_metadata_t* md = nullptr;
     const auto err = rd_kafka_metadata(handle, 0, rkt.get(), &md,
-                                       static_cast<int>(std::clamp<int64_t>(left.count(), 1, 2000)));
+                                       static_cast<int>(std::clamp<int64_t>(left.count(), 1, 500)));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (auto failure = SecurityFailure(handle)) {
+        const bool tls = failure->find("SSL handshake failed") != std::string::npos;
+        return Status(arrow::StatusCode::IOError,
+                      "Kafka at " + Bootstrap(handle) + " did not let PFAD in: " + *failure +
+                          (tls ? " (check the CA the broker's certificate must be signed by: "
+                                 "PFAD_KAFKA_SSL_CA_LOCATION or [kafka] ssl.ca.location)"
+                               : " (check the login: PFAD_KAFKA_SASL_USERNAME / PFAD_KAFKA_SASL_PASSWORD or "
+                                 "[kafka] sasl.username / sasl.password)"),
+                      std::make_shared<KafkaErrorDetail>(tls ? RD_KAFKA_RESP_ERR__SSL : RD_KAFKA_RESP_ERR__AUTHENTICATION,
+                                                         ErrorKind::kFatal));
+      }
+    }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> owned(md, &rd_kafka_metadata_destroy);
       if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0) {

@@ -10,9 +10,37 @@ namespace {
 
 TEST(KafkaClient, ParsesProperties) {
   EXPECT_EQ(ParseProperty("linger.ms=5").ValueOrDie(), (std::pair<std::string, std::string>{"linger.ms", "5"}));
-  EXPECT_EQ(ParseProperty("sasl.password=a=b").ValueOrDie().second, "a=b");
+  EXPECT_EQ(ParseProperty("sasl.username=a=b").ValueOrDie().second, "a=b");
   EXPECT_TRUE(ParseProperty("linger.ms").status().IsInvalid());
   EXPECT_TRUE(ParseProperty("=5").status().IsInvalid());
+}
+
+TEST(KafkaClient, SecretsAreNeverTakenFromTheCommandLineNorQuoted) {
+  const Status st = ParseProperty("sasl.password=hunter2").status();
+  EXPECT_TRUE(st.IsInvalid());
+  EXPECT_NE(st.message().find("PFAD_KAFKA_SASL_PASSWORD"), std::string::npos) << st.message();
+  EXPECT_EQ(st.message().find("hunter2"), std::string::npos) << st.message();
+  EXPECT_TRUE(ParseProperty("ssl.key.password=x").status().IsInvalid());
+  EXPECT_EQ(ParseProperty("hunter2").status().message().find("hunter2"), std::string::npos);
+  // A client refused with a secret among its properties does not quote it.
+  const Status refused = Producer::Make({{"sasl.password", "hunter2"}, {"sasl.mechanism", "NO-SUCH"},
+                                         {"security.protocol", "SASL_SSL"}})
+                             .status();
+  EXPECT_TRUE(refused.IsInvalid()) << refused.ToString();
+  EXPECT_EQ(refused.message().find("hunter2"), std::string::npos) << refused.message();
+}
+
+TEST(KafkaClient, SecuritySettingsComeFromTheEnvironmentOverTheConfigFile) {
+  const auto file = ConfigFile::Parse("[kafka]\n\"security.protocol\" = \"SSL\"\n\"linger.ms\" = \"7\"\n").ValueOrDie();
+  ::setenv("PFAD_KAFKA_SECURITY_PROTOCOL", "SASL_SSL", 1);
+  ::setenv("PFAD_KAFKA_SASL_PASSWORD", "from-env", 1);
+  const auto properties = ConfiguredProperties(file).ValueOrDie();
+  ::unsetenv("PFAD_KAFKA_SECURITY_PROTOCOL");
+  ::unsetenv("PFAD_KAFKA_SASL_PASSWORD");
+  EXPECT_EQ(properties.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(properties.at("sasl.password"), "from-env");
+  EXPECT_EQ(properties.at("linger.ms"), "7");
+  EXPECT_EQ(properties.count("sasl.username"), 0U);
 }
 
 TEST(KafkaClient, RefusedPropertiesAreNamed) {

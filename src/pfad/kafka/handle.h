@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,7 +20,7 @@ struct ConfDeleter {
   void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
 };
 struct HandleDeleter {
-  void operator()(rd_kafka_t* k) const { rd_kafka_destroy(k); }
+  void operator()(rd_kafka_t* k) const;  // also forgets the handle's SecurityFailure
 };
 struct TopicDeleter {
   void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
@@ -32,7 +33,12 @@ using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
 using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 
-// A configuration with every property applied; Invalid naming a refused one.
+// The last login or TLS failure `handle` logged (escaped), if any. Every configuration
+// made by MakeConf forwards librdkafka's log to PFAD's logger and records these.
+std::optional<std::string> SecurityFailure(const rd_kafka_t* handle);
+
+// A configuration with every property applied; Invalid naming a refused one (a secret's
+// value is never quoted).
 Result<ConfPtr> MakeConf(const Properties& properties);
 // A client handle of `type` that takes over `conf` (it is released only on success).
 Result<HandlePtr> MakeHandle(rd_kafka_type_t type, ConfPtr& conf, std::string_view what);

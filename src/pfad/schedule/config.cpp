@@ -16,6 +16,7 @@ Result<ScheduleConfig> ScheduleConfig::Resolve(const ConfigFile& file) {
   PFAD_RETURN_NOT_OK(file.ReadSecondsInto("schedule.dashboard_max_backoff_s", c.outbox.max_backoff));
   PFAD_RETURN_NOT_OK(file.ReadSecondsInto("schedule.report_wait_s", c.report_wait));
   PFAD_ASSIGN_OR_RAISE(c.delay, file.GetSeconds("schedule.delay_s"));
+  PFAD_ASSIGN_OR_RAISE(c.kafka, kafka::ConfiguredProperties(file));
 
   if (auto v = GetEnv("PFAD_DASHBOARD_URL")) c.dashboard_url = *v;
   if (auto v = GetEnv("PFAD_DASHBOARD_TOKEN")) c.token = *v;

@@ -14,10 +14,13 @@
 //   report_wait_s = 120                   # backfill: how long it waits for the dashboard
 //   announcements = "user_interactions.windows"   # PFAD_ANNOUNCEMENTS_TOPIC
 //   bootstrap = "127.0.0.1:9092"          # PFAD_KAFKA_BOOTSTRAP
+// The Kafka client's properties (announcements, fraud alerts) are kafka::ConfiguredProperties:
+// the [kafka] table and the PFAD_KAFKA_SECURITY_* / SASL_* / SSL_* environment.
 #pragma once
 
 #include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
+#include "pfad/kafka/client.h"
 #include "pfad/schedule/outbox.h"
 #include "pfad/schedule/scheduler.h"
 
@@ -36,6 +39,7 @@ struct ScheduleConfig {
   std::string state;          // run-state database; empty = the caller's default
   std::string announcements;  // the ingester's windows topic; empty = by the clock only
   std::string bootstrap = "127.0.0.1:9092";  // Kafka, for the announcements
+  kafka::Properties kafka;                    // every Kafka client's properties (security included)
   // How long after its end a minute runs by the clock; unset = options.delay,
   // or kAnnouncedDelay when following announcements (they come first).
   std::optional<std::chrono::milliseconds> delay;

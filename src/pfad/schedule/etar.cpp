@@ -46,10 +46,10 @@ MinuteExtract ExportFromClickHouse(warehouse::ClickHouseClient client) {
   };
 }
 
-std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& config) {
+std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& config, const kafka::Properties& kafka) {
   fraud::AlertSink sink;
   if (!config.alerts_topic.empty()) {
-    auto publisher = std::make_shared<kafka::TopicPublisher>(config.bootstrap, config.alerts_topic);
+    auto publisher = std::make_shared<kafka::TopicPublisher>(config.bootstrap, config.alerts_topic, kafka);
     sink = [publisher](const std::vector<fraud::Alert>& alerts) {
       std::vector<std::pair<std::string, std::string>> messages;
       messages.reserve(alerts.size());

@@ -13,6 +13,7 @@
 
 #include "pfad/analyze/analyze.h"
 #include "pfad/fraud/live.h"
+#include "pfad/kafka/client.h"
 #include "pfad/schedule/outbox.h"
 #include "pfad/schedule/scheduler.h"
 #include "pfad/storage/object_store.h"
@@ -41,8 +42,9 @@ struct EtarOptions {
 };
 
 // The live scorer of the [fraud] config: alerts to its alerts topic over Kafka
-// (none when the topic is empty).
-std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& config);
+// (none when the topic is empty), a client with `kafka` (kafka::ConfiguredProperties).
+std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& config,
+                                                  const kafka::Properties& kafka = {});
 
 // The Extract step from the warehouse (DESIGN.md section 8): warehouse::ExportMinute
 // of the minute from ClickHouse into `objects`, written by the ingester's own
