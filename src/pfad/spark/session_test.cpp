@@ -148,11 +148,30 @@ std::shared_ptr<arrow::RecordBatch> Groups(const std::vector<std::tuple<const ch
 // ExecutePlan either `results` (each an Arrow IPC stream) or `failure`.
 class FakeSparkConnect final : public sc::SparkConnectService::Service {
  public:
+  // The test thread and gRPC's server threads share these: always under `mu` (gRPC's
+  // own synchronisation is invisible to ThreadSanitizer).
+  std::mutex mu;
   std::vector<std::string> results;
   grpc::Status failure = grpc::Status::OK;
-  std::mutex mu;
   std::vector<sc::ExecutePlanRequest> executed;
   std::vector<std::string> config_keys;
+
+  void SetResults(std::vector<std::string> r) {
+    std::lock_guard lock(mu);
+    results = std::move(r);
+  }
+  void SetFailure(grpc::Status f) {
+    std::lock_guard lock(mu);
+    failure = std::move(f);
+  }
+  std::vector<sc::ExecutePlanRequest> Executed() {
+    std::lock_guard lock(mu);
+    return executed;
+  }
+  std::vector<std::string> ConfigKeys() {
+    std::lock_guard lock(mu);
+    return config_keys;
+  }
   std::atomic<int> released{0};
   std::atomic<int> delay_ms{0};
 
@@ -175,19 +194,23 @@ class FakeSparkConnect final : public sc::SparkConnectService::Service {
   }
   grpc::Status ExecutePlan(grpc::ServerContext* context, const sc::ExecutePlanRequest* request,
                            grpc::ServerWriter<sc::ExecutePlanResponse>* writer) override {
+    std::vector<std::string> to_send;
+    grpc::Status fail;
     {
       std::lock_guard lock(mu);
       executed.push_back(*request);
+      to_send = results;
+      fail = failure;
     }
     for (int waited = 0; waited < delay_ms && !context->IsCancelled(); waited += 10) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    if (!failure.ok()) return failure;
+    if (!fail.ok()) return fail;
     sc::ExecutePlanResponse response;
     response.set_session_id(request->session_id());
     response.mutable_schema();  // the real server sends the schema first
     writer->Write(response);
-    for (const auto& ipc : results) {
+    for (const auto& ipc : to_send) {
       response.Clear();
       response.mutable_arrow_batch()->set_data(ipc);
       writer->Write(response);
@@ -222,8 +245,8 @@ TEST_F(SparkSessionTest, OpensOneSessionAndReusesItForEveryQuery) {
   auto session = SparkSession::Open(config_);
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_EQ((*session)->spark_version(), "4.3.0-fake");
-  EXPECT_EQ(fake_.config_keys, std::vector<std::string>{"spark.sql.caseSensitive=true"});
-  fake_.results = {IpcStream(Groups({{"SEARCH", "ERROR", 3}, {"SEARCH", "SUCCESS", 17}}))};
+  EXPECT_EQ(fake_.ConfigKeys(), std::vector<std::string>{"spark.sql.caseSensitive=true"});
+  fake_.SetResults({IpcStream(Groups({{"SEARCH", "ERROR", 3}, {"SEARCH", "SUCCESS", 17}}))});
   const auto plan = CountByTypeAndStatusPlan("s3a://b/2025-01-15_10-00.parquet");
   for (int i = 0; i < 3; ++i) {
     auto batches = (*session)->Execute(plan);
@@ -231,22 +254,23 @@ TEST_F(SparkSessionTest, OpensOneSessionAndReusesItForEveryQuery) {
     ASSERT_EQ(batches->size(), 1u);
     EXPECT_EQ((*batches)[0]->num_rows(), 2);
   }
-  ASSERT_EQ(fake_.executed.size(), 3u);
-  for (const auto& request : fake_.executed) {
+  const auto executed = fake_.Executed();
+  ASSERT_EQ(executed.size(), 3u);
+  for (const auto& request : executed) {
     EXPECT_EQ(request.session_id(), (*session)->session_id());
     EXPECT_EQ(request.user_context().user_id(), "pfad");
     EXPECT_EQ(request.plan().root().aggregate().input().read().data_source().paths(0),
               "s3a://b/2025-01-15_10-00.parquet");
   }
-  EXPECT_NE(fake_.executed[0].operation_id(), fake_.executed[1].operation_id());
+  EXPECT_NE(executed[0].operation_id(), executed[1].operation_id());
   EXPECT_EQ((*session)->session_id().size(), 36u);
   session->reset();
   EXPECT_EQ(fake_.released.load(), 1);  // the server-side session is released on close
 }
 
 TEST_F(SparkSessionTest, CollectsEveryBatchOfTheStream) {
-  fake_.results = {IpcStream(Groups({{"SEARCH", "ERROR", 3}})), IpcStream(Groups({{"PAYMENT", "SUCCESS", 4}})),
-                   IpcStream(Groups({}))};
+  fake_.SetResults({IpcStream(Groups({{"SEARCH", "ERROR", 3}})), IpcStream(Groups({{"PAYMENT", "SUCCESS", 4}})),
+                   IpcStream(Groups({}))});
   auto session = SparkSession::Open(config_);
   ASSERT_TRUE(session.ok()) << session.status();
   auto batches = (*session)->Execute(CountByTypeAndStatusPlan("s3a://b/k.parquet"));
@@ -259,8 +283,8 @@ TEST_F(SparkSessionTest, CollectsEveryBatchOfTheStream) {
 
 TEST_F(SparkSessionTest, SparkDataErrorIsInvalidWithSparksMessage) {
   const std::string message = "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file s3a://b/x.parquet.";
-  fake_.failure = grpc::Status(grpc::StatusCode::INTERNAL, message,
-                               StatusDetails(13, message, "FAILED_READ_FILE.NO_HINT"));
+  fake_.SetFailure(grpc::Status(grpc::StatusCode::INTERNAL, message,
+                               StatusDetails(13, message, "FAILED_READ_FILE.NO_HINT")));
   auto session = SparkSession::Open(config_);
   ASSERT_TRUE(session.ok()) << session.status();
   const auto result = (*session)->Execute(CountByTypeAndStatusPlan("s3a://b/x.parquet"));
@@ -269,8 +293,9 @@ TEST_F(SparkSessionTest, SparkDataErrorIsInvalidWithSparksMessage) {
 }
 
 TEST_F(SparkSessionTest, ErrorClassFromTheDetailsWhenTheMessageLacksIt) {
-  fake_.failure = grpc::Status(grpc::StatusCode::INTERNAL, "Column event_type cannot be resolved",
-                               StatusDetails(13, "Column event_type cannot be resolved", "UNRESOLVED_COLUMN.WITHOUT_SUGGESTION"));
+  fake_.SetFailure(grpc::Status(
+      grpc::StatusCode::INTERNAL, "Column event_type cannot be resolved",
+      StatusDetails(13, "Column event_type cannot be resolved", "UNRESOLVED_COLUMN.WITHOUT_SUGGESTION")));
   auto session = SparkSession::Open(config_);
   ASSERT_TRUE(session.ok()) << session.status();
   const auto result = (*session)->Execute(CountByTypeAndStatusPlan("s3a://b/x.parquet"));
@@ -279,7 +304,7 @@ TEST_F(SparkSessionTest, ErrorClassFromTheDetailsWhenTheMessageLacksIt) {
 }
 
 TEST_F(SparkSessionTest, OtherSparkFailuresAreServiceErrors) {
-  fake_.failure = grpc::Status(grpc::StatusCode::INTERNAL, "java.nio.file.AccessDeniedException: s3a://b/x.parquet");
+  fake_.SetFailure(grpc::Status(grpc::StatusCode::INTERNAL, "java.nio.file.AccessDeniedException: s3a://b/x.parquet"));
   auto session = SparkSession::Open(config_);
   ASSERT_TRUE(session.ok()) << session.status();
   const auto result = (*session)->Execute(CountByTypeAndStatusPlan("s3a://b/x.parquet"));
