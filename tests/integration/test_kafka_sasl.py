@@ -19,6 +19,7 @@ def sasl(kafka_sasl_env, registry_env, **overrides) -> dict[str, str]:
     return {**kafka_sasl_env, "PFAD_REGISTRY_URL": registry_env["PFAD_REGISTRY_URL"], **overrides}
 
 
+@pytest.mark.tsan
 def test_produce_and_ingest_over_sasl_ssl(pfad_s3, kafka_env, kafka_sasl_env, registry_env, topics, bucket, s3,
                                           tmp_path):
     topic, partitions = topics
