@@ -49,35 +49,36 @@ def test_produce_and_ingest_over_sasl_ssl(pfad_s3, kafka_env, kafka_sasl_env, re
         assert password not in out, "the SASL password reached PFAD's output"
 
 
+def refused_run(pfad, env: dict[str, str], command: str, topic: str, tmp_path):
+    """`command` against the SASL_SSL listener with a 20 s connect timeout: it must fail
+    within it and store nothing."""
+    args = (["produce", "--topic", topic, "--count", "10"] if command == "produce" else
+            ["ingest", *common_args(topic, str(tmp_path / "objects"), f"g-{uuid.uuid4().hex[:8]}"), "--until-idle"])
+    run = pfad.run(*args, "--connect-timeout", "20", env=env, timeout=60)
+    assert run.code != 0
+    assert run.seconds < 20, f"took {run.seconds:.1f} s, more than the connect timeout"
+    assert "did not let PFAD in" in run.stderr, run.stderr
+    assert not (tmp_path / "objects").exists() or not any((tmp_path / "objects").iterdir())
+    return run
+
+
 @pytest.mark.parametrize("command", ["produce", "ingest"])
 def test_a_wrong_password_is_a_clear_error_within_the_connect_timeout(pfad_s3, kafka_sasl_env, registry_env, topics,
                                                                       tmp_path, command):
-    topic, _ = topics
     env = sasl(kafka_sasl_env, registry_env, PFAD_KAFKA_SASL_PASSWORD=WRONG_PASSWORD)
-    args = (["produce", "--topic", topic, "--count", "10"] if command == "produce" else
-            ["ingest", *common_args(topic, str(tmp_path / "objects"), "g-wrong"), "--until-idle"])
-    run = pfad_s3.run(*args, "--connect-timeout", "20", env=env, timeout=60)
-    assert run.code != 0
-    assert run.seconds < 20, f"took {run.seconds:.1f} s, more than the connect timeout"
-    assert "did not let PFAD in" in run.stderr and "SASL authentication error" in run.stderr, run.stderr
+    run = refused_run(pfad_s3, env, command, topics[0], tmp_path)
+    assert "SASL authentication error" in run.stderr, run.stderr
     assert "PFAD_KAFKA_SASL_PASSWORD" in run.stderr, run.stderr  # says where the password comes from
     assert WRONG_PASSWORD not in run.stderr + run.stdout
-    assert not (tmp_path / "objects").exists() or not any((tmp_path / "objects").iterdir())
 
 
 @pytest.mark.parametrize("command", ["produce", "ingest"])
 def test_an_untrusted_certificate_is_a_clear_error_within_the_connect_timeout(pfad_s3, kafka_sasl_env, registry_env,
                                                                                topics, tmp_path, command):
-    topic, _ = topics
     other_ca, _ = make_ca(tmp_path / "other-ca", "Not the broker's CA")
     env = sasl(kafka_sasl_env, registry_env, PFAD_KAFKA_SSL_CA_LOCATION=str(other_ca))
-    args = (["produce", "--topic", topic, "--count", "10"] if command == "produce" else
-            ["ingest", *common_args(topic, str(tmp_path / "objects"), "g-untrusted"), "--until-idle"])
-    run = pfad_s3.run(*args, "--connect-timeout", "20", env=env, timeout=60)
-    assert run.code != 0
-    assert run.seconds < 20, f"took {run.seconds:.1f} s, more than the connect timeout"
-    assert "did not let PFAD in" in run.stderr and "SSL handshake failed" in run.stderr, run.stderr
-    assert "certificate verify failed" in run.stderr, run.stderr
+    run = refused_run(pfad_s3, env, command, topics[0], tmp_path)
+    assert "SSL handshake failed" in run.stderr and "certificate verify failed" in run.stderr, run.stderr
     assert "PFAD_KAFKA_SSL_CA_LOCATION" in run.stderr, run.stderr
 
 
