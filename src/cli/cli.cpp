@@ -70,13 +70,12 @@ CLI::Validator ShareBelowOne() {
       "in [0, 1)");
 }
 
-Result<kafka::Properties> KafkaProperties(const ConfigFile& file, const std::vector<std::string>& flags) {
-  PFAD_ASSIGN_OR_RAISE(auto properties, kafka::ConfiguredProperties(file));
+Status OverlayKafkaFlags(const std::vector<std::string>& flags, kafka::Properties& properties) {
   for (const auto& text : flags) {
     PFAD_ASSIGN_OR_RAISE(auto kv, kafka::ParseProperty(text));
     properties[kv.first] = kv.second;
   }
-  return properties;
+  return Status::OK();
 }
 
 Result<ConfigFile> StorageFlags::LoadConfig() const { return LoadConfigFile(config_path); }

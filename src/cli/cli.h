@@ -52,8 +52,9 @@ int ReportError(std::string_view command, const Status& status);
 // The config file named by the --config flag, else $PFAD_CONFIG, else an empty one.
 Result<ConfigFile> LoadConfigFile(const std::string& flag_path);
 
-// librdkafka properties: [kafka] of the config file, then -X key=value flags.
-Result<kafka::Properties> KafkaProperties(const ConfigFile& file, const std::vector<std::string>& flags);
+// Lays -X key=value flags over librdkafka properties a library resolved
+// (kafka::ConfiguredProperties); a secret among them is refused (kafka::ParseProperty).
+Status OverlayKafkaFlags(const std::vector<std::string>& flags, kafka::Properties& properties);
 
 // Accepts a number in [0, 1) (a --fraud share).
 CLI::Validator ShareBelowOne();

@@ -34,7 +34,8 @@ Result<std::vector<std::unique_ptr<ingest::MinuteSink>>> Resolve(IngestFlags& fl
   // The libraries resolve their sections (defaults, file, environment); flags go over them.
   PFAD_ASSIGN_OR_RAISE(const auto resolved, ingest::IngestOptions::Resolve(config));
   PFAD_ASSIGN_OR_RAISE(auto clickhouse, flags.clickhouse.Resolve(config));
-  PFAD_ASSIGN_OR_RAISE(o.properties, KafkaProperties(config, flags.properties));
+  o.properties = resolved.properties;
+  PFAD_RETURN_NOT_OK(OverlayKafkaFlags(flags.properties, o.properties));
   if (o.registry_url.empty()) o.registry_url = resolved.registry_url;
   o.topics = resolved.topics;
   if (!flags.sink.empty()) {

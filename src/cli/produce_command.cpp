@@ -43,10 +43,7 @@ Status Resolve(ProduceFlags& flags) {
   Overlay(flags.bootstrap, o.bootstrap);
   Overlay(flags.registry, o.registry_url);
   Overlay(flags.topic, o.topic);
-  for (const auto& text : flags.properties) {
-    PFAD_ASSIGN_OR_RAISE(auto kv, kafka::ParseProperty(text));
-    o.properties[kv.first] = kv.second;
-  }
+  PFAD_RETURN_NOT_OK(OverlayKafkaFlags(flags.properties, o.properties));
   if (flags.connect_timeout_s) o.connect_timeout = SecondsToMillis(*flags.connect_timeout_s);
   o.workers = flags.options.workers;
   o.rate = flags.options.rate;
