@@ -69,15 +69,18 @@ void RegisterAnalyze(CLI::App& app, int& exit_code) {
                   "(default: beside the input)");
   cmd->add_option("--threads", flags->threads, "threads of the local engine (default: one per core)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--repeat", flags->repeat, "analyze the object this many times in this process, through one engine (with Spark: one "
+  cmd->add_option("--repeat", flags->repeat,
+                  "analyze the object this many times in this process, through one engine (with Spark: one "
                   "session), as pfad run does every minute (benchmarks)")
       ->check(CLI::PositiveNumber);
-  cmd->add_flag("--timings", flags->timings, "print '<seconds>\\t<report uri>' per analysis instead of the URI");
+  cmd->add_flag("--timings", flags->timings,
+                "print '<seconds>\\t<report uri>' per analysis instead of the URI");
   flags->engine.AddTo(*cmd);
   flags->storage.AddTo(*cmd);
-  cmd->footer(std::string(kExitCodesHelp) +
-              "\nWith --engine spark, an unreachable Spark Connect server is exit 4; a file Spark cannot read\n"
-              "is exit 3, with Spark's own message.");
+  cmd->footer(
+      std::string(kExitCodesHelp) +
+      "\nWith --engine spark, an unreachable Spark Connect server is exit 4; a file Spark cannot read\n"
+      "is exit 3, with Spark's own message.");
   cmd->callback([flags, &exit_code] {
     if (const Status st = RunAnalyze(*flags); !st.ok()) exit_code = ReportError("analyze", st);
   });

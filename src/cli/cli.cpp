@@ -88,11 +88,12 @@ Result<storage::StorageConfig> StorageFlags::Resolve(const ConfigFile& file) con
 }
 
 void ClickHouseFlags::AddTo(CLI::App& app, std::string_view what) {
-  app.add_option("--clickhouse", url,
-                 fmt::format("{}, http://host:port/<db> (default: $PFAD_CLICKHOUSE_URL, else [clickhouse] url; user "
-                             "and password from PFAD_CLICKHOUSE_USER / PFAD_CLICKHOUSE_PASSWORD, CLICKHOUSE_USER / "
-                             "CLICKHOUSE_PASSWORD or [clickhouse] user / password, never a flag)",
-                             what));
+  app.add_option(
+      "--clickhouse", url,
+      fmt::format("{}, http://host:port/<db> (default: $PFAD_CLICKHOUSE_URL, else [clickhouse] url; user "
+                  "and password from PFAD_CLICKHOUSE_USER / PFAD_CLICKHOUSE_PASSWORD, CLICKHOUSE_USER / "
+                  "CLICKHOUSE_PASSWORD or [clickhouse] user / password, never a flag)",
+                  what));
 }
 
 Result<warehouse::ClickHouseConfig> ClickHouseFlags::Resolve(const ConfigFile& file) const {
@@ -106,9 +107,10 @@ void EngineFlags::AddTo(CLI::App& app) {
                  "analysis engine: local (C++, default) or spark (a Spark cluster over Spark Connect; "
                  "default: $PFAD_ENGINE, else [analyze] engine)")
       ->check(CLI::IsMember({"local", "spark"}));
-  app.add_option("--spark-remote", spark_remote,
-                 "Spark Connect server, sc://host:port (default: $PFAD_SPARK_REMOTE, else [analyze] spark_remote, "
-                 "else sc://127.0.0.1:15002)");
+  app.add_option(
+      "--spark-remote", spark_remote,
+      "Spark Connect server, sc://host:port (default: $PFAD_SPARK_REMOTE, else [analyze] spark_remote, "
+      "else sc://127.0.0.1:15002)");
   app.add_option("--spark-connect-timeout", connect_timeout_s,
                  "seconds to reach the Spark Connect server (default 10)")
       ->check(CLI::PositiveNumber);
@@ -116,9 +118,10 @@ void EngineFlags::AddTo(CLI::App& app) {
       ->check(CLI::PositiveNumber);
 }
 
-Result<std::shared_ptr<const analyze::EventCounter>> EngineFlags::Open(const ConfigFile& file,
-                                                                       const analyze::AnalyzeConfig& config) const {
-  if (Name(config.engine) == "local") return std::make_shared<const analyze::LocalEventCounter>(config.options);
+Result<std::shared_ptr<const analyze::EventCounter>> EngineFlags::Open(
+    const ConfigFile& file, const analyze::AnalyzeConfig& config) const {
+  if (Name(config.engine) == "local")
+    return std::make_shared<const analyze::LocalEventCounter>(config.options);
   PFAD_ASSIGN_OR_RAISE(auto session, OpenSpark(file));
   return std::make_shared<const spark::SparkEventCounter>(std::move(session));
 }

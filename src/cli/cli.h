@@ -27,11 +27,11 @@ namespace pfad::cli {
 // Exit codes of every sub-command.
 enum ExitCode : int {
   kOk = 0,
-  kInternal = 1,   // a bug or an unexpected failure
-  kUsage = 2,      // wrong flags or arguments
-  kBadInput = 3,   // the input is wrong: corrupt/not Parquet, missing columns, bad value
-  kStorage = 4,    // a service failed: missing bucket/dir, access denied, broker/registry unreachable
-  kDelivery = 5,   // pfad produce: some events were not delivered
+  kInternal = 1,  // a bug or an unexpected failure
+  kUsage = 2,     // wrong flags or arguments
+  kBadInput = 3,  // the input is wrong: corrupt/not Parquet, missing columns, bad value
+  kStorage = 4,   // a service failed: missing bucket/dir, access denied, broker/registry unreachable
+  kDelivery = 5,  // pfad produce: some events were not delivered
 };
 
 inline constexpr std::string_view kExitCodesHelp =
@@ -76,16 +76,16 @@ struct StorageFlags {
 // pfad analyze and the scheduler: --engine over analyze::AnalyzeConfig's engine;
 // for Spark, the --spark-* flags over spark::SparkConfig.
 struct EngineFlags {
-  std::string engine;        // --engine local|spark
-  std::string spark_remote;  // --spark-remote sc://host:port
+  std::string engine;            // --engine local|spark
+  std::string spark_remote;      // --spark-remote sc://host:port
   double connect_timeout_s = 0;  // --spark-connect-timeout (0 = config/default)
   double request_timeout_s = 0;  // --spark-timeout
 
   void AddTo(CLI::App& app);
   // The engine; null for the local one. For Spark this opens the one session
   // every analysis of the process shares (IOError when Spark is unreachable).
-  [[nodiscard]] Result<std::shared_ptr<const analyze::EventCounter>> Open(const ConfigFile& file,
-                                                                          const analyze::AnalyzeConfig& config) const;
+  [[nodiscard]] Result<std::shared_ptr<const analyze::EventCounter>> Open(
+      const ConfigFile& file, const analyze::AnalyzeConfig& config) const;
   // The engine name: the flag, else `configured`.
   [[nodiscard]] const std::string& Name(const std::string& configured) const {
     return engine.empty() ? configured : engine;

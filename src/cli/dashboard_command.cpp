@@ -43,7 +43,8 @@ int RunDashboard(const DashboardFlags& flags) {
   if (!server.ok()) return ReportError("dashboard", server.status());
   if (const Status st = (*server)->Start(); !st.ok()) return ReportError("dashboard", st);
   fmt::print(stderr, "pfad dashboard: {}://{}:{} (reports in {}{})\n", (*server)->scheme(), config->host,
-             (*server)->port(), config->database, config->read_token.empty() ? "" : "; reading needs the read token");
+             (*server)->port(), config->database,
+             config->read_token.empty() ? "" : "; reading needs the read token");
   while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (*server)->Stop();
   return kOk;
@@ -68,7 +69,8 @@ void RegisterDashboard(CLI::App& app, int& exit_code) {
   cmd->add_option("--token", flags->token, "bearer token for POST/DELETE (default: $PFAD_DASHBOARD_TOKEN)");
   cmd->add_option("--tls-cert", flags->tls_cert,
                   "PEM certificate (chain): serve HTTPS (default: $PFAD_DASHBOARD_TLS_CERT)");
-  cmd->add_option("--tls-key", flags->tls_key, "PEM private key of --tls-cert (default: $PFAD_DASHBOARD_TLS_KEY)");
+  cmd->add_option("--tls-key", flags->tls_key,
+                  "PEM private key of --tls-cert (default: $PFAD_DASHBOARD_TLS_KEY)");
   cmd->add_option("--db", flags->database, "SQLite database file (default: ~/.cache/pfad/dashboard.db)");
   cmd->add_option("--max-body", flags->max_body_bytes, "largest accepted request body, bytes")
       ->default_str(std::to_string(defaults.max_body_bytes));

@@ -19,20 +19,24 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
       "Ctrl-C stops everything.");
   cmd->add_option("--dir", options->dir, "working directory (default: ~/.cache/pfad/demo-live)");
   cmd->add_option("--port", options->port, "dashboard port")->capture_default_str();
-  cmd->add_option("--backfill", options->backfill_minutes, "past minutes produced at start")->capture_default_str();
-  cmd->add_option("--events-per-minute", options->events_per_minute, "events a minute (live rate, and per past minute)")
+  cmd->add_option("--backfill", options->backfill_minutes, "past minutes produced at start")
+      ->capture_default_str();
+  cmd->add_option("--events-per-minute", options->events_per_minute,
+                  "events a minute (live rate, and per past minute)")
       ->capture_default_str();
   cmd->add_option("--fraud", options->fraud_share,
                   "share of users that are labelled fraud actors (docs/FRAUD.md section 1); 0 = none")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
-  cmd->add_option("--fraud-model", options->fraud_model,
-                  "fraud model file (`pfad fraud train`); default: train one at start on a few generated labelled "
-                  "minutes");
+  cmd->add_option(
+      "--fraud-model", options->fraud_model,
+      "fraud model file (`pfad fraud train`); default: train one at start on a few generated labelled "
+      "minutes");
   cmd->callback([options, &exit_code] {
     if (options->dir.empty()) options->dir = CacheDir() + "/demo-live";
     const std::atomic<bool>& stop = StopOnSignals();
-    fmt::print(stderr, "pfad demo: dashboard on http://{}:{} — Ctrl-C to stop\n", options->host, options->port);
+    fmt::print(stderr, "pfad demo: dashboard on http://{}:{} — Ctrl-C to stop\n", options->host,
+               options->port);
     const Status st = demo::RunEmbedded(*options, stop);
     exit_code = st.ok() ? kOk : ReportError("demo", st);
   });

@@ -38,11 +38,12 @@ Status RunExport(const ExportFlags& flags) {
                minute.Display(), client.base_url(), client.database());
   }
   if (flags.json) {
-    const nlohmann::json json = {{"minute", result.minute},
-                                 {"rows", result.rows},
-                                 {"object", result.object ? nlohmann::json(result.object->ToString()) : nullptr},
-                                 {"query_ms", result.query_ms},
-                                 {"write_ms", result.write_ms}};
+    const nlohmann::json json = {
+        {"minute", result.minute},
+        {"rows", result.rows},
+        {"object", result.object ? nlohmann::json(result.object->ToString()) : nullptr},
+        {"query_ms", result.query_ms},
+        {"write_ms", result.write_ms}};
     fmt::print("{}\n", json.dump());
   }
   return Status::OK();

@@ -11,14 +11,14 @@
 #include "cli.h"
 #include "pfad/analyze/analyze.h"
 #include "pfad/fraud/eval.h"
-#include "pfad/fraud/live.h"
 #include "pfad/fraud/graph_features.h"
+#include "pfad/fraud/live.h"
 #include "pfad/fraud/model.h"
 #include "pfad/fraud/scoring.h"
 #include "pfad/fraud/truth.h"
 #include "pfad/fraud/window.h"
-#include "pfad/spark/fraud_features.h"
 #include "pfad/schedule/etar.h"
+#include "pfad/spark/fraud_features.h"
 #include "pfad/spark/session.h"
 
 namespace pfad::cli {
@@ -41,7 +41,8 @@ Result<Window> OpenWindow(const WindowFlags& flags, const ConfigFile& config_fil
   Window w;
   PFAD_ASSIGN_OR_RAISE(w.store, storage::ObjectStore::Open(source, storage_config));
   PFAD_ASSIGN_OR_RAISE(w.minutes, fraud::ListMinuteObjects(*w.store, source));
-  if (w.minutes.empty()) return Status::Invalid(source.ToString(), ": no minute objects (YYYY-MM-DD_HH-MM.parquet)");
+  if (w.minutes.empty())
+    return Status::Invalid(source.ToString(), ": no minute objects (YYYY-MM-DD_HH-MM.parquet)");
   if (last_only && flags.window_minutes > 0 && w.minutes.size() > static_cast<size_t>(flags.window_minutes)) {
     w.minutes.erase(w.minutes.begin(), w.minutes.end() - flags.window_minutes);
   }
@@ -106,14 +107,17 @@ Status WriteFile(const std::string& path, const std::string& text) {
 Status RunEval(const EvalFlags& flags) {
   fraud::Evaluation evaluation;
   if (!flags.interactions.empty()) {
-    PFAD_ASSIGN_OR_RAISE(evaluation, fraud::EvaluateInteractions(flags.interactions, flags.labels, flags.options));
+    PFAD_ASSIGN_OR_RAISE(evaluation,
+                         fraud::EvaluateInteractions(flags.interactions, flags.labels, flags.options));
   } else {
-    if (flags.window.source.empty()) return Status::Invalid("give a directory or prefix of minute objects, or --interactions");
+    if (flags.window.source.empty())
+      return Status::Invalid("give a directory or prefix of minute objects, or --interactions");
     PFAD_ASSIGN_OR_RAISE(auto config_file, flags.window.storage.LoadConfig());
     PFAD_ASSIGN_OR_RAISE(auto window, OpenWindow(flags.window, config_file, /*last_only=*/false));
     PFAD_ASSIGN_OR_RAISE(evaluation, fraud::EvaluateMinutes(*window.store, window.minutes, flags.options));
   }
-  if (!flags.pr_curves.empty()) PFAD_RETURN_NOT_OK(WriteFile(flags.pr_curves, fraud::RenderPrCurvesSvg(evaluation)));
+  if (!flags.pr_curves.empty())
+    PFAD_RETURN_NOT_OK(WriteFile(flags.pr_curves, fraud::RenderPrCurvesSvg(evaluation)));
   fmt::print("{}\n", flags.json ? fraud::RenderJson(evaluation) : fraud::RenderMarkdown(evaluation));
   return Status::OK();
 }
@@ -155,7 +159,8 @@ Status RunScore(const ScoreFlags& flags) {
   Overlay(flags.bootstrap, config.bootstrap);
   if (!flags.report) {
     // Scoring alone: no model is an error (exit 3), as one line.
-    if (config.model.empty()) return Status::Invalid("no model: give --model, [fraud] model or PFAD_FRAUD_MODEL");
+    if (config.model.empty())
+      return Status::Invalid("no model: give --model, [fraud] model or PFAD_FRAUD_MODEL");
     PFAD_RETURN_NOT_OK(fraud::LoadModel(config.model).status());
   }
   PFAD_ASSIGN_OR_RAISE(auto minute, storage::ObjectUri::Parse(flags.minute));
@@ -192,35 +197,44 @@ Status RunScore(const ScoreFlags& flags) {
     return Status::OK();
   }
   fmt::print("{}: {} users ({} flagged), {} sessions ({} flagged) over {} minutes, {}, {} new alerts{}\n",
-             fraud::BesideMinute(minute, events::kScoresSuffix).ToString(), section.scored[0], section.flagged[0],
-             section.scored[1], section.flagged[1], section.window.objects, section.model, section.new_alerts,
+             fraud::BesideMinute(minute, events::kScoresSuffix).ToString(), section.scored[0],
+             section.flagged[0], section.scored[1], section.flagged[1], section.window.objects, section.model,
+             section.new_alerts,
              flags.alerts ? " to " + config.alerts_topic : std::string(" (not published)"));
-  fmt::print("timing: {} events, read {:.0f} ms, graph and scores {:.0f} ms, write {:.0f} ms\n", timing.events,
-             timing.read_ms, timing.score_ms, timing.write_ms);
+  fmt::print("timing: {} events, read {:.0f} ms, graph and scores {:.0f} ms, write {:.0f} ms\n",
+             timing.events, timing.read_ms, timing.score_ms, timing.write_ms);
   return Status::OK();
 }
 
 void AddWindowFlags(CLI::App& cmd, WindowFlags& flags, bool required) {
-  auto* source = cmd.add_option("window", flags.source,
-                                "directory or S3 prefix of minute objects (YYYY-MM-DD_HH-MM.parquet), or one object");
+  auto* source =
+      cmd.add_option("window", flags.source,
+                     "directory or S3 prefix of minute objects (YYYY-MM-DD_HH-MM.parquet), or one object");
   if (required) source->required();
   flags.storage.AddTo(cmd);
 }
 
 void AddGnnFlags(CLI::App& cmd, fraud::GnnParams& params) {
-  cmd.add_option("--gnn-hidden", params.hidden, "GNN hidden size (even)")->capture_default_str()->check(CLI::Range(2, 512));
-  cmd.add_option("--gnn-layers", params.layers, "GNN message-passing layers")->capture_default_str()->check(CLI::Range(1, 8));
+  cmd.add_option("--gnn-hidden", params.hidden, "GNN hidden size (even)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 512));
+  cmd.add_option("--gnn-layers", params.layers, "GNN message-passing layers")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 8));
   cmd.add_option("--gnn-epochs", params.epochs, "GNN training epochs (full batch)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  cmd.add_option("--gnn-learning-rate", params.learning_rate, "GNN Adam learning rate")->capture_default_str();
-  cmd.add_option("--gnn-weight-decay", params.weight_decay, "GNN decoupled weight decay")->capture_default_str();
+  cmd.add_option("--gnn-learning-rate", params.learning_rate, "GNN Adam learning rate")
+      ->capture_default_str();
+  cmd.add_option("--gnn-weight-decay", params.weight_decay, "GNN decoupled weight decay")
+      ->capture_default_str();
 }
 
 }  // namespace
 
 void RegisterFraud(CLI::App& app, int& exit_code) {
-  CLI::App* fraud = app.add_subcommand("fraud", "Fraud stage: graph features and model evaluation (docs/FRAUD.md)");
+  CLI::App* fraud =
+      app.add_subcommand("fraud", "Fraud stage: graph features and model evaluation (docs/FRAUD.md)");
   fraud->require_subcommand(1);
 
   auto features = std::make_shared<FeaturesFlags>();
@@ -244,14 +258,17 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
   CLI::App* ecmd = fraud->add_subcommand(
       "eval",
       "Train and judge the fraud models (rules, trees on node features, trees on graph features, the GNNs,\n"
-      "and the shuffled-edge controls) on labelled data: minute objects with their .labels.parquet beside them\n"
+      "and the shuffled-edge controls) on labelled data: minute objects with their .labels.parquet beside "
+      "them\n"
       "(earlier minutes train, later ones test), or --interactions <file>. Prints a Markdown table.");
   AddWindowFlags(*ecmd, eval->window, false);
   ecmd->add_option("--interactions", eval->interactions,
                    "labelled user-item list instead of minute objects: CSV, TSV or Parquet with columns\n"
                    "user, item, label and optionally time (integer); users are scored");
-  ecmd->add_option("--positive-label", eval->labels.positive_label, "label value of a fraud row")->capture_default_str();
-  ecmd->add_option("--negative-label", eval->labels.negative_label, "label value of a normal row")->capture_default_str();
+  ecmd->add_option("--positive-label", eval->labels.positive_label, "label value of a fraud row")
+      ->capture_default_str();
+  ecmd->add_option("--negative-label", eval->labels.negative_label, "label value of a normal row")
+      ->capture_default_str();
   ecmd->add_option("--seeds", eval->options.seeds, "seeds (each retrains every model)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
@@ -263,9 +280,11 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 5000));
   AddGnnFlags(*ecmd, eval->options.gnn_params);
-  ecmd->add_flag("--no-gnn", [eval](int64_t) { eval->options.gnn = false; }, "leave out the GNN models (faster)");
+  ecmd->add_flag(
+      "--no-gnn", [eval](int64_t) { eval->options.gnn = false; }, "leave out the GNN models (faster)");
   ecmd->add_flag("--json", eval->json, "print JSON instead of Markdown");
-  ecmd->add_option("--pr-curves", eval->pr_curves, "also write the PR curves of the first seed as SVG to this file");
+  ecmd->add_option("--pr-curves", eval->pr_curves,
+                   "also write the PR curves of the first seed as SVG to this file");
   ecmd->footer(std::string(kExitCodesHelp));
   ecmd->callback([eval, &exit_code] {
     if (const Status st = RunEval(*eval); !st.ok()) exit_code = ReportError("fraud eval", st);
@@ -273,7 +292,8 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
   auto train = std::make_shared<TrainFlags>();
   CLI::App* tcmd = fraud->add_subcommand(
       "train",
-      "Train the fraud model (by default the heterophily GNN over the window graph; or GraphSAGE, or boosted\n"
+      "Train the fraud model (by default the heterophily GNN over the window graph; or GraphSAGE, or "
+      "boosted\n"
       "trees on the window graph's features) on labelled minute objects (.labels.parquet beside them) and\n"
       "write it to --out (a versioned model file).");
   AddWindowFlags(*tcmd, train->window, true);
@@ -289,11 +309,14 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
                    "score at or above which an entity is flagged (default: trees 0.5; a GNN its score at\n"
                    "--train-fpr over the training entities, at least 0.5)")
       ->check(CLI::Range(0.0, 1.0));
-  tcmd->add_option("--train-fpr", train->options.train_fpr, "a GNN's threshold: this false-positive rate on the training entities")
+  tcmd->add_option("--train-fpr", train->options.train_fpr,
+                   "a GNN's threshold: this false-positive rate on the training entities")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
   AddGnnFlags(*tcmd, train->options.gnn);
-  tcmd->add_option("--rounds", train->options.trees.rounds, "boosting rounds")->capture_default_str()->check(CLI::Range(1, 5000));
+  tcmd->add_option("--rounds", train->options.trees.rounds, "boosting rounds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 5000));
   tcmd->add_option("--seed", train->options.trees.seed, "seed of the tree sampling")->capture_default_str();
   tcmd->footer(std::string(kExitCodesHelp));
   tcmd->callback([train, &exit_code] {
@@ -304,19 +327,23 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
   CLI::App* scmd = fraud->add_subcommand(
       "score",
       "Score the window that ends with a minute object (the model's number of minutes up to it) and write\n"
-      "<minute>.scores.parquet beside it: entity_kind, entity_id, fraud_score, is_fraud, model, top_features.");
+      "<minute>.scores.parquet beside it: entity_kind, entity_id, fraud_score, is_fraud, model, "
+      "top_features.");
   scmd->add_option("minute", score->minute, "the minute object (local, file://, s3://)")->required();
   scmd->add_option("--model", score->model,
                    "model file from `pfad fraud train` (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
-  scmd->add_flag("--report", score->report,
-                 "add the fraud object to the minute's report object (<minute>.json, from pfad analyze); a missing "
-                 "or corrupt model then only says why in it (exit 0)");
-  scmd->add_flag("--alerts", score->alerts, "publish each newly flagged entity once to the alerts topic (Kafka)");
+  scmd->add_flag(
+      "--report", score->report,
+      "add the fraud object to the minute's report object (<minute>.json, from pfad analyze); a missing "
+      "or corrupt model then only says why in it (exit 0)");
+  scmd->add_flag("--alerts", score->alerts,
+                 "publish each newly flagged entity once to the alerts topic (Kafka)");
   scmd->add_option("--alerts-topic", score->alerts_topic,
                    "alerts topic (default: $PFAD_FRAUD_ALERTS_TOPIC, else [fraud] alerts_topic, else "
                    "user_interactions.fraud)");
-  scmd->add_option("--bootstrap", score->bootstrap,
-                   "Kafka bootstrap servers of the alerts (default: $PFAD_KAFKA_BOOTSTRAP, else [fraud] bootstrap)");
+  scmd->add_option(
+      "--bootstrap", score->bootstrap,
+      "Kafka bootstrap servers of the alerts (default: $PFAD_KAFKA_BOOTSTRAP, else [fraud] bootstrap)");
   score->storage.AddTo(*scmd);
   scmd->footer(std::string(kExitCodesHelp) + " Without --report, a missing or corrupt model is exit 3.");
   scmd->callback([score, &exit_code] {

@@ -35,8 +35,8 @@ Status RunGen(const GenFlags& flags) {
   spec.fraud_share = flags.fraud;
   gen::SyntheticTargets targets;
   PFAD_ASSIGN_OR_RAISE(targets.target, storage::ObjectUri::Parse(flags.target));
-  PFAD_ASSIGN_OR_RAISE(targets.store,
-                       storage::ObjectStore::Open(gen::MinuteObject(targets.target, spec.first), storage_config));
+  PFAD_ASSIGN_OR_RAISE(targets.store, storage::ObjectStore::Open(
+                                          gen::MinuteObject(targets.target, spec.first), storage_config));
   if (!flags.labels.empty()) {
     PFAD_ASSIGN_OR_RAISE(targets.labels, storage::ObjectUri::Parse(flags.labels));
     PFAD_ASSIGN_OR_RAISE(targets.labels_store, storage::ObjectStore::Open(*targets.labels, storage_config));
@@ -61,15 +61,20 @@ void RegisterGen(CLI::App& app, int& exit_code) {
       "directory/prefix that gets <YYYY-MM-DD_HH-MM>.parquet. --fraud mixes in labelled actors\n"
       "(docs/FRAUD.md section 1) and writes each minute's labels, by default beside it as\n"
       "<stem>.labels.parquet. Prints each object written, one per line.");
-  cmd->add_option("uri", flags->target, "output object or directory (local, file://, s3://, s3a://)")->required();
-  cmd->add_option("--rows", flags->rows, "number of events per minute")->required()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--minute", flags->minute, "the (first) minute, 'YYYY-MM-DD HH:MM' in Asia/Tehran time")->required();
+  cmd->add_option("uri", flags->target, "output object or directory (local, file://, s3://, s3a://)")
+      ->required();
+  cmd->add_option("--rows", flags->rows, "number of events per minute")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--minute", flags->minute, "the (first) minute, 'YYYY-MM-DD HH:MM' in Asia/Tehran time")
+      ->required();
   cmd->add_option("--minutes", flags->minutes, "number of consecutive minutes")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", flags->seed, "random seed (same seed, same events)")->required();
-  cmd->add_option("--error-rate", flags->error_rate,
-                  "fixed probability of status ERROR (default: each event draws its own from uniform(0, 0.5))")
+  cmd->add_option(
+         "--error-rate", flags->error_rate,
+         "fixed probability of status ERROR (default: each event draws its own from uniform(0, 0.5))")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--fraud", flags->fraud,
                   "share of users that are fraud actors, 0 <= share < 1 (as many again are legitimate "

@@ -44,14 +44,16 @@ Result<std::vector<std::unique_ptr<ingest::MinuteSink>>> Resolve(IngestFlags& fl
     o.sink = resolved.sink;
   } else if (clickhouse.url.empty()) {
     return Status::Invalid(
-        "no sink: set --sink (a directory or s3://bucket[/prefix]) and/or --clickhouse http://host:port/<db>");
+        "no sink: set --sink (a directory or s3://bucket[/prefix]) and/or --clickhouse "
+        "http://host:port/<db>");
   }
   const auto ms = [](double s) { return static_cast<int64_t>(s * 1000); };
   o.windows.grace_ms = ms(flags.grace_s);
   o.windows.lookback_ms = ms(flags.lookback_s);
   o.windows.idle_timeout_ms = ms(flags.idle_timeout_s);
   o.connect_timeout = std::chrono::milliseconds(ms(flags.connect_timeout_s));
-  if (o.registry_url.empty()) return Status::Invalid("no schema registry: set --registry or PFAD_REGISTRY_URL");
+  if (o.registry_url.empty())
+    return Status::Invalid("no schema registry: set --registry or PFAD_REGISTRY_URL");
   PFAD_RETURN_NOT_OK(ingest::Validate(ingest::WithDefaults(o)));
   std::vector<std::unique_ptr<ingest::MinuteSink>> sinks;
   if (o.sink.is_s3() || !o.sink.key.empty()) {
@@ -77,7 +79,8 @@ int RunIngest(IngestFlags& flags) {
   auto stats = ingest::Run(flags.options, std::move(*sinks), StopOnSignals(), DefaultClock());
   if (!stats.ok()) return ReportError("ingest", stats.status());
   const auto& s = *stats;
-  fmt::print(stderr, "pfad ingest: {} events read, {} stored in {} object writes ({} updates), {} to the DLQ\n",
+  fmt::print(stderr,
+             "pfad ingest: {} events read, {} stored in {} object writes ({} updates), {} to the DLQ\n",
              s.events_in, s.events_stored, s.objects_written, s.object_updates, s.dlq);
   if (flags.json) {
     const nlohmann::json json = {{"events_in", s.events_in},
@@ -114,46 +117,56 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
   cmd->add_option("--bootstrap", o.bootstrap, "Kafka bootstrap servers")
       ->envname("PFAD_KAFKA_BOOTSTRAP")
       ->capture_default_str();
-  cmd->add_option("--registry", o.registry_url, "schema registry base URL (Confluent API)")->envname("PFAD_REGISTRY_URL");
+  cmd->add_option("--registry", o.registry_url, "schema registry base URL (Confluent API)")
+      ->envname("PFAD_REGISTRY_URL");
   cmd->add_option("--topic", o.topic, "topic to consume")->capture_default_str();
   cmd->add_option("--group", o.group, "consumer group")->capture_default_str();
-  cmd->add_option("--instance-id", o.instance_id,
-                  "static group membership: restarted with the same id, an ingester takes its partitions back at "
-                  "once (without, a restart waits until the group expels the dead member)")
+  cmd->add_option(
+         "--instance-id", o.instance_id,
+         "static group membership: restarted with the same id, an ingester takes its partitions back at "
+         "once (without, a restart waits until the group expels the dead member)")
       ->envname("PFAD_INGEST_INSTANCE_ID");
   cmd->add_option("--sink", flags->sink, "directory, file:// or s3://bucket[/prefix] for the minute objects")
       ->envname("PFAD_INGEST_SINK");
-  flags->clickhouse.AddTo(*cmd,
-                          "also (or, without --sink, only) store every minute in ClickHouse; offsets are committed "
-                          "once every sink has the events");
+  flags->clickhouse.AddTo(
+      *cmd,
+      "also (or, without --sink, only) store every minute in ClickHouse; offsets are committed "
+      "once every sink has the events");
   cmd->add_option("--dlq-topic", o.dlq_topic, "dead-letter topic (default: <topic>.dlq)");
-  cmd->add_option("--windows-topic", o.windows_topic, "topic announcing stored objects (default: <topic>.windows)");
+  cmd->add_option("--windows-topic", o.windows_topic,
+                  "topic announcing stored objects (default: <topic>.windows)");
   cmd->add_option("--grace", flags->grace_s, "seconds a minute waits for stragglers after it ends")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--lookback", flags->lookback_s, "seconds behind event time a late event may still rewrite its minute")
+  cmd->add_option("--lookback", flags->lookback_s,
+                  "seconds behind event time a late event may still rewrite its minute")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--idle-timeout", flags->idle_timeout_s, "seconds without messages after which a partition is idle")
+  cmd->add_option("--idle-timeout", flags->idle_timeout_s,
+                  "seconds without messages after which a partition is idle")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--row-group-rows", o.row_group_rows, "rows per Parquet row group")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--max-buffered", o.max_buffered_events, "pause fetching while this many events are held and storage holds them up")
+  cmd->add_option("--max-buffered", o.max_buffered_events,
+                  "pause fetching while this many events are held and storage holds them up")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("-X", flags->properties, "librdkafka property key=value (repeatable; [kafka] in the config; never a secret such "
+  cmd->add_option("-X", flags->properties,
+                  "librdkafka property key=value (repeatable; [kafka] in the config; never a secret such "
                   "as sasl.password: PFAD_KAFKA_SASL_PASSWORD or the config)");
   cmd->add_option("--metrics-port", o.metrics_port, "serve Prometheus text metrics on this port (0 = off)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--metrics-host", o.metrics_host, "address of the metrics endpoint")->capture_default_str();
-  cmd->add_option("--connect-timeout", flags->connect_timeout_s, "seconds to wait for the broker and topics at start")
+  cmd->add_option("--connect-timeout", flags->connect_timeout_s,
+                  "seconds to wait for the broker and topics at start")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--until-idle", o.until_idle,
-                "exit once the group has stored the whole topic and nothing is left to read (backfills, tests, benchmarks)");
+                "exit once the group has stored the whole topic and nothing is left to read (backfills, "
+                "tests, benchmarks)");
   cmd->add_flag("--json", flags->json, "print the final statistics as JSON on stdout");
   flags->storage.AddTo(*cmd);
   cmd->footer(std::string(kExitCodesHelp));

@@ -1,7 +1,7 @@
 // `pfad`: one binary, one sub-command per pipeline stage. This file only parses
 // flags and hands over to the stage libraries.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <exception>
@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
       ->envname("PFAD_LOG_LEVEL");
   app.parse_complete_callback([&] {
     // A long-running stage reports its progress and metrics in its log by default.
-    const bool service = !app.get_subcommands().empty() && app.get_subcommands().front()->get_name() == "ingest";
+    const bool service =
+        !app.get_subcommands().empty() && app.get_subcommands().front()->get_name() == "ingest";
     pfad::SetLogLevel(!log_level.empty() ? log_level : service ? "info" : "warn");
   });
   pfad::cli::RegisterAnalyze(app, exit_code);

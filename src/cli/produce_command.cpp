@@ -1,7 +1,7 @@
 // pfad produce: generated events to Kafka (Confluent-framed Avro).
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -61,19 +61,24 @@ Status Resolve(ProduceFlags& flags) {
 
 // The final statistics for --json.
 nlohmann::ordered_json StatsJson(const produce::ProduceStats& s) {
-  return {{"generated", s.generated},           {"delivered", s.delivered},
-          {"failed", s.failed},                 {"seconds", s.seconds},
-          {"latency_p50_ms", s.latency_p50_ms}, {"latency_p99_ms", s.latency_p99_ms},
-          {"latency_max_ms", s.latency_max_ms}, {"labels_delivered", s.labels_delivered}};
+  return {{"generated", s.generated},
+          {"delivered", s.delivered},
+          {"failed", s.failed},
+          {"seconds", s.seconds},
+          {"latency_p50_ms", s.latency_p50_ms},
+          {"latency_p99_ms", s.latency_p99_ms},
+          {"latency_max_ms", s.latency_max_ms},
+          {"labels_delivered", s.labels_delivered}};
 }
 
 std::string StatsLine(const produce::ProduceStats& s, bool fraud) {
   const double rate = s.seconds > 0 ? static_cast<double>(s.delivered) / s.seconds : 0;
   const std::string labels = fraud ? fmt::format("; {} labels delivered", s.labels_delivered) : std::string();
-  return fmt::format("{} events delivered, {} failed, {} generated in {:.2f} s ({:.0f} events/s; delivery latency "
-                     "p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms){}",
-                     s.delivered, s.failed, s.generated, s.seconds, rate, s.latency_p50_ms, s.latency_p99_ms,
-                     s.latency_max_ms, labels);
+  return fmt::format(
+      "{} events delivered, {} failed, {} generated in {:.2f} s ({:.0f} events/s; delivery latency "
+      "p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms){}",
+      s.delivered, s.failed, s.generated, s.seconds, rate, s.latency_p50_ms, s.latency_p99_ms,
+      s.latency_max_ms, labels);
 }
 
 int RunProduce(ProduceFlags& flags) {
@@ -114,8 +119,9 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
   cmd->add_option("--bootstrap", flags->bootstrap,
                   "Kafka bootstrap servers (default: $PFAD_KAFKA_BOOTSTRAP, else [produce] bootstrap)")
       ->default_str(o.bootstrap);
-  cmd->add_option("--registry", flags->registry,
-                  "schema registry base URL (Confluent API; default: $PFAD_REGISTRY_URL, else [produce] registry)");
+  cmd->add_option(
+      "--registry", flags->registry,
+      "schema registry base URL (Confluent API; default: $PFAD_REGISTRY_URL, else [produce] registry)");
   cmd->add_option("--topic", flags->topic, "topic")->default_str(o.topic);
   cmd->add_option("--workers", o.workers, "producer threads, each with its own producer")
       ->capture_default_str()
@@ -125,20 +131,24 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--count", flags->count, "stop after this many events")->check(CLI::NonNegativeNumber);
   cmd->add_option("--duration", flags->duration, "stop after this many seconds")->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", o.seed, "random seed (same seed and workers, same events)")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "random seed (same seed and workers, same events)")
+      ->capture_default_str();
   cmd->add_option("--start-time", flags->start_time,
                   "backfill from this Tehran minute ('YYYY-MM-DD HH:MM') or epoch ms (needs --count)");
-  cmd->add_option("--minutes", o.minutes, "backfill: spread timestamps over this many minutes (needs --count)")
+  cmd->add_option("--minutes", o.minutes,
+                  "backfill: spread timestamps over this many minutes (needs --count)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--fraud", o.fraud_share,
                   "mix in labelled actors: about this share of users are fraud (0 <= share < 1; as many "
                   "again are legitimate look-alikes); labels go as JSON to <topic>.labels, which must exist")
       ->check(ShareBelowOne());
-  cmd->add_option("-X", flags->properties, "librdkafka property key=value (repeatable; never a secret such as sasl.password)");
+  cmd->add_option("-X", flags->properties,
+                  "librdkafka property key=value (repeatable; never a secret such as sasl.password)");
   cmd->add_option("--connect-timeout", flags->connect_timeout_s, "seconds to wait for the broker at start")
       ->default_str(fmt::format("{}", std::chrono::duration<double>(o.connect_timeout).count()))
       ->check(CLI::PositiveNumber);
-  cmd->add_flag("--dry-run", flags->dry_run, "print the events as JSON lines instead of sending them (needs --count)");
+  cmd->add_flag("--dry-run", flags->dry_run,
+                "print the events as JSON lines instead of sending them (needs --count)");
   cmd->add_flag("--json", flags->json, "print the final statistics as JSON on stdout");
   cmd->add_option("--config", flags->config_path, "TOML config file (default: $PFAD_CONFIG)");
   cmd->footer(std::string(kExitCodesHelp) + " 5 some events were not delivered.");

@@ -67,17 +67,19 @@ Result<Prepared> Prepare(const ScheduleFlags& flags) {
   schedule::EtarOptions etar;
   if (flags.source == kClickHouseSource) {
     if (flags.objects.empty()) {
-      return Status::Invalid("--source clickhouse needs --objects DIR|s3://bucket[/prefix]: where each minute is "
-                             "exported to from ClickHouse and its report written");
+      return Status::Invalid(
+          "--source clickhouse needs --objects DIR|s3://bucket[/prefix]: where each minute is "
+          "exported to from ClickHouse and its report written");
     }
     PFAD_ASSIGN_OR_RAISE(etar.source, storage::ObjectUri::Parse(flags.objects));
     PFAD_ASSIGN_OR_RAISE(auto clickhouse_config, flags.clickhouse.Resolve(config_file));
-    PFAD_ASSIGN_OR_RAISE(auto client, warehouse::ClickHouseClient::Make(std::move(clickhouse_config), DefaultClock()));
+    PFAD_ASSIGN_OR_RAISE(auto client,
+                         warehouse::ClickHouseClient::Make(std::move(clickhouse_config), DefaultClock()));
     etar.extract = schedule::ExportFromClickHouse(std::move(client));
   } else {
     if (!flags.objects.empty() || !flags.clickhouse.url.empty()) {
-      return Status::Invalid("--objects and --clickhouse go with --source clickhouse; --source ", flags.source,
-                             " is read where the ingester wrote the objects");
+      return Status::Invalid("--objects and --clickhouse go with --source clickhouse; --source ",
+                             flags.source, " is read where the ingester wrote the objects");
     }
     PFAD_ASSIGN_OR_RAISE(etar.source, storage::ObjectUri::Parse(flags.source));
   }
@@ -93,9 +95,9 @@ Result<Prepared> Prepare(const ScheduleFlags& flags) {
   const std::string state = config.state.empty() ? CacheDir() + "/schedule.db" : config.state;
   PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open(state));
   if (!config.DashboardBase().empty()) {
-    PFAD_ASSIGN_OR_RAISE(etar.outbox, schedule::DashboardOutbox::Open(
-                                          state, schedule::MakeDashboardSender(config.Dashboard()),
-                                          DefaultClock(), config.outbox));
+    PFAD_ASSIGN_OR_RAISE(
+        etar.outbox, schedule::DashboardOutbox::Open(state, schedule::MakeDashboardSender(config.Dashboard()),
+                                                     DefaultClock(), config.outbox));
   }
   auto outbox = etar.outbox;
   if (!flags.start.empty()) {
@@ -114,9 +116,9 @@ int Run(const ScheduleFlags& flags) {
   const std::string dashboard = config.DashboardBase();
   // Started first (what an earlier run left undelivered goes out now), destroyed last.
   if (prepared->outbox) prepared->outbox->Start(kTick);
-  schedule::MinuteScheduler scheduler(config.Options(), prepared->calendar, DefaultClock(), *prepared->runs,
-                                      prepared->task,
-                                      prepared->outbox ? schedule::MakeRunReporter(prepared->outbox) : nullptr);
+  schedule::MinuteScheduler scheduler(
+      config.Options(), prepared->calendar, DefaultClock(), *prepared->runs, prepared->task,
+      prepared->outbox ? schedule::MakeRunReporter(prepared->outbox) : nullptr);
   const std::atomic<bool>& stop = StopOnSignals();
   std::unique_ptr<schedule::MinuteAnnouncements> announcements;
   if (!config.announcements.empty()) {
@@ -147,24 +149,26 @@ int Backfill(const ScheduleFlags& flags) {
   if (!to.ok()) return ReportError("backfill", to.status());
   if (to->start_ms < from->start_ms) return ReportError("backfill", Status::Invalid("--to is before --from"));
   // Each ended run is printed, and reported to the dashboard's /runs as pfad run does.
-  const schedule::RunObserver reporter = prepared->outbox ? schedule::MakeRunReporter(prepared->outbox) : nullptr;
-  auto failed = schedule::Backfill(prepared->config.Options(), prepared->calendar, DefaultClock(), *prepared->runs,
-                                   prepared->task, *from, *to, [&reporter](const schedule::RunRecord& run) {
-                                     fmt::print("{} {}\n", run.minute,
-                                                run.state == schedule::RunState::kSuccess ? "success"
-                                                                                          : "failed: " + run.error);
-                                     if (reporter) reporter(run);
-                                   });
+  const schedule::RunObserver reporter =
+      prepared->outbox ? schedule::MakeRunReporter(prepared->outbox) : nullptr;
+  auto failed = schedule::Backfill(
+      prepared->config.Options(), prepared->calendar, DefaultClock(), *prepared->runs, prepared->task, *from,
+      *to, [&reporter](const schedule::RunRecord& run) {
+        fmt::print("{} {}\n", run.minute,
+                   run.state == schedule::RunState::kSuccess ? "success" : "failed: " + run.error);
+        if (reporter) reporter(run);
+      });
   if (!failed.ok()) return ReportError("backfill", failed.status());
   if (prepared->outbox) {
     auto left = prepared->outbox->Drain(prepared->config.report_wait, kTick);
     if (!left.ok()) return ReportError("backfill", left.status());
     if (*left > 0) {
-      return ReportError("backfill", Status::IOError(
-                                          "the dashboard at ", prepared->config.DashboardBase(), " did not take ", *left,
-                                          " messages (reports, run records) within --report-wait; they are kept in the "
-                                          "run-state database and sent by the next pfad run or backfill with this "
-                                          "--state"));
+      return ReportError(
+          "backfill",
+          Status::IOError("the dashboard at ", prepared->config.DashboardBase(), " did not take ", *left,
+                          " messages (reports, run records) within --report-wait; they are kept in the "
+                          "run-state database and sent by the next pfad run or backfill with this "
+                          "--state"));
     }
   }
   return *failed > 0 ? kStorage : kOk;
@@ -190,32 +194,40 @@ void AddDashboard(CLI::App* cmd, ScheduleFlags& f, const char* what) {
   const schedule::ScheduleConfig defaults;
   cmd->add_option("--dashboard", f.dashboard, what)->default_str(defaults.dashboard_url);
   cmd->add_option("--token", f.token, "dashboard bearer token (default: $PFAD_DASHBOARD_TOKEN)");
-  cmd->add_option("--dashboard-ca", f.dashboard_ca,
-                  "PEM CA file to trust for an https:// dashboard (default: $PFAD_DASHBOARD_CA, else the system's CAs)");
+  cmd->add_option(
+      "--dashboard-ca", f.dashboard_ca,
+      "PEM CA file to trust for an https:// dashboard (default: $PFAD_DASHBOARD_CA, else the system's CAs)");
 }
 
 void AddCommon(CLI::App* cmd, ScheduleFlags& f) {
   const schedule::ScheduleConfig defaults;
-  cmd->add_option("--source", f.source,
-                  "where the minutes come from: a directory or s3://bucket[/prefix] holding the minute objects the "
-                  "ingester wrote, or `clickhouse`: export each minute from ClickHouse (DESIGN.md section 8) into "
-                  "--objects first")
+  cmd->add_option(
+         "--source", f.source,
+         "where the minutes come from: a directory or s3://bucket[/prefix] holding the minute objects the "
+         "ingester wrote, or `clickhouse`: export each minute from ClickHouse (DESIGN.md section 8) into "
+         "--objects first")
       ->required();
-  cmd->add_option("--objects", f.objects,
-                  "with --source clickhouse: directory or s3://bucket[/prefix] the minute objects are exported to "
-                  "and read from; the reports go beside them");
+  cmd->add_option(
+      "--objects", f.objects,
+      "with --source clickhouse: directory or s3://bucket[/prefix] the minute objects are exported to "
+      "and read from; the reports go beside them");
   f.clickhouse.AddTo(*cmd, "with --source clickhouse: the ClickHouse server and database to export from");
-  AddDashboard(cmd, f, "dashboard base URL; empty = do not post (default: $PFAD_DASHBOARD_URL, else [schedule] dashboard)");
+  AddDashboard(
+      cmd, f,
+      "dashboard base URL; empty = do not post (default: $PFAD_DASHBOARD_URL, else [schedule] dashboard)");
   cmd->add_option("--state", f.state, "run-state database (default: ~/.cache/pfad/schedule.db)");
-  cmd->add_option("--retries", f.retries, "retries of a failed run")->default_str(std::to_string(defaults.options.retries));
+  cmd->add_option("--retries", f.retries, "retries of a failed run")
+      ->default_str(std::to_string(defaults.options.retries));
   cmd->add_option("--retry-delay", f.retry_delay_s, "seconds between attempts")
       ->default_str(fmt::format("{}", std::chrono::duration<double>(defaults.options.retry_delay).count()));
-  cmd->add_option("--fraud-model", f.fraud_model,
-                  "fraud model file (`pfad fraud train`): score the window ending with each minute, alert new "
-                  "flagged entities, add the report's fraud object (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
-  cmd->add_option("--fraud-alerts-topic", f.fraud_alerts_topic,
-                  "Kafka topic of the fraud alerts; \"\" = none (default: $PFAD_FRAUD_ALERTS_TOPIC, else [fraud] "
-                  "alerts_topic, else user_interactions.fraud; Kafka: [fraud] bootstrap or $PFAD_KAFKA_BOOTSTRAP)");
+  cmd->add_option(
+      "--fraud-model", f.fraud_model,
+      "fraud model file (`pfad fraud train`): score the window ending with each minute, alert new "
+      "flagged entities, add the report's fraud object (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
+  cmd->add_option(
+      "--fraud-alerts-topic", f.fraud_alerts_topic,
+      "Kafka topic of the fraud alerts; \"\" = none (default: $PFAD_FRAUD_ALERTS_TOPIC, else [fraud] "
+      "alerts_topic, else user_interactions.fraud; Kafka: [fraud] bootstrap or $PFAD_KAFKA_BOOTSTRAP)");
   f.storage.AddTo(*cmd);
   f.engine.AddTo(*cmd);
 }
@@ -236,14 +248,16 @@ void RegisterSchedule(CLI::App& app, int& exit_code) {
   AddCommon(cmd, *run);
   cmd->add_option("--max-active-runs", run->max_active_runs, "runs at once")
       ->default_str(std::to_string(defaults.options.max_active_runs));
-  cmd->add_option("--delay", run->delay_s,
-                  fmt::format("seconds after a minute's end before it runs by the clock (default {}; {} with "
-                              "--announcements)",
-                              std::chrono::duration<double>(defaults.options.delay).count(),
-                              std::chrono::duration<double>(schedule::ScheduleConfig::kAnnouncedDelay).count()));
-  cmd->add_option("--announcements", run->announcements,
-                  "follow the ingester's windows topic (e.g. user_interactions.windows): run a minute as soon as "
-                  "its object is stored (default: $PFAD_ANNOUNCEMENTS_TOPIC)");
+  cmd->add_option(
+      "--delay", run->delay_s,
+      fmt::format("seconds after a minute's end before it runs by the clock (default {}; {} with "
+                  "--announcements)",
+                  std::chrono::duration<double>(defaults.options.delay).count(),
+                  std::chrono::duration<double>(schedule::ScheduleConfig::kAnnouncedDelay).count()));
+  cmd->add_option(
+      "--announcements", run->announcements,
+      "follow the ingester's windows topic (e.g. user_interactions.windows): run a minute as soon as "
+      "its object is stored (default: $PFAD_ANNOUNCEMENTS_TOPIC)");
   cmd->add_option("--bootstrap", run->bootstrap,
                   "Kafka bootstrap servers (with --announcements; default: $PFAD_KAFKA_BOOTSTRAP)")
       ->default_str(defaults.bootstrap);
@@ -251,19 +265,23 @@ void RegisterSchedule(CLI::App& app, int& exit_code) {
   cmd->callback([run, &exit_code] { exit_code = Run(*run); });
 
   auto backfill = std::make_shared<ScheduleFlags>();
-  CLI::App* bf = app.add_subcommand("backfill", "Run the ETAR task for every minute from --from to --to (inclusive).");
+  CLI::App* bf =
+      app.add_subcommand("backfill", "Run the ETAR task for every minute from --from to --to (inclusive).");
   AddCommon(bf, *backfill);
   bf->add_option("--from", backfill->from, "first minute, 'YYYY-MM-DD HH:MM' (Asia/Tehran)")->required();
   bf->add_option("--to", backfill->to, "last minute")->required();
-  bf->add_option("--report-wait", backfill->report_wait_s,
-                 "seconds to wait at the end for a dashboard that is down to take the reports (kept for the next "
-                 "run otherwise; default: [schedule] report_wait_s)")
+  bf->add_option(
+        "--report-wait", backfill->report_wait_s,
+        "seconds to wait at the end for a dashboard that is down to take the reports (kept for the next "
+        "run otherwise; default: [schedule] report_wait_s)")
       ->default_str(fmt::format("{}", std::chrono::duration<double>(defaults.report_wait).count()));
   bf->callback([backfill, &exit_code] { exit_code = Backfill(*backfill); });
 
   auto report = std::make_shared<ScheduleFlags>();
-  CLI::App* rp = app.add_subcommand("report", "POST a report object (as written by pfad analyze) to the dashboard.");
-  rp->add_option("uri", report->uri, "the report object, e.g. s3a://bucket/2025-01-15_10-00.json")->required();
+  CLI::App* rp =
+      app.add_subcommand("report", "POST a report object (as written by pfad analyze) to the dashboard.");
+  rp->add_option("uri", report->uri, "the report object, e.g. s3a://bucket/2025-01-15_10-00.json")
+      ->required();
   AddDashboard(rp, *report, "dashboard base URL (default: $PFAD_DASHBOARD_URL, else [schedule] dashboard)");
   report->storage.AddTo(*rp);
   rp->footer(std::string(kExitCodesHelp));

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)file->GetInt(path);
     (void)file->GetDouble(path);
     // A duration that reads is never negative (nan once became one).
-    if (auto seconds = file->GetSeconds(path); seconds.ok() && *seconds && **seconds < std::chrono::milliseconds(0)) {
+    if (auto seconds = file->GetSeconds(path);
+        seconds.ok() && *seconds && **seconds < std::chrono::milliseconds(0)) {
       __builtin_trap();
     }
     int narrow = 0;

@@ -11,7 +11,8 @@
 #include "pfad/analyze/analyze.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto file = std::make_shared<arrow::io::BufferReader>(std::make_shared<arrow::Buffer>(data, static_cast<int64_t>(size)));
+  auto file = std::make_shared<arrow::io::BufferReader>(
+      std::make_shared<arrow::Buffer>(data, static_cast<int64_t>(size)));
   auto counts = pfad::analyze::CountEvents(file, {.threads = 1, .batch_rows = 64});
   if (counts.ok()) {
     // Every row is in exactly one group of the totals.

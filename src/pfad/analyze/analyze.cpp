@@ -49,9 +49,9 @@ class Tally {
     const int64_t n = types.length();
     type_codes_.resize(static_cast<size_t>(n));
     status_codes_.resize(static_cast<size_t>(n));
-    PFAD_RETURN_NOT_OK(Encode<uint16_t>(types, events::column::kEventType, type_codes_.data(),
-                                        [this](std::string_view s) { return TypeSlot(s); },
-                                        [this] { return TypeSlot(kNullKey); }));
+    PFAD_RETURN_NOT_OK(Encode<uint16_t>(
+        types, events::column::kEventType, type_codes_.data(),
+        [this](std::string_view s) { return TypeSlot(s); }, [this] { return TypeSlot(kNullKey); }));
     PFAD_RETURN_NOT_OK(Encode<uint8_t>(statuses, events::column::kStatus, status_codes_.data(), StatusSlot,
                                        [] { return kOtherStatus; }));
     for (int64_t i = 0; i < n; ++i) {
@@ -94,8 +94,9 @@ class Tally {
           }
           const auto k = static_cast<uint64_t>(idx[i]);  // a negative index becomes too large
           if (k >= dict_codes.size()) {
-            return Status::Invalid("column '", column, "' has dictionary index ", static_cast<int64_t>(idx[i]),
-                                   " in a dictionary of ", dict_codes.size(), " values");
+            return Status::Invalid("column '", column, "' has dictionary index ",
+                                   static_cast<int64_t>(idx[i]), " in a dictionary of ", dict_codes.size(),
+                                   " values");
           }
           out[i] = dict_codes[k];
         }
@@ -123,15 +124,24 @@ class Tally {
   template <typename Fn>
   static Status VisitIndices(const arrow::Array& indices, Fn&& fn) {
     switch (indices.type_id()) {
-      case arrow::Type::INT8: return fn(indices.data()->GetValues<int8_t>(1));
-      case arrow::Type::UINT8: return fn(indices.data()->GetValues<uint8_t>(1));
-      case arrow::Type::INT16: return fn(indices.data()->GetValues<int16_t>(1));
-      case arrow::Type::UINT16: return fn(indices.data()->GetValues<uint16_t>(1));
-      case arrow::Type::INT32: return fn(indices.data()->GetValues<int32_t>(1));
-      case arrow::Type::UINT32: return fn(indices.data()->GetValues<uint32_t>(1));
-      case arrow::Type::INT64: return fn(indices.data()->GetValues<int64_t>(1));
-      case arrow::Type::UINT64: return fn(indices.data()->GetValues<uint64_t>(1));
-      default: return Status::Invalid("unsupported dictionary index type ", indices.type()->ToString());
+      case arrow::Type::INT8:
+        return fn(indices.data()->GetValues<int8_t>(1));
+      case arrow::Type::UINT8:
+        return fn(indices.data()->GetValues<uint8_t>(1));
+      case arrow::Type::INT16:
+        return fn(indices.data()->GetValues<int16_t>(1));
+      case arrow::Type::UINT16:
+        return fn(indices.data()->GetValues<uint16_t>(1));
+      case arrow::Type::INT32:
+        return fn(indices.data()->GetValues<int32_t>(1));
+      case arrow::Type::UINT32:
+        return fn(indices.data()->GetValues<uint32_t>(1));
+      case arrow::Type::INT64:
+        return fn(indices.data()->GetValues<int64_t>(1));
+      case arrow::Type::UINT64:
+        return fn(indices.data()->GetValues<uint64_t>(1));
+      default:
+        return Status::Invalid("unsupported dictionary index type ", indices.type()->ToString());
     }
   }
 
@@ -165,8 +175,8 @@ Status CountRowGroups(const std::shared_ptr<arrow::io::RandomAccessFile>& file,
                          return parquet::ParquetFileReader::Open(file, parquet::default_reader_properties(),
                                                                  metadata);
                        }));
-  PFAD_ASSIGN_OR_RAISE(auto reader,
-                       parquet::arrow::FileReader::Make(arrow::default_memory_pool(), std::move(parquet_reader), props));
+  PFAD_ASSIGN_OR_RAISE(auto reader, parquet::arrow::FileReader::Make(arrow::default_memory_pool(),
+                                                                     std::move(parquet_reader), props));
   const int row_groups = metadata->num_row_groups();
   for (int rg = next_row_group.fetch_add(1); rg < row_groups; rg = next_row_group.fetch_add(1)) {
     PFAD_ASSIGN_OR_RAISE(auto batches, reader->GetRecordBatchReader({rg}, columns));
@@ -191,7 +201,8 @@ Result<EventCounts> CountEvents(const std::shared_ptr<arrow::io::RandomAccessFil
   std::vector<int> columns;
   for (const auto name : {events::column::kEventType, events::column::kStatus}) {
     const int index = schema.ColumnIndex(std::string(name));
-    if (index < 0) return Status::Invalid("missing column '", name, "' (a minute file needs event_type and status)");
+    if (index < 0)
+      return Status::Invalid("missing column '", name, "' (a minute file needs event_type and status)");
     columns.push_back(index);
   }
   const int row_groups = metadata->num_row_groups();
@@ -265,8 +276,9 @@ Result<AnalyzeOutcome> AnalyzeMinute(const storage::ObjectStore& input_store,
     }
     if (info.exists) {
       const double start = clock.MonotonicSeconds();
-      Result<EventCounts> counts = request.engine ? request.engine->Count(input_store, input, info)
-                                                  : LocalEventCounter(request.options).Count(input_store, input, info);
+      Result<EventCounts> counts = request.engine
+                                       ? request.engine->Count(input_store, input, info)
+                                       : LocalEventCounter(request.options).Count(input_store, input, info);
       PFAD_RETURN_NOT_OK(counts.status());
       MinuteReport minute;
       minute.counts = *std::move(counts);

@@ -27,8 +27,8 @@
 namespace pfad::analyze {
 
 struct AnalyzeOptions {
-  int threads = 0;              // 0 = one per core
-  int64_t batch_rows = 65536;   // rows decoded at a time per thread
+  int threads = 0;             // 0 = one per core
+  int64_t batch_rows = 65536;  // rows decoded at a time per thread
 };
 
 // The analysis settings: defaults <- [analyze] threads / engine of the config
@@ -49,7 +49,8 @@ Result<EventCounts> CountEvents(const std::shared_ptr<arrow::io::RandomAccessFil
 std::string ReportStem(const storage::ObjectUri& input);
 // Where the report of `input` goes: `out` itself when it names a .json object,
 // `out/<stem>.json` when it names a directory/prefix, else `<input dir>/<stem>.json`.
-storage::ObjectUri ReportLocation(const storage::ObjectUri& input, const std::optional<storage::ObjectUri>& out);
+storage::ObjectUri ReportLocation(const storage::ObjectUri& input,
+                                  const std::optional<storage::ObjectUri>& out);
 
 // An analysis engine: counts the events of one minute object that exists.
 // Errors say what failed: Invalid when the object itself is at fault (not
@@ -58,7 +59,8 @@ storage::ObjectUri ReportLocation(const storage::ObjectUri& input, const std::op
 class EventCounter {
  public:
   virtual ~EventCounter() = default;
-  [[nodiscard]] virtual Result<EventCounts> Count(const storage::ObjectStore& store, const storage::ObjectUri& uri,
+  [[nodiscard]] virtual Result<EventCounts> Count(const storage::ObjectStore& store,
+                                                  const storage::ObjectUri& uri,
                                                   const storage::ObjectInfo& info) const = 0;
   // "local", "spark": for logs and messages.
   [[nodiscard]] virtual std::string_view name() const = 0;
@@ -79,7 +81,7 @@ class LocalEventCounter final : public EventCounter {
 struct AnalyzeRequest {
   storage::ObjectUri input;
   std::optional<storage::ObjectUri> output;
-  AnalyzeOptions options;  // of the local engine, when `engine` is null
+  AnalyzeOptions options;                      // of the local engine, when `engine` is null
   std::shared_ptr<const EventCounter> engine;  // null = the local engine
 };
 

@@ -3,8 +3,8 @@
 #include <arrow/api.h>
 #include <arrow/io/memory.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <parquet/arrow/writer.h>
+#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -40,8 +40,9 @@ std::shared_ptr<arrow::Table> ReferenceTable(bool with_nulls = false) {
   std::shared_ptr<arrow::Array> t, s;
   EXPECT_TRUE(types.Finish(&t).ok());
   EXPECT_TRUE(statuses.Finish(&s).ok());
-  return arrow::Table::Make(arrow::schema({arrow::field("event_type", arrow::utf8()), arrow::field("status", arrow::utf8())}),
-                            {t, s});
+  return arrow::Table::Make(
+      arrow::schema({arrow::field("event_type", arrow::utf8()), arrow::field("status", arrow::utf8())}),
+      {t, s});
 }
 
 std::shared_ptr<arrow::io::RandomAccessFile> ToParquet(const arrow::Table& table, int64_t row_group_rows,
@@ -49,7 +50,9 @@ std::shared_ptr<arrow::io::RandomAccessFile> ToParquet(const arrow::Table& table
   auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
   parquet::WriterProperties::Builder props;
   if (!dictionary) props.disable_dictionary();
-  EXPECT_TRUE(parquet::arrow::WriteTable(table, arrow::default_memory_pool(), sink, row_group_rows, props.build()).ok());
+  EXPECT_TRUE(
+      parquet::arrow::WriteTable(table, arrow::default_memory_pool(), sink, row_group_rows, props.build())
+          .ok());
   return std::make_shared<arrow::io::BufferReader>(sink->Finish().ValueOrDie());
 }
 
@@ -67,7 +70,8 @@ TEST(CountEvents, ReferenceMinuteInEveryLayout) {
   for (bool dictionary : {true, false}) {
     for (int64_t rg : {1, 7, 33, 1000}) {
       for (int threads : {1, 2, 4}) {
-        SCOPED_TRACE(::testing::Message() << "dictionary=" << dictionary << " rg=" << rg << " threads=" << threads);
+        SCOPED_TRACE(::testing::Message()
+                     << "dictionary=" << dictionary << " rg=" << rg << " threads=" << threads);
         auto counts = CountEvents(ToParquet(*table, rg, dictionary), {.threads = threads, .batch_rows = 16});
         ASSERT_TRUE(counts.ok()) << counts.status().ToString();
         ExpectReferenceCounts(*counts);
@@ -110,7 +114,8 @@ TEST(CountEvents, FullEventSchemaFromTheGenerator) {
   auto table = arrow::Table::FromRecordBatches({batch}).ValueOrDie();
   auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
   ASSERT_TRUE(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), sink, 1024,
-                                         events::MinuteWriterProperties(), events::MinuteArrowWriterProperties())
+                                         events::MinuteWriterProperties(),
+                                         events::MinuteArrowWriterProperties())
                   .ok());
   auto file = std::make_shared<arrow::io::BufferReader>(sink->Finish().ValueOrDie());
   EXPECT_EQ(CountEvents(file, {}).ValueOrDie(), expected);
@@ -137,7 +142,8 @@ TEST(CountEvents, NonStringColumnIsInvalid) {
 // Found by fuzzing: Parquet's reader hands over dictionary indices without checking them
 // against the dictionary, and a corrupt index read past the end of the dictionary's codes.
 TEST(CountEvents, DictionaryIndexOutsideTheDictionaryIsInvalid) {
-  std::ifstream in(PFAD_FUZZ_CORPUS "/minute_parquet/crash-dictionary-index-out-of-range.parquet", std::ios::binary);
+  std::ifstream in(PFAD_FUZZ_CORPUS "/minute_parquet/crash-dictionary-index-out-of-range.parquet",
+                   std::ios::binary);
   ASSERT_TRUE(in) << "fuzz corpus file missing";
   const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   auto file = std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(bytes));
@@ -147,7 +153,8 @@ TEST(CountEvents, DictionaryIndexOutsideTheDictionaryIsInvalid) {
 }
 
 TEST(CountEvents, NotParquetIsAnError) {
-  auto file = std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString("this is not parquet at all"));
+  auto file =
+      std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString("this is not parquet at all"));
   EXPECT_FALSE(CountEvents(file, {}).ok());
 }
 
@@ -155,7 +162,8 @@ TEST(ReportLocation, BesideTheInputOrWhereAsked) {
   const auto in = ObjectUri::Parse("s3a://b/2025-01-15_10-00.parquet").ValueOrDie();
   EXPECT_EQ(ReportStem(in), "2025-01-15_10-00");
   EXPECT_EQ(ReportLocation(in, std::nullopt).ToString(), "s3a://b/2025-01-15_10-00.json");
-  EXPECT_EQ(ReportLocation(in, *ObjectUri::Parse("s3://r/reports")).ToString(), "s3://r/reports/2025-01-15_10-00.json");
+  EXPECT_EQ(ReportLocation(in, *ObjectUri::Parse("s3://r/reports")).ToString(),
+            "s3://r/reports/2025-01-15_10-00.json");
   EXPECT_EQ(ReportLocation(in, *ObjectUri::Parse("/tmp/x.json")).ToString(), "/tmp/x.json");
   const auto no_data = ObjectUri::Parse("s3a://b/2025-01-15_11-00").ValueOrDie();
   EXPECT_EQ(ReportLocation(no_data, std::nullopt).ToString(), "s3a://b/2025-01-15_11-00.json");
@@ -164,7 +172,8 @@ TEST(ReportLocation, BesideTheInputOrWhereAsked) {
 class AnalyzeMinuteTest : public storage::LocalStoreFixture {
  protected:
   Result<AnalyzeOutcome> Run(const std::string& name) {
-    return AnalyzeMinute(*store_, *store_, {.input = Uri(name), .output = std::nullopt, .options = {}}, clock_);
+    return AnalyzeMinute(*store_, *store_, {.input = Uri(name), .output = std::nullopt, .options = {}},
+                         clock_);
   }
 
   ManualClock clock_{0};
@@ -211,7 +220,8 @@ TEST_F(AnalyzeMinuteTest, FailuresWriteNothing) {
 class ScriptedCounter final : public EventCounter {
  public:
   explicit ScriptedCounter(Result<EventCounts> answer) : answer_(std::move(answer)) {}
-  Result<EventCounts> Count(const storage::ObjectStore&, const ObjectUri& uri, const storage::ObjectInfo&) const override {
+  Result<EventCounts> Count(const storage::ObjectStore&, const ObjectUri& uri,
+                            const storage::ObjectInfo&) const override {
     asked.push_back(uri.ToString());
     return answer_;
   }
@@ -227,7 +237,8 @@ TEST_F(AnalyzeMinuteTest, AnotherEngineCountsTheObjectAndSharesTheRest) {
   EventCounts counts;
   AddGroup(counts, "SEARCH", "ERROR", 2);
   auto engine = std::make_shared<ScriptedCounter>(counts);
-  AnalyzeRequest request{.input = Uri("2025-01-15_10-00.parquet"), .output = std::nullopt, .options = {}, .engine = engine};
+  AnalyzeRequest request{
+      .input = Uri("2025-01-15_10-00.parquet"), .output = std::nullopt, .options = {}, .engine = engine};
   auto outcome = AnalyzeMinute(*store_, *store_, request, clock_);
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(std::get<MinuteReport>(outcome->report).counts, counts);
@@ -236,13 +247,16 @@ TEST_F(AnalyzeMinuteTest, AnotherEngineCountsTheObjectAndSharesTheRest) {
   request.input = Uri("2025-01-15_10-01.parquet");
   ASSERT_TRUE(AnalyzeMinute(*store_, *store_, request, clock_).ok());
   EXPECT_EQ(engine->asked.size(), 1u);
-  EXPECT_EQ(store_->Get(Uri("2025-01-15_10-01.json")).ValueOrDie(), R"({"report":"No data for 2025-01-15_10-01."})");
+  EXPECT_EQ(store_->Get(Uri("2025-01-15_10-01.json")).ValueOrDie(),
+            R"({"report":"No data for 2025-01-15_10-01."})");
 }
 
 TEST_F(AnalyzeMinuteTest, EngineErrorsKeepTheirKindAndWriteNothing) {
   ASSERT_TRUE(store_->Put(Uri("2025-01-15_10-00.parquet"), "x").ok());
   for (const Status& failure : {Status::IOError("engine unreachable"), Status::Invalid("engine: corrupt")}) {
-    AnalyzeRequest request{.input = Uri("2025-01-15_10-00.parquet"), .output = std::nullopt, .options = {},
+    AnalyzeRequest request{.input = Uri("2025-01-15_10-00.parquet"),
+                           .output = std::nullopt,
+                           .options = {},
                            .engine = std::make_shared<ScriptedCounter>(failure)};
     const Status st = AnalyzeMinute(*store_, *store_, request, clock_).status();
     EXPECT_EQ(st.code(), failure.code());

@@ -13,7 +13,8 @@ Result<AnalyzeConfig> AnalyzeConfig::Resolve(const ConfigFile& file) {
   if (engine) c.engine = *engine;
   if (auto v = GetEnv("PFAD_ENGINE")) c.engine = *v;
   if (c.engine != "local" && c.engine != "spark") {
-    return Status::Invalid("unknown engine '", c.engine, "' in PFAD_ENGINE or [analyze] engine (local or spark)");
+    return Status::Invalid("unknown engine '", c.engine,
+                           "' in PFAD_ENGINE or [analyze] engine (local or spark)");
   }
   return c;
 }

@@ -26,17 +26,24 @@ Json FraudToJson(const FraudSection& f) {
   }
   j["status"] = "scored";
   j["model"] = f.model;
-  j["window"] = Json{{"minutes", f.window.minutes}, {"objects", f.window.objects}, {"events", f.window.events},
-                     {"first", f.window.first}, {"last", f.window.last}};
+  j["window"] = Json{{"minutes", f.window.minutes},
+                     {"objects", f.window.objects},
+                     {"events", f.window.events},
+                     {"first", f.window.first},
+                     {"last", f.window.last}};
   j["threshold"] = PerKind(f.threshold);
   j["scored"] = PerKind(f.scored);
   j["flagged"] = PerKind(f.flagged);
   j["new_alerts"] = f.new_alerts;
-  j["histogram"] = Json{{"bins", f.histogram[0].size()}, {kKinds[0], f.histogram[0]}, {kKinds[1], f.histogram[1]}};
+  j["histogram"] =
+      Json{{"bins", f.histogram[0].size()}, {kKinds[0], f.histogram[0]}, {kKinds[1], f.histogram[1]}};
   j["top"] = Json::array();
   for (const auto& t : f.top) {
-    j["top"].push_back(Json{{"entity_kind", t.entity_kind}, {"entity_id", t.entity_id}, {"fraud_score", t.fraud_score},
-                            {"is_fraud", t.is_fraud}, {"top_features", t.top_features}});
+    j["top"].push_back(Json{{"entity_kind", t.entity_kind},
+                            {"entity_id", t.entity_id},
+                            {"fraud_score", t.fraud_score},
+                            {"is_fraud", t.is_fraud},
+                            {"top_features", t.top_features}});
   }
   j["scoring_ms"] = f.scoring_ms;
   return j;
@@ -58,7 +65,9 @@ T Integer(const Json& j, const std::string& key) {
   return ToInteger<T>(j.at(key), key);
 }
 // A key that may be absent (0 then).
-int64_t OptionalInteger(const Json& j, const std::string& key) { return j.contains(key) ? Integer(j, key) : 0; }
+int64_t OptionalInteger(const Json& j, const std::string& key) {
+  return j.contains(key) ? Integer(j, key) : 0;
+}
 
 std::vector<int64_t> Integers(const Json& j, const std::string& key) {
   const Json& array = j.at(key);
@@ -99,8 +108,8 @@ FraudSection ParseFraud(const Json& j) {
 }
 }  // namespace
 
-void AddGroup(EventCounts& counts, std::optional<std::string_view> event_type, std::optional<std::string_view> status,
-              int64_t rows) {
+void AddGroup(EventCounts& counts, std::optional<std::string_view> event_type,
+              std::optional<std::string_view> status, int64_t rows) {
   auto& entry = counts.by_event_type[std::string(event_type.value_or("null"))];
   counts.total_events += rows;
   if (status == "SUCCESS") {

@@ -41,8 +41,8 @@ struct EventCounts {
 // reference job's json.dumps makes of it); a status other than SUCCESS or ERROR
 // (null included) counts in total_events only. The group's by_event_type entry
 // exists afterwards, even for rows == 0.
-void AddGroup(EventCounts& counts, std::optional<std::string_view> event_type, std::optional<std::string_view> status,
-              int64_t rows);
+void AddGroup(EventCounts& counts, std::optional<std::string_view> event_type,
+              std::optional<std::string_view> status, int64_t rows);
 
 // The report's "fraud" object: the scoring of the window that ends with the
 // minute (docs/FRAUD.md section 6). Built by fraud::BuildFraudSection; when
@@ -53,8 +53,8 @@ struct FraudSection {
   std::string reason;  // kNotRun: why, for a person to act on
   std::string model;   // FraudModel::Label()
   struct Window {
-    int minutes = 0;      // the model's window length
-    int objects = 0;      // minute objects found in it
+    int minutes = 0;  // the model's window length
+    int objects = 0;  // minute objects found in it
     int64_t events = 0;
     std::string first, last;  // minute names (YYYY-MM-DD_HH-MM)
     friend bool operator==(const Window&, const Window&) = default;
@@ -80,8 +80,8 @@ struct FraudSection {
 
 struct MinuteReport {
   EventCounts counts;
-  double process_time = 0;  // seconds the engine took
-  std::string file_name;    // "<stem>.json"
+  double process_time = 0;            // seconds the engine took
+  std::string file_name;              // "<stem>.json"
   std::optional<FraudSection> fraud;  // set by the ETAR's fraud step
 };
 

@@ -13,9 +13,10 @@ TEST(Report, SerialisesInTheReferenceShapeAndOrder) {
   r.counts.by_event_type["ADD_TO_CART"] = {1, 1};
   r.process_time = 0.5;
   r.file_name = "2025-01-15_10-00.json";
-  EXPECT_EQ(ToJson(r),
-            R"({"report":{"total_events":3,"total_errors":1,"by_event_type":{"ADD_TO_CART":{"SUCCESS":1,"ERROR":1},)"
-            R"("SEARCH":{"SUCCESS":1,"ERROR":0}},"process_time":0.5,"file_name":"2025-01-15_10-00.json"}})");
+  EXPECT_EQ(
+      ToJson(r),
+      R"({"report":{"total_events":3,"total_errors":1,"by_event_type":{"ADD_TO_CART":{"SUCCESS":1,"ERROR":1},)"
+      R"("SEARCH":{"SUCCESS":1,"ERROR":0}},"process_time":0.5,"file_name":"2025-01-15_10-00.json"}})");
 }
 
 TEST(Report, EmptyMinuteHasAnEmptyObject) {
@@ -71,11 +72,13 @@ TEST(Report, FraudObjectIsAdditiveAndRoundTrips) {
   const std::string with = ToJson(r);
   // Everything a reference client reads is unchanged; "fraud" comes last.
   EXPECT_EQ(with.substr(0, without.size() - 2), without.substr(0, without.size() - 2));
-  EXPECT_NE(with.find(R"(,"fraud":{"status":"scored","model":"trees_graph v1","window":{"minutes":10,"objects":2,)"
-                      R"("events":500,"first":"2026-12-02_10-01","last":"2026-12-02_10-02"},"threshold":{"user":0.5,)"
-                      R"("session":0.7},"scored":{"user":40,"session":60},"flagged":{"user":2,"session":3},)"
-                      R"("new_alerts":4,"histogram":{"bins":10,"user":[38,0,0,0,0,0,0,0,0,2],)"),
-            std::string::npos)
+  EXPECT_NE(
+      with.find(
+          R"(,"fraud":{"status":"scored","model":"trees_graph v1","window":{"minutes":10,"objects":2,)"
+          R"("events":500,"first":"2026-12-02_10-01","last":"2026-12-02_10-02"},"threshold":{"user":0.5,)"
+          R"("session":0.7},"scored":{"user":40,"session":60},"flagged":{"user":2,"session":3},)"
+          R"("new_alerts":4,"histogram":{"bins":10,"user":[38,0,0,0,0,0,0,0,0,2],)"),
+      std::string::npos)
       << with;
   auto parsed = ParseReport(with).ValueOrDie();
   EXPECT_EQ(std::get<MinuteReport>(parsed).fraud, r.fraud);

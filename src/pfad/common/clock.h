@@ -28,8 +28,7 @@ class SystemClock final : public Clock {
         .count();
   }
   [[nodiscard]] double MonotonicSeconds() const override {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   }
   void SleepFor(std::chrono::milliseconds duration) const override { std::this_thread::sleep_for(duration); }
 };

@@ -33,7 +33,8 @@ void AppendEscaped(std::string_view text, spdlog::memory_buf_t& out) {
 // The pattern flag %* : the message, escaped.
 class EscapedMessage final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/, spdlog::memory_buf_t& out) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/,
+              spdlog::memory_buf_t& out) override {
     AppendEscaped(std::string_view(msg.payload.data(), msg.payload.size()), out);
   }
   [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {

@@ -85,7 +85,8 @@ Result<std::optional<std::chrono::milliseconds>> ConfigFile::GetSeconds(std::str
   // Written so that nan fails too; the bound keeps the milliseconds within int64.
   constexpr double kMaxSeconds = 1e9;
   if (!(*seconds >= 0 && *seconds <= kMaxSeconds)) {
-    return Status::Invalid("config ", impl_->origin, ": '", path, "' must be a number of seconds from 0 to 1e9");
+    return Status::Invalid("config ", impl_->origin, ": '", path,
+                           "' must be a number of seconds from 0 to 1e9");
   }
   return std::optional<std::chrono::milliseconds>(SecondsToMillis(*seconds));
 }
@@ -151,7 +152,8 @@ Result<std::map<std::string, std::string>> ConfigFile::GetTable(std::string_view
     } else if (auto b = value.value<bool>()) {
       out[std::string(key.str())] = *b ? "true" : "false";
     } else {
-      return Status::Invalid("config ", impl_->origin, ": '", path, ".", key.str(), "' must be a string, number or boolean");
+      return Status::Invalid("config ", impl_->origin, ": '", path, ".", key.str(),
+                             "' must be a string, number or boolean");
     }
   }
   return out;

@@ -76,7 +76,8 @@ Result<HttpResponse> SendHttp(const HttpRequest& request) {
       curl_easy_setopt(curl.get(), CURLOPT_AWS_SIGV4, request.aws_sigv4.c_str());
       curl_easy_setopt(curl.get(), CURLOPT_USERPWD, request.user.c_str());
     }
-    const std::string_view body = request.body_view.empty() ? std::string_view(request.body) : request.body_view;
+    const std::string_view body =
+        request.body_view.empty() ? std::string_view(request.body) : request.body_view;
     if (!body.empty()) {
       curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.data());
       curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
@@ -90,7 +91,8 @@ Result<HttpResponse> SendHttp(const HttpRequest& request) {
       last_error = curl_easy_strerror(rc);
       if (error_detail[0] != '\0') last_error += std::string(": ") + error_detail;
       // Another attempt meets the same certificate: say so now.
-      if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
+      if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+          rc == CURLE_SSL_CERTPROBLEM) {
         return Status::IOError(request.method, " ", request.url, " failed: ", last_error,
                                rc == CURLE_PEER_FAILED_VERIFICATION ? " (trust its CA with a CA file)" : "");
       }

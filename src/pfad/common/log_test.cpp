@@ -25,7 +25,8 @@ TEST(EscapeUntrusted, EveryLogLineIsEscaped) {
   SetLogLevel("warn");
   EXPECT_NE(line.find("[log_test] poison: '\\x01\\xfe\\x0aX'"), std::string::npos) << line;
   for (const char c : line.substr(0, line.size() - 1)) {
-    EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "raw byte " << static_cast<int>(static_cast<unsigned char>(c)) << " in " << line;
+    EXPECT_TRUE(c >= 0x20 && c < 0x7f)
+        << "raw byte " << static_cast<int>(static_cast<unsigned char>(c)) << " in " << line;
   }
 }
 

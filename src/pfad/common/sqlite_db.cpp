@@ -2,7 +2,8 @@
 
 namespace pfad {
 
-Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, std::string what, const char* schema) {
+Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, std::string what,
+                                                 const char* schema) {
   sqlite3* raw = nullptr;
   if (sqlite3_open(path.c_str(), &raw) != SQLITE_OK) {
     const Status st = Status::IOError("cannot open ", what, " '", path, "': ", sqlite3_errmsg(raw));

@@ -26,7 +26,8 @@ class SqliteDb {
  public:
   // Opens (creating if needed) `path` in WAL mode and runs `schema` (idempotent
   // DDL). `what` names the database in errors ("report database").
-  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, std::string what, const char* schema);
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, std::string what,
+                                                const char* schema);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;

@@ -10,7 +10,8 @@ constexpr const char* kSchema =
     "body TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS slot (k INTEGER PRIMARY KEY CHECK (k = 0), cleared_through INTEGER NOT NULL);"
     "INSERT OR IGNORE INTO slot VALUES (0, 0);"
-    "CREATE TABLE IF NOT EXISTS runs (minute TEXT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL, "
+    "CREATE TABLE IF NOT EXISTS runs (minute TEXT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT "
+    "NULL, "
     "error TEXT NOT NULL, updated_ms INTEGER NOT NULL);";
 
 StoredReport Row(sqlite3_stmt* s) {
@@ -61,8 +62,9 @@ Status ReportStore::AddAll(const std::vector<std::string>& bodies, int64_t recei
 
 Result<std::optional<StoredReport>> ReportStore::Latest() {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT id, received_ms, body FROM reports WHERE id > "
-                                               "(SELECT cleared_through FROM slot) ORDER BY id DESC LIMIT 1"));
+  PFAD_ASSIGN_OR_RAISE(auto stmt,
+                       db_->Prepare("SELECT id, received_ms, body FROM reports WHERE id > "
+                                    "(SELECT cleared_through FROM slot) ORDER BY id DESC LIMIT 1"));
   const int rc = sqlite3_step(stmt.get());
   if (rc == SQLITE_DONE) return std::optional<StoredReport>();
   if (rc != SQLITE_ROW) return db_->Error("latest");
@@ -74,13 +76,13 @@ Result<std::vector<StoredReport>> ReportStore::Recent(int limit) {
   // Among the newest rows (a bounded window, so a call costs the same whatever
   // the history's length), a report is left out when a newer one has the same
   // report.file_name: a minute run again (late events) replaces its report.
-  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(
-                                          "WITH newest AS (SELECT id, received_ms, body, CASE WHEN json_valid(body) "
-                                          "THEN json_extract(body, '$.report.file_name') END AS minute FROM reports "
-                                          "ORDER BY id DESC LIMIT ?) "
-                                          "SELECT id, received_ms, body FROM newest k WHERE k.minute IS NULL OR "
-                                          "NOT EXISTS (SELECT 1 FROM newest n WHERE n.id > k.id AND n.minute = k.minute) "
-                                          "ORDER BY id DESC LIMIT ?"));
+  PFAD_ASSIGN_OR_RAISE(
+      auto stmt, db_->Prepare("WITH newest AS (SELECT id, received_ms, body, CASE WHEN json_valid(body) "
+                              "THEN json_extract(body, '$.report.file_name') END AS minute FROM reports "
+                              "ORDER BY id DESC LIMIT ?) "
+                              "SELECT id, received_ms, body FROM newest k WHERE k.minute IS NULL OR "
+                              "NOT EXISTS (SELECT 1 FROM newest n WHERE n.id > k.id AND n.minute = k.minute) "
+                              "ORDER BY id DESC LIMIT ?"));
   sqlite3_bind_int(stmt.get(), 1, std::max(limit, 0) * 4 + 64);
   sqlite3_bind_int(stmt.get(), 2, limit);
   std::vector<StoredReport> out;
@@ -97,9 +99,10 @@ Status ReportStore::Clear() {
 
 Status ReportStore::PutRun(const events::RunRecord& run) {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("INSERT INTO runs VALUES (?, ?, ?, ?, ?) ON CONFLICT(minute) DO UPDATE "
-                                               "SET state = excluded.state, attempts = excluded.attempts, "
-                                               "error = excluded.error, updated_ms = excluded.updated_ms"));
+  PFAD_ASSIGN_OR_RAISE(auto stmt,
+                       db_->Prepare("INSERT INTO runs VALUES (?, ?, ?, ?, ?) ON CONFLICT(minute) DO UPDATE "
+                                    "SET state = excluded.state, attempts = excluded.attempts, "
+                                    "error = excluded.error, updated_ms = excluded.updated_ms"));
   sqlite3_bind_text(stmt.get(), 1, run.minute.c_str(), -1, SQLITE_TRANSIENT);
   BindText(stmt.get(), 2, events::ToString(run.state));
   sqlite3_bind_int(stmt.get(), 3, run.attempts);
@@ -111,18 +114,24 @@ Status ReportStore::PutRun(const events::RunRecord& run) {
 
 Result<std::vector<events::RunRecord>> ReportStore::Runs(int limit, bool failed_only) {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(failed_only ? "SELECT * FROM runs WHERE state = ? "
-                                                             "ORDER BY minute DESC LIMIT ?"
-                                                           : "SELECT * FROM runs ORDER BY minute DESC LIMIT ?"));
+  PFAD_ASSIGN_OR_RAISE(auto stmt,
+                       db_->Prepare(failed_only ? "SELECT * FROM runs WHERE state = ? "
+                                                  "ORDER BY minute DESC LIMIT ?"
+                                                : "SELECT * FROM runs ORDER BY minute DESC LIMIT ?"));
   int column = 1;
   if (failed_only) BindText(stmt.get(), column++, events::ToString(events::RunState::kFailed));
   sqlite3_bind_int(stmt.get(), column, limit);
   std::vector<events::RunRecord> out;
   while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
-    const auto text = [&](int col) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), col))); };
+    const auto text = [&](int col) {
+      return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), col)));
+    };
     PFAD_ASSIGN_OR_RAISE(const auto state, events::ParseRunState(text(1)));
-    out.push_back({.minute = text(0), .state = state, .attempts = sqlite3_column_int(stmt.get(), 2),
-                   .error = text(3), .updated_ms = sqlite3_column_int64(stmt.get(), 4)});
+    out.push_back({.minute = text(0),
+                   .state = state,
+                   .attempts = sqlite3_column_int(stmt.get(), 2),
+                   .error = text(3),
+                   .updated_ms = sqlite3_column_int64(stmt.get(), 4)});
   }
   return out;
 }

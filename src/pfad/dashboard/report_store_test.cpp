@@ -30,8 +30,8 @@ TEST(ReportStore, LatestHistoryAndClear) {
 TEST(ReportStore, HistoryHoldsOneReportPerMinuteTheNewestStanding) {
   auto store = ReportStore::Open(":memory:").ValueOrDie();
   const auto report = [](const char* minute, int total) {
-    return std::string(R"({"report":{"total_events":)") + std::to_string(total) + R"(,"file_name":")" + minute +
-           R"(.json"}})";
+    return std::string(R"({"report":{"total_events":)") + std::to_string(total) + R"(,"file_name":")" +
+           minute + R"(.json"}})";
   };
   ASSERT_TRUE(store->Add(report("2025-01-15_10-00", 5), 1).ok());
   ASSERT_TRUE(store->Add(report("2025-01-15_10-01", 6), 2).ok());
@@ -47,7 +47,8 @@ TEST(ReportStore, HistoryHoldsOneReportPerMinuteTheNewestStanding) {
 }
 
 TEST(ReportStore, PersistsAcrossReopen) {
-  const auto path = std::filesystem::temp_directory_path() / ("pfad-reports-" + std::to_string(::getpid()) + ".db");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("pfad-reports-" + std::to_string(::getpid()) + ".db");
   std::filesystem::remove(path);
   {
     auto store = ReportStore::Open(path.string()).ValueOrDie();
@@ -62,18 +63,32 @@ TEST(ReportStore, PersistsAcrossReopen) {
 TEST(ReportStore, RunsKeepTheirStateAndALaterSuccessClearsAFailure) {
   using events::RunState;
   auto store = ReportStore::Open(":memory:").ValueOrDie();
-  ASSERT_TRUE(store->PutRun({.minute = "2025-01-15_10-00", .state = RunState::kFailed, .attempts = 2,
-                             .error = "store down", .updated_ms = 5}).ok());
-  ASSERT_TRUE(store->PutRun({.minute = "2025-01-15_10-01", .state = RunState::kSuccess, .attempts = 1,
-                             .updated_ms = 6}).ok());
+  ASSERT_TRUE(store
+                  ->PutRun({.minute = "2025-01-15_10-00",
+                            .state = RunState::kFailed,
+                            .attempts = 2,
+                            .error = "store down",
+                            .updated_ms = 5})
+                  .ok());
+  ASSERT_TRUE(
+      store
+          ->PutRun(
+              {.minute = "2025-01-15_10-01", .state = RunState::kSuccess, .attempts = 1, .updated_ms = 6})
+          .ok());
   EXPECT_EQ(store->FailedRunCount().ValueOrDie(), 1);
   const auto failed = store->Runs(10, /*failed_only=*/true).ValueOrDie();
   ASSERT_EQ(failed.size(), 1U);
-  EXPECT_EQ(failed[0], (events::RunRecord{.minute = "2025-01-15_10-00", .state = RunState::kFailed, .attempts = 2,
-                                          .error = "store down", .updated_ms = 5}));
+  EXPECT_EQ(failed[0], (events::RunRecord{.minute = "2025-01-15_10-00",
+                                          .state = RunState::kFailed,
+                                          .attempts = 2,
+                                          .error = "store down",
+                                          .updated_ms = 5}));
   EXPECT_EQ(store->Runs(10, false).ValueOrDie().size(), 2U);
-  ASSERT_TRUE(store->PutRun({.minute = "2025-01-15_10-00", .state = RunState::kSuccess, .attempts = 1,
-                             .updated_ms = 7}).ok());
+  ASSERT_TRUE(
+      store
+          ->PutRun(
+              {.minute = "2025-01-15_10-00", .state = RunState::kSuccess, .attempts = 1, .updated_ms = 7})
+          .ok());
   EXPECT_EQ(store->FailedRunCount().ValueOrDie(), 0);
 }
 
@@ -83,8 +98,9 @@ TEST(DashboardConfig, DefaultsThenFileThenEnvironment) {
   EXPECT_EQ(defaults.host, "127.0.0.1");
   EXPECT_EQ(defaults.port, 8080);
   EXPECT_EQ(defaults.database, "");
-  auto file = ConfigFile::Parse("[dashboard]\nport = 9000\ntoken = \"file\"\ndatabase = \"/tmp/x.db\"\nthreads = 2\n")
-                  .ValueOrDie();
+  auto file =
+      ConfigFile::Parse("[dashboard]\nport = 9000\ntoken = \"file\"\ndatabase = \"/tmp/x.db\"\nthreads = 2\n")
+          .ValueOrDie();
   auto resolved = DashboardConfig::Resolve(file).ValueOrDie();
   EXPECT_EQ(resolved.port, 9000);
   EXPECT_EQ(resolved.token, "file");
@@ -99,12 +115,14 @@ TEST(DashboardConfig, DefaultsThenFileThenEnvironment) {
 }
 
 TEST(DashboardConfig, ReadTokenAndTlsFromFileThenEnvironment) {
-  for (const char* v : {"PFAD_DASHBOARD_READ_TOKEN", "PFAD_DASHBOARD_TLS_CERT", "PFAD_DASHBOARD_TLS_KEY"}) ::unsetenv(v);
+  for (const char* v : {"PFAD_DASHBOARD_READ_TOKEN", "PFAD_DASHBOARD_TLS_CERT", "PFAD_DASHBOARD_TLS_KEY"})
+    ::unsetenv(v);
   const auto defaults = DashboardConfig::Resolve(ConfigFile()).ValueOrDie();
   EXPECT_EQ(defaults.read_token, "");
   EXPECT_EQ(defaults.tls_cert, "");
-  auto file = ConfigFile::Parse("[dashboard]\nread_token = \"r\"\ntls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n")
-                  .ValueOrDie();
+  auto file =
+      ConfigFile::Parse("[dashboard]\nread_token = \"r\"\ntls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n")
+          .ValueOrDie();
   auto resolved = DashboardConfig::Resolve(file).ValueOrDie();
   EXPECT_EQ(resolved.read_token, "r");
   EXPECT_EQ(resolved.tls_cert, "/c.pem");
@@ -116,7 +134,8 @@ TEST(DashboardConfig, ReadTokenAndTlsFromFileThenEnvironment) {
   EXPECT_EQ(resolved.read_token, "env-r");
   EXPECT_EQ(resolved.tls_cert, "/env-c.pem");
   EXPECT_EQ(resolved.tls_key, "/env-k.pem");
-  for (const char* v : {"PFAD_DASHBOARD_READ_TOKEN", "PFAD_DASHBOARD_TLS_CERT", "PFAD_DASHBOARD_TLS_KEY"}) ::unsetenv(v);
+  for (const char* v : {"PFAD_DASHBOARD_READ_TOKEN", "PFAD_DASHBOARD_TLS_CERT", "PFAD_DASHBOARD_TLS_KEY"})
+    ::unsetenv(v);
 }
 
 TEST(ReportStore, UnopenableDatabaseIsAnError) {

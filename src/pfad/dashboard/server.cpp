@@ -45,18 +45,22 @@ bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
 }
 
-Result<std::unique_ptr<DashboardServer>> DashboardServer::Make(const DashboardConfig& options, const Clock& clock) {
+Result<std::unique_ptr<DashboardServer>> DashboardServer::Make(const DashboardConfig& options,
+                                                               const Clock& clock) {
   if (!IsLoopback(options.host) && options.token.empty()) {
-    return Status::Invalid("refusing to listen on ", options.host,
-                           " without a bearer token: set --token or PFAD_DASHBOARD_TOKEN (or bind 127.0.0.1)");
+    return Status::Invalid(
+        "refusing to listen on ", options.host,
+        " without a bearer token: set --token or PFAD_DASHBOARD_TOKEN (or bind 127.0.0.1)");
   }
-  PFAD_ASSIGN_OR_RAISE(auto store, ReportStore::Open(options.database.empty() ? ":memory:" : options.database));
+  PFAD_ASSIGN_OR_RAISE(auto store,
+                       ReportStore::Open(options.database.empty() ? ":memory:" : options.database));
   std::unique_ptr<DashboardServer> server(new DashboardServer(options, std::move(store), clock));
   PFAD_RETURN_NOT_OK(server->LoadLatest());
   return server;
 }
 
-DashboardServer::DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store, const Clock& clock)
+DashboardServer::DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store,
+                                 const Clock& clock)
     : options_(std::move(options)),
       write_token_(options_.token),
       read_token_(options_.read_token),
@@ -167,14 +171,14 @@ void DashboardServer::Routes() {
   });
 
   routes.Get("/report", reading([this](const http::Request&) {
-    std::shared_ptr<const std::string> latest;
-    {
-      std::lock_guard lock(latest_mutex_);
-      latest = latest_;
-    }
-    if (!latest) return Detail(404, kNoReport);
-    return JsonBody(*latest);
-  }));
+               std::shared_ptr<const std::string> latest;
+               {
+                 std::lock_guard lock(latest_mutex_);
+                 latest = latest_;
+               }
+               if (!latest) return Detail(404, kNoReport);
+               return JsonBody(*latest);
+             }));
 
   routes.Delete("/report", [=, this](const http::Request& req) {
     if (auto denied = unauthorized(req)) return std::move(*denied);
@@ -188,16 +192,17 @@ void DashboardServer::Routes() {
   });
 
   routes.Get("/health", reading([=, this](const http::Request&) {
-    bool has_latest = false;
-    {
-      std::lock_guard lock(latest_mutex_);
-      has_latest = latest_ != nullptr;
-    }
-    auto failed = store_->FailedRunCount();
-    if (!failed.ok()) return internal_error(failed.status());
-    return JsonBody(
-        Json{{"status", "healthy"}, {"reports_count", has_latest ? 1 : 0}, {"failed_runs", *failed}}.dump());
-  }));
+               bool has_latest = false;
+               {
+                 std::lock_guard lock(latest_mutex_);
+                 has_latest = latest_ != nullptr;
+               }
+               auto failed = store_->FailedRunCount();
+               if (!failed.ok()) return internal_error(failed.status());
+               return JsonBody(Json{
+                   {"status", "healthy"}, {"reports_count", has_latest ? 1 : 0}, {"failed_runs", *failed}}
+                                   .dump());
+             }));
 
   // Scheduled runs' outcomes, reported by `pfad run`: failures show on the page.
   routes.Post("/runs", [=, this](const http::Request& req) {
@@ -206,8 +211,9 @@ void DashboardServer::Routes() {
     if (!doc.ok()) return Detail(422, "Invalid request body: " + doc.status().message() + ".");
     auto run = events::ParseRunRecord(*doc);
     if (!run.ok() || !events::IsEnded(run->state)) {
-      return Detail(422, "Invalid request body: expected {\"minute\": string, \"state\": \"success\"|\"failed\", "
-                         "\"attempts\": integer, \"error\": string}.");
+      return Detail(422,
+                    "Invalid request body: expected {\"minute\": string, \"state\": \"success\"|\"failed\", "
+                    "\"attempts\": integer, \"error\": string}.");
     }
     run->updated_ms = clock_.NowMillis();
     if (const Status st = store_->PutRun(*run); !st.ok()) return internal_error(st);
@@ -216,29 +222,30 @@ void DashboardServer::Routes() {
   });
 
   routes.Get("/runs", reading([=, this](const http::Request& req) {
-    auto runs = store_->Runs(60, req.Param("failed").has_value());
-    if (!runs.ok()) return internal_error(runs.status());
-    Json list = Json::array();
-    for (const auto& r : *runs) list.push_back(events::ToJson(r));
-    return JsonBody(Json{{"runs", std::move(list)}}.dump());
-  }));
+               auto runs = store_->Runs(60, req.Param("failed").has_value());
+               if (!runs.ok()) return internal_error(runs.status());
+               Json list = Json::array();
+               for (const auto& r : *runs) list.push_back(events::ToJson(r));
+               return JsonBody(Json{{"runs", std::move(list)}}.dump());
+             }));
 
-  routes.Get("/reports", reading([=, this](const http::Request& req) {
-    int limit = 60;
-    if (const auto v = req.Param("limit")) {
-      auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), limit);
-      if (ec != std::errc() || ptr != v->data() + v->size() || limit < 1 || limit > 10000) {
-        return Detail(422, "limit must be an integer from 1 to 10000.");
-      }
-    }
-    auto recent = store_->Recent(limit);
-    if (!recent.ok()) return internal_error(recent.status());
-    Json list = Json::array();
-    for (const auto& r : *recent) {
-      list.push_back({{"id", r.id}, {"received_ms", r.received_ms}, {"report", Json::parse(r.body)}});
-    }
-    return JsonBody(Json{{"reports", std::move(list)}}.dump());
-  }));
+  routes.Get(
+      "/reports", reading([=, this](const http::Request& req) {
+        int limit = 60;
+        if (const auto v = req.Param("limit")) {
+          auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), limit);
+          if (ec != std::errc() || ptr != v->data() + v->size() || limit < 1 || limit > 10000) {
+            return Detail(422, "limit must be an integer from 1 to 10000.");
+          }
+        }
+        auto recent = store_->Recent(limit);
+        if (!recent.ok()) return internal_error(recent.status());
+        Json list = Json::array();
+        for (const auto& r : *recent) {
+          list.push_back({{"id", r.id}, {"received_ms", r.received_ms}, {"report", Json::parse(r.body)}});
+        }
+        return JsonBody(Json{{"reports", std::move(list)}}.dump());
+      }));
 
   routes.Route("GET", "/events", [this, unreadable](http::Request& req, http::Responder responder) {
     if (auto no = unreadable(req)) return responder.Send(std::move(*no));

@@ -17,10 +17,10 @@
 
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
-#include "pfad/http/secret.h"
-#include "pfad/http/server.h"
 #include "pfad/common/status.h"
 #include "pfad/dashboard/report_store.h"
+#include "pfad/http/secret.h"
+#include "pfad/http/server.h"
 
 #include <atomic>
 #include <cstdint>
@@ -37,15 +37,15 @@ namespace pfad::dashboard {
 // PFAD_DASHBOARD_TLS_CERT, PFAD_DASHBOARD_TLS_KEY.
 struct DashboardConfig {
   std::string host = "127.0.0.1";
-  int port = 8080;              // 0 = any free port
-  std::string token;            // bearer token for POST/DELETE; empty = none (loopback only)
-  std::string read_token;       // bearer token for reading; empty = reads are open
-  std::string tls_cert;         // PEM certificate (chain): serve HTTPS; empty = HTTP
-  std::string tls_key;          // its PEM private key
-  std::string database;         // SQLite file; empty = in memory
+  int port = 8080;         // 0 = any free port
+  std::string token;       // bearer token for POST/DELETE; empty = none (loopback only)
+  std::string read_token;  // bearer token for reading; empty = reads are open
+  std::string tls_cert;    // PEM certificate (chain): serve HTTPS; empty = HTTP
+  std::string tls_key;     // its PEM private key
+  std::string database;    // SQLite file; empty = in memory
   size_t max_body_bytes = 1 << 20;
   int max_json_depth = 64;
-  int threads = 1;              // event loops (connections and streams cost no thread each)
+  int threads = 1;  // event loops (connections and streams cost no thread each)
 
   static Result<DashboardConfig> Resolve(const ConfigFile& file);
 };

@@ -4,8 +4,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <set>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "pfad/common/log.h"
@@ -85,9 +85,10 @@ Result<std::string> TrainStartupModel(const DemoOptions& options, const events::
   PFAD_ASSIGN_OR_RAISE(auto model_dir, storage::ObjectUri::Parse(root.string()));
   PFAD_ASSIGN_OR_RAISE(auto root_store, storage::ObjectStore::Open(model_dir, {}));
   PFAD_RETURN_NOT_OK(root_store->Put(model_dir.Child("fraud-model.pfm"), bytes));
-  Logger("demo")->info("fraud model trained: model=\"{}\" minutes={} events_per_minute={} seconds={:.1f} path={}",
-                       model.Label(), options.training_minutes, options.events_per_minute,
-                       clock.MonotonicSeconds() - start, path);
+  Logger("demo")->info(
+      "fraud model trained: model=\"{}\" minutes={} events_per_minute={} seconds={:.1f} path={}",
+      model.Label(), options.training_minutes, options.events_per_minute, clock.MonotonicSeconds() - start,
+      path);
   return path;
 }
 
@@ -127,12 +128,14 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open(state));
   schedule::EtarOptions etar;
   etar.source = dir;
-  PFAD_ASSIGN_OR_RAISE(etar.outbox, schedule::DashboardOutbox::Open(
-                                        state, schedule::MakeDashboardSender(
-                                                   {.url = "http://127.0.0.1:" + std::to_string(server->port())}),
-                                        clock));
+  PFAD_ASSIGN_OR_RAISE(
+      etar.outbox,
+      schedule::DashboardOutbox::Open(
+          state, schedule::MakeDashboardSender({.url = "http://127.0.0.1:" + std::to_string(server->port())}),
+          clock));
   etar.outbox->Start(std::chrono::milliseconds(250));
-  fraud::FraudConfig fraud_config{.model = options.fraud_model, .alerts_topic = alerts, .bootstrap = kafka->bootstrap()};
+  fraud::FraudConfig fraud_config{
+      .model = options.fraud_model, .alerts_topic = alerts, .bootstrap = kafka->bootstrap()};
   if (fraud_config.model.empty()) {
     PFAD_ASSIGN_OR_RAISE(fraud_config.model, TrainStartupModel(options, calendar, first));
   }
@@ -148,9 +151,10 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   // Stages stop on Ctrl-C, or when another stage fails.
   std::atomic<bool> stop_stages{false};
   Announced announced;
-  PFAD_ASSIGN_OR_RAISE(auto announcements,
-                       schedule::TriggerAnnouncedMinutes(scheduler, calendar, kafka->bootstrap(), windows, {},
-                                                         [&](const schedule::Announcement& a) { announced.Add(a.minute); }));
+  PFAD_ASSIGN_OR_RAISE(
+      auto announcements,
+      schedule::TriggerAnnouncedMinutes(scheduler, calendar, kafka->bootstrap(), windows, {},
+                                        [&](const schedule::Announcement& a) { announced.Add(a.minute); }));
 
   ingest::IngestOptions in;
   in.bootstrap = kafka->bootstrap();
@@ -180,7 +184,8 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
     out.minutes = options.backfill_minutes;
     PFAD_ASSIGN_OR_RAISE(auto sent, produce::Run(out, stop_stages, clock, nullptr));
     if (sent.failed > 0) return Status::IOError("demo: ", sent.failed, " past events were not delivered");
-    for (auto m = first; m.start_ms < current.start_ms; m = calendar.MinuteOf(m.end_ms)) backfill.insert(m.Name());
+    for (auto m = first; m.start_ms < current.start_ms; m = calendar.MinuteOf(m.end_ms))
+      backfill.insert(m.Name());
   }
   out.count.reset();
   out.start_time_ms.reset();
@@ -203,7 +208,7 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
             kafka->bootstrap(), registry->url(), options.dir, options.host, server->port());
 
   const Status result = schedule::RunForever(scheduler, clock, std::chrono::milliseconds(200),
-                                            [&] { return stop.load() || stop_stages.load(); });
+                                             [&] { return stop.load() || stop_stages.load(); });
   stop_stages = true;
   const Status produced = producer.Join();
   const Status ingested = ingester.Join();

@@ -22,12 +22,12 @@
 namespace pfad::demo {
 
 struct DemoOptions {
-  std::string dir;              // where minute objects and reports go
+  std::string dir;  // where minute objects and reports go
   std::string host = "127.0.0.1";
   int port = 8080;
   int backfill_minutes = 5;
   int64_t events_per_minute = 6000;
-  int64_t grace_ms = 2000;  // ingest: a minute closes this long after it ends
+  int64_t grace_ms = 2000;    // ingest: a minute closes this long after it ends
   double fraud_share = 0.05;  // share of users that are fraud actors; 0 = none
   std::string fraud_model;    // a model file; empty = train one at start
   int training_minutes = 10;  // labelled minutes the start-up model trains on (one window)

@@ -21,7 +21,8 @@ http::Response RegistryError(int status, int code, const std::string& message) {
 
 }  // namespace
 
-EmbeddedRegistry::EmbeddedRegistry() : server_(std::make_unique<http::Server>(http::ServerOptions{.name = "demo-registry"})) {}
+EmbeddedRegistry::EmbeddedRegistry()
+    : server_(std::make_unique<http::Server>(http::ServerOptions{.name = "demo-registry"})) {}
 
 Result<std::unique_ptr<EmbeddedRegistry>> EmbeddedRegistry::Start() {
   std::unique_ptr<EmbeddedRegistry> registry(new EmbeddedRegistry());
@@ -43,7 +44,8 @@ Result<std::unique_ptr<EmbeddedRegistry>> EmbeddedRegistry::Start() {
     int32_t id = 0;
     const std::string& text = req.captures[0];
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (ec != std::errc() || ptr != text.data() + text.size()) return RegistryError(404, 40403, "Schema not found");
+    if (ec != std::errc() || ptr != text.data() + text.size())
+      return RegistryError(404, 40403, "Schema not found");
     auto schema = self->SchemaById(id);
     if (!schema.ok()) return RegistryError(404, 40403, "Schema not found");
     return RegistryAnswer(200, nlohmann::json{{"schema", *schema}}.dump());
@@ -56,7 +58,8 @@ Result<std::unique_ptr<EmbeddedRegistry>> EmbeddedRegistry::Start() {
     for (size_t v = 1; v <= it->second.size(); ++v) versions.push_back(v);
     return RegistryAnswer(200, versions.dump());
   });
-  if (const Status st = routes.Start(); !st.ok()) return Status::IOError("embedded schema registry: ", st.message());
+  if (const Status st = routes.Start(); !st.ok())
+    return Status::IOError("embedded schema registry: ", st.message());
   registry->url_ = "http://127.0.0.1:" + std::to_string(routes.port());
   return registry;
 }
@@ -71,7 +74,8 @@ Result<int32_t> EmbeddedRegistry::Register(const std::string& subject, const std
   auto [it, added] = ids_.try_emplace(canonical, static_cast<int32_t>(schemas_.size() + 1));
   if (added) schemas_.push_back(schema);
   auto& versions = subjects_[subject];
-  if (std::find(versions.begin(), versions.end(), it->second) == versions.end()) versions.push_back(it->second);
+  if (std::find(versions.begin(), versions.end(), it->second) == versions.end())
+    versions.push_back(it->second);
   return it->second;
 }
 

@@ -9,8 +9,8 @@
 // run state live in the demo's directory.
 #pragma once
 
-#include "pfad/http/server.h"
 #include "pfad/common/status.h"
+#include "pfad/http/server.h"
 #include "pfad/kafka/mock_cluster.h"
 
 #include <map>
@@ -46,9 +46,9 @@ class EmbeddedRegistry {
   std::unique_ptr<http::Server> server_;
   std::string url_;
   std::mutex mutex_;
-  std::vector<std::string> schemas_;                         // id - 1 -> schema text
-  std::map<std::string, int32_t> ids_;                       // canonical schema -> id
-  std::map<std::string, std::vector<int32_t>> subjects_;     // subject -> ids of its versions
+  std::vector<std::string> schemas_;                      // id - 1 -> schema text
+  std::map<std::string, int32_t> ids_;                    // canonical schema -> id
+  std::map<std::string, std::vector<int32_t>> subjects_;  // subject -> ids of its versions
 };
 
 }  // namespace pfad::demo

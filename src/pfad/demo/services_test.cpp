@@ -12,7 +12,8 @@ TEST(EmbeddedRegistry, ServesTheRestSubsetTheClientUses) {
   auto registry = EmbeddedRegistry::Start().ValueOrDie();
   kafka::SchemaRegistryClient client({.url = registry->url()});
   const std::string v1 = R"({"type":"record","name":"E","fields":[{"name":"a","type":"long"}]})";
-  const std::string v1_spaced = R"({ "type": "record", "name": "E", "fields": [ {"name": "a", "type": "long"} ] })";
+  const std::string v1_spaced =
+      R"({ "type": "record", "name": "E", "fields": [ {"name": "a", "type": "long"} ] })";
   const std::string v2 = R"({"type":"record","name":"E","fields":[{"name":"b","type":"string"}]})";
   const int32_t id = client.Register("t-value", v1).ValueOrDie();
   EXPECT_EQ(client.Register("t-value", v1).ValueOrDie(), id);         // looked up, not re-registered

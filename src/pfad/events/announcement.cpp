@@ -5,8 +5,12 @@
 namespace pfad::events {
 
 std::string WindowAnnouncement::ToJson() const {
-  return nlohmann::json{{"object", object},   {"minute", minute},           {"rows", rows},
-                        {"added", added},     {"update", update},           {"close_at_ms", close_at_ms},
+  return nlohmann::json{{"object", object},
+                        {"minute", minute},
+                        {"rows", rows},
+                        {"added", added},
+                        {"update", update},
+                        {"close_at_ms", close_at_ms},
                         {"stored_at_ms", stored_at_ms}}
       .dump();
 }
@@ -32,8 +36,9 @@ Result<WindowAnnouncement> WindowAnnouncement::Parse(std::string_view text) {
     out = it->template get<T>();
     return true;
   };
-  if (!get("object", a.object) || !get("rows", a.rows) || !get("added", a.added) || !get("update", a.update) ||
-      !get("close_at_ms", a.close_at_ms) || !get("stored_at_ms", a.stored_at_ms)) {
+  if (!get("object", a.object) || !get("rows", a.rows) || !get("added", a.added) ||
+      !get("update", a.update) || !get("close_at_ms", a.close_at_ms) ||
+      !get("stored_at_ms", a.stored_at_ms)) {
     return Status::Invalid("window announcement for ", a.minute, " has a field of the wrong type");
   }
   return a;

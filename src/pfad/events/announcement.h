@@ -15,11 +15,11 @@
 namespace pfad::events {
 
 struct WindowAnnouncement {
-  std::string object;    // the stored object's URI
-  std::string minute;    // "YYYY-MM-DD_HH-MM"
-  int64_t rows = 0;      // rows in the object now
-  int64_t added = 0;     // events this write added
-  bool update = false;   // the object was rewritten (late events)
+  std::string object;        // the stored object's URI
+  std::string minute;        // "YYYY-MM-DD_HH-MM"
+  int64_t rows = 0;          // rows in the object now
+  int64_t added = 0;         // events this write added
+  bool update = false;       // the object was rewritten (late events)
   int64_t close_at_ms = 0;   // when the minute was due (end + grace), epoch ms
   int64_t stored_at_ms = 0;  // when the write finished, epoch ms
 

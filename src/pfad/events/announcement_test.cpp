@@ -8,8 +8,13 @@ namespace pfad::events {
 namespace {
 
 TEST(WindowAnnouncement, RoundTripsThroughJson) {
-  const WindowAnnouncement a{.object = "s3://b/p/2025-01-01_10-00.parquet", .minute = "2025-01-01_10-00", .rows = 10,
-                             .added = 4, .update = true, .close_at_ms = 1000, .stored_at_ms = 1500};
+  const WindowAnnouncement a{.object = "s3://b/p/2025-01-01_10-00.parquet",
+                             .minute = "2025-01-01_10-00",
+                             .rows = 10,
+                             .added = 4,
+                             .update = true,
+                             .close_at_ms = 1000,
+                             .stored_at_ms = 1500};
   const auto back = WindowAnnouncement::Parse(a.ToJson()).ValueOrDie();
   EXPECT_EQ(back.object, a.object);
   EXPECT_EQ(back.minute, a.minute);
@@ -21,7 +26,8 @@ TEST(WindowAnnouncement, RoundTripsThroughJson) {
 }
 
 TEST(WindowAnnouncement, EscapesWhatItQuotes) {
-  const WindowAnnouncement a{.object = "dir/with \"quote\"\\/2025-01-01_10-00.parquet", .minute = "2025-01-01_10-00"};
+  const WindowAnnouncement a{.object = "dir/with \"quote\"\\/2025-01-01_10-00.parquet",
+                             .minute = "2025-01-01_10-00"};
   const auto json = nlohmann::json::parse(a.ToJson());
   EXPECT_EQ(json["object"], a.object);
   EXPECT_EQ(WindowAnnouncement::Parse(a.ToJson()).ValueOrDie().object, a.object);

@@ -37,12 +37,14 @@ Status ForEachStringRow(const arrow::Array& array, std::string_view column, Fn&&
     case arrow::Type::BINARY_VIEW:
       return per_row(static_cast<const arrow::BinaryViewArray&>(array));
     default:
-      return Status::Invalid("column '", column, "' has type ", array.type()->ToString(), ", expected a string");
+      return Status::Invalid("column '", column, "' has type ", array.type()->ToString(),
+                             ", expected a string");
   }
 }
 
 // The values of a dictionary (nulls as empty strings).
-inline Result<std::vector<std::string>> DictionaryValues(const arrow::Array& dictionary, std::string_view column) {
+inline Result<std::vector<std::string>> DictionaryValues(const arrow::Array& dictionary,
+                                                         std::string_view column) {
   std::vector<std::string> values;
   PFAD_RETURN_NOT_OK(ForEachStringRow(dictionary, column, [&](int64_t, std::optional<std::string_view> v) {
     values.emplace_back(v.value_or(std::string_view()));
@@ -64,8 +66,8 @@ Status ForEachString(const arrow::Array& array, std::string_view column, Fn&& fn
     // Parquet's reader does not check a corrupt file's indices against its dictionary.
     const int64_t k = dict.GetValueIndex(i);
     if (k < 0 || static_cast<uint64_t>(k) >= values.size()) {
-      return Status::Invalid("column '", column, "' has dictionary index ", k, " in a dictionary of ", values.size(),
-                             " values");
+      return Status::Invalid("column '", column, "' has dictionary index ", k, " in a dictionary of ",
+                             values.size(), " values");
     }
     fn(i, std::optional<std::string_view>(values[static_cast<size_t>(k)]));
   }
@@ -82,15 +84,20 @@ Status ForEachInt(const arrow::Array& array, std::string_view column, Fn&& fn) {
     return Status::OK();
   };
   switch (array.type_id()) {
-    case arrow::Type::INT8: return per_row(static_cast<const arrow::Int8Array&>(array));
-    case arrow::Type::INT16: return per_row(static_cast<const arrow::Int16Array&>(array));
-    case arrow::Type::INT32: return per_row(static_cast<const arrow::Int32Array&>(array));
-    case arrow::Type::INT64: return per_row(static_cast<const arrow::Int64Array&>(array));
+    case arrow::Type::INT8:
+      return per_row(static_cast<const arrow::Int8Array&>(array));
+    case arrow::Type::INT16:
+      return per_row(static_cast<const arrow::Int16Array&>(array));
+    case arrow::Type::INT32:
+      return per_row(static_cast<const arrow::Int32Array&>(array));
+    case arrow::Type::INT64:
+      return per_row(static_cast<const arrow::Int64Array&>(array));
     case arrow::Type::NA:
       for (int64_t i = 0; i < array.length(); ++i) fn(i, std::optional<int64_t>());
       return Status::OK();
     default:
-      return Status::Invalid("column '", column, "' has type ", array.type()->ToString(), ", expected an integer");
+      return Status::Invalid("column '", column, "' has type ", array.type()->ToString(),
+                             ", expected an integer");
   }
 }
 

@@ -83,20 +83,25 @@ void AppendConfluentHeader(int32_t schema_id, std::string& out) {
 }
 
 Result<std::pair<int32_t, std::string_view>> SplitConfluentFrame(std::string_view frame) {
-  if (frame.size() < kConfluentHeaderSize) return Status::Invalid("message shorter than the Confluent header");
-  if (frame[0] != '\0') return Status::Invalid("bad magic byte ", static_cast<int>(static_cast<uint8_t>(frame[0])));
+  if (frame.size() < kConfluentHeaderSize)
+    return Status::Invalid("message shorter than the Confluent header");
+  if (frame[0] != '\0')
+    return Status::Invalid("bad magic byte ", static_cast<int>(static_cast<uint8_t>(frame[0])));
   uint32_t id = 0;
   for (size_t i = 1; i < kConfluentHeaderSize; ++i) id = id << 8 | static_cast<uint8_t>(frame[i]);
   return std::pair{static_cast<int32_t>(id), frame.substr(kConfluentHeaderSize)};
 }
 
 std::string ToJsonLine(const Event& e) {
-  const auto optional = [](const std::optional<int32_t>& v) { return v ? std::to_string(*v) : std::string("null"); };
+  const auto optional = [](const std::optional<int32_t>& v) {
+    return v ? std::to_string(*v) : std::string("null");
+  };
   return fmt::format(
       R"({{"event_id":"{}","user_id":"{}","session_id":"{}","event_type":"{}","event_timestamp":{},)"
       R"("request_latency_ms":{},"status":"{}","error_code":{},"product_id":{}}})",
       e.event_id.ToString(), e.user_id.ToString(), e.session_id.ToString(), ToString(e.event_type),
-      e.event_timestamp_ms, e.request_latency_ms, ToString(e.status), optional(e.error_code), optional(e.product_id));
+      e.event_timestamp_ms, e.request_latency_ms, ToString(e.status), optional(e.error_code),
+      optional(e.product_id));
 }
 
 }  // namespace pfad::events

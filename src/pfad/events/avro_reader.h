@@ -34,7 +34,8 @@ class AvroReader {
   }
 
   Status Skip(int64_t n) {
-    if (n < 0 || static_cast<uint64_t>(n) > data_.size() - pos_) return Status::Invalid("Avro body truncated");
+    if (n < 0 || static_cast<uint64_t>(n) > data_.size() - pos_)
+      return Status::Invalid("Avro body truncated");
     pos_ += static_cast<size_t>(n);
     return Status::OK();
   }
@@ -42,7 +43,8 @@ class AvroReader {
   // Avro bytes or string: a length, then that many bytes.
   Result<std::string_view> Bytes() {
     PFAD_ASSIGN_OR_RAISE(int64_t len, Long());
-    if (len < 0 || static_cast<uint64_t>(len) > data_.size() - pos_) return Status::Invalid("Avro string truncated");
+    if (len < 0 || static_cast<uint64_t>(len) > data_.size() - pos_)
+      return Status::Invalid("Avro string truncated");
     const auto s = data_.substr(pos_, static_cast<size_t>(len));
     pos_ += static_cast<size_t>(len);
     return s;

@@ -8,17 +8,31 @@
 #include <string>
 #include <vector>
 
+#include "pfad/common/log.h"
 #include "pfad/events/avro.h"
 #include "pfad/events/avro_reader.h"
-#include "pfad/common/log.h"
 
 namespace pfad::events {
 namespace {
 
 using Json = nlohmann::json;
 
-enum class Kind { kNull, kBoolean, kInt, kLong, kFloat, kDouble, kBytes, kString, kRecord, kEnum, kArray, kMap,
-                  kUnion, kFixed };
+enum class Kind {
+  kNull,
+  kBoolean,
+  kInt,
+  kLong,
+  kFloat,
+  kDouble,
+  kBytes,
+  kString,
+  kRecord,
+  kEnum,
+  kArray,
+  kMap,
+  kUnion,
+  kFixed
+};
 
 struct Node;
 struct FieldNode {
@@ -28,46 +42,71 @@ struct FieldNode {
 
 struct Node {
   Kind kind = Kind::kNull;
-  std::string full_name;                  // named types
-  std::vector<std::string> symbols;       // enum
-  std::vector<int> as_event_type;         // enum symbol index -> EventType, -1 when unknown
-  std::vector<int> as_status;             // enum symbol index -> EventStatus, -1 when unknown
-  std::vector<FieldNode> fields;          // record
-  std::vector<const Node*> branches;      // union
-  const Node* items = nullptr;            // array items / map values
-  int64_t size = 0;                       // fixed
+  std::string full_name;              // named types
+  std::vector<std::string> symbols;   // enum
+  std::vector<int> as_event_type;     // enum symbol index -> EventType, -1 when unknown
+  std::vector<int> as_status;         // enum symbol index -> EventStatus, -1 when unknown
+  std::vector<FieldNode> fields;      // record
+  std::vector<const Node*> branches;  // union
+  const Node* items = nullptr;        // array items / map values
+  int64_t size = 0;                   // fixed
 };
 
 std::string_view KindName(Kind kind) {
   switch (kind) {
-    case Kind::kNull: return "null";
-    case Kind::kBoolean: return "boolean";
-    case Kind::kInt: return "int";
-    case Kind::kLong: return "long";
-    case Kind::kFloat: return "float";
-    case Kind::kDouble: return "double";
-    case Kind::kBytes: return "bytes";
-    case Kind::kString: return "string";
-    case Kind::kRecord: return "record";
-    case Kind::kEnum: return "enum";
-    case Kind::kArray: return "array";
-    case Kind::kMap: return "map";
-    case Kind::kUnion: return "union";
-    case Kind::kFixed: return "fixed";
+    case Kind::kNull:
+      return "null";
+    case Kind::kBoolean:
+      return "boolean";
+    case Kind::kInt:
+      return "int";
+    case Kind::kLong:
+      return "long";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kDouble:
+      return "double";
+    case Kind::kBytes:
+      return "bytes";
+    case Kind::kString:
+      return "string";
+    case Kind::kRecord:
+      return "record";
+    case Kind::kEnum:
+      return "enum";
+    case Kind::kArray:
+      return "array";
+    case Kind::kMap:
+      return "map";
+    case Kind::kUnion:
+      return "union";
+    case Kind::kFixed:
+      return "fixed";
   }
   return "?";
 }
 
 std::optional<Kind> Primitive(std::string_view name) {
   static const std::map<std::string, Kind, std::less<>> kPrimitives = {
-      {"null", Kind::kNull}, {"boolean", Kind::kBoolean}, {"int", Kind::kInt}, {"long", Kind::kLong},
-      {"float", Kind::kFloat}, {"double", Kind::kDouble}, {"bytes", Kind::kBytes}, {"string", Kind::kString}};
+      {"null", Kind::kNull},   {"boolean", Kind::kBoolean}, {"int", Kind::kInt},
+      {"long", Kind::kLong},   {"float", Kind::kFloat},     {"double", Kind::kDouble},
+      {"bytes", Kind::kBytes}, {"string", Kind::kString}};
   if (auto it = kPrimitives.find(name); it != kPrimitives.end()) return it->second;
   return std::nullopt;
 }
 
 // What a reader field becomes in an Event.
-enum class Target { kEventId, kUserId, kSessionId, kEventType, kTimestamp, kLatency, kStatus, kErrorCode, kProductId };
+enum class Target {
+  kEventId,
+  kUserId,
+  kSessionId,
+  kEventType,
+  kTimestamp,
+  kLatency,
+  kStatus,
+  kErrorCode,
+  kProductId
+};
 
 struct ReaderField {
   std::string_view name;
@@ -78,10 +117,14 @@ struct ReaderField {
 // The reader schema's fields (schemas/user_interactions.avsc; the unit tests
 // check this table against the file).
 constexpr ReaderField kReaderFields[] = {
-    {"event_id", Target::kEventId, false},     {"user_id", Target::kUserId, false},
-    {"session_id", Target::kSessionId, false}, {"event_type", Target::kEventType, false},
-    {"event_timestamp", Target::kTimestamp, false}, {"request_latency_ms", Target::kLatency, false},
-    {"status", Target::kStatus, false},        {"error_code", Target::kErrorCode, true},
+    {"event_id", Target::kEventId, false},
+    {"user_id", Target::kUserId, false},
+    {"session_id", Target::kSessionId, false},
+    {"event_type", Target::kEventType, false},
+    {"event_timestamp", Target::kTimestamp, false},
+    {"request_latency_ms", Target::kLatency, false},
+    {"status", Target::kStatus, false},
+    {"error_code", Target::kErrorCode, true},
     {"product_id", Target::kProductId, true},
 };
 
@@ -90,13 +133,18 @@ bool Readable(Kind kind, Target target) {
   switch (target) {
     case Target::kEventId:
     case Target::kUserId:
-    case Target::kSessionId: return kind == Kind::kString;
+    case Target::kSessionId:
+      return kind == Kind::kString;
     case Target::kEventType:
-    case Target::kStatus: return kind == Kind::kEnum;
-    case Target::kTimestamp: return kind == Kind::kLong || kind == Kind::kInt;
-    case Target::kLatency: return kind == Kind::kInt;
+    case Target::kStatus:
+      return kind == Kind::kEnum;
+    case Target::kTimestamp:
+      return kind == Kind::kLong || kind == Kind::kInt;
+    case Target::kLatency:
+      return kind == Kind::kInt;
     case Target::kErrorCode:
-    case Target::kProductId: return kind == Kind::kInt || kind == Kind::kNull;
+    case Target::kProductId:
+      return kind == Kind::kInt || kind == Kind::kNull;
   }
   return false;
 }
@@ -126,11 +174,13 @@ class SchemaParser {
       }
       return Add(std::move(node));
     }
-    if (!json.is_object() || !json.contains("type")) return Status::Invalid("a schema must be a name, array or object");
+    if (!json.is_object() || !json.contains("type"))
+      return Status::Invalid("a schema must be a name, array or object");
     const Json& type = json["type"];
     if (!type.is_string()) return Parse(type, ns, depth + 1);  // {"type": {...}} or {"type": [...]}
     const auto type_name = type.get<std::string>();
-    if (auto kind = Primitive(type_name)) return Add(Node{.kind = *kind});  // logical types read as their base
+    if (auto kind = Primitive(type_name))
+      return Add(Node{.kind = *kind});  // logical types read as their base
     if (type_name == "array" || type_name == "map") {
       const char* key = type_name == "array" ? "items" : "values";
       if (!json.contains(key)) return Status::Invalid(type_name, " without '", EscapeUntrusted(key), "'");
@@ -140,10 +190,12 @@ class SchemaParser {
     if (type_name != "record" && type_name != "error" && type_name != "enum" && type_name != "fixed") {
       return Parse(type, ns, depth + 1);  // a reference to a named type
     }
-    if (!json.contains("name") || !json["name"].is_string()) return Status::Invalid(type_name, " without a name");
+    if (!json.contains("name") || !json["name"].is_string())
+      return Status::Invalid(type_name, " without a name");
     std::string name = json["name"].get<std::string>();
     std::string node_ns = json.contains("namespace") && json["namespace"].is_string()
-                              ? json["namespace"].get<std::string>() : ns;
+                              ? json["namespace"].get<std::string>()
+                              : ns;
     if (const auto dot = name.rfind('.'); dot != std::string::npos) {
       node_ns = name.substr(0, dot);
       name = name.substr(dot + 1);
@@ -154,11 +206,13 @@ class SchemaParser {
     named_.try_emplace(name, node);
     if (type_name == "fixed") {
       node->kind = Kind::kFixed;
-      if (!json.contains("size") || !json["size"].is_number_integer()) return Status::Invalid("fixed without a size");
+      if (!json.contains("size") || !json["size"].is_number_integer())
+        return Status::Invalid("fixed without a size");
       node->size = json["size"].get<int64_t>();
     } else if (type_name == "enum") {
       node->kind = Kind::kEnum;
-      if (!json.contains("symbols") || !json["symbols"].is_array()) return Status::Invalid("enum without symbols");
+      if (!json.contains("symbols") || !json["symbols"].is_array())
+        return Status::Invalid("enum without symbols");
       for (const auto& s : json["symbols"]) {
         if (!s.is_string()) return Status::Invalid("enum ", node->full_name, " has a non-string symbol");
         node->symbols.push_back(s.get<std::string>());
@@ -169,7 +223,8 @@ class SchemaParser {
       }
     } else {
       node->kind = Kind::kRecord;
-      if (!json.contains("fields") || !json["fields"].is_array()) return Status::Invalid("record without fields");
+      if (!json.contains("fields") || !json["fields"].is_array())
+        return Status::Invalid("record without fields");
       for (const auto& f : json["fields"]) {
         if (!f.is_object() || !f.contains("name") || !f["name"].is_string() || !f.contains("type")) {
           return Status::Invalid("record ", node->full_name, " has a field without name or type");
@@ -188,20 +243,26 @@ class SchemaParser {
   std::map<std::string, const Node*> named_;
 };
 
-
 Status Skip(const Node& node, AvroReader& r, int depth = 0) {
   if (depth > kMaxNesting) return Status::Invalid("Avro value nested deeper than ", kMaxNesting, " levels");
   switch (node.kind) {
-    case Kind::kNull: return Status::OK();
-    case Kind::kBoolean: return r.Skip(1);
+    case Kind::kNull:
+      return Status::OK();
+    case Kind::kBoolean:
+      return r.Skip(1);
     case Kind::kInt:
     case Kind::kLong:
-    case Kind::kEnum: return r.Long().status();
-    case Kind::kFloat: return r.Skip(4);
-    case Kind::kDouble: return r.Skip(8);
+    case Kind::kEnum:
+      return r.Long().status();
+    case Kind::kFloat:
+      return r.Skip(4);
+    case Kind::kDouble:
+      return r.Skip(8);
     case Kind::kBytes:
-    case Kind::kString: return r.Bytes().status();
-    case Kind::kFixed: return r.Skip(node.size);
+    case Kind::kString:
+      return r.Bytes().status();
+    case Kind::kFixed:
+      return r.Skip(node.size);
     case Kind::kRecord:
       for (const auto& f : node.fields) PFAD_RETURN_NOT_OK(Skip(*f.type, r, depth + 1));
       return Status::OK();
@@ -244,15 +305,17 @@ Status ReadField(const Node* node, Target target, std::string_view field, AvroRe
     node = node->branches[static_cast<size_t>(branch)];
   }
   if (!Readable(node->kind, target)) {
-    return Status::Invalid("field ", field, ": a ", KindName(node->kind), " value cannot be read as the event's ",
-                           field);
+    return Status::Invalid("field ", field, ": a ", KindName(node->kind),
+                           " value cannot be read as the event's ", field);
   }
   switch (target) {
     case Target::kEventId:
     case Target::kUserId:
     case Target::kSessionId: {
       PFAD_ASSIGN_OR_RAISE(auto text, r.Bytes());
-      Uuid& id = target == Target::kEventId ? e.event_id : target == Target::kUserId ? e.user_id : e.session_id;
+      Uuid& id = target == Target::kEventId  ? e.event_id
+                 : target == Target::kUserId ? e.user_id
+                                             : e.session_id;
       PFAD_ASSIGN_OR_RAISE(id, Uuid::Parse(text));
       return Status::OK();
     }
@@ -264,8 +327,9 @@ Status ReadField(const Node* node, Target target, std::string_view field, AvroRe
       }
       const auto& map = target == Target::kEventType ? node->as_event_type : node->as_status;
       const int value = map[static_cast<size_t>(index)];
-      if (value < 0) return Status::Invalid("symbol ", node->symbols[static_cast<size_t>(index)], " of ", field,
-                                            " is not in the event schema");
+      if (value < 0)
+        return Status::Invalid("symbol ", node->symbols[static_cast<size_t>(index)], " of ", field,
+                               " is not in the event schema");
       if (target == Target::kEventType) {
         e.event_type = static_cast<EventType>(value);
       } else {
@@ -326,7 +390,8 @@ WriterSchemaDecoder::~WriterSchemaDecoder() = default;
 
 bool WriterSchemaDecoder::identical() const { return plan_->identical; }
 
-Result<std::shared_ptr<const WriterSchemaDecoder>> WriterSchemaDecoder::Make(std::string_view writer_schema_json) {
+Result<std::shared_ptr<const WriterSchemaDecoder>> WriterSchemaDecoder::Make(
+    std::string_view writer_schema_json) {
   const Json writer = Json::parse(writer_schema_json, nullptr, /*allow_exceptions=*/false);
   if (writer.is_discarded()) return Status::Invalid("writer schema is not valid JSON");
   auto plan = std::make_unique<Plan>();

@@ -52,13 +52,19 @@ TEST(AvroResolve, WriterWithAnAddedFieldOfEveryKindIsSkipped) {
   auto writer = ReaderSchema();
   auto& fields = writer["fields"];
   fields.insert(fields.begin() + 1, Json{{"name", "channel"}, {"type", "string"}, {"default", "web"}});
-  fields.insert(fields.begin() + 2,
-                Json{{"name", "tags"}, {"type", {{"type", "array"}, {"items", "string"}}}, {"default", Json::array()}});
-  fields.push_back(Json{{"name", "attrs"}, {"type", {{"type", "map"}, {"values", "long"}}}, {"default", Json::object()}});
+  fields.insert(
+      fields.begin() + 2,
+      Json{{"name", "tags"}, {"type", {{"type", "array"}, {"items", "string"}}}, {"default", Json::array()}});
+  fields.push_back(
+      Json{{"name", "attrs"}, {"type", {{"type", "map"}, {"values", "long"}}}, {"default", Json::object()}});
   fields.push_back(Json{{"name", "geo"},
-                        {"type", {{"type", "record"}, {"name", "Geo"}, {"fields", {{{"name", "lat"}, {"type", "double"}},
-                                                                                  {{"name", "ok"}, {"type", "boolean"}},
-                                                                                  {{"name", "f"}, {"type", "float"}}}}}}});
+                        {"type",
+                         {{"type", "record"},
+                          {"name", "Geo"},
+                          {"fields",
+                           {{{"name", "lat"}, {"type", "double"}},
+                            {{"name", "ok"}, {"type", "boolean"}},
+                            {{"name", "f"}, {"type", "float"}}}}}}});
   fields.push_back(Json{{"name", "h"}, {"type", {{"type", "fixed"}, {"name", "H"}, {"size", 4}}}});
   fields.push_back(Json{{"name", "maybe"}, {"type", {"null", "bytes"}}, {"default", nullptr}});
   auto decoder = WriterSchemaDecoder::Make(writer.dump()).ValueOrDie();
@@ -68,13 +74,14 @@ TEST(AvroResolve, WriterWithAnAddedFieldOfEveryKindIsSkipped) {
     AppendAvro(e, reader_body);
     const std::string id_part = reader_body.substr(0, 37);  // event_id: length byte + 36 chars
     std::string body = id_part;
-    Str("app", body);                                        // channel
+    Str("app", body);                                               // channel
     Long(2, body), Str("a", body), Str("bc", body), Long(0, body);  // tags: one block of 2, end
-    body += reader_body.substr(37);                          // the rest of the event
-    Long(-1, body), Long(3, body), Str("k", body), Long(5, body), Long(0, body);  // attrs: block with byte size
+    body += reader_body.substr(37);                                 // the rest of the event
+    Long(-1, body), Long(3, body), Str("k", body), Long(5, body),
+        Long(0, body);  // attrs: block with byte size
     body += std::string(8, '\x01'), body.push_back('\x01'), body += std::string(4, '\x02');  // geo
-    body += "abcd";                                          // h
-    Long(1, body), Str("xyz", body);                         // maybe: bytes branch
+    body += "abcd";                                                                          // h
+    Long(1, body), Str("xyz", body);  // maybe: bytes branch
     EXPECT_EQ(decoder->Decode(body).ValueOrDie(), e);
   }
 }
@@ -95,7 +102,8 @@ TEST(AvroResolve, WriterWithoutTheDefaultedFieldsReadsThemAsNull) {
 
 TEST(AvroResolve, EnumsAreMatchedBySymbolAndIntIsPromotedToLong) {
   auto writer = ReaderSchema();
-  writer["fields"][3]["type"]["symbols"] = {"SEARCH", "PAYMENT", "CHECKOUT", "ADD_TO_CART", "VIEW_PRODUCT", "WISHLIST"};
+  writer["fields"][3]["type"]["symbols"] = {"SEARCH",      "PAYMENT",      "CHECKOUT",
+                                            "ADD_TO_CART", "VIEW_PRODUCT", "WISHLIST"};
   writer["fields"][4]["type"] = "int";
   writer["fields"][7]["type"] = "int";  // plain int read into ["null","int"]
   auto decoder = WriterSchemaDecoder::Make(writer.dump()).ValueOrDie();
@@ -137,7 +145,9 @@ TEST(AvroResolve, UnreadableWriterSchemasAreRefusedWithTheField) {
 
   EXPECT_FALSE(WriterSchemaDecoder::Make("not json").ok());
   EXPECT_FALSE(WriterSchemaDecoder::Make(R"("string")").ok());
-  EXPECT_FALSE(WriterSchemaDecoder::Make(R"({"type":"record","name":"r","fields":[{"name":"a","type":"Nope"}]})").ok());
+  EXPECT_FALSE(
+      WriterSchemaDecoder::Make(R"({"type":"record","name":"r","fields":[{"name":"a","type":"Nope"}]})")
+          .ok());
 }
 
 TEST(AvroResolve, TruncatedAndTrailingBodiesAreInvalid) {
@@ -158,8 +168,9 @@ TEST(AvroResolve, TruncatedAndTrailingBodiesAreInvalid) {
 // and an array of 2^62 nulls (no bytes each) was counted item by item, forever.
 TEST(AvroResolve, RecursiveWriterTypeIsRefusedPerMessage) {
   auto writer = ReaderSchema();
-  writer["fields"].push_back(
-      Json{{"name", "loop"}, {"type", {{"type", "record"}, {"name", "Loop"}, {"fields", {{{"name", "next"}, {"type", "Loop"}}}}}}});
+  writer["fields"].push_back(Json{
+      {"name", "loop"},
+      {"type", {{"type", "record"}, {"name", "Loop"}, {"fields", {{{"name", "next"}, {"type", "Loop"}}}}}}});
   auto decoder = WriterSchemaDecoder::Make(writer.dump()).ValueOrDie();
   std::string body;
   AppendAvro(SomeEvents().front(), body);

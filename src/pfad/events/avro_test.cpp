@@ -15,8 +15,9 @@ TEST(Avro, EmbeddedSchemaIsTheSchemaFileAndMatchesTheEncoderOrder) {
   std::vector<std::string> fields;
   for (const auto& f : schema["fields"]) fields.push_back(f["name"]);
   // AppendAvro writes exactly these fields in this order.
-  EXPECT_EQ(fields, (std::vector<std::string>{"event_id", "user_id", "session_id", "event_type", "event_timestamp",
-                                              "request_latency_ms", "status", "error_code", "product_id"}));
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"event_id", "user_id", "session_id", "event_type", "event_timestamp",
+                                      "request_latency_ms", "status", "error_code", "product_id"}));
   const auto& type_symbols = schema["fields"][3]["type"]["symbols"];
   for (int i = 0; i < kEventTypeCount; ++i) EXPECT_EQ(type_symbols[i], ToString(static_cast<EventType>(i)));
   EXPECT_EQ(schema["fields"][6]["type"]["symbols"], (nlohmann::json{"SUCCESS", "ERROR"}));

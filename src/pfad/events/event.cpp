@@ -7,8 +7,8 @@
 
 namespace pfad::events {
 namespace {
-constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames = {
-    "VIEW_PRODUCT", "ADD_TO_CART", "CHECKOUT", "PAYMENT", "SEARCH"};
+constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames = {"VIEW_PRODUCT", "ADD_TO_CART",
+                                                                           "CHECKOUT", "PAYMENT", "SEARCH"};
 constexpr std::array<std::string_view, 2> kStatusNames = {"SUCCESS", "ERROR"};
 
 // Where each byte's two hex digits stand in the 8-4-4-4-12 text form. Producing

@@ -18,7 +18,9 @@ TEST(Uuid, FormatsAndParsesCanonicalText) {
 TEST(Uuid, RejectsMalformedText) {
   for (const char* text : {"", "123e4567e89b42d3a456426614174000", "123e4567-e89b-42d3-a456-42661417400g",
                            "123e4567-e89b-42d3-a456-4266141740000", "123e4567+e89b-42d3-a456-426614174000",
-                           "z23e4567-e89b-42d3-a456-426614174000", "\xff" "23e4567-e89b-42d3-a456-42661417400",
+                           "z23e4567-e89b-42d3-a456-426614174000",
+                           "\xff"
+                           "23e4567-e89b-42d3-a456-42661417400",
                            "123e4567-e89b-42d3-a456-4266141740 0"}) {
     EXPECT_TRUE(Uuid::Parse(text).status().IsInvalid()) << text;
   }
@@ -27,7 +29,8 @@ TEST(Uuid, RejectsMalformedText) {
 TEST(Uuid, EveryByteValueRoundTrips) {
   for (int v = 0; v < 256; ++v) {
     Uuid uuid;
-    for (size_t i = 0; i < uuid.bytes.size(); ++i) uuid.bytes[i] = static_cast<uint8_t>(v + static_cast<int>(i));
+    for (size_t i = 0; i < uuid.bytes.size(); ++i)
+      uuid.bytes[i] = static_cast<uint8_t>(v + static_cast<int>(i));
     auto back = Uuid::Parse(uuid.ToString());
     ASSERT_TRUE(back.ok()) << uuid.ToString();
     EXPECT_EQ(back->bytes, uuid.bytes);

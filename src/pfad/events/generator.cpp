@@ -54,11 +54,14 @@ void DrawStatus(Event& event, Rng& rng, std::optional<double> error_rate) {
   const double p = error_rate ? *error_rate : rng.UnitDouble() * 0.5;
   const bool error = rng.Bernoulli(p);
   event.status = error ? EventStatus::kError : EventStatus::kSuccess;
-  event.error_code = error ? std::optional<int32_t>(static_cast<int32_t>(rng.Uniform(400, 599))) : std::nullopt;
+  event.error_code =
+      error ? std::optional<int32_t>(static_cast<int32_t>(rng.Uniform(400, 599))) : std::nullopt;
 }
 
 EventGenerator::EventGenerator(const GeneratorOptions& options)
-    : rng_(options.seed), error_rate_(options.error_rate), new_user_probability_(options.new_user_probability) {
+    : rng_(options.seed),
+      error_rate_(options.error_rate),
+      new_user_probability_(options.new_user_probability) {
   user_id_ = NewUuid(rng_);
   session_id_ = NewUuid(rng_);
 }

@@ -38,8 +38,8 @@ Result<std::shared_ptr<arrow::Array>> Column(const arrow::Table& table, std::str
                                              const std::shared_ptr<arrow::DataType>& type) {
   const auto chunked = table.GetColumnByName(std::string(name));
   if (!chunked) {
-    return Status::Invalid("labels table has no column '", name, "' (expected entity_kind, entity_id, scenario, ",
-                           "first_ms, last_ms)");
+    return Status::Invalid("labels table has no column '", name,
+                           "' (expected entity_kind, entity_id, scenario, ", "first_ms, last_ms)");
   }
   if (!chunked->type()->Equals(*type)) {
     return Status::Invalid("labels column '", name, "' is ", chunked->type()->ToString(), ", expected ",
@@ -158,10 +158,14 @@ Result<std::vector<FraudLabel>> LabelsFromTable(const arrow::Table& table) {
     }
     label.kind = *kind;
     auto id = Uuid::Parse(ids.GetView(row));
-    if (!id.ok()) return Status::Invalid("labels row ", row, ": entity_id '", EscapeUntrusted(ids.GetView(row)), "' is not a UUID");
+    if (!id.ok())
+      return Status::Invalid("labels row ", row, ": entity_id '", EscapeUntrusted(ids.GetView(row)),
+                             "' is not a UUID");
     label.entity_id = *id;
     const auto scenario = ParseScenario(scenarios.GetView(row));
-    if (!scenario) return Status::Invalid("labels row ", row, ": unknown scenario '", EscapeUntrusted(scenarios.GetView(row)), "'");
+    if (!scenario)
+      return Status::Invalid("labels row ", row, ": unknown scenario '",
+                             EscapeUntrusted(scenarios.GetView(row)), "'");
     label.scenario = *scenario;
     label.first_ms = firsts.Value(row);
     label.last_ms = lasts.Value(row);
@@ -189,7 +193,8 @@ Result<FraudLabel> ParseLabelJson(std::string_view json) {
   };
   const auto number = [&](std::string_view key) -> Result<int64_t> {
     const auto it = doc.find(key);
-    if (it == doc.end() || !it->is_number_integer()) return Status::Invalid("a label needs \"", key, "\" (an integer)");
+    if (it == doc.end() || !it->is_number_integer())
+      return Status::Invalid("a label needs \"", key, "\" (an integer)");
     return it->get<int64_t>();
   };
   FraudLabel label;

@@ -96,7 +96,8 @@ std::shared_ptr<arrow::Table> OneRowWith(std::string_view column, std::string_vi
   const int i = good->schema()->GetFieldIndex(std::string(column));
   arrow::StringBuilder b;
   EXPECT_TRUE(b.Append(value).ok());
-  auto replaced = good->SetColumn(i, good->schema()->field(i), std::make_shared<arrow::ChunkedArray>(*b.Finish()));
+  auto replaced =
+      good->SetColumn(i, good->schema()->field(i), std::make_shared<arrow::ChunkedArray>(*b.Finish()));
   EXPECT_TRUE(replaced.ok());
   return *replaced;
 }

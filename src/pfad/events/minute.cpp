@@ -47,7 +47,8 @@ Minute MinuteCalendar::MinuteOf(int64_t epoch_ms) const {
   return FromCivil(local, zone_.lookup(local));
 }
 
-Minute MinuteCalendar::FromCivil(cctz::civil_minute local, const cctz::time_zone::civil_lookup& lookup) const {
+Minute MinuteCalendar::FromCivil(cctz::civil_minute local,
+                                 const cctz::time_zone::civil_lookup& lookup) const {
   Minute m;
   m.local = local;
   // For a repeated minute (clock set back) `pre` is the first occurrence; the

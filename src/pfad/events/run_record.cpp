@@ -47,7 +47,8 @@ Result<RunRecord> ParseRunRecord(const nlohmann::ordered_json& doc) {
   const auto field = [&](const char* key) { return doc.find(key); };
   RunRecord run;
   const auto minute = field("minute");
-  if (minute == doc.end() || !minute->is_string()) return Status::Invalid("a run needs \"minute\" (a string)");
+  if (minute == doc.end() || !minute->is_string())
+    return Status::Invalid("a run needs \"minute\" (a string)");
   run.minute = minute->get<std::string>();
   const auto state = field("state");
   if (state == doc.end() || !state->is_string()) return Status::Invalid("a run needs \"state\" (a string)");

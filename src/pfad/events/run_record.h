@@ -29,11 +29,11 @@ Result<RunState> ParseRunState(std::string_view text);
 bool IsEnded(RunState state);
 
 struct RunRecord {
-  std::string minute;      // "YYYY-MM-DD_HH-MM"
-  int64_t start_ms = 0;    // the minute's start, epoch ms (the scheduler's key; not on the wire)
+  std::string minute;    // "YYYY-MM-DD_HH-MM"
+  int64_t start_ms = 0;  // the minute's start, epoch ms (the scheduler's key; not on the wire)
   RunState state = RunState::kQueued;
   int attempts = 0;
-  std::string error;       // the last attempt's error; empty after a success
+  std::string error;                  // the last attempt's error; empty after a success
   std::optional<int64_t> updated_ms;  // when the dashboard stored it
 
   friend bool operator==(const RunRecord&, const RunRecord&) = default;

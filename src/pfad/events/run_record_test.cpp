@@ -21,10 +21,14 @@ TEST(RunRecord, StatesKeepTheirWireSpelling) {
 }
 
 TEST(RunRecord, WhatTheSchedulerPostsIsWhatTheDashboardReads) {
-  const RunRecord run{.minute = "2025-01-15_10-00", .start_ms = 1736922600000, .state = RunState::kFailed,
-                      .attempts = 2, .error = "store down"};
+  const RunRecord run{.minute = "2025-01-15_10-00",
+                      .start_ms = 1736922600000,
+                      .state = RunState::kFailed,
+                      .attempts = 2,
+                      .error = "store down"};
   const Json doc = ToJson(run);
-  EXPECT_EQ(doc.dump(), R"({"minute":"2025-01-15_10-00","state":"failed","attempts":2,"error":"store down"})");
+  EXPECT_EQ(doc.dump(),
+            R"({"minute":"2025-01-15_10-00","state":"failed","attempts":2,"error":"store down"})");
   auto parsed = ParseRunRecord(Json::parse(doc.dump())).ValueOrDie();
   EXPECT_EQ(parsed.minute, run.minute);
   EXPECT_EQ(parsed.state, RunState::kFailed);
@@ -36,7 +40,8 @@ TEST(RunRecord, WhatTheSchedulerPostsIsWhatTheDashboardReads) {
 }
 
 TEST(RunRecord, AttemptsAndErrorMayBeLeftOut) {
-  const auto run = ParseRunRecord(Json::parse(R"({"minute": "2025-01-15_10-01", "state": "success"})")).ValueOrDie();
+  const auto run =
+      ParseRunRecord(Json::parse(R"({"minute": "2025-01-15_10-01", "state": "success"})")).ValueOrDie();
   EXPECT_EQ(run.attempts, 0);
   EXPECT_EQ(run.error, "");
   EXPECT_FALSE(run.updated_ms.has_value());

@@ -24,7 +24,7 @@ std::shared_ptr<arrow::Schema> EventSchema() {
 }
 
 namespace {
-Status AppendUuids(arrow::StringBuilder& builder, std::span<const Event> events, Uuid Event::*member) {
+Status AppendUuids(arrow::StringBuilder& builder, std::span<const Event> events, Uuid Event::* member) {
   PFAD_RETURN_NOT_OK(builder.Reserve(static_cast<int64_t>(events.size())));
   PFAD_RETURN_NOT_OK(builder.ReserveData(static_cast<int64_t>(events.size()) * 36));
   char text[36];
@@ -36,7 +36,7 @@ Status AppendUuids(arrow::StringBuilder& builder, std::span<const Event> events,
 }
 
 Status AppendOptional(arrow::Int32Builder& builder, std::span<const Event> events,
-                      std::optional<int32_t> Event::*member) {
+                      std::optional<int32_t> Event::* member) {
   PFAD_RETURN_NOT_OK(builder.Reserve(static_cast<int64_t>(events.size())));
   for (const Event& e : events) {
     if (const auto& v = e.*member) {

@@ -10,8 +10,9 @@ namespace {
 
 TEST(EventSchema, HasTheDesignColumnsInOrder) {
   const auto schema = EventSchema();
-  const std::vector<std::string> names = {"event_id", "user_id", "session_id", "event_type", "event_timestamp",
-                                          "request_latency_ms", "status", "error_code", "product_id"};
+  const std::vector<std::string> names = {"event_id",   "user_id",         "session_id",
+                                          "event_type", "event_timestamp", "request_latency_ms",
+                                          "status",     "error_code",      "product_id"};
   ASSERT_EQ(schema->num_fields(), 9);
   for (int i = 0; i < 9; ++i) EXPECT_EQ(schema->field(i)->name(), names[static_cast<size_t>(i)]);
   EXPECT_TRUE(schema->GetFieldByName("event_timestamp")

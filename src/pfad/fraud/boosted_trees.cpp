@@ -1,6 +1,5 @@
 #include "pfad/fraud/boosted_trees.h"
 
-
 #include <fmt/format.h>
 #include <xgboost/c_api.h>
 
@@ -37,13 +36,14 @@ std::vector<const char*> CStrings(const std::vector<std::string>& names) {
 Result<DMatrix> MakeMatrix(const FeatureTable& table, const std::vector<size_t>& columns,
                            const std::vector<std::string>& names) {
   if (table.values.size() != table.rows() * table.cols()) {
-    return Status::Invalid("the ", events::ToString(table.kind), " feature table has ", table.values.size(), " values for ",
-                           table.rows(), " rows x ", table.cols(), " columns");
+    return Status::Invalid("the ", events::ToString(table.kind), " feature table has ", table.values.size(),
+                           " values for ", table.rows(), " rows x ", table.cols(), " columns");
   }
   std::vector<float> data(table.rows() * columns.size());
   for (size_t r = 0; r < table.rows(); ++r) {
     const double* row = table.row(r);
-    for (size_t c = 0; c < columns.size(); ++c) data[r * columns.size() + c] = static_cast<float>(row[columns[c]]);
+    for (size_t c = 0; c < columns.size(); ++c)
+      data[r * columns.size() + c] = static_cast<float>(row[columns[c]]);
   }
   DMatrixHandle handle = nullptr;
   PFAD_RETURN_NOT_OK(Check(XGDMatrixCreateFromMat(data.data(), table.rows(), columns.size(),
@@ -65,17 +65,18 @@ Status SetParam(BoosterHandle booster, const char* name, const std::string& valu
 // caller's mistakes are Invalid here instead.
 Status Validate(const TreeParams& p) {
   if (p.rounds < 1 || p.max_depth < 1 || p.threads < 1) {
-    return Status::Invalid("tree parameters: rounds (", p.rounds, "), max_depth (", p.max_depth, ") and threads (",
-                           p.threads, ") must be at least 1");
+    return Status::Invalid("tree parameters: rounds (", p.rounds, "), max_depth (", p.max_depth,
+                           ") and threads (", p.threads, ") must be at least 1");
   }
   if (!(p.eta > 0) || !(p.subsample > 0 && p.subsample <= 1) || !(p.colsample > 0 && p.colsample <= 1) ||
       !(p.min_child_weight >= 0)) {
     return Status::Invalid("tree parameters: eta (", p.eta, ") must be > 0, subsample (", p.subsample,
-                           ") and colsample (", p.colsample, ") in (0, 1], min_child_weight (", p.min_child_weight,
-                           ") >= 0");
+                           ") and colsample (", p.colsample, ") in (0, 1], min_child_weight (",
+                           p.min_child_weight, ") >= 0");
   }
   if (p.seed > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    return Status::Invalid("tree parameters: seed ", p.seed, " is above 2^63 - 1 (XGBoost takes a signed seed)");
+    return Status::Invalid("tree parameters: seed ", p.seed,
+                           " is above 2^63 - 1 (XGBoost takes a signed seed)");
   }
   return Status::OK();
 }
@@ -99,8 +100,9 @@ Result<BoostedTrees> BoostedTrees::Train(const FeatureTable& table, std::span<co
   for (size_t c = 0; c < columns.size(); ++c) columns[c] = c;
   PFAD_ASSIGN_OR_RAISE(DMatrix train, MakeMatrix(table, columns, table.names));
   std::vector<float> float_labels(labels.begin(), labels.end());
-  PFAD_RETURN_NOT_OK(Check(XGDMatrixSetFloatInfo(train.get(), "label", float_labels.data(), float_labels.size()),
-                           "XGDMatrixSetFloatInfo"));
+  PFAD_RETURN_NOT_OK(
+      Check(XGDMatrixSetFloatInfo(train.get(), "label", float_labels.data(), float_labels.size()),
+            "XGDMatrixSetFloatInfo"));
 
   BoosterHandle handle = nullptr;
   DMatrixHandle cache[] = {train.get()};
@@ -139,10 +141,11 @@ Result<BoostedTrees> BoostedTrees::Deserialize(std::string_view bytes) {
   }
   bst_ulong count = 0;
   const char** c_names = nullptr;
-  PFAD_RETURN_NOT_OK(
-      Check(XGBoosterGetStrFeatureInfo(handle, "feature_name", &count, &c_names), "XGBoosterGetStrFeatureInfo"));
+  PFAD_RETURN_NOT_OK(Check(XGBoosterGetStrFeatureInfo(handle, "feature_name", &count, &c_names),
+                           "XGBoosterGetStrFeatureInfo"));
   if (count == 0) {
-    return Status::Invalid("boosted-trees model has no feature names: it was not written by BoostedTrees::Serialize");
+    return Status::Invalid(
+        "boosted-trees model has no feature names: it was not written by BoostedTrees::Serialize");
   }
   std::vector<std::string> names(c_names, c_names + count);
   const char* threads = nullptr;
@@ -161,15 +164,17 @@ Result<std::vector<std::vector<double>>> BoostedTrees::Contributions(const Featu
   bst_ulong length = 0;
   const float* result = nullptr;
   constexpr int kContributions = 4;  // XGBoost's option_mask bit for pred_contribs
-  PFAD_RETURN_NOT_OK(Check(XGBoosterPredict(booster_.get(), matrix.get(), kContributions, 0, 0, &length, &result),
-                           "XGBoosterPredict"));
+  PFAD_RETURN_NOT_OK(
+      Check(XGBoosterPredict(booster_.get(), matrix.get(), kContributions, 0, 0, &length, &result),
+            "XGBoosterPredict"));
   const size_t width = names_.size() + 1;  // features, then the bias
   if (length != table.rows() * width) {
     return Status::UnknownError("XGBoost gave ", length, " contributions for ", table.rows(), " rows of ",
                                 names_.size(), " features");
   }
   std::vector<std::vector<double>> out(table.rows());
-  for (size_t r = 0; r < table.rows(); ++r) out[r].assign(result + r * width, result + r * width + names_.size());
+  for (size_t r = 0; r < table.rows(); ++r)
+    out[r].assign(result + r * width, result + r * width + names_.size());
   return out;
 }
 
@@ -179,8 +184,9 @@ Result<std::vector<size_t>> BoostedTrees::ColumnsOf(const FeatureTable& table) c
   for (const auto& name : names_) {
     const int column = table.Column(name);
     if (column < 0) {
-      return Status::Invalid("the ", events::ToString(table.kind), " feature table has no column '", name,
-                             "' that the boosted-trees model was trained on; compute the same features as for training");
+      return Status::Invalid(
+          "the ", events::ToString(table.kind), " feature table has no column '", name,
+          "' that the boosted-trees model was trained on; compute the same features as for training");
     }
     columns.push_back(static_cast<size_t>(column));
   }
@@ -219,8 +225,8 @@ Result<std::vector<std::pair<std::string, double>>> BoostedTrees::Importance() c
   bst_ulong dim = 0;
   const bst_ulong* shape = nullptr;
   const float* scores = nullptr;
-  PFAD_RETURN_NOT_OK(Check(XGBoosterFeatureScore(booster_.get(), R"({"importance_type": "total_gain"})", &count,
-                                                 &features, &dim, &shape, &scores),
+  PFAD_RETURN_NOT_OK(Check(XGBoosterFeatureScore(booster_.get(), R"({"importance_type": "total_gain"})",
+                                                 &count, &features, &dim, &shape, &scores),
                            "XGBoosterFeatureScore"));
   std::vector<std::pair<std::string, double>> importance;
   importance.reserve(names_.size());

@@ -33,16 +33,16 @@
 namespace pfad::fraud {
 
 struct TreeParams {
-  int rounds = 200;             // boosting rounds (trees)
+  int rounds = 200;  // boosting rounds (trees)
   int max_depth = 6;
-  double eta = 0.1;             // learning rate
-  double subsample = 0.8;       // rows sampled per tree
-  double colsample = 0.8;       // columns sampled per tree
+  double eta = 0.1;        // learning rate
+  double subsample = 0.8;  // rows sampled per tree
+  double colsample = 0.8;  // columns sampled per tree
   double min_child_weight = 1;
   // XGBoost's nthread. 1 by default: the models are small, and OpenMP threads
   // that spin-wait slow down badly on a busy 2-core machine.
   int threads = 1;
-  uint64_t seed = 0;            // row/column sampling; at most 2^63 - 1 (XGBoost's is signed)
+  uint64_t seed = 0;  // row/column sampling; at most 2^63 - 1 (XGBoost's is signed)
 };
 
 class BoostedTrees {

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <functional>
-#include <span>
 #include <numeric>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -14,8 +14,8 @@
 #include "pfad/events/generator.h"
 #include "pfad/fraud/graph_features.h"
 #include "pfad/fraud/interactions.h"
-#include "pfad/fraud/truth.h"
 #include "pfad/fraud/rules.h"
+#include "pfad/fraud/truth.h"
 #include "pfad/fraud/window.h"
 
 namespace pfad::fraud {
@@ -33,7 +33,8 @@ std::vector<size_t> AllRows(size_t n) {
 }
 
 // Truth per row; slices are the scenarios (in enum order) that occur.
-TestTruth TruthFor(const std::vector<std::string>& ids, const std::unordered_map<std::string, Scenario>& labels) {
+TestTruth TruthFor(const std::vector<std::string>& ids,
+                   const std::unordered_map<std::string, Scenario>& labels) {
   TestTruth truth;
   int slot[events::kScenarioCount];
   std::fill(std::begin(slot), std::end(slot), -1);
@@ -80,7 +81,8 @@ Status CheckTrainable(const std::vector<uint8_t>& labels, EntityKind kind) {
   const auto positives = std::count(labels.begin(), labels.end(), 1);
   if (positives == 0 || positives == static_cast<long>(labels.size())) {
     return Status::Invalid("the training window has ", positives, " fraud ", events::ToString(kind), "s of ",
-                           labels.size(), ": models need both classes (generate with fraud actors, or more minutes)");
+                           labels.size(),
+                           ": models need both classes (generate with fraud actors, or more minutes)");
   }
   return Status::OK();
 }
@@ -105,8 +107,8 @@ Result<GnnModels> RunGnns(const GnnData& d, uint64_t seed, const GnnParams& base
   GnnModels out;
   GnnParams params = base;
   params.seed = seed;
-  const auto run = [&](GnnArchitecture architecture, const Adjacency& train_links, const Adjacency& test_links,
-                       GnnScores& scores) -> Status {
+  const auto run = [&](GnnArchitecture architecture, const Adjacency& train_links,
+                       const Adjacency& test_links, GnnScores& scores) -> Status {
     params.architecture = architecture;
     const GnnGraph graph{d.train_nodes, &train_links, d.labels[0], d.mask[0], d.labels[1], d.mask[1]};
     PFAD_ASSIGN_OR_RAISE(const Gnn gnn, Gnn::Train(std::span<const GnnGraph>(&graph, 1), params));
@@ -120,10 +122,11 @@ Result<GnnModels> RunGnns(const GnnData& d, uint64_t seed, const GnnParams& base
 }
 
 // Judges the GNN models' scores of `kind` at the given test rows.
-void JudgeGnns(const GnnModels& models, EntityKind kind, const std::vector<size_t>& rows, const TestTruth& truth,
-               uint64_t seed, std::vector<ModelFigures>& runs) {
-  for (const auto& [name, scores] : {std::pair{"gnn_sage", &models.sage}, std::pair{"gnn_hetero", &models.hetero},
-                                     std::pair{"gnn_hetero_shuffled", &models.hetero_shuffled}}) {
+void JudgeGnns(const GnnModels& models, EntityKind kind, const std::vector<size_t>& rows,
+               const TestTruth& truth, uint64_t seed, std::vector<ModelFigures>& runs) {
+  for (const auto& [name, scores] :
+       {std::pair{"gnn_sage", &models.sage}, std::pair{"gnn_hetero", &models.hetero},
+        std::pair{"gnn_hetero_shuffled", &models.hetero_shuffled}}) {
     const auto& all = kind == EntityKind::kUser ? scores->users : scores->sessions;
     std::vector<double> picked;
     picked.reserve(rows.size());
@@ -149,9 +152,12 @@ Window Analyse(WindowEvents events) {
   return w;
 }
 
-const FeatureTable& Of(const NodeFeatures& f, EntityKind k) { return k == EntityKind::kUser ? f.users : f.sessions; }
-const FeatureTable& Of(const GraphFeatures& f, EntityKind k) { return k == EntityKind::kUser ? f.users : f.sessions; }
-
+const FeatureTable& Of(const NodeFeatures& f, EntityKind k) {
+  return k == EntityKind::kUser ? f.users : f.sessions;
+}
+const FeatureTable& Of(const GraphFeatures& f, EntityKind k) {
+  return k == EntityKind::kUser ? f.users : f.sessions;
+}
 
 // Trains on one window and tests on a later one, for each kind.
 using RulesModel = std::function<Result<std::vector<double>>(const FeatureTable&)>;
@@ -181,8 +187,14 @@ Status CompareWindows(const Window& train, const Window& test, const LabelIndex&
       for (int k = 0; k < options.seeds; ++k) {
         const uint64_t seed = options.first_seed + static_cast<uint64_t>(k);
         const Rewired& control = rewired[static_cast<size_t>(k)];
-        GnnData d{&train.nodes, &train.graph.edges, &control.train_links,
-                  &test.nodes,  &test.graph.edges,  &control.test_links, {}, {}};
+        GnnData d{&train.nodes,
+                  &train.graph.edges,
+                  &control.train_links,
+                  &test.nodes,
+                  &test.graph.edges,
+                  &control.test_links,
+                  {},
+                  {}};
         for (const EntityKind kind : kinds) {
           const int i = static_cast<int>(kind);
           d.labels[i] = FraudFlags(Of(train.nodes, kind).ids, train_labels.of(kind));
@@ -214,26 +226,29 @@ Status CompareWindows(const Window& train, const Window& test, const LabelIndex&
       truth.slice_is_fraud.clear();
       std::fill(truth.slice.begin(), truth.slice.end(), -1);
     }
-    evaluation.notes.push_back(std::string(events::ToString(kind)) + "s: " + std::to_string(train_graph.rows()) +
-                               " train (" + std::to_string(std::count(y_train.begin(), y_train.end(), 1)) +
-                               " fraud), " + std::to_string(rows.size()) + " test (" +
-                               std::to_string(std::count(truth.labels.begin(), truth.labels.end(), 1)) +
-                               " fraud), " + std::to_string(test_graph.rows() - rows.size()) +
-                               " test entities left out as seen in training");
+    evaluation.notes.push_back(
+        std::string(events::ToString(kind)) + "s: " + std::to_string(train_graph.rows()) + " train (" +
+        std::to_string(std::count(y_train.begin(), y_train.end(), 1)) + " fraud), " +
+        std::to_string(rows.size()) + " test (" +
+        std::to_string(std::count(truth.labels.begin(), truth.labels.end(), 1)) + " fraud), " +
+        std::to_string(test_graph.rows() - rows.size()) + " test entities left out as seen in training");
     if (std::count(truth.labels.begin(), truth.labels.end(), 1) == 0) {
-      return Status::Invalid("the test window has no fraud ", events::ToString(kind), "s among its ", rows.size(),
+      return Status::Invalid("the test window has no fraud ", events::ToString(kind), "s among its ",
+                             rows.size(),
                              " unseen ones: the figures would mean nothing (use more minutes or more fraud)");
     }
     PFAD_ASSIGN_OR_RAISE(auto rule_scores, rules(node.test));
     for (int s = 0; s < options.seeds; ++s) {
       const uint64_t seed = options.first_seed + static_cast<uint64_t>(s);
       evaluation.runs.push_back(Judge("rules", kind, seed, rule_scores, truth));
-      PFAD_RETURN_NOT_OK(RunTrees("trees_node", node, y_train, truth, kind, seed, options.trees, evaluation.runs));
-      PFAD_RETURN_NOT_OK(RunTrees("trees_graph", graph, y_train, truth, kind, seed, options.trees, evaluation.runs));
+      PFAD_RETURN_NOT_OK(
+          RunTrees("trees_node", node, y_train, truth, kind, seed, options.trees, evaluation.runs));
+      PFAD_RETURN_NOT_OK(
+          RunTrees("trees_graph", graph, y_train, truth, kind, seed, options.trees, evaluation.runs));
       const Rewired& control = rewired[static_cast<size_t>(s)];
       const Split shuffled{Of(control.train, kind), Of(control.test, kind).Rows(rows)};
-      PFAD_RETURN_NOT_OK(
-          RunTrees("trees_graph_shuffled", shuffled, y_train, truth, kind, seed, options.trees, evaluation.runs));
+      PFAD_RETURN_NOT_OK(RunTrees("trees_graph_shuffled", shuffled, y_train, truth, kind, seed, options.trees,
+                                  evaluation.runs));
       if (options.gnn) {
         PFAD_ASSIGN_OR_RAISE(const GnnModels* models, gnn_models(s));
         JudgeGnns(*models, kind, rows, truth, seed, evaluation.runs);
@@ -251,24 +266,29 @@ std::string Fixed(double v) {
 
 }  // namespace
 
-Result<Evaluation> EvaluateMinutes(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& minutes,
+Result<Evaluation> EvaluateMinutes(const storage::ObjectStore& store,
+                                   const std::vector<storage::ObjectUri>& minutes,
                                    const EvalOptions& options) {
   if (minutes.size() < 2) {
-    return Status::Invalid("evaluation needs at least 2 minute objects (a training and a test window), found ",
-                           minutes.size());
+    return Status::Invalid(
+        "evaluation needs at least 2 minute objects (a training and a test window), found ", minutes.size());
   }
-  if (!(options.train_share > 0 && options.train_share < 1)) return Status::Invalid("train share must be in (0, 1)");
+  if (!(options.train_share > 0 && options.train_share < 1))
+    return Status::Invalid("train share must be in (0, 1)");
   PFAD_ASSIGN_OR_RAISE(auto labels, ReadLabels(store, minutes));
-  const auto cut = std::clamp<size_t>(static_cast<size_t>(static_cast<double>(minutes.size()) * options.train_share +
-                                                          0.5), 1, minutes.size() - 1);
-  const std::vector<storage::ObjectUri> train_minutes(minutes.begin(), minutes.begin() + static_cast<long>(cut));
+  const auto cut =
+      std::clamp<size_t>(static_cast<size_t>(static_cast<double>(minutes.size()) * options.train_share + 0.5),
+                         1, minutes.size() - 1);
+  const std::vector<storage::ObjectUri> train_minutes(minutes.begin(),
+                                                      minutes.begin() + static_cast<long>(cut));
   const std::vector<storage::ObjectUri> test_minutes(minutes.begin() + static_cast<long>(cut), minutes.end());
   PFAD_ASSIGN_OR_RAISE(auto train_events, ReadWindow(store, train_minutes));
   PFAD_ASSIGN_OR_RAISE(auto test_events, ReadWindow(store, test_minutes));
   for (const auto& [name, window, window_events] : {std::tuple{"training", &train_minutes, &train_events},
-                                                      std::tuple{"test", &test_minutes, &test_events}}) {
+                                                    std::tuple{"test", &test_minutes, &test_events}}) {
     if (window_events->size() == 0) {
-      return Status::Invalid("the ", name, " window (", window->front().ToString(), " to ", window->back().ToString(),
+      return Status::Invalid("the ", name, " window (", window->front().ToString(), " to ",
+                             window->back().ToString(),
                              ") has no events: evaluation needs events in both windows");
     }
   }
@@ -278,29 +298,36 @@ Result<Evaluation> EvaluateMinutes(const storage::ObjectStore& store, const std:
   Evaluation evaluation;
   evaluation.dataset = minutes.front().Parent().ToString();
   evaluation.notes.push_back("training window: " + std::to_string(cut) + " minutes (" +
-                             std::to_string(train.events.size()) + " events), test window: " +
-                             std::to_string(minutes.size() - cut) + " minutes (" + std::to_string(test.events.size()) +
-                             " events)");
+                             std::to_string(train.events.size()) +
+                             " events), test window: " + std::to_string(minutes.size() - cut) + " minutes (" +
+                             std::to_string(test.events.size()) + " events)");
   PFAD_RETURN_NOT_OK(CompareWindows(train, test, labels, labels, kKinds, RuleScores, options, evaluation));
-  evaluation.notes.push_back("train share " + Fixed(options.train_share) + "; " + std::to_string(options.seeds) +
-                             " seeds from " + std::to_string(options.first_seed));
+  evaluation.notes.push_back("train share " + Fixed(options.train_share) + "; " +
+                             std::to_string(options.seeds) + " seeds from " +
+                             std::to_string(options.first_seed));
   return evaluation;
 }
 
-Result<Evaluation> EvaluateInteractions(const std::string& path, const InteractionsOptions& interaction_options,
+Result<Evaluation> EvaluateInteractions(const std::string& path,
+                                        const InteractionsOptions& interaction_options,
                                         const EvalOptions& options) {
-  PFAD_ASSIGN_OR_RAISE(auto rows,
-                       ReadInteractions(path, interaction_options.positive_label, interaction_options.negative_label));
-  if (!(options.train_share > 0 && options.train_share < 1)) return Status::Invalid("train share must be in (0, 1)");
+  PFAD_ASSIGN_OR_RAISE(auto rows, ReadInteractions(path, interaction_options.positive_label,
+                                                   interaction_options.negative_label));
+  if (!(options.train_share > 0 && options.train_share < 1))
+    return Status::Invalid("train share must be in (0, 1)");
   // Each interaction is an edge user-item; the user is its own session (the
   // list has no sessions), items are products.
   std::unordered_map<std::string, int32_t> items;
   std::unordered_map<std::string, uint8_t> positive_user;
-  std::unordered_map<std::string, Scenario> positive_in[2];  // per window when timed (no label from the future)
+  std::unordered_map<std::string, Scenario>
+      positive_in[2];  // per window when timed (no label from the future)
   const bool timed = !rows.time.empty();
   std::vector<size_t> order = AllRows(rows.size());
-  if (timed) std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows.time[a] < rows.time[b]; });
-  const size_t cut = timed ? static_cast<size_t>(static_cast<double>(rows.size()) * options.train_share) : rows.size();
+  if (timed)
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return rows.time[a] < rows.time[b]; });
+  const size_t cut =
+      timed ? static_cast<size_t>(static_cast<double>(rows.size()) * options.train_share) : rows.size();
   WindowBuilder first, second;
   for (size_t k = 0; k < order.size(); ++k) {
     const size_t i = order[k];
@@ -320,9 +347,9 @@ Result<Evaluation> EvaluateInteractions(const std::string& path, const Interacti
   const Window all = Analyse(first.Finish());  // everything, or the earlier part when timed
   const size_t users = all.real.users.rows();
   const auto y_all = FraudFlags(all.real.users.ids, labels);
-  evaluation.notes.push_back(std::to_string(rows.size()) + " interactions, " + std::to_string(users) + " users (" +
-                             std::to_string(std::count(y_all.begin(), y_all.end(), 1)) + " positive), " +
-                             std::to_string(items.size()) + " items; users are scored");
+  evaluation.notes.push_back(std::to_string(rows.size()) + " interactions, " + std::to_string(users) +
+                             " users (" + std::to_string(std::count(y_all.begin(), y_all.end(), 1)) +
+                             " positive), " + std::to_string(items.size()) + " items; users are scored");
   // The rules model for plain interactions: one-review accounts are the classic
   // spam signal, so the score is 1 / n_events.
   const RulesModel one_review = [](const FeatureTable& nodes) {
@@ -339,7 +366,8 @@ Result<Evaluation> EvaluateInteractions(const std::string& path, const Interacti
     evaluation.notes.push_back("time split: the earlier " + Fixed(options.train_share) +
                                " of the interactions train, the rest test");
     const EntityKind users_only[] = {EntityKind::kUser};
-    PFAD_RETURN_NOT_OK(CompareWindows(all, later, before, after, users_only, one_review, options, evaluation));
+    PFAD_RETURN_NOT_OK(
+        CompareWindows(all, later, before, after, users_only, one_review, options, evaluation));
     return evaluation;
   }
   evaluation.notes.push_back("no time column: users split at random per seed (train share " +
@@ -372,11 +400,13 @@ Result<Evaluation> EvaluateInteractions(const std::string& path, const Interacti
                                 options.trees, evaluation.runs));
     const Adjacency shuffled_links = ShuffledAdjacency(all.events, seed);
     const auto shuffled = WithNeighbours(all.nodes, shuffled_links);
-    PFAD_RETURN_NOT_OK(RunTrees("trees_graph_shuffled", split(shuffled.users), y_train, truth, EntityKind::kUser,
-                                seed, options.trees, evaluation.runs));
+    PFAD_RETURN_NOT_OK(RunTrees("trees_graph_shuffled", split(shuffled.users), y_train, truth,
+                                EntityKind::kUser, seed, options.trees, evaluation.runs));
     if (options.gnn) {
       // One graph: the training users' labels train, every node passes messages.
-      GnnData d{&all.nodes, &all.graph.edges, &shuffled_links, &all.nodes, &all.graph.edges, &shuffled_links, {}, {}};
+      GnnData d{
+          &all.nodes, &all.graph.edges, &shuffled_links, &all.nodes, &all.graph.edges, &shuffled_links, {},
+          {}};
       d.labels[0] = y_all;
       d.mask[0].assign(users, 0);
       for (const size_t r : train_rows) d.mask[0][r] = 1;

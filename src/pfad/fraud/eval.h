@@ -32,7 +32,8 @@ struct EvalOptions {
   GnnParams gnn_params;
 };
 
-Result<Evaluation> EvaluateMinutes(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& minutes,
+Result<Evaluation> EvaluateMinutes(const storage::ObjectStore& store,
+                                   const std::vector<storage::ObjectUri>& minutes,
                                    const EvalOptions& options);
 
 struct InteractionsOptions {

@@ -99,8 +99,8 @@ TEST_F(EvaluateMinutesTest, EveryModelAndKindAndSeedIsJudgedAndGraphTreesBeatRul
     EXPECT_GT(run.test_positives, 0U);
   }
   std::set<std::tuple<std::string, EntityKind, uint64_t>> expected;
-  for (const char* model : {"rules", "trees_node", "trees_graph", "trees_graph_shuffled", "gnn_sage", "gnn_hetero",
-                            "gnn_hetero_shuffled"}) {
+  for (const char* model : {"rules", "trees_node", "trees_graph", "trees_graph_shuffled", "gnn_sage",
+                            "gnn_hetero", "gnn_hetero_shuffled"}) {
     for (const EntityKind kind : {EntityKind::kUser, EntityKind::kSession}) {
       for (const uint64_t seed : {1, 2}) expected.emplace(model, kind, seed);
     }
@@ -168,14 +168,16 @@ TEST_F(EvaluateMinutesTest, AnUnknownScenarioIsInvalidNamingTheValue) {
   ASSERT_TRUE(scenario.Append("phishing").ok());
   ASSERT_TRUE(first.Append(0).ok());
   ASSERT_TRUE(last.Append(0).ok());
-  const auto table = arrow::Table::Make(events::LabelSchema(), {kind.Finish().ValueOrDie(), id.Finish().ValueOrDie(),
-                                                                 scenario.Finish().ValueOrDie(),
-                                                                 first.Finish().ValueOrDie(), last.Finish().ValueOrDie()});
+  const auto table =
+      arrow::Table::Make(events::LabelSchema(), {kind.Finish().ValueOrDie(), id.Finish().ValueOrDie(),
+                                                 scenario.Finish().ValueOrDie(), first.Finish().ValueOrDie(),
+                                                 last.Finish().ValueOrDie()});
   WriteParquet(*table, LabelsPath(minutes[2]));
   const auto result = EvaluateMinutes(*store_, minutes, SmallOptions());
   ASSERT_TRUE(result.status().IsInvalid()) << result.status().ToString();
   EXPECT_NE(result.status().message().find("phishing"), std::string::npos) << result.status().message();
-  EXPECT_NE(result.status().message().find(LabelsPath(minutes[2])), std::string::npos) << result.status().message();
+  EXPECT_NE(result.status().message().find(LabelsPath(minutes[2])), std::string::npos)
+      << result.status().message();
 }
 
 TEST_F(EvaluateMinutesTest, AMinuteWithoutAColumnIsInvalidNamingTheColumn) {
@@ -269,8 +271,9 @@ TEST_F(EvaluateInteractionsTest, PlantedRingsWithoutTimeAreFoundByTheTreesAndOnl
   std::string text = "user\titem\tlabel\n";
   for (const auto& r : rows) text += r.user + "\t" + r.item + "\t" + (r.positive ? "fraud" : "ok") + "\n";
   const auto path = Write("planted.tsv", text);
-  ASSERT_OK_AND_ASSIGN(const auto evaluation,
-                       EvaluateInteractions(path, {.positive_label = "fraud", .negative_label = "ok"}, SmallOptions()));
+  ASSERT_OK_AND_ASSIGN(
+      const auto evaluation,
+      EvaluateInteractions(path, {.positive_label = "fraud", .negative_label = "ok"}, SmallOptions()));
   std::set<std::string> models;
   for (const auto& run : evaluation.runs) {
     EXPECT_EQ(run.kind, EntityKind::kUser) << run.model;
@@ -278,8 +281,8 @@ TEST_F(EvaluateInteractionsTest, PlantedRingsWithoutTimeAreFoundByTheTreesAndOnl
     models.insert(run.model);
   }
   EXPECT_EQ(evaluation.runs.size(), 14U);  // 7 models x 2 seeds
-  EXPECT_EQ(models, (std::set<std::string>{"rules", "trees_node", "trees_graph", "trees_graph_shuffled", "gnn_sage",
-                                           "gnn_hetero", "gnn_hetero_shuffled"}));
+  EXPECT_EQ(models, (std::set<std::string>{"rules", "trees_node", "trees_graph", "trees_graph_shuffled",
+                                           "gnn_sage", "gnn_hetero", "gnn_hetero_shuffled"}));
   // Positives have many rows, so the one-row rule ranks them last; the trees find them.
   EXPECT_GT(MeanPrAuc(evaluation, "trees_graph", EntityKind::kUser), 0.95);
   EXPECT_LT(MeanPrAuc(evaluation, "rules", EntityKind::kUser), 0.5);

@@ -30,7 +30,8 @@ struct OperatingPoint {
   double recall = 0;
   double fpr = 0;
 };
-OperatingPoint AtFalsePositiveRate(std::span<const double> scores, std::span<const uint8_t> labels, double max_fpr);
+OperatingPoint AtFalsePositiveRate(std::span<const double> scores, std::span<const uint8_t> labels,
+                                   double max_fpr);
 
 struct PrCurve {
   std::vector<double> recall;

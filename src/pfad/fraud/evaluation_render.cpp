@@ -3,7 +3,6 @@
 // kinds, models and slices.
 #include "pfad/fraud/evaluation.h"
 
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -106,7 +105,9 @@ std::vector<KindGroup> Group(const Evaluation& evaluation) {
 
 std::string Cell(const Stat& stat) { return fmt::format("{:.3f} ± {:.3f}", stat.mean, stat.sd); }
 
-std::string Plural(events::EntityKind kind) { return kind == events::EntityKind::kUser ? "Users" : "Sessions"; }
+std::string Plural(events::EntityKind kind) {
+  return kind == events::EntityKind::kUser ? "Users" : "Sessions";
+}
 
 nlohmann::json ToJson(const Stat& stat) { return {{"mean", stat.mean}, {"sd", stat.sd}}; }
 
@@ -114,11 +115,20 @@ std::string XmlEscape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -233,26 +243,30 @@ std::string RenderPrCurvesSvg(const Evaluation& evaluation) {
   for (size_t p = 0; p < groups.size(); ++p) {
     const KindGroup& group = groups[p];
     out += fmt::format("<g transform=\"translate({},0)\">\n", kPanelWidth * static_cast<double>(p));
-    out += fmt::format("<text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">{} — precision-recall</text>\n",
-                       kLeft + kSize / 2, Plural(group.kind));
+    out += fmt::format(
+        "<text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">{} — precision-recall</text>\n",
+        kLeft + kSize / 2, Plural(group.kind));
     out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#000\"/>\n",
                        kLeft, kTop, kSize, kSize);
     for (int t = 0; t <= 5; ++t) {
       const double v = t / 5.0;
       const double x = std::round((kLeft + v * kSize) * 10) / 10;  // no 95.99999999999999 in the file
       const double y = std::round((kTop + (1 - v) * kSize) * 10) / 10;
-      out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#000\"/>"
-                         "<text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{4:.1f}</text>\n",
-                         x, kTop + kSize, kTop + kSize + 5, kTop + kSize + 18, v);
-      out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#000\"/>"
-                         "<text x=\"{3}\" y=\"{4}\" text-anchor=\"end\">{5:.1f}</text>\n",
-                         kLeft - 5, y, kLeft, kLeft - 8, y + 4, v);
+      out += fmt::format(
+          "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#000\"/>"
+          "<text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{4:.1f}</text>\n",
+          x, kTop + kSize, kTop + kSize + 5, kTop + kSize + 18, v);
+      out += fmt::format(
+          "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#000\"/>"
+          "<text x=\"{3}\" y=\"{4}\" text-anchor=\"end\">{5:.1f}</text>\n",
+          kLeft - 5, y, kLeft, kLeft - 8, y + 4, v);
     }
     out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">recall</text>\n", kLeft + kSize / 2,
                        kTop + kSize + 34);
-    out += fmt::format("<text x=\"16\" y=\"{0}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {0})\">"
-                       "precision</text>\n",
-                       kTop + kSize / 2);
+    out += fmt::format(
+        "<text x=\"16\" y=\"{0}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {0})\">"
+        "precision</text>\n",
+        kTop + kSize / 2);
     for (size_t m = 0; m < group.models.size(); ++m) {
       const ModelSummary& model = group.models[m];
       const PrCurve& curve = model.runs.front()->curve;
@@ -262,14 +276,16 @@ std::string RenderPrCurvesSvg(const Evaluation& evaluation) {
         points += fmt::format("{}{:.1f},{:.1f}", i == 0 ? "" : " ", kLeft + curve.recall[i] * kSize,
                               kTop + (1 - curve.precision[i]) * kSize);
       }
-      out += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" points=\"{}\"><title>{}</title>"
-                         "</polyline>\n",
-                         color, points, XmlEscape(model.model));
+      out += fmt::format(
+          "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" points=\"{}\"><title>{}</title>"
+          "</polyline>\n",
+          color, points, XmlEscape(model.model));
       const double y = kTop + 10 + 18 * static_cast<double>(m);
-      out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"3\"/>"
-                         "<text x=\"{4}\" y=\"{5}\">{6}</text>\n",
-                         kLeft + kSize + 15, y, kLeft + kSize + 35, color, kLeft + kSize + 40, y + 4,
-                         XmlEscape(model.model));
+      out += fmt::format(
+          "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"3\"/>"
+          "<text x=\"{4}\" y=\"{5}\">{6}</text>\n",
+          kLeft + kSize + 15, y, kLeft + kSize + 35, color, kLeft + kSize + 40, y + 4,
+          XmlEscape(model.model));
     }
     out += "</g>\n";
   }

@@ -31,8 +31,10 @@ Evaluation Sample() {
   evaluation.notes = {"train: 6 minutes, test: 4 minutes"};
   using events::EntityKind;
   evaluation.runs = {
-      Run("rules", EntityKind::kUser, 0, 0.5, 0.4, 0.1),     Run("rules", EntityKind::kUser, 1, 0.7, 0.6, 0.3),
-      Run("trees_node", EntityKind::kUser, 0, 0.9, 0.9, 0), Run("trees_node", EntityKind::kUser, 1, 0.9, 0.9, 0),
+      Run("rules", EntityKind::kUser, 0, 0.5, 0.4, 0.1),
+      Run("rules", EntityKind::kUser, 1, 0.7, 0.6, 0.3),
+      Run("trees_node", EntityKind::kUser, 0, 0.9, 0.9, 0),
+      Run("trees_node", EntityKind::kUser, 1, 0.9, 0.9, 0),
       Run("rules", EntityKind::kSession, 0, 0.25, 0, 0.5),
   };
   return evaluation;
@@ -54,8 +56,9 @@ TEST(RenderMarkdown, OneTablePerKindWithMeanAndSampleSd) {
             std::string::npos)
       << md;
   // 0.5 and 0.7: mean 0.6, sample sd 0.1414.
-  EXPECT_NE(md.find("| rules | 0.600 ± 0.141 | 0.900 ± 0.000 | 0.250 ± 0.000 | 0.500 ± 0.141 | 0.200 ± 0.141 |"),
-            std::string::npos)
+  EXPECT_NE(
+      md.find("| rules | 0.600 ± 0.141 | 0.900 ± 0.000 | 0.250 ± 0.000 | 0.500 ± 0.141 | 0.200 ± 0.141 |"),
+      std::string::npos)
       << md;
   EXPECT_NE(md.find("| trees_node | 0.900 ± 0.000 |"), std::string::npos) << md;
   // Sessions have no bots here: a dash, not a figure.

@@ -30,13 +30,14 @@ constexpr int kRelations = 6;
 // (the dst node's row lists its src neighbours).
 struct Relation {
   int dst, src;
-  Csr Adjacency::*csr;
+  Csr Adjacency::* csr;
 };
-constexpr Relation kRelation[kRelations] = {{0, 1, &Adjacency::user_sessions},    {0, 2, &Adjacency::user_products},
-                                            {1, 0, &Adjacency::session_users},    {1, 2, &Adjacency::session_products},
-                                            {2, 0, &Adjacency::product_users},    {2, 1, &Adjacency::product_sessions}};
+constexpr Relation kRelation[kRelations] = {
+    {0, 1, &Adjacency::user_sessions}, {0, 2, &Adjacency::user_products},
+    {1, 0, &Adjacency::session_users}, {1, 2, &Adjacency::session_products},
+    {2, 0, &Adjacency::product_users}, {2, 1, &Adjacency::product_sessions}};
 constexpr const char* kTypeName[kTypes] = {"user", "session", "product"};
-constexpr const char* kRelationName[kRelations] = {"user<-session", "user<-product", "session<-user",
+constexpr const char* kRelationName[kRelations] = {"user<-session",    "user<-product", "session<-user",
                                                    "session<-product", "product<-user", "product<-session"};
 
 size_t InputWidth(int type) { return type == 2 ? ProductFeatureNames().size() : NodeFeatureNames().size(); }
@@ -129,15 +130,16 @@ Status CheckShapes(const NodeFeatures& nodes, const Adjacency& links) {
   for (int t = 0; t < 2; ++t) {
     const FeatureTable& table = t == 0 ? nodes.users : nodes.sessions;
     if (table.rows() > 0 && table.cols() != InputWidth(t)) {
-      return Status::Invalid("the GNN needs the ", InputWidth(t), " node features per ", kTypeName[t], ", got ",
-                             table.cols());
+      return Status::Invalid("the GNN needs the ", InputWidth(t), " node features per ", kTypeName[t],
+                             ", got ", table.cols());
     }
   }
-  if (nodes.products.size() % InputWidth(2) != 0) return Status::Invalid("the GNN's product features are cut off");
+  if (nodes.products.size() % InputWidth(2) != 0)
+    return Status::Invalid("the GNN's product features are cut off");
   for (const Relation& r : kRelation) {
     if ((links.*r.csr).rows() != NodeCount(nodes, r.dst)) {
-      return Status::Invalid("the GNN's graph has ", (links.*r.csr).rows(), " ", kTypeName[r.dst], " rows, its features ",
-                             NodeCount(nodes, r.dst));
+      return Status::Invalid("the GNN's graph has ", (links.*r.csr).rows(), " ", kTypeName[r.dst],
+                             " rows, its features ", NodeCount(nodes, r.dst));
     }
   }
   return Status::OK();
@@ -235,12 +237,12 @@ uint64_t Checksum(const std::vector<Gnn::Block>& blocks, const std::vector<doubl
 
 // One forward pass over a graph, with what the backward pass needs.
 struct GnnPass {
-  std::array<Mat, kTypes> x;               // standardised inputs
-  std::vector<std::array<Mat, kTypes>> h;  // h[0] = projection, h[k] = layer k's output
-  std::array<std::vector<double>, kTypes> inv_total;                 // kSage: 1 / all neighbours
-  std::array<std::vector<double>, kRelations> inv_degree;            // kHetero: 1 / neighbours per relation
-  std::vector<std::array<Mat, kTypes>> neigh;                        // kSage: mean of all neighbours, per layer
-  std::vector<std::array<Mat, kRelations>> mean, max;                // kHetero, per layer
+  std::array<Mat, kTypes> x;                               // standardised inputs
+  std::vector<std::array<Mat, kTypes>> h;                  // h[0] = projection, h[k] = layer k's output
+  std::array<std::vector<double>, kTypes> inv_total;       // kSage: 1 / all neighbours
+  std::array<std::vector<double>, kRelations> inv_degree;  // kHetero: 1 / neighbours per relation
+  std::vector<std::array<Mat, kTypes>> neigh;              // kSage: mean of all neighbours, per layer
+  std::vector<std::array<Mat, kRelations>> mean, max;      // kHetero, per layer
   std::vector<std::array<std::vector<int32_t>, kRelations>> argmax;  // kHetero, per layer
   Vec logit[kHeads];
 };
@@ -282,7 +284,8 @@ struct Network {
         pass.inv_total[t].assign(n, 0.0);
         for (const Relation& r : kRelation) {
           if (r.dst != t) continue;
-          for (size_t i = 0; i < n; ++i) pass.inv_total[t][i] += static_cast<double>((links.*r.csr).row(i).size());
+          for (size_t i = 0; i < n; ++i)
+            pass.inv_total[t][i] += static_cast<double>((links.*r.csr).row(i).size());
         }
         for (double& d : pass.inv_total[t]) d = d == 0 ? 0.0 : 1 / d;
       }
@@ -291,7 +294,8 @@ struct Network {
         const auto& in = pass.h[static_cast<size_t>(k)];
         auto& neigh = pass.neigh[static_cast<size_t>(k)];
         for (int t = 0; t < kTypes; ++t) neigh[t].setZero(in[t].rows(), p.hidden);
-        for (const Relation& r : kRelation) SumRows(links.*r.csr, in[r.src], pass.inv_total[r.dst], neigh[r.dst]);
+        for (const Relation& r : kRelation)
+          SumRows(links.*r.csr, in[r.src], pass.inv_total[r.dst], neigh[r.dst]);
         for (int t = 0; t < kTypes; ++t) {
           pass.h[static_cast<size_t>(k + 1)][t] =
               Relu((in[t] * W(layout.sage_self[k]) + neigh[t] * W(layout.sage_neigh[k])).rowwise() +
@@ -339,7 +343,8 @@ struct Network {
           }
           Mat& out = pass.h[static_cast<size_t>(k + 1)][t];
           out.resize(in[t].rows(), p.hidden);
-          out.leftCols(half) = Relu((in[t] * W(layout.self_w[k][t])).rowwise() + W(layout.self_b[k][t]).row(0));
+          out.leftCols(half) =
+              Relu((in[t] * W(layout.self_w[k][t])).rowwise() + W(layout.self_b[k][t]).row(0));
           out.rightCols(half) = Relu(z_neigh);
         }
       }
@@ -360,8 +365,8 @@ struct Network {
 
   // Accumulates into grads (one per block, shaped like it) the gradient of
   // sum_k dlogit[k] . logit[k]; when dx is given, also the inputs' gradient.
-  void Backward(const Adjacency& links, const GnnPass& pass, const Vec (&dlogit)[kHeads], std::vector<Mat>& grads,
-                std::array<Mat, kTypes>* dx) const {
+  void Backward(const Adjacency& links, const GnnPass& pass, const Vec (&dlogit)[kHeads],
+                std::vector<Mat>& grads, std::array<Mat, kTypes>* dx) const {
     const int layers = p.layers;
     std::vector<std::array<Mat, kTypes>> dh(static_cast<size_t>(layers + 1));
     for (auto& level : dh) {
@@ -376,7 +381,8 @@ struct Network {
         dh[static_cast<size_t>(layers)][k] += dlogit[k] * w.col(0).transpose();
       } else {
         for (int l = 0; l <= layers; ++l) {
-          dw.col(0).segment(l * p.hidden, p.hidden) += pass.h[static_cast<size_t>(l)][k].transpose() * dlogit[k];
+          dw.col(0).segment(l * p.hidden, p.hidden) +=
+              pass.h[static_cast<size_t>(l)][k].transpose() * dlogit[k];
           dh[static_cast<size_t>(l)][k] += dlogit[k] * w.col(0).segment(l * p.hidden, p.hidden).transpose();
         }
       }
@@ -398,7 +404,8 @@ struct Network {
           din[t] += dz * W(layout.sage_self[k]).transpose();
           dneigh[t] = dz * W(layout.sage_neigh[k]).transpose();
         }
-        for (const Relation& r : kRelation) ScatterRows(links.*r.csr, dneigh[r.dst], pass.inv_total[r.dst], din[r.src]);
+        for (const Relation& r : kRelation)
+          ScatterRows(links.*r.csr, dneigh[r.dst], pass.inv_total[r.dst], din[r.src]);
         continue;
       }
       std::array<Mat, kTypes> dz_neigh;
@@ -415,10 +422,14 @@ struct Network {
         if (layout.mean_w[k][r] < 0) continue;
         const Relation& rel = kRelation[r];
         const Mat& dz = dz_neigh[rel.dst];
-        grads[static_cast<size_t>(layout.mean_w[k][r])] += pass.mean[static_cast<size_t>(k)][r].transpose() * dz;
-        grads[static_cast<size_t>(layout.max_w[k][r])] += pass.max[static_cast<size_t>(k)][r].transpose() * dz;
-        ScatterRows(links.*rel.csr, dz * W(layout.mean_w[k][r]).transpose(), pass.inv_degree[r], din[rel.src]);
-        ScatterMax(dz * W(layout.max_w[k][r]).transpose(), pass.argmax[static_cast<size_t>(k)][r], din[rel.src]);
+        grads[static_cast<size_t>(layout.mean_w[k][r])] +=
+            pass.mean[static_cast<size_t>(k)][r].transpose() * dz;
+        grads[static_cast<size_t>(layout.max_w[k][r])] +=
+            pass.max[static_cast<size_t>(k)][r].transpose() * dz;
+        ScatterRows(links.*rel.csr, dz * W(layout.mean_w[k][r]).transpose(), pass.inv_degree[r],
+                    din[rel.src]);
+        ScatterMax(dz * W(layout.max_w[k][r]).transpose(), pass.argmax[static_cast<size_t>(k)][r],
+                   din[rel.src]);
       }
     }
     for (int t = 0; t < kTypes; ++t) {
@@ -433,12 +444,17 @@ struct Network {
 std::vector<Mat> ZeroGradients(const std::vector<Gnn::Block>& blocks) {
   std::vector<Mat> grads;
   grads.reserve(blocks.size());
-  for (const auto& b : blocks) grads.push_back(Mat::Zero(static_cast<Eigen::Index>(b.rows), static_cast<Eigen::Index>(b.cols)));
+  for (const auto& b : blocks)
+    grads.push_back(Mat::Zero(static_cast<Eigen::Index>(b.rows), static_cast<Eigen::Index>(b.cols)));
   return grads;
 }
 
-const std::vector<uint8_t>& Labels(const GnnGraph& g, int kind) { return kind == 0 ? g.user_labels : g.session_labels; }
-const std::vector<uint8_t>& Mask(const GnnGraph& g, int kind) { return kind == 0 ? g.user_mask : g.session_mask; }
+const std::vector<uint8_t>& Labels(const GnnGraph& g, int kind) {
+  return kind == 0 ? g.user_labels : g.session_labels;
+}
+const std::vector<uint8_t>& Mask(const GnnGraph& g, int kind) {
+  return kind == 0 ? g.user_mask : g.session_mask;
+}
 
 // Per kind: the weight of a positive and the sum of all training weights.
 struct ClassWeights {
@@ -457,8 +473,8 @@ Result<ClassWeights> Weigh(std::span<const GnnGraph> graphs) {
       if (y.empty()) continue;
       const size_t n = NodeCount(*g.nodes, k);
       if (y.size() != n || m.size() != n) {
-        return Status::Invalid("the GNN's ", kTypeName[k], " labels and mask need one entry per ", kTypeName[k],
-                               " (", n, "), got ", y.size(), " and ", m.size());
+        return Status::Invalid("the GNN's ", kTypeName[k], " labels and mask need one entry per ",
+                               kTypeName[k], " (", n, "), got ", y.size(), " and ", m.size());
       }
       for (size_t i = 0; i < n; ++i) {
         if (m[i]) (y[i] ? pos : neg) += 1;
@@ -481,13 +497,15 @@ std::string_view ToString(GnnArchitecture architecture) {
 }
 
 Result<Gnn> Gnn::Initialise(std::span<const GnnGraph> graphs, const GnnParams& params) {
-  if (params.hidden < 2 || params.hidden % 2 != 0) return Status::Invalid("the GNN's hidden size must be even and >= 2");
+  if (params.hidden < 2 || params.hidden % 2 != 0)
+    return Status::Invalid("the GNN's hidden size must be even and >= 2");
   if (params.layers < 1) return Status::Invalid("the GNN needs at least one layer");
   if (graphs.empty()) return Status::Invalid("the GNN needs a graph to train on");
   Gnn gnn;
   gnn.params_ = params;
   for (const auto& g : graphs) {
-    if (g.nodes == nullptr || g.links == nullptr) return Status::Invalid("a GNN training graph lacks features or links");
+    if (g.nodes == nullptr || g.links == nullptr)
+      return Status::Invalid("a GNN training graph lacks features or links");
     PFAD_RETURN_NOT_OK(CheckShapes(*g.nodes, *g.links));
   }
   // Standardisation over all rows of all graphs (no labels involved).
@@ -528,7 +546,8 @@ Result<Gnn> Gnn::Initialise(std::span<const GnnGraph> graphs, const GnnParams& p
   events::Rng rng(params.seed);
   MakeLayout(params, [&](const std::string& name, size_t rows, size_t cols) {
     const bool bias = name.ends_with(".b");
-    Block b{name, rows, cols, std::vector<double>(rows * cols, bias && !name.starts_with("head.") ? 0.1 : 0.0)};
+    Block b{name, rows, cols,
+            std::vector<double>(rows * cols, bias && !name.starts_with("head.") ? 0.1 : 0.0)};
     if (!bias) {
       const double a = std::sqrt(6.0 / static_cast<double>(rows + cols));
       for (double& v : b.values) v = (2 * rng.UnitDouble() - 1) * a;
@@ -606,7 +625,8 @@ GnnScores ScoresOf(const GnnPass& pass) {
   for (int k = 0; k < kHeads; ++k) {
     auto& scores = k == 0 ? out.users : out.sessions;
     scores.resize(static_cast<size_t>(pass.logit[k].size()));
-    for (size_t i = 0; i < scores.size(); ++i) scores[i] = Sigmoid(pass.logit[k](static_cast<Eigen::Index>(i)));
+    for (size_t i = 0; i < scores.size(); ++i)
+      scores[i] = Sigmoid(pass.logit[k](static_cast<Eigen::Index>(i)));
   }
   return out;
 }
@@ -654,7 +674,8 @@ std::string Gnn::Serialize() const {
 }
 
 Result<Gnn> Gnn::Deserialize(std::string_view bytes) {
-  if (!bytes.starts_with(kMagic)) return Status::Invalid("not a PFAD GNN (no '", kMagic.substr(0, kMagic.size() - 1), "')");
+  if (!bytes.starts_with(kMagic))
+    return Status::Invalid("not a PFAD GNN (no '", kMagic.substr(0, kMagic.size() - 1), "')");
   bytes.remove_prefix(kMagic.size());
   const auto j = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return Status::Invalid("corrupt GNN: not the expected JSON");
@@ -669,7 +690,8 @@ Result<Gnn> Gnn::Deserialize(std::string_view bytes) {
     gnn.params_.layers = j.at("layers").get<int>();
     if (gnn.params_.hidden < 2 || gnn.params_.hidden % 2 != 0 || gnn.params_.hidden > 4096 ||
         gnn.params_.layers < 1 || gnn.params_.layers > 64) {
-      return Status::Invalid("corrupt GNN: hidden size ", gnn.params_.hidden, ", ", gnn.params_.layers, " layers");
+      return Status::Invalid("corrupt GNN: hidden size ", gnn.params_.hidden, ", ", gnn.params_.layers,
+                             " layers");
     }
     for (int t = 0; t < kTypes; ++t) {
       gnn.mean_[t] = j.at("input_mean").at(static_cast<size_t>(t)).get<std::vector<double>>();
@@ -690,8 +712,9 @@ Result<Gnn> Gnn::Deserialize(std::string_view bytes) {
       Block b{blocks[next].at("name").get<std::string>(), rows, cols,
               blocks[next].at("values").get<std::vector<double>>()};
       if (b.name != name || b.values.size() != rows * cols) {
-        problem = "block " + std::to_string(next) + " is '" + b.name + "' of " + std::to_string(b.values.size()) +
-                  " values, expected '" + name + "' of " + std::to_string(rows * cols);
+        problem = "block " + std::to_string(next) + " is '" + b.name + "' of " +
+                  std::to_string(b.values.size()) + " values, expected '" + name + "' of " +
+                  std::to_string(rows * cols);
       }
       gnn.blocks_.push_back(std::move(b));
       return static_cast<int>(next++);

@@ -23,8 +23,9 @@ struct TinyWindow {
   std::vector<uint8_t> users_fraud, sessions_fraud;
 
   [[nodiscard]] GnnGraph Training() const {
-    return {&nodes, &graph.edges, users_fraud, std::vector<uint8_t>(users_fraud.size(), 1), sessions_fraud,
-            std::vector<uint8_t>(sessions_fraud.size(), 1)};
+    return {&nodes,         &graph.edges,
+            users_fraud,    std::vector<uint8_t>(users_fraud.size(), 1),
+            sessions_fraud, std::vector<uint8_t>(sessions_fraud.size(), 1)};
   }
 };
 
@@ -159,7 +160,8 @@ TEST_P(GnnArchitectures, ScoresOverShuffledLinksAndEmptyWindows) {
   EXPECT_EQ(s.users.size(), w.events.user_ids.size());
   EXPECT_EQ(s.sessions.size(), w.events.session_ids.size());
   // Training on the shuffled links works as well.
-  const GnnGraph rewired{&w.nodes, &shuffled, w.users_fraud, std::vector<uint8_t>(w.users_fraud.size(), 1), {}, {}};
+  const GnnGraph rewired{&w.nodes, &shuffled, w.users_fraud, std::vector<uint8_t>(w.users_fraud.size(), 1),
+                         {},       {}};
   EXPECT_TRUE(Gnn::Train(std::span<const GnnGraph>(&rewired, 1), Small(GetParam())).ok());
 
   const WindowEvents none = WindowBuilder().Finish();
@@ -196,7 +198,8 @@ TEST(Gnn, NeedsBothClassesOfSomeKind) {
 TEST(Gnn, CorruptBytesAreInvalid) {
   const TinyWindow w = MakeWindow(5, 10, 20, 4, 100);
   const GnnGraph graph = w.Training();
-  ASSERT_OK_AND_ASSIGN(const Gnn gnn, Gnn::Train(std::span<const GnnGraph>(&graph, 1), Small(GnnArchitecture::kHetero)));
+  ASSERT_OK_AND_ASSIGN(const Gnn gnn,
+                       Gnn::Train(std::span<const GnnGraph>(&graph, 1), Small(GnnArchitecture::kHetero)));
   const std::string bytes = gnn.Serialize();
   EXPECT_TRUE(Gnn::Deserialize(bytes).ok());
   EXPECT_FALSE(Gnn::Deserialize(bytes.substr(0, bytes.size() / 2)).ok());

@@ -26,8 +26,8 @@ struct Csr {
 // Who is linked to whom. Built from the events, or from rewired events for the
 // shuffled-edge control.
 struct Adjacency {
-  Csr user_sessions;     // distinct sessions of each user, ascending
-  Csr user_products;     // distinct product indices of each user
+  Csr user_sessions;  // distinct sessions of each user, ascending
+  Csr user_products;  // distinct product indices of each user
   Csr session_users;
   Csr session_products;
   Csr product_users;
@@ -35,7 +35,7 @@ struct Adjacency {
 };
 
 struct WindowGraph {
-  Csr user_events;     // event indices in (time, event id) order
+  Csr user_events;  // event indices in (time, event id) order
   Csr session_events;
   Csr product_events;  // event indices, any order
   Adjacency edges;

@@ -63,10 +63,13 @@ void EntityFeatures(const WindowEvents& ev, std::span<const uint32_t> order, siz
   out[13] = codes;
   out[14] = Ratio(codes, errors);
   out[15] = Ratio(payment_errors, by_type[static_cast<int>(EventType::kPayment)]);
-  const auto [lat_mean, lat_std] = MeanStd([&](size_t i) { return static_cast<double>(ev.latency_ms[order[i]]); }, n);
+  const auto [lat_mean, lat_std] =
+      MeanStd([&](size_t i) { return static_cast<double>(ev.latency_ms[order[i]]); }, n);
   out[16] = lat_mean;
   out[17] = lat_std;
-  const auto gap = [&](size_t i) { return static_cast<double>(ev.time_ms[order[i + 1]] - ev.time_ms[order[i]]); };
+  const auto gap = [&](size_t i) {
+    return static_cast<double>(ev.time_ms[order[i + 1]] - ev.time_ms[order[i]]);
+  };
   const auto [gap_mean, gap_std] = MeanStd(gap, n < 2 ? 0 : n - 1);
   out[18] = gap_mean;
   out[19] = (n < 3 || gap_mean == 0) ? 0.0 : gap_std / gap_mean;
@@ -91,7 +94,8 @@ FeatureTable NodeTable(EntityKind kind, const WindowEvents& ev, const std::vecto
   t.values.assign(ids.size() * kNodeColumns, 0.0);
   std::vector<int32_t> scratch;
   for (size_t r = 0; r < ids.size(); ++r) {
-    EntityFeatures(ev, events_of.row(r), neighbours.row(r).size(), t.values.data() + r * kNodeColumns, scratch);
+    EntityFeatures(ev, events_of.row(r), neighbours.row(r).size(), t.values.data() + r * kNodeColumns,
+                   scratch);
   }
   return t;
 }
@@ -117,8 +121,9 @@ void AppendAggregates(const Csr& neighbours, const double* features, size_t colu
   }
 }
 
-FeatureTable WithAggregates(const FeatureTable& node, const FeatureTable& other, const std::vector<double>& products,
-                            const Csr& to_other, const Csr& to_products) {
+FeatureTable WithAggregates(const FeatureTable& node, const FeatureTable& other,
+                            const std::vector<double>& products, const Csr& to_other,
+                            const Csr& to_products) {
   FeatureTable t;
   t.kind = node.kind;
   t.names = GraphFeatureNames(node.kind);
@@ -136,12 +141,31 @@ FeatureTable WithAggregates(const FeatureTable& node, const FeatureTable& other,
 }  // namespace
 
 const std::vector<std::string>& NodeFeatureNames() {
-  static const std::vector<std::string> names = {
-      "n_events",     "n_view",          "n_cart",     "n_checkout",           "n_payment",
-      "n_search",     "share_view",      "share_cart", "share_checkout",       "share_payment",
-      "share_search", "n_error",         "share_error", "error_codes",         "error_code_diversity",
-      "payment_error_share", "latency_mean", "latency_std", "gap_mean_ms",     "gap_cv",
-      "span_ms",      "products",        "products_per_event", "degree",       "first_type"};
+  static const std::vector<std::string> names = {"n_events",
+                                                 "n_view",
+                                                 "n_cart",
+                                                 "n_checkout",
+                                                 "n_payment",
+                                                 "n_search",
+                                                 "share_view",
+                                                 "share_cart",
+                                                 "share_checkout",
+                                                 "share_payment",
+                                                 "share_search",
+                                                 "n_error",
+                                                 "share_error",
+                                                 "error_codes",
+                                                 "error_code_diversity",
+                                                 "payment_error_share",
+                                                 "latency_mean",
+                                                 "latency_std",
+                                                 "gap_mean_ms",
+                                                 "gap_cv",
+                                                 "span_ms",
+                                                 "products",
+                                                 "products_per_event",
+                                                 "degree",
+                                                 "first_type"};
   return names;
 }
 
@@ -167,10 +191,11 @@ NodeFeatures ComputeNodeFeatures(const WindowEvents& events, const WindowGraph& 
   {
     // Users on another thread, sessions on this one.
     std::jthread users([&] {
-      out.users = NodeTable(EntityKind::kUser, events, events.user_ids, graph.user_events, graph.edges.user_sessions);
+      out.users =
+          NodeTable(EntityKind::kUser, events, events.user_ids, graph.user_events, graph.edges.user_sessions);
     });
-    out.sessions =
-        NodeTable(EntityKind::kSession, events, events.session_ids, graph.session_events, graph.edges.session_users);
+    out.sessions = NodeTable(EntityKind::kSession, events, events.session_ids, graph.session_events,
+                             graph.edges.session_users);
   }
   const size_t products = events.product_ids.size();
   out.products.assign(products * kProductColumns, 0.0);
@@ -189,9 +214,10 @@ NodeFeatures ComputeNodeFeatures(const WindowEvents& events, const WindowGraph& 
 
 GraphFeatures WithNeighbours(const NodeFeatures& nodes, const Adjacency& links) {
   GraphFeatures out;
-  out.users = WithAggregates(nodes.users, nodes.sessions, nodes.products, links.user_sessions, links.user_products);
-  out.sessions =
-      WithAggregates(nodes.sessions, nodes.users, nodes.products, links.session_users, links.session_products);
+  out.users =
+      WithAggregates(nodes.users, nodes.sessions, nodes.products, links.user_sessions, links.user_products);
+  out.sessions = WithAggregates(nodes.sessions, nodes.users, nodes.products, links.session_users,
+                                links.session_products);
   return out;
 }
 
@@ -202,7 +228,8 @@ FeatureTable SortedById(const FeatureTable& table) {
   return table.Rows(order);
 }
 
-Status WriteFeatureTable(const storage::ObjectStore& store, const storage::ObjectUri& uri, const FeatureTable& table) {
+Status WriteFeatureTable(const storage::ObjectStore& store, const storage::ObjectUri& uri,
+                         const FeatureTable& table) {
   arrow::FieldVector fields{arrow::field("entity_id", arrow::utf8(), false)};
   arrow::ArrayVector columns;
   arrow::StringBuilder ids;

@@ -22,8 +22,8 @@ const std::vector<std::string>& ProductFeatureNames();
 std::vector<std::string> GraphFeatureNames(events::EntityKind kind);
 
 struct NodeFeatures {
-  FeatureTable users;     // rows in the window's user index order
-  FeatureTable sessions;  // rows in the window's session index order
+  FeatureTable users;            // rows in the window's user index order
+  FeatureTable sessions;         // rows in the window's session index order
   std::vector<double> products;  // product index x 4, row-major
 };
 NodeFeatures ComputeNodeFeatures(const WindowEvents& events, const WindowGraph& graph);
@@ -40,6 +40,7 @@ GraphFeatures WithNeighbours(const NodeFeatures& nodes, const Adjacency& links);
 FeatureTable SortedById(const FeatureTable& table);
 
 // Writes a table as Parquet: column entity_id (string), then the features (float64).
-Status WriteFeatureTable(const storage::ObjectStore& store, const storage::ObjectUri& uri, const FeatureTable& table);
+Status WriteFeatureTable(const storage::ObjectStore& store, const storage::ObjectUri& uri,
+                         const FeatureTable& table);
 
 }  // namespace pfad::fraud

@@ -18,9 +18,8 @@ WindowEvents Planted() {
   WindowBuilder b;
   uint64_t n = 0;
   const auto add = [&](std::string_view user, std::string_view session, std::optional<int32_t> product,
-                       EventType type, bool error, std::optional<int32_t> code, int32_t latency, int64_t t) {
-    b.Add(user, session, product, type, error, code, latency, t, Id(++n));
-  };
+                       EventType type, bool error, std::optional<int32_t> code, int32_t latency,
+                       int64_t t) { b.Add(user, session, product, type, error, code, latency, t, Id(++n)); };
   add("a", "s1", 7, EventType::kViewProduct, false, std::nullopt, 100, 1000);
   add("b", "s1", 7, EventType::kAddToCart, false, std::nullopt, 200, 1000);
   add("c", "s1", 8, EventType::kViewProduct, true, 500, 300, 3000);
@@ -55,7 +54,7 @@ TEST(WindowGraph, PlantedGraphGivesTheKnownFeatures) {
   EXPECT_EQ(Feature(users, "a", "error_codes"), 1);
   EXPECT_DOUBLE_EQ(Feature(users, "a", "error_code_diversity"), 0.5);
   EXPECT_EQ(Feature(users, "a", "payment_error_share"), 1);
-  EXPECT_DOUBLE_EQ(Feature(users, "a", "gap_mean_ms"), 1500);   // gaps 1000, 2000
+  EXPECT_DOUBLE_EQ(Feature(users, "a", "gap_mean_ms"), 1500);     // gaps 1000, 2000
   EXPECT_DOUBLE_EQ(Feature(users, "a", "gap_cv"), 500.0 / 1500);  // population std 500
   EXPECT_EQ(Feature(users, "a", "span_ms"), 3000);
   EXPECT_EQ(Feature(users, "a", "degree"), 2);  // s1, s2
@@ -76,7 +75,7 @@ TEST(WindowGraph, PlantedGraphGivesTheKnownFeatures) {
   EXPECT_EQ(Feature(sessions, "s1", "products"), 2);
   EXPECT_EQ(Feature(sessions, "s1", "user_max_n_events"), 3);  // a
   EXPECT_DOUBLE_EQ(Feature(sessions, "s1", "user_mean_n_events"), 5.0 / 3);
-  EXPECT_EQ(Feature(sessions, "s2", "first_type"), 3);  // PAYMENT first
+  EXPECT_EQ(Feature(sessions, "s2", "first_type"), 3);            // PAYMENT first
   EXPECT_EQ(Feature(sessions, "s2", "product_max_p_events"), 0);  // no products: zeros
   // A single event: no gaps.
   EXPECT_EQ(Feature(users, "d", "gap_mean_ms"), 0);
@@ -89,7 +88,8 @@ TEST(WindowGraph, TiesInTimeAreOrderedByEventId) {
   b.Add("u", "s", std::nullopt, EventType::kCheckout, false, std::nullopt, 1, 500, events::Uuid::V4(0, 2));
   const auto events = b.Finish();
   const auto nodes = ComputeNodeFeatures(events, BuildGraph(events));
-  EXPECT_EQ(nodes.users.at(0, static_cast<size_t>(nodes.users.Column("first_type"))), 2);  // CHECKOUT's id is lower
+  EXPECT_EQ(nodes.users.at(0, static_cast<size_t>(nodes.users.Column("first_type"))),
+            2);  // CHECKOUT's id is lower
 }
 
 TEST(WindowGraph, ShuffledControlRewiresAndKeepsDegrees) {
@@ -119,7 +119,8 @@ TEST(WindowGraph, ShuffledControlRewiresAndKeepsDegrees) {
   EXPECT_EQ(ShuffledAdjacency(events, 42).user_sessions.items, shuffled.user_sessions.items);
   EXPECT_NE(ShuffledAdjacency(events, 43).user_sessions.items, shuffled.user_sessions.items);
   // Products keep their event counts: every product still has exactly one event's user.
-  for (size_t p = 0; p < shuffled.product_users.rows(); ++p) EXPECT_EQ(shuffled.product_users.row(p).size(), 1u);
+  for (size_t p = 0; p < shuffled.product_users.rows(); ++p)
+    EXPECT_EQ(shuffled.product_users.row(p).size(), 1u);
 }
 
 }  // namespace

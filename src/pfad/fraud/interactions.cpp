@@ -28,9 +28,9 @@ Result<std::shared_ptr<arrow::Table>> ReadTable(const std::string& path) {
   auto convert = arrow::csv::ConvertOptions::Defaults();
   for (const char* name : {"user", "item", "label"}) convert.column_types[name] = arrow::utf8();
   convert.column_types["time"] = arrow::int64();
-  PFAD_ASSIGN_OR_RAISE(auto reader, arrow::csv::TableReader::Make(arrow::io::default_io_context(), file,
-                                                                  arrow::csv::ReadOptions::Defaults(), parse,
-                                                                  convert));
+  PFAD_ASSIGN_OR_RAISE(auto reader,
+                       arrow::csv::TableReader::Make(arrow::io::default_io_context(), file,
+                                                     arrow::csv::ReadOptions::Defaults(), parse, convert));
   return reader->Read();
 }
 
@@ -86,8 +86,8 @@ Result<Interactions> Read(const std::string& path, const std::string& positive, 
     } else if (labels[i] == negative) {
       out.positive.push_back(0);
     } else {
-      return Status::Invalid("row ", i + 1, " has label '", labels[i], "', expected the positive value '", positive,
-                             "' or the negative value '", negative, "'");
+      return Status::Invalid("row ", i + 1, " has label '", labels[i], "', expected the positive value '",
+                             positive, "' or the negative value '", negative, "'");
     }
   }
   if (out.size() == 0) return Status::Invalid("no rows");

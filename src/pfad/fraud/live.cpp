@@ -2,8 +2,8 @@
 
 #include <arrow/api.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <parquet/arrow/reader.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -30,7 +30,8 @@ std::string MinuteOf(const storage::ObjectUri& minute_object) {
 // Asia/Tehran has kept one offset since 2022, so wall-clock minutes are minutes.
 std::optional<int64_t> MinuteIndex(std::string_view name) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0;
-  if (name.size() != 16 || std::sscanf(std::string(name).c_str(), "%4d-%2d-%2d_%2d-%2d", &y, &mo, &d, &h, &mi) != 5) {
+  if (name.size() != 16 ||
+      std::sscanf(std::string(name).c_str(), "%4d-%2d-%2d_%2d-%2d", &y, &mo, &d, &h, &mi) != 5) {
     return std::nullopt;
   }
   const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
@@ -44,7 +45,8 @@ std::string MinuteName(int64_t index) {
   const int64_t in_day = index - int64_t{days} * 1440;
   const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{days}}};
   return fmt::format("{:04d}-{:02d}-{:02d}_{:02d}-{:02d}", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), in_day / 60, in_day % 60);
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), in_day / 60,
+                     in_day % 60);
 }
 
 }  // namespace
@@ -83,7 +85,8 @@ std::string AlertToJson(const Alert& alert) {
   return j.dump();
 }
 
-std::vector<int64_t> ScoreHistogram(const std::vector<EntityScore>& scores, events::EntityKind kind, int bins) {
+std::vector<int64_t> ScoreHistogram(const std::vector<EntityScore>& scores, events::EntityKind kind,
+                                    int bins) {
   std::vector<int64_t> counts(static_cast<size_t>(std::max(bins, 1)), 0);
   const int last = static_cast<int>(counts.size()) - 1;
   for (const auto& s : scores) {
@@ -135,24 +138,28 @@ analyze::FraudSection BuildScoredSection(const ModelSummary& model, const Window
                     });
   for (size_t i = 0; i < n; ++i) {
     const EntityScore& s = *order[i];
-    f.top.push_back({std::string(events::ToString(s.kind)), s.entity_id, s.fraud_score, s.is_fraud, s.top_features});
+    f.top.push_back(
+        {std::string(events::ToString(s.kind)), s.entity_id, s.fraud_score, s.is_fraud, s.top_features});
   }
   return f;
 }
 
 std::vector<Alert> SelectNewAlerts(const ModelSummary& model, const std::string& minute,
-                                   const std::vector<EntityScore>& scores, const std::set<EntityKey>& already) {
+                                   const std::vector<EntityScore>& scores,
+                                   const std::set<EntityKey>& already) {
   std::vector<Alert> out;
   for (const auto& s : scores) {
     if (!s.is_fraud || already.contains({s.kind, s.entity_id})) continue;
-    out.push_back({s.kind, s.entity_id, s.fraud_score, model.threshold[static_cast<size_t>(s.kind)], model.label,
-                   minute, s.top_features});
+    out.push_back({s.kind, s.entity_id, s.fraud_score, model.threshold[static_cast<size_t>(s.kind)],
+                   model.label, minute, s.top_features});
   }
-  std::stable_sort(out.begin(), out.end(), [](const Alert& a, const Alert& b) { return a.fraud_score > b.fraud_score; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Alert& a, const Alert& b) { return a.fraud_score > b.fraud_score; });
   return out;
 }
 
-Result<std::set<EntityKey>> ReadFlagged(const storage::ObjectStore& store, const storage::ObjectUri& scores_object) {
+Result<std::set<EntityKey>> ReadFlagged(const storage::ObjectStore& store,
+                                        const storage::ObjectUri& scores_object) {
   std::set<EntityKey> out;
   PFAD_ASSIGN_OR_RAISE(auto info, store.Stat(scores_object));
   if (!info.exists) return out;
@@ -167,7 +174,8 @@ Result<std::set<EntityKey>> ReadFlagged(const storage::ObjectStore& store, const
   std::vector<int> columns;
   for (const char* name : {"entity_kind", "entity_id", "is_fraud"}) {
     const int i = schema->GetFieldIndex(name);
-    if (i < 0) return Status::Invalid(scores_object.ToString(), ": not a scores object (no column ", name, ")");
+    if (i < 0)
+      return Status::Invalid(scores_object.ToString(), ": not a scores object (no column ", name, ")");
     columns.push_back(i);
   }
   std::shared_ptr<arrow::Table> table;
@@ -181,13 +189,15 @@ Result<std::set<EntityKey>> ReadFlagged(const storage::ObjectStore& store, const
       table->GetColumnByName("is_fraud") ? table->GetColumnByName("is_fraud")->chunk(0) : nullptr);
   if (table->num_rows() == 0) return out;
   if (!kind || !id || !flagged) {
-    return Status::Invalid(scores_object.ToString(),
-                           ": not a scores object (expected string entity_kind, entity_id and boolean is_fraud)");
+    return Status::Invalid(
+        scores_object.ToString(),
+        ": not a scores object (expected string entity_kind, entity_id and boolean is_fraud)");
   }
   for (int64_t i = 0; i < table->num_rows(); ++i) {
     if (!flagged->Value(i)) continue;
     const auto k = events::ParseEntityKind(kind->GetView(i));
-    if (!k) return Status::Invalid(scores_object.ToString(), ": unknown entity_kind '", kind->GetView(i), "'");
+    if (!k)
+      return Status::Invalid(scores_object.ToString(), ": unknown entity_kind '", kind->GetView(i), "'");
     out.emplace(*k, std::string(id->GetView(i)));
   }
   return out;
@@ -204,14 +214,15 @@ Result<FraudModel> LoadModel(const std::string& path) {
   auto model = FraudModel::Parse(bytes);
   if (!model.ok()) {
     const std::string why = model.status().message();
-    return Status::Invalid("fraud model ", path, ": ", why.find("corrupt") == std::string::npos ? "corrupt: " : "",
-                           why);
+    return Status::Invalid("fraud model ", path, ": ",
+                           why.find("corrupt") == std::string::npos ? "corrupt: " : "", why);
   }
   return model;
 }
 
 Result<std::vector<storage::ObjectUri>> WindowEndingWith(const storage::ObjectStore& store,
-                                                         const storage::ObjectUri& minute, int window_minutes) {
+                                                         const storage::ObjectUri& minute,
+                                                         int window_minutes) {
   const std::string name = MinuteOf(minute);
   const auto last = MinuteIndex(name);
   if (!last || !IsMinuteObjectName(minute.Basename())) {
@@ -226,7 +237,8 @@ Result<std::vector<storage::ObjectUri>> WindowEndingWith(const storage::ObjectSt
   return out;
 }
 
-LiveScorer::LiveScorer(FraudConfig config, AlertSink alerts) : config_(std::move(config)), alerts_(std::move(alerts)) {}
+LiveScorer::LiveScorer(FraudConfig config, AlertSink alerts)
+    : config_(std::move(config)), alerts_(std::move(alerts)) {}
 
 Result<std::shared_ptr<const FraudModel>> LiveScorer::Model() {
   std::lock_guard lock(model_mutex_);
@@ -236,8 +248,8 @@ Result<std::shared_ptr<const FraudModel>> LiveScorer::Model() {
   PFAD_ASSIGN_OR_RAISE(auto model, LoadModel(config_.model));
   model_ = std::make_shared<const FraudModel>(std::move(model));
   model_time_ = time;
-  Logger("fraud")->info("fraud model loaded: path={} model=\"{}\" window_minutes={}", config_.model, model_->Label(),
-                        model_->window_minutes);
+  Logger("fraud")->info("fraud model loaded: path={} model=\"{}\" window_minutes={}", config_.model,
+                        model_->Label(), model_->window_minutes);
   return model_;
 }
 
@@ -311,14 +323,14 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
   PFAD_RETURN_NOT_OK(WriteScores(store, BesideMinute(minute, events::kScoresSuffix), m.Label(), *scores));
   section.scoring_ms = elapsed_ms();
   if (timing != nullptr) {
-    *timing = {static_cast<int64_t>(events->size()), (score_from - read_from) * 1000, (write_from - score_from) * 1000,
-               (clock.MonotonicSeconds() - write_from) * 1000};
+    *timing = {static_cast<int64_t>(events->size()), (score_from - read_from) * 1000,
+               (write_from - score_from) * 1000, (clock.MonotonicSeconds() - write_from) * 1000};
   }
   Logger("fraud")->info(
       "scored minute={} objects={} events={} users={} flagged_users={} sessions={} flagged_sessions={} "
       "new_alerts={} ms={}",
-      name, section.window.objects, section.window.events, section.scored[0], section.flagged[0], section.scored[1],
-      section.flagged[1], section.new_alerts, section.scoring_ms);
+      name, section.window.objects, section.window.events, section.scored[0], section.flagged[0],
+      section.scored[1], section.flagged[1], section.new_alerts, section.scoring_ms);
   return section;
 }
 

@@ -74,18 +74,19 @@ using AlertSink = std::function<Status(const std::vector<Alert>& alerts)>;
 
 // Counts of scores per equal-width bin over [0, 1] (1.0 in the last bin; scores
 // outside [0, 1] are clamped), one vector per kind.
-std::vector<int64_t> ScoreHistogram(const std::vector<EntityScore>& scores, events::EntityKind kind, int bins);
+std::vector<int64_t> ScoreHistogram(const std::vector<EntityScore>& scores, events::EntityKind kind,
+                                    int bins);
 
 // What the window looked like (for the section).
 struct WindowSummary {
-  int minutes = 0;  // the model's window length
+  int minutes = 0;                   // the model's window length
   std::vector<std::string> objects;  // minute names in the window, in order
   int64_t events = 0;
 };
 
 // What the section and the alerts say about a model.
 struct ModelSummary {
-  std::string label;                // FraudModel::Label()
+  std::string label;                 // FraudModel::Label()
   double threshold[2] = {0.5, 0.5};  // per events::EntityKind
   static ModelSummary Of(const FraudModel& model);
 };
@@ -103,10 +104,12 @@ using EntityKey = std::pair<events::EntityKind, std::string>;
 // The flagged entities of `scores` that are not in `already`, as alerts, in
 // descending score order.
 std::vector<Alert> SelectNewAlerts(const ModelSummary& model, const std::string& minute,
-                                   const std::vector<EntityScore>& scores, const std::set<EntityKey>& already);
+                                   const std::vector<EntityScore>& scores,
+                                   const std::set<EntityKey>& already);
 
 // The entities flagged (is_fraud) in a scores object; an absent object gives none.
-Result<std::set<EntityKey>> ReadFlagged(const storage::ObjectStore& store, const storage::ObjectUri& scores_object);
+Result<std::set<EntityKey>> ReadFlagged(const storage::ObjectStore& store,
+                                        const storage::ObjectUri& scores_object);
 
 // Reads and checks a model file; the error names the file and the cause
 // (missing, unreadable, corrupt).
@@ -115,7 +118,8 @@ Result<FraudModel> LoadModel(const std::string& path);
 // The window ending with `minute`: the `window_minutes` minute objects up to and
 // including it that exist (a minute object beside it counts, other objects do not).
 Result<std::vector<storage::ObjectUri>> WindowEndingWith(const storage::ObjectStore& store,
-                                                         const storage::ObjectUri& minute, int window_minutes);
+                                                         const storage::ObjectUri& minute,
+                                                         int window_minutes);
 
 class LiveScorer {
  public:
@@ -129,11 +133,12 @@ class LiveScorer {
   // Where a scored minute's time went (`pfad fraud score` prints it; the bench reads it).
   struct Timing {
     int64_t events = 0;
-    double read_ms = 0;    // reading the window's minute objects
-    double score_ms = 0;   // graph, features and model (ScoreWindow)
-    double write_ms = 0;   // previous scores, alerts, the scores object
+    double read_ms = 0;   // reading the window's minute objects
+    double score_ms = 0;  // graph, features and model (ScoreWindow)
+    double write_ms = 0;  // previous scores, alerts, the scores object
   };
-  Result<analyze::FraudSection> ScoreMinute(const storage::ObjectStore& store, const storage::ObjectUri& minute,
+  Result<analyze::FraudSection> ScoreMinute(const storage::ObjectStore& store,
+                                            const storage::ObjectUri& minute,
                                             const Clock& clock = DefaultClock(), Timing* timing = nullptr);
 
   [[nodiscard]] const FraudConfig& config() const { return config_; }

@@ -26,11 +26,13 @@ ModelSummary TwoThresholdModel() { return {"trees_graph v1", {0.5, 0.8}}; }
 
 TEST(ScoreHistogram, EqualWidthBinsWithOneInTheLastBin) {
   const std::vector<EntityScore> scores = {
-      Score(EntityKind::kUser, "a", 0.0, false),  Score(EntityKind::kUser, "b", 0.09, false),
-      Score(EntityKind::kUser, "c", 0.1, false),  Score(EntityKind::kUser, "d", 0.95, true),
-      Score(EntityKind::kUser, "e", 1.0, true),   Score(EntityKind::kSession, "s", 0.55, false)};
-  EXPECT_EQ(ScoreHistogram(scores, EntityKind::kUser, 10), (std::vector<int64_t>{2, 1, 0, 0, 0, 0, 0, 0, 0, 2}));
-  EXPECT_EQ(ScoreHistogram(scores, EntityKind::kSession, 10), (std::vector<int64_t>{0, 0, 0, 0, 0, 1, 0, 0, 0, 0}));
+      Score(EntityKind::kUser, "a", 0.0, false), Score(EntityKind::kUser, "b", 0.09, false),
+      Score(EntityKind::kUser, "c", 0.1, false), Score(EntityKind::kUser, "d", 0.95, true),
+      Score(EntityKind::kUser, "e", 1.0, true),  Score(EntityKind::kSession, "s", 0.55, false)};
+  EXPECT_EQ(ScoreHistogram(scores, EntityKind::kUser, 10),
+            (std::vector<int64_t>{2, 1, 0, 0, 0, 0, 0, 0, 0, 2}));
+  EXPECT_EQ(ScoreHistogram(scores, EntityKind::kSession, 10),
+            (std::vector<int64_t>{0, 0, 0, 0, 0, 1, 0, 0, 0, 0}));
 }
 
 TEST(BuildScoredSection, CountsThresholdsAndTheTopOverBothKinds) {
@@ -64,7 +66,8 @@ TEST(SelectNewAlerts, OnlyFlaggedEntitiesNotSeenBeforeHighestFirst) {
   const std::vector<EntityScore> scores = {
       Score(EntityKind::kUser, "u1", 0.9, true), Score(EntityKind::kUser, "u2", 0.2, false),
       Score(EntityKind::kUser, "u3", 0.6, true), Score(EntityKind::kSession, "u3", 0.95, true)};
-  const auto alerts = SelectNewAlerts(TwoThresholdModel(), "2026-12-02_10-07", scores, {{EntityKind::kUser, "u1"}});
+  const auto alerts =
+      SelectNewAlerts(TwoThresholdModel(), "2026-12-02_10-07", scores, {{EntityKind::kUser, "u1"}});
   ASSERT_EQ(alerts.size(), 2u);
   // The same id as a session is another entity.
   EXPECT_EQ(alerts[0].kind, EntityKind::kSession);
@@ -72,13 +75,18 @@ TEST(SelectNewAlerts, OnlyFlaggedEntitiesNotSeenBeforeHighestFirst) {
   EXPECT_EQ(alerts[1].entity_id, "u3");
   EXPECT_EQ(alerts[1].kind, EntityKind::kUser);
   const auto json = nlohmann::json::parse(AlertToJson(alerts[1]));
-  EXPECT_EQ(json, (nlohmann::json{{"entity_kind", "user"}, {"entity_id", "u3"}, {"fraud_score", 0.6},
-                                  {"threshold", 0.5}, {"model", "trees_graph v1"}, {"minute", "2026-12-02_10-07"},
+  EXPECT_EQ(json, (nlohmann::json{{"entity_kind", "user"},
+                                  {"entity_id", "u3"},
+                                  {"fraud_score", 0.6},
+                                  {"threshold", 0.5},
+                                  {"model", "trees_graph v1"},
+                                  {"minute", "2026-12-02_10-07"},
                                   {"top_features", scores[2].top_features}}));
 }
 
 TEST(FraudConfig, DefaultsFileAndEnvironment) {
-  auto file = ConfigFile::Parse("[fraud]\nmodel = \"/m\"\ntop = 3\nalerts_topic = \"t.fraud\"\n").ValueOrDie();
+  auto file =
+      ConfigFile::Parse("[fraud]\nmodel = \"/m\"\ntop = 3\nalerts_topic = \"t.fraud\"\n").ValueOrDie();
   ASSERT_OK_AND_ASSIGN(const auto c, FraudConfig::Resolve(file));
   EXPECT_EQ(c.model, "/m");
   EXPECT_EQ(c.top, 3);
@@ -104,7 +112,9 @@ class LiveScorerTest : public storage::LocalStoreFixture {
     std::ofstream(path, std::ios::binary) << bytes;
     return path;
   }
-  ObjectUri Minute(const std::string& dir, const std::string& name) { return Uri(dir + "/" + name + ".parquet"); }
+  ObjectUri Minute(const std::string& dir, const std::string& name) {
+    return Uri(dir + "/" + name + ".parquet");
+  }
 };
 
 TEST_F(LiveScorerTest, WithoutAModelTheSectionSaysWhyAndNothingIsWritten) {
@@ -136,7 +146,10 @@ TEST_F(LiveScorerTest, ScoresTheWindowAndAlertsEachFlaggedEntityOnceAcrossMinute
   // Live minutes of another seed, without their labels.
   const auto calendar = events::MinuteCalendar::Open().ValueOrDie();
   gen::SyntheticMinutes spec{.first = calendar.Parse("2026-11-02 10:00").ValueOrDie(),
-                             .minutes = 3, .rows = 8000, .generator = {.seed = 11}, .fraud_share = 0.1};
+                             .minutes = 3,
+                             .rows = 8000,
+                             .generator = {.seed = 11},
+                             .fraud_share = 0.1};
   ASSERT_TRUE(gen::WriteSyntheticMinutes({.target = Uri("live"), .store = store_}, calendar, spec).ok());
 
   std::vector<Alert> sent;
@@ -154,7 +167,8 @@ TEST_F(LiveScorerTest, ScoresTheWindowAndAlertsEachFlaggedEntityOnceAcrossMinute
       EXPECT_EQ(f.window.first, "2026-11-02_10-00");
       EXPECT_EQ(f.top.size(), 5u);
       EXPECT_GT(f.flagged[0] + f.flagged[1], 0);
-      EXPECT_TRUE(store_->Stat(BesideMinute(Minute("live", name), events::kScoresSuffix)).ValueOrDie().exists);
+      EXPECT_TRUE(
+          store_->Stat(BesideMinute(Minute("live", name), events::kScoresSuffix)).ValueOrDie().exists);
       new_alerts += f.new_alerts;
     }
   }
@@ -166,13 +180,15 @@ TEST_F(LiveScorerTest, ScoresTheWindowAndAlertsEachFlaggedEntityOnceAcrossMinute
   EXPECT_GT(sent.size(), 0u);
   EXPECT_EQ(static_cast<int64_t>(sent.size()), new_alerts);
   std::set<EntityKey> unique;
-  for (const auto& a : sent) EXPECT_TRUE(unique.emplace(a.kind, a.entity_id).second) << a.entity_id << " twice";
+  for (const auto& a : sent)
+    EXPECT_TRUE(unique.emplace(a.kind, a.entity_id).second) << a.entity_id << " twice";
 
   // A failed publish fails the minute and writes no scores object, so a retry sends them.
   const auto minute = Minute("live", "2026-11-02_10-02");
   ASSERT_TRUE(store_->Delete(BesideMinute(minute, events::kScoresSuffix)).ok());
   ASSERT_TRUE(store_->Delete(BesideMinute(Minute("live", "2026-11-02_10-01"), events::kScoresSuffix)).ok());
-  LiveScorer failing({.model = path}, [](const std::vector<Alert>&) { return Status::IOError("broker down"); });
+  LiveScorer failing({.model = path},
+                     [](const std::vector<Alert>&) { return Status::IOError("broker down"); });
   const auto failed = failing.ScoreMinute(*store_, minute);
   ASSERT_FALSE(failed.ok());
   EXPECT_NE(failed.status().message().find("broker down"), std::string::npos);

@@ -50,7 +50,9 @@ Ranking Rank(std::span<const double> scores, std::span<const uint8_t> labels) {
   return ranking;
 }
 
-double Ratio(size_t num, size_t den) { return den == 0 ? 0.0 : static_cast<double>(num) / static_cast<double>(den); }
+double Ratio(size_t num, size_t den) {
+  return den == 0 ? 0.0 : static_cast<double>(num) / static_cast<double>(den);
+}
 
 }  // namespace
 
@@ -97,7 +99,8 @@ OperatingPoint AtFalsePositiveRate(std::span<const double> scores, std::span<con
   return point;
 }
 
-PrCurve PrecisionRecallCurve(std::span<const double> scores, std::span<const uint8_t> labels, size_t max_points) {
+PrCurve PrecisionRecallCurve(std::span<const double> scores, std::span<const uint8_t> labels,
+                             size_t max_points) {
   const Ranking ranking = Rank(scores, labels);
   PrCurve curve;
   const size_t k = ranking.steps.size();
@@ -122,8 +125,8 @@ ModelFigures Judge(std::string model, events::EntityKind kind, uint64_t seed, st
   figures.kind = kind;
   figures.seed = seed;
   figures.test_entities = n;
-  figures.test_positives = static_cast<size_t>(std::count_if(labels.begin(), labels.begin() + static_cast<ptrdiff_t>(n),
-                                                             [](uint8_t label) { return label != 0; }));
+  figures.test_positives = static_cast<size_t>(std::count_if(
+      labels.begin(), labels.begin() + static_cast<ptrdiff_t>(n), [](uint8_t label) { return label != 0; }));
   figures.pr_auc = AveragePrecision(scores, labels);
   figures.roc_auc = RocAuc(scores, labels);
   const OperatingPoint point = AtFalsePositiveRate(scores, labels, 0.01);

@@ -185,10 +185,10 @@ TEST(Judge, OverallAndSliceFigures) {
     truth.labels.push_back(label);
     truth.slice.push_back(slice);
   };
-  add(0.5, 0, 2);   // flagged look-alike (1 false positive of 200 = 0.5 %)
-  add(0.45, 1, 0);  // bot
-  add(0.4, 0, 2);   // flagged look-alike (2 of 200 = 1 %): the 1 % FPR threshold is 0.4
-  add(0.01, 0, 2);  // look-alike not flagged
+  add(0.5, 0, 2);     // flagged look-alike (1 false positive of 200 = 0.5 %)
+  add(0.45, 1, 0);    // bot
+  add(0.4, 0, 2);     // flagged look-alike (2 of 200 = 1 %): the 1 % FPR threshold is 0.4
+  add(0.01, 0, 2);    // look-alike not flagged
   add(0.1005, 1, 1);  // card testing, below the threshold and 96 ordinary negatives
   ASSERT_EQ(scores.size(), 202U);
 

@@ -35,7 +35,8 @@ const std::vector<std::string>& TrainableModels() {
 std::string FraudModel::Label() const { return name + " v" + std::to_string(version); }
 
 Result<std::string> FraudModel::Serialize() const {
-  const bool any_gnn = std::any_of(parts.begin(), parts.end(), [](const Part& p) { return p.gnn != nullptr; });
+  const bool any_gnn =
+      std::any_of(parts.begin(), parts.end(), [](const Part& p) { return p.gnn != nullptr; });
   const int format = any_gnn ? 2 : 1;
   nlohmann::json header = {{"model", name},
                            {"version", format},
@@ -50,7 +51,8 @@ Result<std::string> FraudModel::Serialize() const {
     } else {
       PFAD_ASSIGN_OR_RAISE(bytes, part.trees.Serialize());
     }
-    nlohmann::json entry = {{"kind", events::ToString(part.kind)}, {"threshold", part.threshold}, {"bytes", bytes.size()}};
+    nlohmann::json entry = {
+        {"kind", events::ToString(part.kind)}, {"threshold", part.threshold}, {"bytes", bytes.size()}};
     if (format >= 2) entry["type"] = part.gnn != nullptr ? "gnn" : "trees";
     header["parts"].push_back(std::move(entry));
     body += bytes;
@@ -66,15 +68,16 @@ Result<FraudModel> FraudModel::Parse(std::string_view bytes) {
   }
   if (format == 0) {
     if (bytes.starts_with(kMagicPrefix)) {
-      return Status::Invalid("fraud model format '", first_line, "' is not supported (this pfad reads versions 1 to ",
-                             kFormatVersion, ")");
+      return Status::Invalid("fraud model format '", first_line,
+                             "' is not supported (this pfad reads versions 1 to ", kFormatVersion, ")");
     }
     return Status::Invalid("not a PFAD fraud model (it does not start with '", kMagicPrefix,
                            "<version>'; docs/FRAUD.md section 4)");
   }
   bytes.remove_prefix(first_line.size() + 1);
   const auto newline = bytes.find('\n');
-  if (newline == std::string_view::npos) return Status::Invalid("corrupt fraud model: its header line is cut off");
+  if (newline == std::string_view::npos)
+    return Status::Invalid("corrupt fraud model: its header line is cut off");
   const auto header = nlohmann::json::parse(bytes.substr(0, newline), nullptr, /*allow_exceptions=*/false);
   bytes.remove_prefix(newline + 1);
   if (!header.is_object() || !header.contains("parts") || !header["parts"].is_array()) {
@@ -87,12 +90,12 @@ Result<FraudModel> FraudModel::Parse(std::string_view bytes) {
     model.trained_on = header.value("trained_on", "");
     model.window_minutes = header.at("window_minutes").get<int>();
     if (model.version < 1 || model.version > kFormatVersion) {
-      return Status::Invalid("fraud model version ", model.version, " is not supported (this pfad reads versions 1 to ",
-                             kFormatVersion, ")");
+      return Status::Invalid("fraud model version ", model.version,
+                             " is not supported (this pfad reads versions 1 to ", kFormatVersion, ")");
     }
     if (model.version != format) {
-      return Status::Invalid("corrupt fraud model: its header says version ", model.version, ", its first line ",
-                             format);
+      return Status::Invalid("corrupt fraud model: its header says version ", model.version,
+                             ", its first line ", format);
     }
     std::shared_ptr<const Gnn> shared;  // parts with the same network bytes share one Gnn
     std::string_view shared_bytes;
@@ -102,7 +105,8 @@ Result<FraudModel> FraudModel::Parse(std::string_view bytes) {
       const std::string type = format >= 2 ? part.at("type").get<std::string>() : "trees";
       if (!kind) return Status::Invalid("corrupt fraud model: unknown kind ", part.at("kind").dump());
       if (size > bytes.size()) {
-        return Status::Invalid("corrupt fraud model: a part of ", size, " bytes, but only ", bytes.size(), " left");
+        return Status::Invalid("corrupt fraud model: a part of ", size, " bytes, but only ", bytes.size(),
+                               " left");
       }
       const auto threshold = part.at("threshold").get<double>();
       const auto part_bytes = bytes.substr(0, size);
@@ -126,7 +130,8 @@ Result<FraudModel> FraudModel::Parse(std::string_view bytes) {
   } catch (const nlohmann::json::exception& e) {
     return Status::Invalid("corrupt fraud model: its header lacks a field: ", e.what());
   }
-  if (!bytes.empty()) return Status::Invalid("corrupt fraud model: ", bytes.size(), " bytes after the last part");
+  if (!bytes.empty())
+    return Status::Invalid("corrupt fraud model: ", bytes.size(), " bytes after the last part");
   if (model.parts.empty()) return Status::Invalid("corrupt fraud model: it has no parts");
   return model;
 }
@@ -136,8 +141,8 @@ namespace {
 Status CheckBothClasses(const std::vector<uint8_t>& y, events::EntityKind kind) {
   const auto positives = std::count(y.begin(), y.end(), 1);
   if (positives == 0 || positives == static_cast<long>(y.size())) {
-    return Status::Invalid("the training minutes hold ", positives, " fraud ", events::ToString(kind), "s of ",
-                           y.size(), ": a model needs both classes");
+    return Status::Invalid("the training minutes hold ", positives, " fraud ", events::ToString(kind),
+                           "s of ", y.size(), ": a model needs both classes");
   }
   return Status::OK();
 }
@@ -155,8 +160,12 @@ Status TrainGnn(std::vector<TrainingWindow>& windows, const LabelIndex& labels, 
   std::vector<GnnGraph> graphs;
   std::vector<uint8_t> all[2];
   for (const auto& w : windows) {
-    GnnGraph g{&w.nodes, &w.graph.edges, FraudFlags(w.nodes.users.ids, labels.of(events::EntityKind::kUser)), {},
-               FraudFlags(w.nodes.sessions.ids, labels.of(events::EntityKind::kSession)), {}};
+    GnnGraph g{&w.nodes,
+               &w.graph.edges,
+               FraudFlags(w.nodes.users.ids, labels.of(events::EntityKind::kUser)),
+               {},
+               FraudFlags(w.nodes.sessions.ids, labels.of(events::EntityKind::kSession)),
+               {}};
     g.user_mask.assign(g.user_labels.size(), 1);
     g.session_mask.assign(g.session_labels.size(), 1);
     all[0].insert(all[0].end(), g.user_labels.begin(), g.user_labels.end());
@@ -189,23 +198,26 @@ Status TrainGnn(std::vector<TrainingWindow>& windows, const LabelIndex& labels, 
 
 }  // namespace
 
-Result<FraudModel> TrainModel(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& minutes,
-                              const TrainOptions& options) {
+Result<FraudModel> TrainModel(const storage::ObjectStore& store,
+                              const std::vector<storage::ObjectUri>& minutes, const TrainOptions& options) {
   const auto& known = TrainableModels();
   if (std::find(known.begin(), known.end(), options.model) == known.end()) {
-    return Status::Invalid("unknown fraud model '", options.model, "' (known: gnn_hetero, gnn_sage, trees_graph)");
+    return Status::Invalid("unknown fraud model '", options.model,
+                           "' (known: gnn_hetero, gnn_sage, trees_graph)");
   }
   if (minutes.empty()) return Status::Invalid("no minute objects to train on");
   if (options.window_minutes < 1) return Status::Invalid("window minutes must be at least 1");
-  if (!(options.train_fpr >= 0 && options.train_fpr < 1)) return Status::Invalid("train FPR must be in [0, 1)");
+  if (!(options.train_fpr >= 0 && options.train_fpr < 1))
+    return Status::Invalid("train FPR must be in [0, 1)");
   PFAD_ASSIGN_OR_RAISE(const LabelIndex labels, ReadLabels(store, minutes));
   const bool gnn = options.model != "trees_graph";
   FeatureTable rows[2];
   std::vector<TrainingWindow> windows;
   const auto w = static_cast<size_t>(options.window_minutes);
   for (size_t start = 0; start < minutes.size(); start += w) {
-    const std::vector<storage::ObjectUri> window(minutes.begin() + static_cast<long>(start),
-                                                 minutes.begin() + static_cast<long>(std::min(minutes.size(), start + w)));
+    const std::vector<storage::ObjectUri> window(
+        minutes.begin() + static_cast<long>(start),
+        minutes.begin() + static_cast<long>(std::min(minutes.size(), start + w)));
     PFAD_ASSIGN_OR_RAISE(const auto events, ReadWindow(store, window));
     TrainingWindow t{BuildGraph(events), {}};
     t.nodes = ComputeNodeFeatures(events, t.graph);

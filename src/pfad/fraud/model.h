@@ -27,15 +27,15 @@ namespace pfad::fraud {
 
 struct FraudModel {
   static constexpr int kFormatVersion = 2;  // the newest this build reads and writes
-  std::string name = "trees_graph";          // or "gnn_sage", "gnn_hetero"
-  int version = 1;                           // 2 when a part is a GNN
-  std::string trained_on;  // what it was trained on (window URI, minutes)
+  std::string name = "trees_graph";         // or "gnn_sage", "gnn_hetero"
+  int version = 1;                          // 2 when a part is a GNN
+  std::string trained_on;                   // what it was trained on (window URI, minutes)
   int window_minutes = 10;
 
   struct Part {
     events::EntityKind kind = events::EntityKind::kUser;
-    double threshold = 0.5;  // is_fraud when the score is at least this
-    BoostedTrees trees;  // a trees part
+    double threshold = 0.5;          // is_fraud when the score is at least this
+    BoostedTrees trees;              // a trees part
     std::shared_ptr<const Gnn> gnn;  // a GNN part (the parts of one model share it)
   };
   std::vector<Part> parts;
@@ -64,7 +64,7 @@ struct TrainOptions {
 // consecutive windows of window_minutes, as scoring sees them. Trees: the rows
 // of all windows train one model per kind. GNN: one network over all windows'
 // graphs (full batch, each window its own graph). Invalid without fraud of a kind.
-Result<FraudModel> TrainModel(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& minutes,
-                              const TrainOptions& options);
+Result<FraudModel> TrainModel(const storage::ObjectStore& store,
+                              const std::vector<storage::ObjectUri>& minutes, const TrainOptions& options);
 
 }  // namespace pfad::fraud

@@ -81,7 +81,8 @@ TEST_P(FraudModelTest, FlaggedEntitiesAreMostlyLabelledFraudAndCarryTheirTopFeat
   for (const auto& s : scores) {
     EXPECT_GE(s.fraud_score, 0);
     EXPECT_LE(s.fraud_score, 1);
-    const double threshold = s.kind == EntityKind::kUser ? model.parts[0].threshold : model.parts[1].threshold;
+    const double threshold =
+        s.kind == EntityKind::kUser ? model.parts[0].threshold : model.parts[1].threshold;
     EXPECT_EQ(s.is_fraud, s.fraud_score >= threshold);
     if (!s.is_fraud) continue;
     ++flagged;
@@ -96,9 +97,11 @@ TEST_P(FraudModelTest, FlaggedEntitiesAreMostlyLabelledFraudAndCarryTheirTopFeat
   const auto out = BesideMinute(test.back(), events::kScoresSuffix);
   ASSERT_TRUE(WriteScores(*store_, out, model.Label(), scores).ok());
   auto file = arrow::io::ReadableFile::Open(out.FsPath()).ValueOrDie();
-  auto table = parquet::arrow::OpenFile(file, arrow::default_memory_pool()).ValueOrDie()->ReadTable().ValueOrDie();
+  auto table =
+      parquet::arrow::OpenFile(file, arrow::default_memory_pool()).ValueOrDie()->ReadTable().ValueOrDie();
   EXPECT_EQ(table->schema()->field_names(),
-            (std::vector<std::string>{"entity_kind", "entity_id", "fraud_score", "is_fraud", "model", "top_features"}));
+            (std::vector<std::string>{"entity_kind", "entity_id", "fraud_score", "is_fraud", "model",
+                                      "top_features"}));
   EXPECT_EQ(table->num_rows(), static_cast<int64_t>(scores.size()));
 }
 

@@ -26,10 +26,20 @@ enum Column : size_t {
   kFirstType,
   kColumnCount,
 };
-constexpr std::array<std::string_view, kColumnCount> kColumnNames = {
-    "n_events",     "n_cart",         "n_checkout",           "n_payment",           "share_view",
-    "share_checkout", "share_payment", "share_search",        "error_code_diversity", "payment_error_share",
-    "gap_cv",       "products_per_event", "degree",           "first_type"};
+constexpr std::array<std::string_view, kColumnCount> kColumnNames = {"n_events",
+                                                                     "n_cart",
+                                                                     "n_checkout",
+                                                                     "n_payment",
+                                                                     "share_view",
+                                                                     "share_checkout",
+                                                                     "share_payment",
+                                                                     "share_search",
+                                                                     "error_code_diversity",
+                                                                     "payment_error_share",
+                                                                     "gap_cv",
+                                                                     "products_per_event",
+                                                                     "degree",
+                                                                     "first_type"};
 
 constexpr double kCheckoutType = static_cast<double>(events::EventType::kCheckout);
 constexpr double kPaymentType = static_cast<double>(events::EventType::kPayment);
@@ -40,11 +50,16 @@ uint8_t Bit(Rule rule) { return static_cast<uint8_t>(1U << static_cast<unsigned>
 
 std::string_view ToString(Rule rule) {
   switch (rule) {
-    case Rule::kBot: return "bot";
-    case Rule::kCardTesting: return "card_testing";
-    case Rule::kAccountTakeover: return "account_takeover";
-    case Rule::kCartHoarding: return "cart_hoarding";
-    case Rule::kFraudRing: return "fraud_ring";
+    case Rule::kBot:
+      return "bot";
+    case Rule::kCardTesting:
+      return "card_testing";
+    case Rule::kAccountTakeover:
+      return "account_takeover";
+    case Rule::kCartHoarding:
+      return "cart_hoarding";
+    case Rule::kFraudRing:
+      return "fraud_ring";
   }
   return "unknown";
 }
@@ -60,8 +75,9 @@ Result<std::vector<uint8_t>> RuleHits(const FeatureTable& node_features) {
     index[c] = static_cast<size_t>(column);
   }
   if (node_features.values.size() != node_features.rows() * node_features.cols()) {
-    return Status::Invalid("the ", events::ToString(node_features.kind), " feature table has ", node_features.values.size(),
-                           " values for ", node_features.rows(), " rows x ", node_features.cols(), " columns");
+    return Status::Invalid("the ", events::ToString(node_features.kind), " feature table has ",
+                           node_features.values.size(), " values for ", node_features.rows(), " rows x ",
+                           node_features.cols(), " columns");
   }
   const bool sessions = node_features.kind == events::EntityKind::kSession;
   std::vector<uint8_t> hits(node_features.rows(), 0);
@@ -73,12 +89,14 @@ Result<std::vector<uint8_t>> RuleHits(const FeatureTable& node_features) {
         f(kGapCv) <= kBotMaxGapCv) {
       fired |= Bit(Rule::kBot);
     }
-    if (f(kNPayment) >= kCardTestingMinPayments && f(kPaymentErrorShare) >= kCardTestingMinPaymentErrorShare &&
+    if (f(kNPayment) >= kCardTestingMinPayments &&
+        f(kPaymentErrorShare) >= kCardTestingMinPaymentErrorShare &&
         f(kErrorCodeDiversity) <= kCardTestingMaxErrorCodeDiversity) {
       fired |= Bit(Rule::kCardTesting);
     }
     if ((f(kFirstType) == kCheckoutType || f(kFirstType) == kPaymentType) &&
-        f(kShareCheckout) + f(kSharePayment) >= kTakeoverMinCheckoutShare && f(kNEvents) >= kTakeoverMinEvents) {
+        f(kShareCheckout) + f(kSharePayment) >= kTakeoverMinCheckoutShare &&
+        f(kNEvents) >= kTakeoverMinEvents) {
       fired |= Bit(Rule::kAccountTakeover);
     }
     if (f(kNCart) >= kHoardingMinCarts && f(kNCheckout) <= kHoardingMaxCheckouts &&

@@ -11,12 +11,31 @@ namespace pfad::fraud {
 namespace {
 
 // The 25 node features of docs/FRAUD.md section 2.
-const std::vector<std::string> kNodeFeatures = {
-    "n_events",       "n_view",         "n_cart",        "n_checkout",  "n_payment",    "n_search",
-    "share_view",     "share_cart",     "share_checkout", "share_payment", "share_search", "n_error",
-    "share_error",    "error_codes",    "error_code_diversity", "payment_error_share", "latency_mean",
-    "latency_std",    "gap_mean_ms",    "gap_cv",        "span_ms",     "products",     "products_per_event",
-    "degree",         "first_type"};
+const std::vector<std::string> kNodeFeatures = {"n_events",
+                                                "n_view",
+                                                "n_cart",
+                                                "n_checkout",
+                                                "n_payment",
+                                                "n_search",
+                                                "share_view",
+                                                "share_cart",
+                                                "share_checkout",
+                                                "share_payment",
+                                                "share_search",
+                                                "n_error",
+                                                "share_error",
+                                                "error_codes",
+                                                "error_code_diversity",
+                                                "payment_error_share",
+                                                "latency_mean",
+                                                "latency_std",
+                                                "gap_mean_ms",
+                                                "gap_cv",
+                                                "span_ms",
+                                                "products",
+                                                "products_per_event",
+                                                "degree",
+                                                "first_type"};
 
 using Row = std::map<std::string, double>;
 
@@ -56,7 +75,8 @@ TEST(Rules, Bot) {
   shopper["share_view"] = 0.4;
   Row short_visit = bot;
   short_visit["n_events"] = 20;
-  EXPECT_EQ(Hits(kUser, {bot, human, shopper, short_visit}), (std::vector<uint8_t>{Bit(Rule::kBot), 0, 0, 0}));
+  EXPECT_EQ(Hits(kUser, {bot, human, shopper, short_visit}),
+            (std::vector<uint8_t>{Bit(Rule::kBot), 0, 0, 0}));
 }
 
 TEST(Rules, CardTesting) {
@@ -72,7 +92,8 @@ TEST(Rules, CardTesting) {
 }
 
 TEST(Rules, AccountTakeover) {
-  const Row takeover = {{"first_type", 2}, {"n_events", 4}, {"share_checkout", 0.25}, {"share_payment", 0.75}};
+  const Row takeover = {
+      {"first_type", 2}, {"n_events", 4}, {"share_checkout", 0.25}, {"share_payment", 0.75}};
   Row starts_paying = takeover;
   starts_paying["first_type"] = 3;
   Row quick_purchase = takeover;
@@ -107,9 +128,9 @@ TEST(Rules, FraudRingOnlyForSessions) {
 }
 
 TEST(Rules, ScoreCountsTheRulesThatFire) {
-  const Row bot_on_shared_device = {
-      {"n_events", 100}, {"share_view", 1}, {"gap_cv", 0.01}, {"degree", 4}};
-  ASSERT_OK_AND_ASSIGN(std::vector<double> scores, RuleScores(Table(kSession, {bot_on_shared_device, Row{}})));
+  const Row bot_on_shared_device = {{"n_events", 100}, {"share_view", 1}, {"gap_cv", 0.01}, {"degree", 4}};
+  ASSERT_OK_AND_ASSIGN(std::vector<double> scores,
+                       RuleScores(Table(kSession, {bot_on_shared_device, Row{}})));
   EXPECT_EQ(scores, (std::vector<double>{2, 0}));
 }
 

@@ -26,7 +26,8 @@ std::string TopFeatures(const FeatureTable& table, size_t row, const std::vector
   for (size_t k = 0; k < n && contributions[order[k]] > 0; ++k) {
     const int column = table.Column(names[order[k]]);
     if (!out.empty()) out += "; ";
-    out += fmt::format("{}={:.4g}", names[order[k]], column < 0 ? 0.0 : table.at(row, static_cast<size_t>(column)));
+    out += fmt::format("{}={:.4g}", names[order[k]],
+                       column < 0 ? 0.0 : table.at(row, static_cast<size_t>(column)));
   }
   return out;
 }
@@ -44,7 +45,8 @@ Result<std::vector<EntityScore>> ScoreWithGnn(const FraudModel& model, const Win
   const Gnn* gnn = nullptr;
   for (const auto& part : model.parts) {
     if (part.gnn == nullptr) return Status::Invalid("a fraud model mixes GNN and trees parts");
-    if (gnn != nullptr && part.gnn.get() != gnn) return Status::Invalid("a fraud model holds two different GNNs");
+    if (gnn != nullptr && part.gnn.get() != gnn)
+      return Status::Invalid("a fraud model holds two different GNNs");
     gnn = part.gnn.get();
   }
   PFAD_ASSIGN_OR_RAISE(const auto explained, gnn->Explain(nodes, graph.edges));
@@ -57,7 +59,8 @@ Result<std::vector<EntityScore>> ScoreWithGnn(const FraudModel& model, const Win
     const bool users = kind == events::EntityKind::kUser;
     const FeatureTable& table = users ? nodes.users : nodes.sessions;
     const auto& scores = users ? explained.scores.users : explained.scores.sessions;
-    const std::span<const double> shares(users ? explained.user_attributions : explained.session_attributions);
+    const std::span<const double> shares(users ? explained.user_attributions
+                                               : explained.session_attributions);
     const size_t first = out.size();
     for (size_t r = 0; r < table.rows(); ++r) {
       out.push_back({kind, table.ids[r], scores[r], scores[r] >= part->threshold,
@@ -92,8 +95,8 @@ Result<std::vector<EntityScore>> ScoreWindow(const FraudModel& model, const Wind
   return out;
 }
 
-Status WriteScores(const storage::ObjectStore& store, const storage::ObjectUri& uri, const std::string& model_label,
-                   const std::vector<EntityScore>& scores) {
+Status WriteScores(const storage::ObjectStore& store, const storage::ObjectUri& uri,
+                   const std::string& model_label, const std::vector<EntityScore>& scores) {
   arrow::StringBuilder kind, id, model, top;
   arrow::DoubleBuilder score;
   arrow::BooleanBuilder flagged;
@@ -112,12 +115,11 @@ Status WriteScores(const storage::ObjectStore& store, const storage::ObjectUri& 
   PFAD_RETURN_NOT_OK(flagged.Finish(&columns[3]));
   PFAD_RETURN_NOT_OK(model.Finish(&columns[4]));
   PFAD_RETURN_NOT_OK(top.Finish(&columns[5]));
-  const auto schema = arrow::schema({arrow::field("entity_kind", arrow::utf8(), false),
-                                     arrow::field("entity_id", arrow::utf8(), false),
-                                     arrow::field("fraud_score", arrow::float64(), false),
-                                     arrow::field("is_fraud", arrow::boolean(), false),
-                                     arrow::field("model", arrow::utf8(), false),
-                                     arrow::field("top_features", arrow::utf8(), false)});
+  const auto schema = arrow::schema(
+      {arrow::field("entity_kind", arrow::utf8(), false), arrow::field("entity_id", arrow::utf8(), false),
+       arrow::field("fraud_score", arrow::float64(), false),
+       arrow::field("is_fraud", arrow::boolean(), false), arrow::field("model", arrow::utf8(), false),
+       arrow::field("top_features", arrow::utf8(), false)});
   const auto table = arrow::Table::Make(schema, columns);
   PFAD_ASSIGN_OR_RAISE(auto writer, store.OpenForWrite(uri));
   PFAD_RETURN_NOT_OK(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), writer->stream(),

@@ -27,7 +27,7 @@ Result<std::vector<EntityScore>> ScoreWindow(const FraudModel& model, const Wind
 
 // The scores object (DESIGN.md section 9 columns: entity_kind, entity_id,
 // fraud_score, is_fraud, model, top_features), written atomically.
-Status WriteScores(const storage::ObjectStore& store, const storage::ObjectUri& uri, const std::string& model_label,
-                   const std::vector<EntityScore>& scores);
+Status WriteScores(const storage::ObjectStore& store, const storage::ObjectUri& uri,
+                   const std::string& model_label, const std::vector<EntityScore>& scores);
 
 }  // namespace pfad::fraud

@@ -8,9 +8,9 @@
 
 #define PFAD_TEST_CONCAT_INNER(a, b) a##b
 #define PFAD_TEST_CONCAT(a, b) PFAD_TEST_CONCAT_INNER(a, b)
-#define PFAD_ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, rexpr)     \
-  auto result = (rexpr);                                       \
-  ASSERT_TRUE(result.ok()) << result.status().ToString();      \
+#define PFAD_ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, rexpr) \
+  auto result = (rexpr);                                   \
+  ASSERT_TRUE(result.ok()) << result.status().ToString();  \
   lhs = std::move(result).ValueUnsafe()
 // ASSERT_OK_AND_ASSIGN(auto x, MakeX()): fails the test with the Status text.
 #define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \

@@ -11,18 +11,21 @@ storage::ObjectUri BesideMinute(const storage::ObjectUri& minute, std::string_vi
   return minute.Sibling(name + std::string(suffix));
 }
 
-Result<LabelIndex> ReadLabels(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& minutes) {
+Result<LabelIndex> ReadLabels(const storage::ObjectStore& store,
+                              const std::vector<storage::ObjectUri>& minutes) {
   LabelIndex index;
   for (const auto& minute : minutes) {
     const auto uri = BesideMinute(minute, events::kLabelsSuffix);
     PFAD_ASSIGN_OR_RAISE(auto info, store.Stat(uri));
     if (!info.exists) {
-      return Status::Invalid(uri.ToString(), ": no labels beside the minute object; training and evaluation need "
+      return Status::Invalid(uri.ToString(),
+                             ": no labels beside the minute object; training and evaluation need "
                              "the labels that generating with fraud actors writes (docs/FRAUD.md)");
     }
     PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(uri));
     auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
-    if (!reader.ok()) return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
+    if (!reader.ok())
+      return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
     std::shared_ptr<arrow::Table> table;
     PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable());
     auto labels = events::LabelsFromTable(*table);

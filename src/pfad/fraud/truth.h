@@ -25,7 +25,8 @@ storage::ObjectUri BesideMinute(const storage::ObjectUri& minute, std::string_vi
 
 // Invalid, naming the object, when a minute has no labels object beside it or
 // the labels are not the DESIGN.md section 9 columns.
-Result<LabelIndex> ReadLabels(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& minutes);
+Result<LabelIndex> ReadLabels(const storage::ObjectStore& store,
+                              const std::vector<storage::ObjectUri>& minutes);
 
 // 1 for entities labelled with a fraud scenario, 0 otherwise (look-alikes and
 // ordinary traffic), per id.

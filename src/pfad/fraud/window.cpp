@@ -35,7 +35,8 @@ uint32_t Intern(IdMap& map, std::vector<std::string>& ids, std::string_view id) 
 Result<std::shared_ptr<arrow::Array>> Column(const arrow::RecordBatch& batch, std::string_view name) {
   auto column = batch.GetColumnByName(std::string(name));
   if (!column) {
-    return Status::Invalid("no column '", name, "': a minute object needs the columns of DESIGN.md section 2");
+    return Status::Invalid("no column '", name,
+                           "': a minute object needs the columns of DESIGN.md section 2");
   }
   return column;
 }
@@ -46,10 +47,14 @@ Result<int64_t> MillisPerUnit(const arrow::DataType& type) {
     return Status::Invalid("column 'event_timestamp' has type ", type.ToString(), ", expected a timestamp");
   }
   switch (static_cast<const arrow::TimestampType&>(type).unit()) {
-    case arrow::TimeUnit::SECOND: return -1000;  // multiply
-    case arrow::TimeUnit::MILLI: return 1;
-    case arrow::TimeUnit::MICRO: return 1000;
-    case arrow::TimeUnit::NANO: return 1000000;
+    case arrow::TimeUnit::SECOND:
+      return -1000;  // multiply
+    case arrow::TimeUnit::MILLI:
+      return 1;
+    case arrow::TimeUnit::MICRO:
+      return 1000;
+    case arrow::TimeUnit::NANO:
+      return 1000000;
   }
   return 1;
 }
@@ -137,26 +142,39 @@ Status ParsedRows::Append(const arrow::RecordBatch& batch) {
 
   Status row_status = Status::OK();
   const auto fail = [&](int64_t row, std::string_view column, std::string_view value) {
-    if (row_status.ok()) row_status = Status::Invalid("row ", row, ": column '", column, "' has '", value, "'");
+    if (row_status.ok())
+      row_status = Status::Invalid("row ", row, ": column '", column, "' has '", value, "'");
   };
   const auto uuids = [&](const arrow::Array& array, std::string_view name, std::vector<events::Uuid>& out) {
     return events::ForEachString(array, name, [&](int64_t i, std::optional<std::string_view> v) {
       auto id = events::Uuid::Parse(v.value_or("null"));
-      if (id.ok()) out[at + static_cast<size_t>(i)] = *id; else fail(i, name, v.value_or("null"));
+      if (id.ok())
+        out[at + static_cast<size_t>(i)] = *id;
+      else
+        fail(i, name, v.value_or("null"));
     });
   };
   PFAD_RETURN_NOT_OK(uuids(*event_ids, col::kEventId, event_id));
   PFAD_RETURN_NOT_OK(uuids(*user_ids, col::kUserId, user));
   PFAD_RETURN_NOT_OK(uuids(*session_ids, col::kSessionId, session));
-  PFAD_RETURN_NOT_OK(events::ForEachString(*types, col::kEventType, [&](int64_t i, std::optional<std::string_view> v) {
-    auto t = events::ParseEventType(v.value_or(""));
-    if (t) type[at + static_cast<size_t>(i)] = static_cast<uint8_t>(*t); else fail(i, col::kEventType, v.value_or("null"));
-  }));
-  PFAD_RETURN_NOT_OK(events::ForEachString(*statuses, col::kStatus, [&](int64_t i, std::optional<std::string_view> v) {
-    auto st = events::ParseEventStatus(v.value_or(""));
-    if (st) error[at + static_cast<size_t>(i)] = *st == events::EventStatus::kError; else fail(i, col::kStatus, v.value_or("null"));
-  }));
-  const auto ints = [&](const arrow::Array& array, std::string_view name, std::vector<int32_t>& out, int32_t null) {
+  PFAD_RETURN_NOT_OK(
+      events::ForEachString(*types, col::kEventType, [&](int64_t i, std::optional<std::string_view> v) {
+        auto t = events::ParseEventType(v.value_or(""));
+        if (t)
+          type[at + static_cast<size_t>(i)] = static_cast<uint8_t>(*t);
+        else
+          fail(i, col::kEventType, v.value_or("null"));
+      }));
+  PFAD_RETURN_NOT_OK(
+      events::ForEachString(*statuses, col::kStatus, [&](int64_t i, std::optional<std::string_view> v) {
+        auto st = events::ParseEventStatus(v.value_or(""));
+        if (st)
+          error[at + static_cast<size_t>(i)] = *st == events::EventStatus::kError;
+        else
+          fail(i, col::kStatus, v.value_or("null"));
+      }));
+  const auto ints = [&](const arrow::Array& array, std::string_view name, std::vector<int32_t>& out,
+                        int32_t null) {
     return events::ForEachInt(array, name, [&](int64_t i, std::optional<int64_t> v) {
       out[at + static_cast<size_t>(i)] = v ? static_cast<int32_t>(*v) : null;
     });
@@ -182,7 +200,8 @@ Result<ParsedRows> ParseObject(const storage::ObjectStore& store, const storage:
   PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(object));
   auto opened = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
   if (!opened.ok()) {
-    return Status::Invalid(object.ToString(), ": not a readable Parquet minute object: ", opened.status().message());
+    return Status::Invalid(object.ToString(),
+                           ": not a readable Parquet minute object: ", opened.status().message());
   }
   std::unique_ptr<parquet::arrow::FileReader> reader = *std::move(opened);
   reader->set_use_threads(false);  // the files are read in parallel instead
@@ -191,7 +210,8 @@ Result<ParsedRows> ParseObject(const storage::ObjectStore& store, const storage:
   while (true) {
     PFAD_ASSIGN_OR_RAISE(auto batch, batches->Next());
     if (!batch) break;
-    if (Status st = rows.Append(*batch); !st.ok()) return Status::Invalid(object.ToString(), ": ", st.message());
+    if (Status st = rows.Append(*batch); !st.ok())
+      return Status::Invalid(object.ToString(), ": ", st.message());
   }
   return rows;
 }
@@ -199,7 +219,7 @@ Result<ParsedRows> ParseObject(const storage::ObjectStore& store, const storage:
 }  // namespace
 
 struct WindowBuilder::Interner {
-  IdMap users, sessions;  // ids given as text
+  IdMap users, sessions;                // ids given as text
   UuidIndex user_uuids, session_uuids;  // ids given as UUIDs
   // Product ids in [0, kDense) are looked up in an array (the generator's are
   // 1-10000), others in a map.
@@ -228,9 +248,9 @@ WindowBuilder::~WindowBuilder() = default;
 WindowBuilder::WindowBuilder(WindowBuilder&&) noexcept = default;
 WindowBuilder& WindowBuilder::operator=(WindowBuilder&&) noexcept = default;
 
-void WindowBuilder::Append(uint32_t user, uint32_t session, std::optional<int32_t> product_id, events::EventType type,
-                           bool error, std::optional<int32_t> error_code, int32_t latency_ms, int64_t time_ms,
-                           const events::Uuid& event_id) {
+void WindowBuilder::Append(uint32_t user, uint32_t session, std::optional<int32_t> product_id,
+                           events::EventType type, bool error, std::optional<int32_t> error_code,
+                           int32_t latency_ms, int64_t time_ms, const events::Uuid& event_id) {
   auto& e = events_;
   e.user.push_back(user);
   e.session.push_back(session);
@@ -243,9 +263,10 @@ void WindowBuilder::Append(uint32_t user, uint32_t session, std::optional<int32_
   e.event_id.push_back(event_id);
 }
 
-void WindowBuilder::Add(std::string_view user_id, std::string_view session_id, std::optional<int32_t> product_id,
-                        events::EventType type, bool error, std::optional<int32_t> error_code, int32_t latency_ms,
-                        int64_t time_ms, const events::Uuid& event_id) {
+void WindowBuilder::Add(std::string_view user_id, std::string_view session_id,
+                        std::optional<int32_t> product_id, events::EventType type, bool error,
+                        std::optional<int32_t> error_code, int32_t latency_ms, int64_t time_ms,
+                        const events::Uuid& event_id) {
   Append(Intern(interner_->users, events_.user_ids, user_id),
          Intern(interner_->sessions, events_.session_ids, session_id), product_id, type, error, error_code,
          latency_ms, time_ms, event_id);
@@ -253,9 +274,9 @@ void WindowBuilder::Add(std::string_view user_id, std::string_view session_id, s
 
 void WindowBuilder::Add(const events::Event& event) {
   Append(interner_->user_uuids.Intern(event.user_id, events_.user_ids),
-         interner_->session_uuids.Intern(event.session_id, events_.session_ids), event.product_id, event.event_type,
-         event.status == events::EventStatus::kError, event.error_code, event.request_latency_ms,
-         event.event_timestamp_ms, event.event_id);
+         interner_->session_uuids.Intern(event.session_id, events_.session_ids), event.product_id,
+         event.event_type, event.status == events::EventStatus::kError, event.error_code,
+         event.request_latency_ms, event.event_timestamp_ms, event.event_id);
 }
 
 void WindowBuilder::AddRows(const ParsedRows& rows) {
@@ -313,7 +334,8 @@ Result<std::vector<storage::ObjectUri>> ListMinuteObjects(const storage::ObjectS
   selector.recursive = false;
   auto infos = store.filesystem()->GetFileInfo(selector);
   if (!infos.ok()) {
-    return Status::IOError(dir_or_prefix.ToString(), ": cannot list the minute objects: ", infos.status().message());
+    return Status::IOError(dir_or_prefix.ToString(),
+                           ": cannot list the minute objects: ", infos.status().message());
   }
   std::vector<std::string> names;
   for (const auto& info : *infos) {
@@ -329,7 +351,8 @@ Result<std::vector<storage::ObjectUri>> ListMinuteObjects(const storage::ObjectS
   return out;
 }
 
-Result<WindowEvents> ReadWindow(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& objects) {
+Result<WindowEvents> ReadWindow(const storage::ObjectStore& store,
+                                const std::vector<storage::ObjectUri>& objects) {
   // Parse the objects on up to two threads (decoding dominates), then intern
   // their ids in object order on this one, so indices do not depend on timing.
   std::vector<Result<ParsedRows>> parsed(objects.size(), Status::Invalid("not read"));
@@ -339,7 +362,8 @@ Result<WindowEvents> ReadWindow(const storage::ObjectStore& store, const std::ve
   };
   {
     std::vector<std::jthread> threads;
-    const size_t helpers = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), objects.size());
+    const size_t helpers =
+        std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), objects.size());
     for (size_t t = 1; t < helpers; ++t) threads.emplace_back(work);
     work();
   }

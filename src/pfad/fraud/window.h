@@ -30,7 +30,7 @@ struct WindowEvents {
   std::vector<uint8_t> error;       // 1 when status is ERROR
   std::vector<int32_t> error_code;  // or kNoValue
   std::vector<int32_t> latency_ms;
-  std::vector<int64_t> time_ms;     // epoch ms
+  std::vector<int64_t> time_ms;  // epoch ms
   std::vector<events::Uuid> event_id;
 
   [[nodiscard]] size_t size() const { return user.size(); }
@@ -61,8 +61,9 @@ class WindowBuilder {
   WindowEvents Finish();
 
  private:
-  void Append(uint32_t user, uint32_t session, std::optional<int32_t> product_id, events::EventType type, bool error,
-              std::optional<int32_t> error_code, int32_t latency_ms, int64_t time_ms, const events::Uuid& event_id);
+  void Append(uint32_t user, uint32_t session, std::optional<int32_t> product_id, events::EventType type,
+              bool error, std::optional<int32_t> error_code, int32_t latency_ms, int64_t time_ms,
+              const events::Uuid& event_id);
   struct Interner;
   std::unique_ptr<Interner> interner_;
   WindowEvents events_;
@@ -78,6 +79,7 @@ Result<std::vector<storage::ObjectUri>> ListMinuteObjects(const storage::ObjectS
                                                           const storage::ObjectUri& dir_or_prefix);
 
 // Reads the minute objects into one window.
-Result<WindowEvents> ReadWindow(const storage::ObjectStore& store, const std::vector<storage::ObjectUri>& objects);
+Result<WindowEvents> ReadWindow(const storage::ObjectStore& store,
+                                const std::vector<storage::ObjectUri>& objects);
 
 }  // namespace pfad::fraud

@@ -45,7 +45,8 @@ class SoloActor : public Actor {
 
  protected:
   // An event of its user on its session.
-  events::Event SoloEvent(ActorContext& ctx, events::EventType type, int64_t t_ms, std::optional<int32_t> product) {
+  events::Event SoloEvent(ActorContext& ctx, events::EventType type, int64_t t_ms,
+                          std::optional<int32_t> product) {
     return NewEvent(ctx, user_, session_, type, t_ms, product);
   }
 
@@ -70,7 +71,9 @@ std::unique_ptr<Actor> MakeInStepGroup(events::Scenario scenario, const GroupSha
 double DrawWeight(events::Scenario scenario);
 
 // Uniform double in [lo, hi).
-inline double UniformReal(events::Rng& rng, double lo, double hi) { return lo + (hi - lo) * rng.UnitDouble(); }
+inline double UniformReal(events::Rng& rng, double lo, double hi) {
+  return lo + (hi - lo) * rng.UnitDouble();
+}
 
 // `base` scaled by a uniform factor in [1 - fraction, 1 + fraction), in whole ms (>= 1).
 inline int64_t Jittered(events::Rng& rng, double base, double fraction) {

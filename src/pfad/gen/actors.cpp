@@ -29,7 +29,8 @@ std::vector<events::FraudLabel> Actor::Labels() const {
 }
 
 void Actor::AddLabel(events::EntityKind kind, const events::Uuid& id) {
-  labels_.push_back({.kind = kind, .entity_id = id, .scenario = scenario_, .first_ms = kNotSeen, .last_ms = 0});
+  labels_.push_back(
+      {.kind = kind, .entity_id = id, .scenario = scenario_, .first_ms = kNotSeen, .last_ms = 0});
 }
 
 events::Event Actor::NewEvent(ActorContext& ctx, const events::Uuid& user, const events::Uuid& session,
@@ -50,10 +51,14 @@ namespace detail {
 double DrawWeight(events::Scenario scenario) {
   using events::Scenario;
   switch (scenario) {
-    case Scenario::kFraudRing: return 0.25;     // ~17 users each: about half the fraud users
-    case Scenario::kFlashSale: return 0.05;     // ~40 users each: about 2 users per draw
-    case Scenario::kSharedDevice: return 2;     // households outnumber rings, as they do in life
-    default: return 1;
+    case Scenario::kFraudRing:
+      return 0.25;  // ~17 users each: about half the fraud users
+    case Scenario::kFlashSale:
+      return 0.05;  // ~40 users each: about 2 users per draw
+    case Scenario::kSharedDevice:
+      return 2;  // households outnumber rings, as they do in life
+    default:
+      return 1;
   }
 }
 }  // namespace detail

@@ -60,8 +60,9 @@ class CardTesting final : public SoloActor {
     // The decline rule replaces the reference error rule.
     const bool declined = !checkout && ctx.rng.Bernoulli(decline_probability_);
     e.status = declined ? events::EventStatus::kError : events::EventStatus::kSuccess;
-    e.error_code = declined ? std::optional<int32_t>(kDeclineCodes[static_cast<size_t>(ctx.rng.Uniform(0, 3))])
-                            : std::nullopt;
+    e.error_code = declined
+                       ? std::optional<int32_t>(kDeclineCodes[static_cast<size_t>(ctx.rng.Uniform(0, 3))])
+                       : std::nullopt;
     if (!checkout && --payments_ == 0) {
       End();
     } else {
@@ -84,7 +85,9 @@ class AccountTakeover final : public Actor {
   static constexpr int64_t kEstablishedMs = 60'000;
 
   explicit AccountTakeover(ActorContext& ctx)
-      : Actor(Scenario::kAccountTakeover), session_(events::NewUuid(ctx.rng)), remaining_(ctx.rng.Uniform(3, 8)) {
+      : Actor(Scenario::kAccountTakeover),
+        session_(events::NewUuid(ctx.rng)),
+        remaining_(ctx.rng.Uniform(3, 8)) {
     AddLabel(EntityKind::kSession, session_);
   }
   [[nodiscard]] int budget_users() const override { return 1; }
@@ -125,8 +128,7 @@ class AccountTakeover final : public Actor {
 class CartHoarding final : public SoloActor {
  public:
   explicit CartHoarding(ActorContext& ctx)
-      : SoloActor(Scenario::kCartHoarding, ctx),
-        remaining_(ctx.rng.Uniform(20, 80)) {}
+      : SoloActor(Scenario::kCartHoarding, ctx), remaining_(ctx.rng.Uniform(20, 80)) {}
 
  protected:
   Event Step(int64_t t_ms, ActorContext& ctx) override {
@@ -150,7 +152,9 @@ class CartHoarding final : public SoloActor {
 
 std::unique_ptr<Actor> MakeBot(ActorContext& ctx) { return std::make_unique<Bot>(ctx); }
 std::unique_ptr<Actor> MakeCardTesting(ActorContext& ctx) { return std::make_unique<CardTesting>(ctx); }
-std::unique_ptr<Actor> MakeAccountTakeover(ActorContext& ctx) { return std::make_unique<AccountTakeover>(ctx); }
+std::unique_ptr<Actor> MakeAccountTakeover(ActorContext& ctx) {
+  return std::make_unique<AccountTakeover>(ctx);
+}
 std::unique_ptr<Actor> MakeCartHoarding(ActorContext& ctx) { return std::make_unique<CartHoarding>(ctx); }
 std::unique_ptr<Actor> MakeFraudRing(ActorContext& ctx) {
   // 5-30 members on 1-3 shared sessions, a pool of 5-15 products, 10-40 rounds.

@@ -18,7 +18,8 @@ class InStepGroup final : public Actor {
     const auto members = static_cast<size_t>(ctx.rng.Uniform(shape.members.lo, shape.members.hi));
     // At most members / 2 sessions, so every session is shared by two or more.
     const auto sessions = std::max<size_t>(
-        1, std::min<size_t>(static_cast<size_t>(ctx.rng.Uniform(shape.sessions.lo, shape.sessions.hi)), members / 2));
+        1, std::min<size_t>(static_cast<size_t>(ctx.rng.Uniform(shape.sessions.lo, shape.sessions.hi)),
+                            members / 2));
     for (size_t i = 0; i < sessions; ++i) sessions_.push_back(events::NewUuid(ctx.rng));
     for (size_t i = 0; i < members; ++i) members_.push_back(events::NewUuid(ctx.rng));
     const auto pool = ctx.rng.Uniform(shape.pool.lo, shape.pool.hi);

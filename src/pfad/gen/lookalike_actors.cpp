@@ -57,7 +57,8 @@ class FlashSale final : public Actor {
       const auto browsing = ctx.rng.Uniform(2, 6);
       const bool buys = ctx.rng.Bernoulli(0.5);
       offsets.clear();
-      for (int64_t i = 0; i < browsing + (buys ? 2 : 0); ++i) offsets.push_back(ctx.rng.Uniform(0, kSaleMs - 1));
+      for (int64_t i = 0; i < browsing + (buys ? 2 : 0); ++i)
+        offsets.push_back(ctx.rng.Uniform(0, kSaleMs - 1));
       std::sort(offsets.begin(), offsets.end());
       for (int64_t i = 0; i < static_cast<int64_t>(offsets.size()); ++i) {
         Planned p{.offset_ms = offsets[static_cast<size_t>(i)], .user = static_cast<size_t>(u)};

@@ -14,8 +14,8 @@ namespace {
 
 bool IsObject(const storage::ObjectUri& uri) { return uri.Basename().ends_with(events::kObjectSuffix); }
 
-Status WriteEvents(const storage::ObjectStore& store, const storage::ObjectUri& object, const events::Minute& minute,
-                   const SyntheticMinutes& spec, TrafficMix& mix) {
+Status WriteEvents(const storage::ObjectStore& store, const storage::ObjectUri& object,
+                   const events::Minute& minute, const SyntheticMinutes& spec, TrafficMix& mix) {
   PFAD_ASSIGN_OR_RAISE(auto writer, store.OpenForWrite(object));
   PFAD_ASSIGN_OR_RAISE(auto parquet_writer,
                        parquet::arrow::FileWriter::Open(*events::EventSchema(), arrow::default_memory_pool(),
@@ -56,7 +56,8 @@ storage::ObjectUri MinuteObject(const storage::ObjectUri& target, const events::
   return target.Child(events::ObjectName(minute));
 }
 
-storage::ObjectUri LabelsObject(const storage::ObjectUri& minute_object, const std::optional<storage::ObjectUri>& labels,
+storage::ObjectUri LabelsObject(const storage::ObjectUri& minute_object,
+                                const std::optional<storage::ObjectUri>& labels,
                                 const events::Minute& minute) {
   if (labels) return IsObject(*labels) ? *labels : labels->Child(events::LabelsObjectName(minute));
   std::string stem = minute_object.Basename();
@@ -71,8 +72,8 @@ Result<std::vector<WrittenMinute>> WriteSyntheticMinutes(const SyntheticTargets&
   if (spec.minutes < 1) return Status::Invalid("minute count must be >= 1");
   if (spec.row_group_rows <= 0) return Status::Invalid("row group size must be > 0");
   if (spec.minutes > 1 && IsObject(targets.target)) {
-    return Status::Invalid("cannot write ", spec.minutes, " minutes into the one object ", targets.target.ToString(),
-                           ": give a directory or prefix");
+    return Status::Invalid("cannot write ", spec.minutes, " minutes into the one object ",
+                           targets.target.ToString(), ": give a directory or prefix");
   }
   if (spec.minutes > 1 && spec.fraud_share && targets.labels && IsObject(*targets.labels)) {
     return Status::Invalid("cannot write the labels of ", spec.minutes, " minutes into the one object ",

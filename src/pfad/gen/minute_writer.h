@@ -43,7 +43,8 @@ storage::ObjectUri MinuteObject(const storage::ObjectUri& target, const events::
 // The object a minute's labels go to: `labels` itself when it ends in
 // ".parquet", else `labels/<YYYY-MM-DD_HH-MM>.labels.parquet`; without
 // `labels`, beside the minute object as <stem>.labels.parquet.
-storage::ObjectUri LabelsObject(const storage::ObjectUri& minute_object, const std::optional<storage::ObjectUri>& labels,
+storage::ObjectUri LabelsObject(const storage::ObjectUri& minute_object,
+                                const std::optional<storage::ObjectUri>& labels,
                                 const events::Minute& minute);
 
 struct WrittenMinute {

@@ -29,19 +29,25 @@ TEST(LabelsObject, BesideTheMinuteOrUnderTheLabelsTarget) {
   const auto dir = *ObjectUri::Parse("s3://b/p");
   EXPECT_EQ(LabelsObject(MinuteObject(dir, minute), std::nullopt, minute).ToString(),
             "s3://b/p/2025-01-15_10-00.labels.parquet");
-  EXPECT_EQ(LabelsObject(*ObjectUri::Parse("out/x.parquet"), std::nullopt, minute).ToString(), "out/x.labels.parquet");
+  EXPECT_EQ(LabelsObject(*ObjectUri::Parse("out/x.parquet"), std::nullopt, minute).ToString(),
+            "out/x.labels.parquet");
   EXPECT_EQ(LabelsObject(*ObjectUri::Parse("out/x.parquet"), *ObjectUri::Parse("lab"), minute).ToString(),
             "lab/2025-01-15_10-00.labels.parquet");
-  EXPECT_EQ(LabelsObject(*ObjectUri::Parse("out/x.parquet"), *ObjectUri::Parse("l.parquet"), minute).ToString(),
-            "l.parquet");
+  EXPECT_EQ(
+      LabelsObject(*ObjectUri::Parse("out/x.parquet"), *ObjectUri::Parse("l.parquet"), minute).ToString(),
+      "l.parquet");
 }
 
 class WriteSyntheticMinutesTest : public storage::LocalStoreFixture {};
 
 TEST_F(WriteSyntheticMinutesTest, EachMinuteGetsTheLabelsOfItsOwnEvents) {
   const auto calendar = events::MinuteCalendar::Open().ValueOrDie();
-  SyntheticMinutes spec{.first = TenOClock(), .minutes = 3, .rows = 20'000, .generator = {.seed = 3},
-                        .fraud_share = 0.2, .row_group_rows = 7000};
+  SyntheticMinutes spec{.first = TenOClock(),
+                        .minutes = 3,
+                        .rows = 20'000,
+                        .generator = {.seed = 3},
+                        .fraud_share = 0.2,
+                        .row_group_rows = 7000};
   auto written = WriteSyntheticMinutes({.target = Uri("out"), .store = store_}, calendar, spec);
   ASSERT_TRUE(written.ok()) << written.status().ToString();
   ASSERT_EQ(written->size(), 3U);
@@ -52,7 +58,8 @@ TEST_F(WriteSyntheticMinutesTest, EachMinuteGetsTheLabelsOfItsOwnEvents) {
     ASSERT_EQ(events->num_rows(), 20'000);
     // Per entity: first and last timestamp among this minute's events.
     std::map<std::string, std::pair<int64_t, int64_t>> span;
-    const auto& ts = static_cast<const arrow::TimestampArray&>(*events->GetColumnByName("event_timestamp")->chunk(0));
+    const auto& ts =
+        static_cast<const arrow::TimestampArray&>(*events->GetColumnByName("event_timestamp")->chunk(0));
     for (const auto& [column, kind] : {std::pair{"user_id", "user:"}, std::pair{"session_id", "session:"}}) {
       const auto& ids = static_cast<const arrow::StringArray&>(*events->GetColumnByName(column)->chunk(0));
       for (int64_t i = 0; i < ids.length(); ++i) {

@@ -8,7 +8,7 @@
 namespace pfad::gen {
 namespace {
 
-constexpr int kFraudScenarios = 5;     // Scenario::kBot .. kFraudRing
+constexpr int kFraudScenarios = 5;      // Scenario::kBot .. kFraudRing
 constexpr int kLookalikeScenarios = 3;  // Scenario::kPowerUser .. kSharedDevice
 
 // The actors' stream: derived from the seed, apart from the reference stream's.
@@ -92,7 +92,8 @@ void TrafficMix::StartActors(int64_t t_ms) {
       if (!next) {
         // Weighted draw (detail::DrawWeight, docs/FRAUD.md section 1).
         double total = 0;
-        for (int s = first; s < first + count; ++s) total += detail::DrawWeight(static_cast<events::Scenario>(s));
+        for (int s = first; s < first + count; ++s)
+          total += detail::DrawWeight(static_cast<events::Scenario>(s));
         double pick = ctx.rng.UnitDouble() * total;
         int s = first;
         for (; s < first + count - 1; ++s) {
@@ -111,7 +112,8 @@ void TrafficMix::StartActors(int64_t t_ms) {
     }
   };
   run(next_fraud_, fraud_budget_, static_cast<int>(events::Scenario::kBot), kFraudScenarios);
-  run(next_lookalike_, lookalike_budget_, static_cast<int>(events::Scenario::kPowerUser), kLookalikeScenarios);
+  run(next_lookalike_, lookalike_budget_, static_cast<int>(events::Scenario::kPowerUser),
+      kLookalikeScenarios);
 }
 
 void TrafficMix::Record(const Actor& actor, const events::Event& e) {

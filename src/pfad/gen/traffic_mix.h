@@ -7,9 +7,9 @@
 // and as many to the look-alike budget; while a budget covers the next actor
 // drawn for it (scenario with equal weights among its kind), that actor starts;
 // an account takeover (one user) drawn before any reference user is
-// established waits aside, and starts, in draw order, once one is. All draws come from the seed: the reference stream from the
-// seed itself, the actors from a second stream derived from it, so with
-// fraud_share 0 the mix is exactly the reference stream.
+// established waits aside, and starts, in draw order, once one is. All draws come from the seed: the
+// reference stream from the seed itself, the actors from a second stream derived from it, so with fraud_share
+// 0 the mix is exactly the reference stream.
 //
 // Labels are collected one of two ways:
 // - per range (pfad gen): TakeRangeLabels(end) gives each entity that emitted

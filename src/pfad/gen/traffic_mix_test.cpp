@@ -212,8 +212,8 @@ TEST(TrafficMix, ErrorsAreAQuarterOutsideCardTesting) {
 }
 
 TEST(TrafficMix, PerActorLabelsComeWhenActorsEnd) {
-  auto mix = *TrafficMix::Make(
-      {.reference = {.seed = 2}, .fraud_share = 0.2, .labels = LabelCollection::kPerActor});
+  auto mix =
+      *TrafficMix::Make({.reference = {.seed = 2}, .fraud_share = 0.2, .labels = LabelCollection::kPerActor});
   std::vector<FraudLabel> ended;
   for (int64_t i = 0; i < 200'000; ++i) {
     mix->Next(kStartMs + i * kStepMs);

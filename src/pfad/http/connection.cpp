@@ -138,14 +138,15 @@ void EventLoop::Dispatch(Connection& c, Head head) {
   c.in_dispatch = true;
   const uint64_t id = c.id;
   if (handler == nullptr) {
-    Responder(box_, id).Send(server_.render_error_(path_known ? 405 : 404,
-                                                    path_known ? "Method Not Allowed" : "Not Found"));
+    Responder(box_, id).Send(
+        server_.render_error_(path_known ? 405 : 404, path_known ? "Method Not Allowed" : "Not Found"));
   } else {
     try {
       (*handler)(req, Responder(box_, id));
     } catch (const std::exception& e) {
       Logger(options_.name)->error("{} {}: {}", req.method, req.path, e.what());
-      if (c.awaiting) Responder(box_, id).Send(server_.render_error_(500, std::string("Internal error: ") + e.what()));
+      if (c.awaiting)
+        Responder(box_, id).Send(server_.render_error_(500, std::string("Internal error: ") + e.what()));
     }
   }
   c.in_dispatch = false;

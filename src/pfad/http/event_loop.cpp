@@ -83,7 +83,8 @@ EventLoop::~EventLoop() {
 Status EventLoop::Init() {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) return Status::IOError("cannot create an event loop: ", std::strerror(errno));
+  if (epoll_fd_ < 0 || wake_fd_ < 0)
+    return Status::IOError("cannot create an event loop: ", std::strerror(errno));
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;
   ev.data.u64 = kListenId;

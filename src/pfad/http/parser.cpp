@@ -62,28 +62,50 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string& out) {
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Entity";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 417:
+      return "Expectation Failed";
+    case 422:
+      return "Unprocessable Entity";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 
@@ -94,13 +116,15 @@ std::variant<Head, ParseError> ParseHead(std::string_view text, size_t max_body)
   const std::string_view line = text.substr(0, line_end);
   const size_t sp1 = line.find(' ');
   const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != line.npos) {
+  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos ||
+      line.find(' ', sp2 + 1) != line.npos) {
     return ParseError{400, "Malformed request line."};
   }
   const std::string_view method = line.substr(0, sp1);
   std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   const std::string_view version = line.substr(sp2 + 1);
-  if (method.empty() || !std::all_of(method.begin(), method.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+  if (method.empty() ||
+      !std::all_of(method.begin(), method.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
     return ParseError{400, "Malformed request method."};
   }
   if (version == "HTTP/1.0") {
@@ -118,8 +142,10 @@ std::variant<Head, ParseError> ParseHead(std::string_view text, size_t max_body)
   const size_t q = target.find('?');
   const std::string_view raw_path = target.substr(0, q);
   if (q != std::string_view::npos) head.request.query = std::string(target.substr(q + 1));
-  if (const size_t hash = head.request.query.find('#'); hash != std::string::npos) head.request.query.resize(hash);
-  if (!PercentDecode(raw_path, false, head.request.path)) return ParseError{400, "Malformed percent-escape in the path."};
+  if (const size_t hash = head.request.query.find('#'); hash != std::string::npos)
+    head.request.query.resize(hash);
+  if (!PercentDecode(raw_path, false, head.request.path))
+    return ParseError{400, "Malformed percent-escape in the path."};
   head.raw_path = std::string(raw_path);
   head.request.method = std::string(method);
   if (head.request.method == "HEAD") {
@@ -135,7 +161,8 @@ std::variant<Head, ParseError> ParseHead(std::string_view text, size_t max_body)
     const std::string_view h = text.substr(pos, line_end - pos);
     pos = line_end + 2;
     if (h.empty()) break;
-    if (h.front() == ' ' || h.front() == '\t') return ParseError{400, "Folded header lines are not accepted."};
+    if (h.front() == ' ' || h.front() == '\t')
+      return ParseError{400, "Folded header lines are not accepted."};
     const size_t colon = h.find(':');
     if (colon == std::string_view::npos || colon == 0) return ParseError{400, "Malformed header line."};
     std::string name(h.substr(0, colon));
@@ -156,18 +183,21 @@ std::variant<Head, ParseError> ParseHead(std::string_view text, size_t max_body)
       length = n;
     } else if (name == "transfer-encoding") {
       has_transfer_encoding = true;
-      if (!EqualsIgnoreCase(value, "chunked")) return ParseError{501, "Only the chunked transfer coding is accepted."};
+      if (!EqualsIgnoreCase(value, "chunked"))
+        return ParseError{501, "Only the chunked transfer coding is accepted."};
       head.chunked = true;
     } else if (name == "connection") {
       if (HasToken(value, "close")) head.keep_alive = false;
       if (HasToken(value, "keep-alive")) head.keep_alive = true;
     } else if (name == "expect") {
-      if (!EqualsIgnoreCase(value, "100-continue")) return ParseError{417, "Only Expect: 100-continue is understood."};
+      if (!EqualsIgnoreCase(value, "100-continue"))
+        return ParseError{417, "Only Expect: 100-continue is understood."};
       head.expect_continue = !head.http10;
     }
     head.request.headers.emplace_back(std::move(name), std::string(value));
   }
-  if (length && has_transfer_encoding) return ParseError{400, "Both Content-Length and Transfer-Encoding were sent."};
+  if (length && has_transfer_encoding)
+    return ParseError{400, "Both Content-Length and Transfer-Encoding were sent."};
   head.content_length = length.value_or(0);
   if (head.content_length > max_body) return ParseError{413, "Request body too large."};
   return head;
@@ -178,10 +208,13 @@ BodyState DecodeChunked(std::string_view in, size_t max_body, std::string& body,
   size_t pos = 0;
   while (true) {
     const size_t eol = in.find("\r\n", pos);
-    if (eol == std::string_view::npos) return in.size() - pos > 1024 ? BodyState::kMalformed : BodyState::kIncomplete;
+    if (eol == std::string_view::npos)
+      return in.size() - pos > 1024 ? BodyState::kMalformed : BodyState::kIncomplete;
     std::string_view size_line = in.substr(pos, eol - pos);
-    if (const size_t semi = size_line.find(';'); semi != std::string_view::npos) size_line = size_line.substr(0, semi);
-    while (!size_line.empty() && (size_line.back() == ' ' || size_line.back() == '\t')) size_line.remove_suffix(1);
+    if (const size_t semi = size_line.find(';'); semi != std::string_view::npos)
+      size_line = size_line.substr(0, semi);
+    while (!size_line.empty() && (size_line.back() == ' ' || size_line.back() == '\t'))
+      size_line.remove_suffix(1);
     size_t size = 0;
     const auto [ptr, ec] = std::from_chars(size_line.data(), size_line.data() + size_line.size(), size, 16);
     if (ec != std::errc() || ptr != size_line.data() + size_line.size() || size_line.empty()) {

@@ -57,9 +57,9 @@ struct Response {
 
 // The parsed head of a request whose body may still be arriving.
 struct Head {
-  Request request;             // without body and captures yet
-  std::string raw_path;        // as sent: routes split it before decoding
-  size_t head_bytes = 0;       // request line + headers + blank line
+  Request request;        // without body and captures yet
+  std::string raw_path;   // as sent: routes split it before decoding
+  size_t head_bytes = 0;  // request line + headers + blank line
   size_t content_length = 0;
   bool chunked = false;
   bool keep_alive = true;
@@ -88,7 +88,8 @@ enum class BodyState { kIncomplete, kComplete, kTooLarge, kMalformed };
 // chunk size that is not hexadecimal, a chunk not followed by CRLF, or a
 // size line that does not end within 1 KiB; kTooLarge: the decoded body
 // would pass `max_body`.
-[[nodiscard]] BodyState DecodeChunked(std::string_view in, size_t max_body, std::string& body, size_t& consumed);
+[[nodiscard]] BodyState DecodeChunked(std::string_view in, size_t max_body, std::string& body,
+                                      size_t& consumed);
 
 // Percent-decodes `in` into `out`; '+' is a space only when `plus_is_space`
 // (query strings). False on a bad escape.

@@ -54,9 +54,10 @@ TEST(ParseHead, HeadIsRoutedAsGet) {
 }
 
 TEST(ParseHead, MalformedRequestLinesAre400) {
-  for (const char* bad : {"GARBAGE\r\n\r\n", "GET /x\r\n\r\n", "GET  /x HTTP/1.1\r\n\r\n",
-                          "GET /x HTTP/1.1 extra\r\n\r\n", "get /x HTTP/1.1\r\n\r\n", "G3T /x HTTP/1.1\r\n\r\n",
-                          "GET x HTTP/1.1\r\n\r\n", "GET /%zz HTTP/1.1\r\n\r\n", "GET /%4 HTTP/1.1\r\n\r\n"}) {
+  for (const char* bad :
+       {"GARBAGE\r\n\r\n", "GET /x\r\n\r\n", "GET  /x HTTP/1.1\r\n\r\n", "GET /x HTTP/1.1 extra\r\n\r\n",
+        "get /x HTTP/1.1\r\n\r\n", "G3T /x HTTP/1.1\r\n\r\n", "GET x HTTP/1.1\r\n\r\n",
+        "GET /%zz HTTP/1.1\r\n\r\n", "GET /%4 HTTP/1.1\r\n\r\n"}) {
     EXPECT_EQ(RefusalStatus(bad), 400) << bad;
   }
 }
@@ -79,22 +80,25 @@ TEST(ParseHead, HeaderNamesAreLowerCasedAndValuesTrimmed) {
 }
 
 TEST(ParseHead, MalformedHeadersAre400) {
-  for (const char* bad : {"GET / HTTP/1.1\r\nNoColon\r\n\r\n", "GET / HTTP/1.1\r\n: value\r\n\r\n",
-                          "GET / HTTP/1.1\r\nBad Name: v\r\n\r\n", "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n"}) {
+  for (const char* bad :
+       {"GET / HTTP/1.1\r\nNoColon\r\n\r\n", "GET / HTTP/1.1\r\n: value\r\n\r\n",
+        "GET / HTTP/1.1\r\nBad Name: v\r\n\r\n", "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n"}) {
     EXPECT_EQ(RefusalStatus(bad), 400) << bad;
   }
 }
 
 TEST(ParseHead, ContentLength) {
   EXPECT_EQ(MustParse("POST / HTTP/1.1\r\nContent-Length: 12\r\n\r\n").content_length, 12u);
-  EXPECT_EQ(MustParse("POST / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n").content_length, 5u);
+  EXPECT_EQ(MustParse("POST / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n").content_length,
+            5u);
   EXPECT_EQ(MustParse("POST / HTTP/1.1\r\nContent-Length: 1000\r\n\r\n").content_length, 1000u);
   EXPECT_EQ(RefusalStatus("POST / HTTP/1.1\r\nContent-Length: 1001\r\n\r\n"), 413);
-  for (const char* bad : {"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                          "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
-                          "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n",
-                          "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-                          "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"}) {
+  for (const char* bad :
+       {"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length:\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"}) {
     EXPECT_EQ(RefusalStatus(bad), 400) << bad;
   }
 }
@@ -113,8 +117,10 @@ TEST(ParseHead, ConnectionAndVersionDecideKeepAlive) {
 }
 
 TEST(ParseHead, ExpectContinue) {
-  EXPECT_TRUE(MustParse("POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n").expect_continue);
-  EXPECT_FALSE(MustParse("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n").expect_continue);
+  EXPECT_TRUE(
+      MustParse("POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n").expect_continue);
+  EXPECT_FALSE(
+      MustParse("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n").expect_continue);
   EXPECT_EQ(RefusalStatus("POST / HTTP/1.1\r\nExpect: something\r\n\r\n"), 417);
 }
 
@@ -157,7 +163,8 @@ TEST(DecodeChunked, EveryPrefixIsIncomplete) {
   std::string body;
   size_t consumed = 0;
   for (size_t n = 0; n < in.size(); ++n) {
-    EXPECT_EQ(DecodeChunked(std::string_view(in).substr(0, n), kMaxBody, body, consumed), BodyState::kIncomplete)
+    EXPECT_EQ(DecodeChunked(std::string_view(in).substr(0, n), kMaxBody, body, consumed),
+              BodyState::kIncomplete)
         << n;
   }
   EXPECT_EQ(DecodeChunked(in, kMaxBody, body, consumed), BodyState::kComplete);
@@ -195,14 +202,16 @@ TEST(DecodeChunked, ChunkSizeNear2To64IsTooLarge) {
   size_t consumed = 0;
   EXPECT_EQ(DecodeChunked("2\r\nab\r\nfffffffffffffffe\r\n0\r\n\r\n", kMaxBody, body, consumed),
             BodyState::kTooLarge);
-  EXPECT_EQ(DecodeChunked("ffffffffffffffff\r\nab\r\n0\r\n\r\n", kMaxBody, body, consumed), BodyState::kTooLarge);
+  EXPECT_EQ(DecodeChunked("ffffffffffffffff\r\nab\r\n0\r\n\r\n", kMaxBody, body, consumed),
+            BodyState::kTooLarge);
 }
 
 TEST(SerializeResponse, WholeAnswer) {
   Response r{.status = 404, .content_type = "text/plain", .body = "gone", .headers = {{"X-A", "1"}}};
   std::string out;
   SerializeResponse(r, false, true, out);
-  EXPECT_EQ(out, "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 4\r\nX-A: 1\r\n\r\ngone");
+  EXPECT_EQ(out,
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 4\r\nX-A: 1\r\n\r\ngone");
 }
 
 TEST(SerializeResponse, HeadAndCloseAndEmptyType) {

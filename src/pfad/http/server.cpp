@@ -128,7 +128,9 @@ Handler Sync(SyncHandler h) {
 }
 }  // namespace
 
-void Server::Get(std::string pattern, SyncHandler handler) { Route("GET", std::move(pattern), Sync(std::move(handler))); }
+void Server::Get(std::string pattern, SyncHandler handler) {
+  Route("GET", std::move(pattern), Sync(std::move(handler)));
+}
 void Server::Post(std::string pattern, SyncHandler handler) {
   Route("POST", std::move(pattern), Sync(std::move(handler)));
 }

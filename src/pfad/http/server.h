@@ -59,7 +59,8 @@ class Stream {
  private:
   friend class Responder;
   friend class EventLoop;
-  Stream(std::shared_ptr<detail::Mailbox> box, uint64_t connection) : box_(std::move(box)), connection_(connection) {}
+  Stream(std::shared_ptr<detail::Mailbox> box, uint64_t connection)
+      : box_(std::move(box)), connection_(connection) {}
   std::shared_ptr<detail::Mailbox> box_;
   uint64_t connection_;
   std::atomic<bool> open_{true};

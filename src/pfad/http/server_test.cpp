@@ -31,10 +31,13 @@ class RawClient {
   }
   ~RawClient() { ::close(fd_); }
   [[nodiscard]] bool connected() const { return connected_; }
-  void Send(std::string_view bytes) const { ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size())); }
+  void Send(std::string_view bytes) const {
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+  }
   void ShutdownWrite() const { ::shutdown(fd_, SHUT_WR); }
   // Reads until `until` appears `times` times in what was read (or the peer closes, or 5 s pass).
-  std::string ReadUntil(std::string_view until, size_t times = 1, std::chrono::milliseconds wait = std::chrono::seconds(5)) {
+  std::string ReadUntil(std::string_view until, size_t times = 1,
+                        std::chrono::milliseconds wait = std::chrono::seconds(5)) {
     const auto deadline = std::chrono::steady_clock::now() + wait;
     while (Occurrences(until) < times && std::chrono::steady_clock::now() < deadline) {
       if (!ReadSome(100)) break;
@@ -43,7 +46,9 @@ class RawClient {
   }
   [[nodiscard]] size_t Occurrences(std::string_view what) const {
     size_t n = 0;
-    for (size_t pos = buffer_.find(what); pos != std::string::npos; pos = buffer_.find(what, pos + what.size())) ++n;
+    for (size_t pos = buffer_.find(what); pos != std::string::npos;
+         pos = buffer_.find(what, pos + what.size()))
+      ++n;
     return n;
   }
   // Reads until the peer closes; true if it did within `wait`.
@@ -160,7 +165,9 @@ class HttpServerTest : public ::testing::Test {
     return -1;
   }
 
-  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server_->port()) + path; }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
 
   ManualClock clock_{1'000'000};
   std::unique_ptr<Server> server_;
@@ -201,9 +208,10 @@ TEST_F(HttpServerTest, CapturesPatternSegments) {
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
   RawClient c(server_->port());
   ASSERT_TRUE(c.connected());
-  c.Send("GET /hello?name=1 HTTP/1.1\r\nHost: x\r\n\r\n"
-         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
-         "GET /hello?name=3 HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.Send(
+      "GET /hello?name=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
+      "GET /hello?name=3 HTTP/1.1\r\nHost: x\r\n\r\n");
   const std::string out = c.ReadUntil("hello 3");
   const size_t a = out.find("hello 1"), b = out.find("abcde"), d = out.find("hello 3");
   ASSERT_NE(a, std::string::npos) << out;
@@ -216,11 +224,13 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
 
 TEST_F(HttpServerTest, AnswersFromAnotherThreadKeepPipelineOrder) {
   RawClient c(server_->port());
-  c.Send("POST /later HTTP/1.1\r\nContent-Length: 5\r\n\r\nfirst"
-         "GET /hello?name=second HTTP/1.1\r\n\r\n");
+  c.Send(
+      "POST /later HTTP/1.1\r\nContent-Length: 5\r\n\r\nfirst"
+      "GET /hello?name=second HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(WaitForLater(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ(c.ReadUntil("hello second", 1, std::chrono::milliseconds(300)).find("hello second"), std::string::npos)
+  EXPECT_EQ(c.ReadUntil("hello second", 1, std::chrono::milliseconds(300)).find("hello second"),
+            std::string::npos)
       << "the second answer must wait for the first";
   std::thread([this] {
     std::lock_guard lock(mutex_);
@@ -280,15 +290,17 @@ TEST_F(HttpServerTest, LimitsAnswerAndClose) {
     EXPECT_TRUE(c.ReadToClose());
     EXPECT_NE(c.buffer().find("431"), std::string::npos) << c.buffer();
   }
-  for (const char* bad : {"GARBAGE\r\n\r\n", "GET /x HTTP/2.0\r\n\r\n", "get /x HTTP/1.1\r\n\r\n",
-                          "GET x HTTP/1.1\r\n\r\n", "GET /x HTTP/1.1\r\nNoColon\r\n\r\n",
-                          "POST /echo HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-                          "POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-                          "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+  for (const char* bad :
+       {"GARBAGE\r\n\r\n", "GET /x HTTP/2.0\r\n\r\n", "get /x HTTP/1.1\r\n\r\n", "GET x HTTP/1.1\r\n\r\n",
+        "GET /x HTTP/1.1\r\nNoColon\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        "POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
     RawClient c(server_->port());
     c.Send(bad);
     EXPECT_TRUE(c.ReadToClose()) << bad;
-    EXPECT_TRUE(c.buffer().starts_with("HTTP/1.1 4") || c.buffer().starts_with("HTTP/1.1 5")) << bad << c.buffer();
+    EXPECT_TRUE(c.buffer().starts_with("HTTP/1.1 4") || c.buffer().starts_with("HTTP/1.1 5"))
+        << bad << c.buffer();
   }
   // The server still serves.
   auto r = SendHttp({.url = Url("/hello")});

@@ -25,7 +25,8 @@ int Clamp(size_t size) { return static_cast<int>(std::min<size_t>(size, INT_MAX)
 
 }  // namespace
 
-Result<std::shared_ptr<TlsContext>> TlsContext::Load(const std::string& cert_file, const std::string& key_file) {
+Result<std::shared_ptr<TlsContext>> TlsContext::Load(const std::string& cert_file,
+                                                     const std::string& key_file) {
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) return Status::UnknownError("cannot create a TLS context: ", OpenSslErrors());
@@ -38,11 +39,12 @@ Result<std::shared_ptr<TlsContext>> TlsContext::Load(const std::string& cert_fil
   // send part of it: both are fine for the event loop.
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
-    return Status::Invalid("TLS certificate ", cert_file, " cannot be used (expected a PEM certificate): ",
-                           OpenSslErrors());
+    return Status::Invalid("TLS certificate ", cert_file,
+                           " cannot be used (expected a PEM certificate): ", OpenSslErrors());
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return Status::Invalid("TLS key ", key_file, " cannot be used (expected a PEM private key): ", OpenSslErrors());
+    return Status::Invalid("TLS key ", key_file,
+                           " cannot be used (expected a PEM private key): ", OpenSslErrors());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     return Status::Invalid("TLS key ", key_file, " does not belong to the certificate ", cert_file);

@@ -35,7 +35,8 @@ class SelfSigned {
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
     X509_set_pubkey(cert.get(), key.get());
     X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"),
+                               -1, -1, 0);
     X509_set_issuer_name(cert.get(), name);
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
@@ -43,7 +44,8 @@ class SelfSigned {
     for (const char* ext : {"subjectAltName=IP:127.0.0.1", "basicConstraints=critical,CA:TRUE"}) {
       const std::string text(ext);
       const auto eq = text.find('=');
-      X509_EXTENSION* e = X509V3_EXT_conf(nullptr, &ctx, text.substr(0, eq).c_str(), text.substr(eq + 1).c_str());
+      X509_EXTENSION* e =
+          X509V3_EXT_conf(nullptr, &ctx, text.substr(0, eq).c_str(), text.substr(eq + 1).c_str());
       X509_add_ext(cert.get(), e, -1);
       X509_EXTENSION_free(e);
     }
@@ -115,7 +117,8 @@ TEST_F(HttpsServerTest, LargeBodiesCrossManyRecordsBothWays) {
 TEST_F(HttpsServerTest, AClientThatDoesNotTrustTheCertificateGetsACertificateError) {
   auto response = SendHttp(Echo("https", "x"));  // the system's CAs only
   ASSERT_FALSE(response.ok());
-  EXPECT_NE(response.status().message().find("certificate"), std::string::npos) << response.status().ToString();
+  EXPECT_NE(response.status().message().find("certificate"), std::string::npos)
+      << response.status().ToString();
 }
 
 TEST_F(HttpsServerTest, PlainHttpIsNotAnswered) {

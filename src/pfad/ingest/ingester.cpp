@@ -7,8 +7,8 @@
 #include <cstdlib>
 
 #include "pfad/common/log.h"
-#include "pfad/http/server.h"
 #include "pfad/events/avro.h"
+#include "pfad/http/server.h"
 #include "pfad/ingest/object_sink.h"
 #include "pfad/kafka/error.h"
 #include "pfad/kafka/registry.h"
@@ -48,7 +48,8 @@ Status Ingester::Open() {
   // Its side topics are created when missing, one partition each.
   for (const std::string& topic : {options_.dlq_topic, options_.windows_topic}) {
     PFAD_RETURN_NOT_OK(
-        producer_.EnsureTopic(topic, 1, options_.topics.replication_factor, options_.connect_timeout).status());
+        producer_.EnsureTopic(topic, 1, options_.topics.replication_factor, options_.connect_timeout)
+            .status());
   }
   PFAD_RETURN_NOT_OK(writer_.CheckSinks());
   return consumer_.Subscribe(options_.topic);
@@ -63,13 +64,14 @@ void Ingester::OnRebalance(const kafka::Rebalance& rebalance) {
     // nothing, silently. Stop and say so instead.
     for (const auto& tp : rebalance.partitions) {
       if (tp.topic == options_.topic) continue;
-      fatal_ = Status::IOError(
-          "group '", options_.group, "' assigned this member partition ", tp.partition, " of topic '", tp.topic,
-          "', not of '", options_.topic, "'",
-          options_.instance_id.empty()
-              ? std::string()
-              : " (its static member '" + options_.instance_id + "' still holds an assignment made for that topic)",
-          ": use another group, or stop every member and wait for the broker's session timeout before reusing it");
+      fatal_ = Status::IOError("group '", options_.group, "' assigned this member partition ", tp.partition,
+                               " of topic '", tp.topic, "', not of '", options_.topic, "'",
+                               options_.instance_id.empty()
+                                   ? std::string()
+                                   : " (its static member '" + options_.instance_id +
+                                         "' still holds an assignment made for that topic)",
+                               ": use another group, or stop every member and wait for the broker's session "
+                               "timeout before reusing it");
       Log()->error("{}", fatal_.message());
       return;
     }
@@ -136,7 +138,8 @@ void Ingester::SubmitDue(int64_t now) {
       prepared = it->second;
       prepared_.erase(it);
     }
-    writer_.Submit(WriteJob{.window = std::move(window), .close_at_ms = close_at, .prepared_events = prepared});
+    writer_.Submit(
+        WriteJob{.window = std::move(window), .close_at_ms = close_at, .prepared_events = prepared});
   }
 }
 
@@ -167,9 +170,10 @@ void Ingester::ProcessWrites(std::chrono::milliseconds wait) {
       ++metrics_.write_failures;
       // One error per outage (a full disk fails every minute on every retry); the rest at debug level.
       if (failed_writes_in_row_++ == 0) {
-        Log()->error("writing minute={} failed, retrying with backoff up to {} ms; nothing is committed past it "
-                     "(further failures are logged at debug level until a write succeeds): {}",
-                     done.job.window.minute.Name(), kMaxWriteBackoffMs, done.result.status().message());
+        Log()->error(
+            "writing minute={} failed, retrying with backoff up to {} ms; nothing is committed past it "
+            "(further failures are logged at debug level until a write succeeds): {}",
+            done.job.window.minute.Name(), kMaxWriteBackoffMs, done.result.status().message());
       } else {
         Log()->debug("writing minute={} failed again: {}", done.job.window.minute.Name(),
                      done.result.status().message());
@@ -193,16 +197,21 @@ void Ingester::ProcessWrites(std::chrono::milliseconds wait) {
       if (stored.update) ++metrics_.object_updates;
     }
     if (stored.added > 0 && !stored.object.key.empty()) {  // a warehouse-only write has no object to announce
-      announcer_.Publish({.object = stored.object.ToString(), .minute = stored.minute, .rows = stored.rows,
-                          .added = stored.added, .update = stored.update, .close_at_ms = done.job.close_at_ms,
+      announcer_.Publish({.object = stored.object.ToString(),
+                          .minute = stored.minute,
+                          .rows = stored.rows,
+                          .added = stored.added,
+                          .update = stored.update,
+                          .close_at_ms = done.job.close_at_ms,
                           .stored_at_ms = done.stored_wall_ms});
     }
     if (!done.job.window.late) metrics_.RecordLatency(done.stored_wall_ms - done.job.close_at_ms);
-    Log()->info("stored object={} rows={} added={} update={} late={} latency_ms={} (read {} encode {} store {}; "
-                "{} rows encoded ahead)",
-                stored.object.ToString(), stored.rows, stored.added, stored.update, done.job.window.late,
-                done.stored_wall_ms - done.job.close_at_ms, stored.read_ms, stored.encode_ms, stored.store_ms,
-                stored.encoded_ahead);
+    Log()->info(
+        "stored object={} rows={} added={} update={} late={} latency_ms={} (read {} encode {} store {}; "
+        "{} rows encoded ahead)",
+        stored.object.ToString(), stored.rows, stored.added, stored.update, done.job.window.late,
+        done.stored_wall_ms - done.job.close_at_ms, stored.read_ms, stored.encode_ms, stored.store_ms,
+        stored.encoded_ahead);
   }
 }
 
@@ -294,9 +303,10 @@ bool Ingester::OthersDrained() {
   if (!unfinished) return false;
   const std::string waiting = fmt::format("{}", fmt::join(*unfinished, ","));
   if (!unfinished->empty() && waiting != waiting_for_) {
-    Log()->info("until-idle: my partitions are done; waiting for partitions [{}] (held by other group members, "
-                "not yet stored)",
-                waiting);
+    Log()->info(
+        "until-idle: my partitions are done; waiting for partitions [{}] (held by other group members, "
+        "not yet stored)",
+        waiting);
   }
   waiting_for_ = waiting;
   return unfinished->empty();
@@ -331,21 +341,23 @@ Result<IngestStats> Run(const IngestOptions& given, std::vector<std::unique_ptr<
   kafka::SchemaRegistryClient registry({.url = options.registry_url});
   WriterSchemas schemas([&registry](int32_t id) { return registry.SchemaById(id); }, stop, clock);
   Ingester* ingester = nullptr;  // set before the first Poll, the only place rebalances arrive
-  PFAD_ASSIGN_OR_RAISE(auto consumer, kafka::Consumer::Make(ConsumerProperties(options), [&](const kafka::Rebalance& r) {
-                         ingester->OnRebalance(r);
-                       }));
+  PFAD_ASSIGN_OR_RAISE(auto consumer,
+                       kafka::Consumer::Make(ConsumerProperties(options),
+                                             [&](const kafka::Rebalance& r) { ingester->OnRebalance(r); }));
   PFAD_ASSIGN_OR_RAISE(auto producer, kafka::Producer::Make(ProducerProperties(options)));
   std::string sink_names;
   for (const auto& sink : sinks) sink_names += (sink_names.empty() ? "" : ",") + sink->Name();
   Ingester loop(options, *consumer, *producer, schemas, std::move(sinks), std::move(calendar), clock, stop);
   ingester = &loop;
   PFAD_RETURN_NOT_OK(loop.Open());
-  Log()->info("ingesting topic={} group={} sink={} grace_ms={} lookback_ms={} idle_timeout_ms={} librdkafka={}",
-              options.topic, options.group, sink_names, options.windows.grace_ms,
-              options.windows.lookback_ms, options.windows.idle_timeout_ms, kafka::LibraryVersion());
+  Log()->info(
+      "ingesting topic={} group={} sink={} grace_ms={} lookback_ms={} idle_timeout_ms={} librdkafka={}",
+      options.topic, options.group, sink_names, options.windows.grace_ms, options.windows.lookback_ms,
+      options.windows.idle_timeout_ms, kafka::LibraryVersion());
   std::unique_ptr<http::Server> metrics_server;
   if (options.metrics_port > 0) {
-    PFAD_ASSIGN_OR_RAISE(metrics_server, ServeMetrics(loop.metrics(), options.metrics_host, options.metrics_port));
+    PFAD_ASSIGN_OR_RAISE(metrics_server,
+                         ServeMetrics(loop.metrics(), options.metrics_host, options.metrics_port));
   }
   while (loop.Step()) {
   }

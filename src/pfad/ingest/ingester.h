@@ -56,17 +56,18 @@ struct IngestOptions {
   // group to expel the dead member (session timeout, or up to 5 minutes when
   // it died while joining). Empty = dynamic membership.
   std::string instance_id;
-  std::string dlq_topic;      // default <topic>.dlq
-  std::string windows_topic;  // default <topic>.windows
+  std::string dlq_topic;        // default <topic>.dlq
+  std::string windows_topic;    // default <topic>.windows
   kafka::TopicDefaults topics;  // for creating the DLQ and windows topics when missing
-  storage::ObjectUri sink;    // directory or s3://bucket[/prefix] of the object sink (may be unset with another sink)
+  storage::ObjectUri
+      sink;  // directory or s3://bucket[/prefix] of the object sink (may be unset with another sink)
   WindowOptions windows;
   int64_t row_group_rows = 262'144;
   // Reading pauses while this many events are held (open minutes and writes on their
   // way) and storage is what holds them up: bounds RSS in catch-up and in an outage.
   int64_t max_buffered_events = 2'000'000;
-  kafka::Properties properties;             // librdkafka overrides, for consumer and producer
-  int metrics_port = 0;                     // 0 = no endpoint
+  kafka::Properties properties;  // librdkafka overrides, for consumer and producer
+  int metrics_port = 0;          // 0 = no endpoint
   std::string metrics_host = "127.0.0.1";
   std::chrono::milliseconds connect_timeout{10'000};
   bool until_idle = false;  // exit once every partition is idle and every window is stored
@@ -89,9 +90,9 @@ kafka::Properties ProducerProperties(const IngestOptions& options);
 class Ingester {
  public:
   // `consumer` must call OnRebalance on rebalances; nothing here owns the Kafka clients.
-  Ingester(const IngestOptions& options, kafka::Consumer& consumer, kafka::Producer& producer, WriterSchemas& schemas,
-           std::vector<std::unique_ptr<MinuteSink>> sinks, events::MinuteCalendar calendar, const Clock& clock,
-           const std::atomic<bool>& stop);
+  Ingester(const IngestOptions& options, kafka::Consumer& consumer, kafka::Producer& producer,
+           WriterSchemas& schemas, std::vector<std::unique_ptr<MinuteSink>> sinks,
+           events::MinuteCalendar calendar, const Clock& clock, const std::atomic<bool>& stop);
 
   // Checks the topics and sinks, then subscribes.
   [[nodiscard]] Status Open();

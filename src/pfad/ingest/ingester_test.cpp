@@ -41,7 +41,8 @@ class FakeConsumer final : public kafka::Consumer {
   void Poll(milliseconds, size_t max, std::vector<kafka::Message>& out) override {
     if (subscribed && !assigned) {
       assigned = true;
-      on_rebalance({.kind = kafka::RebalanceKind::kAssigned, .partitions = {{.topic = "events", .partition = 0}}});
+      on_rebalance(
+          {.kind = kafka::RebalanceKind::kAssigned, .partitions = {{.topic = "events", .partition = 0}}});
     }
     if (queue.empty()) std::this_thread::sleep_for(milliseconds(1));  // what a poll timeout would do
     while (!queue.empty() && out.size() < max) {
@@ -98,7 +99,8 @@ class FakeProducer final : public kafka::Producer {
   int64_t unacked = 0;
 
   Status Produce(const std::string& topic, const kafka::OutgoingMessage& m) override {
-    sent.push_back({topic, std::string(m.key), std::string(m.value), m.headers ? *m.headers : kafka::Headers{}});
+    sent.push_back(
+        {topic, std::string(m.key), std::string(m.value), m.headers ? *m.headers : kafka::Headers{}});
     CountQueued(1);
     ++unacked;
     if (!hold) AckAll();
@@ -147,7 +149,10 @@ class MemorySink final : public MinuteSink {
     int64_t added = 0;
     for (const auto& e : window.events) added += ids.insert(e.event_id.ToString()).second ? 1 : 0;
     return StoredMinute{.object = storage::ObjectUri::Parse("/sink/" + name + ".parquet").ValueOrDie(),
-                        .minute = name, .rows = static_cast<int64_t>(ids.size()), .added = added, .update = existed};
+                        .minute = name,
+                        .rows = static_cast<int64_t>(ids.size()),
+                        .added = added,
+                        .update = existed};
   }
 
  private:
@@ -156,10 +161,14 @@ class MemorySink final : public MinuteSink {
 
 class IngesterTest : public ::testing::Test {
  protected:
-  IngesterTest() : clock_(kT0 + 10'000), schemas_([](int32_t id) -> Result<std::string> {
-    if (id != kSchemaId) return Status::KeyError("no schema ", id);
-    return std::string(events::EventAvroSchema());
-  }, stop_, clock_) {
+  IngesterTest()
+      : clock_(kT0 + 10'000),
+        schemas_(
+            [](int32_t id) -> Result<std::string> {
+              if (id != kSchemaId) return Status::KeyError("no schema ", id);
+              return std::string(events::EventAvroSchema());
+            },
+            stop_, clock_) {
     options_.topic = "events";
     options_ = WithDefaults(options_);
     std::vector<std::unique_ptr<MinuteSink>> sinks;
@@ -236,7 +245,8 @@ TEST_F(IngesterTest, CommitNeverPassesAnOffsetThatIsNotStored) {
   clock_.Advance(1500);
   ASSERT_TRUE(StepUntil([&] { return consumer_.MaxCommitted() == 5; }));
   ASSERT_EQ(producer_.To(options_.windows_topic).size(), 1u);
-  const auto announced = events::WindowAnnouncement::Parse(producer_.To(options_.windows_topic)[0].value).ValueOrDie();
+  const auto announced =
+      events::WindowAnnouncement::Parse(producer_.To(options_.windows_topic)[0].value).ValueOrDie();
   EXPECT_EQ(announced.minute, minute_);
   EXPECT_EQ(announced.added, 5);
   EXPECT_FALSE(announced.update);
@@ -296,7 +306,8 @@ TEST_F(IngesterTest, ARevokeStoresNothingHalfDoneAndCommitsOnlyWhatIsStored) {
   for (int i = 0; i < 10; ++i) consumer_.Append(Frame(kT0 + i * 1000));
   StepFor(5);
   EXPECT_EQ(ingester_->windows().buffered_events(), 10);
-  ingester_->OnRebalance({.kind = kafka::RebalanceKind::kRevoked, .partitions = {{.topic = "events", .partition = 0}}});
+  ingester_->OnRebalance(
+      {.kind = kafka::RebalanceKind::kRevoked, .partitions = {{.topic = "events", .partition = 0}}});
   EXPECT_EQ(ingester_->windows().open_windows(), 0u);
   EXPECT_EQ(ingester_->windows().buffered_events(), 0);
   clock_.Set(kT0 + 70'000);
@@ -339,7 +350,8 @@ registry = "http://file:8081"
 sink = "s3://bucket/minutes"
 [kafka]
 "linger.ms" = 7
-)").ValueOrDie();
+)")
+                        .ValueOrDie();
   auto options = IngestOptions::Resolve(file).ValueOrDie();
   EXPECT_EQ(options.registry_url, "http://file:8081");
   EXPECT_EQ(options.sink.ToString(), "s3://bucket/minutes");
@@ -356,10 +368,12 @@ TEST(WriterSchemas, AnUnreachableRegistryIsWaitedForNeverBlamedOnTheMessage) {
   std::atomic<bool> stop{false};
   ManualClock clock(0);
   int calls = 0;
-  WriterSchemas schemas([&](int32_t) -> Result<std::string> {
-    if (++calls < 4) return Status::IOError("connection refused");
-    return std::string(events::EventAvroSchema());
-  }, stop, clock);
+  WriterSchemas schemas(
+      [&](int32_t) -> Result<std::string> {
+        if (++calls < 4) return Status::IOError("connection refused");
+        return std::string(events::EventAvroSchema());
+      },
+      stop, clock);
   EXPECT_TRUE(schemas.Decoder(kSchemaId).ok());
   EXPECT_EQ(calls, 4);
   EXPECT_EQ(clock.NowMillis(), 500 + 1000 + 2000) << "backoff doubles from 0.5 s, on the injected clock";
@@ -426,7 +440,8 @@ WriteDone WriteOneWindow(std::vector<std::unique_ptr<MinuteSink>> sinks) {
 TEST(WindowWriter, EverySinkStoresAWindowAtTheSameTime) {
   Rendezvous meeting;
   std::vector<std::unique_ptr<MinuteSink>> sinks;
-  for (const char* name : {"objects", "warehouse", "third"}) sinks.push_back(std::make_unique<RendezvousSink>(meeting, 3, name));
+  for (const char* name : {"objects", "warehouse", "third"})
+    sinks.push_back(std::make_unique<RendezvousSink>(meeting, 3, name));
   const WriteDone done = WriteOneWindow(std::move(sinks));
   ASSERT_TRUE(done.result.ok()) << done.result.status().ToString();
   EXPECT_EQ(done.result->rows, 3);

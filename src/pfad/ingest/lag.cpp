@@ -6,7 +6,8 @@ namespace pfad::ingest {
 
 using std::chrono::milliseconds;
 
-GroupProgress::Lag GroupProgress::Measure(const std::set<int32_t>& assigned, std::map<int32_t, int64_t>& committed) {
+GroupProgress::Lag GroupProgress::Measure(const std::set<int32_t>& assigned,
+                                          std::map<int32_t, int64_t>& committed) {
   Lag lag{.known = !assigned.empty()};
   for (int32_t p : assigned) {
     auto marks = consumer_.QueryWatermarks(topic_, p, milliseconds(0));
@@ -32,7 +33,8 @@ GroupProgress::Lag GroupProgress::Measure(const std::set<int32_t>& assigned, std
   return lag;
 }
 
-std::optional<std::vector<int32_t>> GroupProgress::Unfinished(const std::set<int32_t>& mine, int32_t partitions) {
+std::optional<std::vector<int32_t>> GroupProgress::Unfinished(const std::set<int32_t>& mine,
+                                                              int32_t partitions) {
   std::vector<kafka::TopicPartition> others;
   for (int32_t p = 0; p < partitions; ++p) {
     if (!mine.contains(p)) others.push_back({.topic = topic_, .partition = p});

@@ -16,12 +16,13 @@ namespace pfad::ingest {
 
 class GroupProgress {
  public:
-  GroupProgress(kafka::Consumer& consumer, std::string topic) : consumer_(consumer), topic_(std::move(topic)) {}
+  GroupProgress(kafka::Consumer& consumer, std::string topic)
+      : consumer_(consumer), topic_(std::move(topic)) {}
 
   struct Lag {
-    int64_t messages = 0;                 // behind the ends of the assigned partitions
-    bool known = false;                   // every assigned partition answered
-    std::map<int32_t, bool> caught_up;    // per assigned partition: nothing left to read
+    int64_t messages = 0;               // behind the ends of the assigned partitions
+    bool known = false;                 // every assigned partition answered
+    std::map<int32_t, bool> caught_up;  // per assigned partition: nothing left to read
   };
   // Lag per assigned partition: its end minus where this consumer is (its
   // position, else the committed offset, else the partition start). `committed`

@@ -17,14 +17,14 @@ namespace pfad::ingest {
 
 // Counters of a run (also served on the metrics endpoint).
 struct IngestStats {
-  int64_t events_in = 0;         // messages consumed
-  int64_t events_stored = 0;     // events added to objects
-  int64_t objects_written = 0;   // object writes that added events
-  int64_t object_updates = 0;    // ... of which rewrote an existing object
-  int64_t dlq = 0;               // messages sent to the DLQ
-  int64_t write_failures = 0;    // failed object writes (retried)
-  int64_t lag = 0;               // messages behind the partitions' ends
-  int64_t window_latency_ms = -1;      // last on-time window: stored - (minute end + grace)
+  int64_t events_in = 0;           // messages consumed
+  int64_t events_stored = 0;       // events added to objects
+  int64_t objects_written = 0;     // object writes that added events
+  int64_t object_updates = 0;      // ... of which rewrote an existing object
+  int64_t dlq = 0;                 // messages sent to the DLQ
+  int64_t write_failures = 0;      // failed object writes (retried)
+  int64_t lag = 0;                 // messages behind the partitions' ends
+  int64_t window_latency_ms = -1;  // last on-time window: stored - (minute end + grace)
   int64_t window_latency_max_ms = -1;
   int64_t first_message_wall_ms = 0;
   int64_t last_store_wall_ms = 0;
@@ -45,6 +45,7 @@ struct IngestMetrics {
 };
 
 // Serves GET /metrics on host:port until the returned server is destroyed.
-Result<std::unique_ptr<http::Server>> ServeMetrics(const IngestMetrics& metrics, const std::string& host, int port);
+Result<std::unique_ptr<http::Server>> ServeMetrics(const IngestMetrics& metrics, const std::string& host,
+                                                   int port);
 
 }  // namespace pfad::ingest

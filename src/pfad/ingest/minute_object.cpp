@@ -19,7 +19,8 @@ namespace pfad::ingest {
 namespace {
 
 int64_t MillisSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 // A set of event ids with open addressing: one flat table, no allocation per
@@ -110,7 +111,8 @@ Status EncodeRowGroups(parquet::arrow::FileWriter& writer, std::span<const event
                        int64_t row_group_rows) {
   const auto step = static_cast<size_t>(row_group_rows);
   for (size_t at = 0; at < events.size(); at += step) {
-    PFAD_ASSIGN_OR_RAISE(auto batch, events::ToRecordBatch(events.subspan(at, std::min(events.size() - at, step))));
+    PFAD_ASSIGN_OR_RAISE(auto batch,
+                         events::ToRecordBatch(events.subspan(at, std::min(events.size() - at, step))));
     PFAD_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches({batch}));
     PFAD_RETURN_NOT_OK(writer.WriteTable(*table, row_group_rows));
   }
@@ -128,7 +130,8 @@ Status EncodeAndStore(ParquetEncoder& encoder, std::span<const events::Event> fr
   out.encode_ms = MillisSince(started);
   started = std::chrono::steady_clock::now();
   const Status put = store.PutIfVersion(
-      out.object, std::string_view(reinterpret_cast<const char*>(buffer->data()), static_cast<size_t>(buffer->size())),
+      out.object,
+      std::string_view(reinterpret_cast<const char*>(buffer->data()), static_cast<size_t>(buffer->size())),
       version);
   out.store_ms = MillisSince(started);
   return put;
@@ -137,8 +140,9 @@ Status EncodeAndStore(ParquetEncoder& encoder, std::span<const events::Event> fr
 Result<std::shared_ptr<arrow::Table>> ReadStored(const storage::ObjectUri& uri, std::string bytes) {
   auto input = std::make_shared<arrow::io::BufferReader>(arrow::Buffer::FromString(std::move(bytes)));
   auto reader = parquet::arrow::OpenFile(input, arrow::default_memory_pool());
-  if (!reader.ok()) return Status::IOError(uri.ToString(), ": the stored object is not readable Parquet: ",
-                                           reader.status().message());
+  if (!reader.ok())
+    return Status::IOError(uri.ToString(),
+                           ": the stored object is not readable Parquet: ", reader.status().message());
   PFAD_ASSIGN_OR_RAISE(auto table, (*reader)->ReadTable());
   if (!table->schema()->Equals(*events::EventSchema(), /*check_metadata=*/false)) {
     return Status::IOError(uri.ToString(), ": the stored object has columns ", table->schema()->ToString(),
@@ -194,8 +198,8 @@ Result<StoredMinute> MinuteObjectWriter::Write(const events::Minute& minute,
     const Status put = EncodeAndStore(encoder, fresh, row_group_rows_, *store_, stored.version, out);
     if (put.ok()) return out;
     if (!put.IsAlreadyExists() || attempt >= kMaxConflicts) return put;
-    Logger("ingest")->info("object={} changed by another writer; merging again (attempt {})", out.object.ToString(),
-                           attempt);
+    Logger("ingest")->info("object={} changed by another writer; merging again (attempt {})",
+                           out.object.ToString(), attempt);
   }
 }
 
@@ -223,21 +227,25 @@ Status StagedObject::Append(std::span<const events::Event> events, int64_t row_g
   return Status::OK();
 }
 
-Result<StoredMinute> MinuteObjectWriter::Write(const events::Minute& minute, std::span<const events::Event> events,
+Result<StoredMinute> MinuteObjectWriter::Write(const events::Minute& minute,
+                                               std::span<const events::Event> events,
                                                StagedObject staged) const {
-  if (!staged.encoder_ || static_cast<size_t>(staged.events_seen_) > events.size()) return Write(minute, events);
+  if (!staged.encoder_ || static_cast<size_t>(staged.events_seen_) > events.size())
+    return Write(minute, events);
   StoredMinute out{.object = ObjectFor(minute), .minute = minute.Name()};
   auto started = std::chrono::steady_clock::now();
   PFAD_ASSIGN_OR_RAISE(auto stored, store_->GetVersioned(out.object));
   if (stored.exists) return Write(minute, events);  // late events or a re-read: merge with what is stored
   StagedObject::Encoder& staged_encoder = *staged.encoder_;
   std::vector<events::Event> filtered;
-  const auto fresh = KeepUnseen(events.subspan(static_cast<size_t>(staged.events_seen_)), staged_encoder.ids, filtered);
+  const auto fresh =
+      KeepUnseen(events.subspan(static_cast<size_t>(staged.events_seen_)), staged_encoder.ids, filtered);
   staged_encoder.ids = UuidSet();
   out.read_ms = MillisSince(started);
   out.added = out.rows = staged_encoder.rows + static_cast<int64_t>(fresh.size());
   out.encoded_ahead = staged_encoder.rows;
-  const Status put = EncodeAndStore(staged_encoder.parquet, fresh, row_group_rows_, *store_, stored.version, out);
+  const Status put =
+      EncodeAndStore(staged_encoder.parquet, fresh, row_group_rows_, *store_, stored.version, out);
   if (put.ok()) return out;
   if (put.IsAlreadyExists()) return Write(minute, events);  // another writer stored it first: merge
   return put;

@@ -59,18 +59,20 @@ class StagedObject {
 class MinuteObjectWriter {
  public:
   // `sink` is the directory or bucket/prefix of the minute objects.
-  MinuteObjectWriter(std::shared_ptr<storage::ObjectStore> store, storage::ObjectUri sink, int64_t row_group_rows);
+  MinuteObjectWriter(std::shared_ptr<storage::ObjectStore> store, storage::ObjectUri sink,
+                     int64_t row_group_rows);
 
   [[nodiscard]] storage::ObjectUri ObjectFor(const events::Minute& minute) const;
 
   // Merges `events` into the minute's object. Conflicting writers are retried
   // here; storage failures come back for the caller to retry. added == 0 means
   // the object already held every event and was left as it was.
-  [[nodiscard]] Result<StoredMinute> Write(const events::Minute& minute, std::span<const events::Event> events) const;
+  [[nodiscard]] Result<StoredMinute> Write(const events::Minute& minute,
+                                           std::span<const events::Event> events) const;
   // The same with the first staged->events_seen() events already encoded in
   // `staged` (consumed here); falls back to the merge when the object exists.
-  [[nodiscard]] Result<StoredMinute> Write(const events::Minute& minute, std::span<const events::Event> events,
-                                           StagedObject staged) const;
+  [[nodiscard]] Result<StoredMinute> Write(const events::Minute& minute,
+                                           std::span<const events::Event> events, StagedObject staged) const;
 
  private:
   std::shared_ptr<storage::ObjectStore> store_;

@@ -4,15 +4,20 @@
 
 namespace pfad::ingest {
 
-ObjectSink::ObjectSink(std::shared_ptr<storage::ObjectStore> store, storage::ObjectUri sink, int64_t row_group_rows)
-    : store_(store), sink_(sink), row_group_rows_(row_group_rows), writer_(std::move(store), std::move(sink), row_group_rows) {}
+ObjectSink::ObjectSink(std::shared_ptr<storage::ObjectStore> store, storage::ObjectUri sink,
+                       int64_t row_group_rows)
+    : store_(store),
+      sink_(sink),
+      row_group_rows_(row_group_rows),
+      writer_(std::move(store), std::move(sink), row_group_rows) {}
 
 Status ObjectSink::Check() { return store_->CheckContainer(sink_.Child("probe.parquet")); }
 
 void ObjectSink::Prepare(uint64_t window_id, std::span<const events::Event> events) {
   if (broken_.contains(window_id)) return;
   if (Status st = staged_[window_id].Append(events, row_group_rows_); !st.ok()) {
-    Logger("ingest")->warn("encoding ahead failed (the minute is encoded when it closes instead): {}", st.ToString());
+    Logger("ingest")->warn("encoding ahead failed (the minute is encoded when it closes instead): {}",
+                           st.ToString());
     staged_.erase(window_id);
     broken_.insert(window_id);
   }

@@ -29,12 +29,14 @@ Status Validate(const IngestOptions& options) {
   if (options.topic.empty()) return Status::Invalid("the ingest topic must not be empty");
   if (options.group.empty()) return Status::Invalid("the consumer group must not be empty");
   if (options.registry_url.empty()) return Status::Invalid("no schema registry URL");
-  if (options.windows.grace_ms < 0 || options.windows.lookback_ms < 0 || options.windows.idle_timeout_ms <= 0) {
+  if (options.windows.grace_ms < 0 || options.windows.lookback_ms < 0 ||
+      options.windows.idle_timeout_ms <= 0) {
     return Status::Invalid("grace and lookback must be >= 0 and the idle timeout > 0");
   }
   if (options.row_group_rows <= 0) return Status::Invalid("row group size must be > 0");
   if (options.sink.Basename().ends_with(events::kObjectSuffix)) {
-    return Status::Invalid("the sink is a directory or bucket/prefix, not an object: ", options.sink.ToString());
+    return Status::Invalid("the sink is a directory or bucket/prefix, not an object: ",
+                           options.sink.ToString());
   }
   return kafka::CheckProperties(options.properties);
 }
@@ -62,10 +64,8 @@ kafka::Properties ConsumerProperties(const IngestOptions& options) {
 
 kafka::Properties ProducerProperties(const IngestOptions& options) {
   kafka::Properties props = {
-      {"bootstrap.servers", options.bootstrap},
-      {"acks", "all"},
-      {"enable.idempotence", "true"},
-      {"linger.ms", "5"},
+      {"bootstrap.servers", options.bootstrap}, {"acks", "all"},
+      {"enable.idempotence", "true"},           {"linger.ms", "5"},
       {"client.id", "pfad-ingest-dlq"},
   };
   for (const auto& [k, v] : options.properties) props[k] = v;

@@ -21,7 +21,8 @@ namespace pfad::ingest {
 
 class DlqPublisher {
  public:
-  DlqPublisher(kafka::Producer& producer, std::string topic) : producer_(producer), topic_(std::move(topic)) {}
+  DlqPublisher(kafka::Producer& producer, std::string topic)
+      : producer_(producer), topic_(std::move(topic)) {}
   // Queues `message` for the DLQ; an error when the producer refuses it.
   [[nodiscard]] Status Publish(const kafka::Message& message, std::string_view kind, std::string_view error);
 
@@ -32,7 +33,8 @@ class DlqPublisher {
 
 class AnnouncementPublisher {
  public:
-  AnnouncementPublisher(kafka::Producer& producer, std::string topic) : producer_(producer), topic_(std::move(topic)) {}
+  AnnouncementPublisher(kafka::Producer& producer, std::string topic)
+      : producer_(producer), topic_(std::move(topic)) {}
   // Queues the announcement; a refusal is logged (the scheduler's clock is the fallback).
   void Publish(const events::WindowAnnouncement& announcement);
 

@@ -14,16 +14,18 @@ Result<std::shared_ptr<const events::WriterSchemaDecoder>> WriterSchemas::Decode
     if (text.ok()) {
       auto decoder = events::WriterSchemaDecoder::Make(*text);
       if (!decoder.ok()) {
-        decoder = Status::Invalid("writer schema ", schema_id, " cannot be read as the event schema: ",
-                                  decoder.status().message());
+        decoder = Status::Invalid("writer schema ", schema_id,
+                                  " cannot be read as the event schema: ", decoder.status().message());
       }
       return cache_.emplace(schema_id, std::move(decoder)).first->second;
     }
     if (text.status().IsKeyError()) return cache_.emplace(schema_id, text.status()).first->second;
     // The registry is unreachable: not the message's fault; wait, never DLQ.
-    Logger("ingest")->warn("schema registry unreachable, retrying in {} ms: {}", backoff_ms, text.status().message());
+    Logger("ingest")->warn("schema registry unreachable, retrying in {} ms: {}", backoff_ms,
+                           text.status().message());
     if (stop_) return Status::Cancelled("stopping");
-    for (int64_t waited = 0; waited < backoff_ms && !stop_; waited += 50) clock_.SleepFor(std::chrono::milliseconds(50));
+    for (int64_t waited = 0; waited < backoff_ms && !stop_; waited += 50)
+      clock_.SleepFor(std::chrono::milliseconds(50));
     if (stop_) return Status::Cancelled("stopping");
   }
 }

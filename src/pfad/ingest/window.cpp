@@ -62,7 +62,8 @@ MinuteWindows::Admission MinuteWindows::Add(int32_t partition, int64_t offset, c
   if (watermark && minute.end_ms + options_.lookback_ms <= *watermark) return Admission::kTooLate;
 
   PartitionState& state = partitions_[partition];
-  state.max_timestamp_ms = std::max(state.max_timestamp_ms.value_or(event.event_timestamp_ms), event.event_timestamp_ms);
+  state.max_timestamp_ms =
+      std::max(state.max_timestamp_ms.value_or(event.event_timestamp_ms), event.event_timestamp_ms);
   state.last_message_wall_ms = now_wall_ms;
   state.next_offset = std::max(state.next_offset.value_or(offset + 1), offset + 1);
 
@@ -111,7 +112,7 @@ std::optional<int64_t> MinuteWindows::Watermark(int64_t now_wall_ms) const {
     auto it = partitions_.find(p);
     if (it == partitions_.end()) continue;
     const PartitionState& s = it->second;
-    if (Idle(s, now_wall_ms)) continue;  // idle: not holding back
+    if (Idle(s, now_wall_ms)) continue;            // idle: not holding back
     if (!s.max_timestamp_ms) return std::nullopt;  // active but nothing seen yet: wait for it
     watermark = std::min(watermark.value_or(*s.max_timestamp_ms), *s.max_timestamp_ms);
   }

@@ -42,7 +42,7 @@ struct MinuteWindow {
   uint64_t id = 0;
   events::Minute minute;
   std::vector<events::Event> events;
-  std::vector<int32_t> partitions;     // partition of each event (parallel to `events`)
+  std::vector<int32_t> partitions;        // partition of each event (parallel to `events`)
   std::map<int32_t, int64_t> min_offset;  // smallest offset held, per partition
   int64_t opened_wall_ms = 0;
   bool late = false;
@@ -115,7 +115,7 @@ class MinuteWindows {
   WindowOptions options_;
   std::set<int32_t> assigned_;
   std::map<int32_t, PartitionState> partitions_;
-  std::map<int64_t, MinuteWindow> open_;  // by minute start
+  std::map<int64_t, MinuteWindow> open_;                      // by minute start
   std::map<uint64_t, std::map<int32_t, int64_t>> in_flight_;  // window id -> min offsets
   uint64_t next_id_ = 1;
   size_t expected_window_events_ = 0;  // size of recent windows: reserved up front, no regrowth

@@ -74,7 +74,7 @@ TEST(MinuteWindows, LateEventsOpenALateWindowWrittenAfterTheDelay) {
   w.Add(0, 1, At(kT0, 1), 0);
   w.Add(0, 2, At(kT0 + 3 * kMin, 2), 0);
   for (auto& d : w.TakeDue(0)) w.Stored(d.id);  // 10:00 written
-  w.Add(0, 3, At(kT0 + 30'000, 3), 100);         // 10:00 again: late
+  w.Add(0, 3, At(kT0 + 30'000, 3), 100);        // 10:00 again: late
   EXPECT_TRUE(w.TakeDue(500).empty());
   auto due = w.TakeDue(1'100);
   ASSERT_EQ(due.size(), 1u);

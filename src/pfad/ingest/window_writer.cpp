@@ -71,7 +71,8 @@ void WindowWriter::Enqueue(Job job) {
 template <typename Fn>
 void WindowWriter::OnEverySink(const Fn& fn) {
   std::vector<std::future<void>> others;
-  for (size_t i = 1; i < sinks_.size(); ++i) others.push_back(std::async(std::launch::async, [&fn, i] { fn(i); }));
+  for (size_t i = 1; i < sinks_.size(); ++i)
+    others.push_back(std::async(std::launch::async, [&fn, i] { fn(i); }));
   fn(0);
   for (auto& other : others) other.get();
 }

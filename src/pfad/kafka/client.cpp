@@ -24,9 +24,10 @@ Result<std::pair<std::string, std::string>> ParseProperty(const std::string& tex
   }
   std::string key = text.substr(0, eq);
   if (IsSecretProperty(key)) {
-    return Status::Invalid("librdkafka property ", key,
-                           " is a secret and is not taken from the command line (every user of the machine can "
-                           "read it there): set PFAD_KAFKA_SASL_PASSWORD or put it in the config file's [kafka] table");
+    return Status::Invalid(
+        "librdkafka property ", key,
+        " is a secret and is not taken from the command line (every user of the machine can "
+        "read it there): set PFAD_KAFKA_SASL_PASSWORD or put it in the config file's [kafka] table");
   }
   return std::pair{std::move(key), text.substr(eq + 1)};
 }
@@ -51,12 +52,14 @@ Result<TopicDefaults> TopicDefaults::Resolve(const ConfigFile& file) {
       defaults.replication_factor = std::stoi(*v, &used);
       if (used != v->size()) throw std::invalid_argument(*v);
     } catch (const std::exception&) {
-      return Status::Invalid("PFAD_TOPIC_REPLICATION_FACTOR must be an integer, not '", EscapeUntrusted(*v), "'");
+      return Status::Invalid("PFAD_TOPIC_REPLICATION_FACTOR must be an integer, not '", EscapeUntrusted(*v),
+                             "'");
     }
   }
   if (defaults.replication_factor == 0 || defaults.replication_factor < -1) {
-    return Status::Invalid("the topics' replication factor must be -1 (the broker's default) or at least 1, not ",
-                           defaults.replication_factor);
+    return Status::Invalid(
+        "the topics' replication factor must be -1 (the broker's default) or at least 1, not ",
+        defaults.replication_factor);
   }
   return defaults;
 }
@@ -64,8 +67,11 @@ Result<TopicDefaults> TopicDefaults::Resolve(const ConfigFile& file) {
 std::string LibraryVersion() { return rd_kafka_version_str(); }
 
 std::string KafkaErrorDetail::ToString() const {
-  const char* kind = kind_ == ErrorKind::kRetriable ? "retriable" : kind_ == ErrorKind::kFatal ? "fatal" : "permanent";
-  return std::string("Kafka ") + kind + " error " + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(code_));
+  const char* kind = kind_ == ErrorKind::kRetriable ? "retriable"
+                     : kind_ == ErrorKind::kFatal   ? "fatal"
+                                                    : "permanent";
+  return std::string("Kafka ") + kind + " error " +
+         rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(code_));
 }
 
 const KafkaErrorDetail* KafkaError(const Status& status) {
@@ -112,7 +118,9 @@ void ForwardLog(const rd_kafka_t* rk, int level, const char* facility, const cha
     security_failures[rk] = std::string(reason);
   }
   const auto logger = Logger("rdkafka");
-  const auto spd_level = level <= 3 ? spdlog::level::err : level == 4 ? spdlog::level::warn : spdlog::level::info;
+  const auto spd_level = level <= 3   ? spdlog::level::err
+                         : level == 4 ? spdlog::level::warn
+                                      : spdlog::level::info;
   logger->log(spd_level, "{} {}", facility, line);
 }
 
@@ -136,8 +144,8 @@ Result<ConfPtr> MakeConf(const Properties& properties) {
   char err[512];
   for (const auto& [key, value] : properties) {
     if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      return Status::Invalid("Kafka property ", key, "=", IsSecretProperty(key) ? "<secret>" : EscapeUntrusted(value),
-                             ": ", err);
+      return Status::Invalid("Kafka property ", key, "=",
+                             IsSecretProperty(key) ? "<secret>" : EscapeUntrusted(value), ": ", err);
     }
   }
   rd_kafka_conf_set_log_cb(conf.get(), &ForwardLog);
@@ -212,7 +220,8 @@ namespace {
 std::string Bootstrap(rd_kafka_t* handle) {
   char value[1024];
   size_t size = sizeof(value);
-  if (rd_kafka_conf_get(rd_kafka_conf(handle), "bootstrap.servers", value, &size) != RD_KAFKA_CONF_OK) return "?";
+  if (rd_kafka_conf_get(rd_kafka_conf(handle), "bootstrap.servers", value, &size) != RD_KAFKA_CONF_OK)
+    return "?";
   return value;
 }
 
@@ -228,26 +237,30 @@ Result<std::optional<int32_t>> FindTopic(rd_kafka_t* handle, const std::string& 
   TopicPtr rkt(rd_kafka_topic_new(handle, topic.c_str(), nullptr));
   std::string last_error = "no answer";
   while (std::chrono::steady_clock::now() < deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     const rd_kafka_metadata_t* md = nullptr;
     const auto err = rd_kafka_metadata(handle, 0, rkt.get(), &md,
                                        static_cast<int>(std::clamp<int64_t>(left.count(), 1, 500)));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (auto failure = SecurityFailure(handle)) {
         const bool tls = failure->find("SSL handshake failed") != std::string::npos;
-        return Status(arrow::StatusCode::IOError,
-                      "Kafka at " + Bootstrap(handle) + " did not let PFAD in: " + *failure +
-                          (tls ? " (check the CA the broker's certificate must be signed by: "
-                                 "PFAD_KAFKA_SSL_CA_LOCATION or [kafka] ssl.ca.location)"
-                               : " (check the login: PFAD_KAFKA_SASL_USERNAME / PFAD_KAFKA_SASL_PASSWORD or "
-                                 "[kafka] sasl.username / sasl.password)"),
-                      std::make_shared<KafkaErrorDetail>(tls ? RD_KAFKA_RESP_ERR__SSL : RD_KAFKA_RESP_ERR__AUTHENTICATION,
-                                                         ErrorKind::kFatal));
+        return Status(
+            arrow::StatusCode::IOError,
+            "Kafka at " + Bootstrap(handle) + " did not let PFAD in: " + *failure +
+                (tls ? " (check the CA the broker's certificate must be signed by: "
+                       "PFAD_KAFKA_SSL_CA_LOCATION or [kafka] ssl.ca.location)"
+                     : " (check the login: PFAD_KAFKA_SASL_USERNAME / PFAD_KAFKA_SASL_PASSWORD or "
+                       "[kafka] sasl.username / sasl.password)"),
+            std::make_shared<KafkaErrorDetail>(
+                tls ? RD_KAFKA_RESP_ERR__SSL : RD_KAFKA_RESP_ERR__AUTHENTICATION, ErrorKind::kFatal));
       }
     }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> owned(md, &rd_kafka_metadata_destroy);
-      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0) {
+      std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> owned(
+          md, &rd_kafka_metadata_destroy);
+      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          md->topics[0].partition_cnt > 0) {
         return md->topics[0].partition_cnt;
       }
       const auto topic_err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
@@ -259,14 +272,16 @@ Result<std::optional<int32_t>> FindTopic(rd_kafka_t* handle, const std::string& 
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return Status(arrow::StatusCode::IOError,
-                "cannot reach Kafka at " + Bootstrap(handle) + " within " + std::to_string(timeout.count()) + " ms (" +
-                    last_error + "); is the broker running? set --bootstrap or PFAD_KAFKA_BOOTSTRAP",
+                "cannot reach Kafka at " + Bootstrap(handle) + " within " + std::to_string(timeout.count()) +
+                    " ms (" + last_error +
+                    "); is the broker running? set --bootstrap or PFAD_KAFKA_BOOTSTRAP",
                 std::make_shared<KafkaErrorDetail>(RD_KAFKA_RESP_ERR__TIMED_OUT, ErrorKind::kRetriable));
 }
 
 }  // namespace
 
-Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& topic, std::chrono::milliseconds timeout) {
+Result<int32_t> WaitForTopic(rd_kafka_t* handle, const std::string& topic,
+                             std::chrono::milliseconds timeout) {
   PFAD_ASSIGN_OR_RAISE(const auto partitions, FindTopic(handle, topic, timeout));
   if (partitions) return *partitions;
   return Status::IOError("Kafka at ", Bootstrap(handle), " has no topic '", EscapeUntrusted(topic),
@@ -284,13 +299,14 @@ struct AdminDeleter {
 template <typename T>
 using AdminPtr = std::unique_ptr<T, AdminDeleter>;
 
-Status CreateTopic(rd_kafka_t* handle, const std::string& topic, int32_t partitions, int32_t replication_factor,
-                   std::chrono::milliseconds timeout) {
+Status CreateTopic(rd_kafka_t* handle, const std::string& topic, int32_t partitions,
+                   int32_t replication_factor, std::chrono::milliseconds timeout) {
   char error[512] = "";
   AdminPtr<rd_kafka_NewTopic_t> spec(
       rd_kafka_NewTopic_new(topic.c_str(), partitions, replication_factor, error, sizeof(error)));
   if (!spec) return Status::Invalid("cannot create Kafka topic '", EscapeUntrusted(topic), "': ", error);
-  AdminPtr<rd_kafka_AdminOptions_t> options(rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_CREATETOPICS));
+  AdminPtr<rd_kafka_AdminOptions_t> options(
+      rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_CREATETOPICS));
   const int ms = static_cast<int>(std::clamp<int64_t>(timeout.count(), 1, 60000));
   rd_kafka_AdminOptions_set_request_timeout(options.get(), ms, error, sizeof(error));
   rd_kafka_AdminOptions_set_operation_timeout(options.get(), ms, error, sizeof(error));
@@ -305,7 +321,8 @@ Status CreateTopic(rd_kafka_t* handle, const std::string& topic, int32_t partiti
                            rd_kafka_event_error_string(event.get()), "); create it first");
   }
   size_t count = 0;
-  const auto* results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
+  const auto* results =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
   for (size_t i = 0; i < count; ++i) {
     const auto err = rd_kafka_topic_result_error(results[i]);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) continue;
@@ -324,15 +341,19 @@ Result<int32_t> EnsureTopic(rd_kafka_t* handle, const std::string& topic, int32_
   PFAD_ASSIGN_OR_RAISE(const auto existing, FindTopic(handle, topic, timeout));
   if (existing) return *existing;
   PFAD_RETURN_NOT_OK(CreateTopic(handle, topic, partitions, replication_factor, timeout));
-  Logger("kafka")->info("created topic {} (partitions={}, replication={})", topic, partitions,
-                        replication_factor < 0 ? std::string("broker default") : std::to_string(replication_factor));
+  Logger("kafka")->info(
+      "created topic {} (partitions={}, replication={})", topic, partitions,
+      replication_factor < 0 ? std::string("broker default") : std::to_string(replication_factor));
   // The new topic's metadata reaches every broker shortly after.
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    PFAD_ASSIGN_OR_RAISE(const auto created, FindTopic(handle, topic, std::max(left, std::chrono::milliseconds(1000))));
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    PFAD_ASSIGN_OR_RAISE(const auto created,
+                         FindTopic(handle, topic, std::max(left, std::chrono::milliseconds(1000))));
     if (created) return *created;
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::IOError("Kafka created topic '", topic, "' but does not show it within ", timeout.count(), " ms");
+      return Status::IOError("Kafka created topic '", topic, "' but does not show it within ",
+                             timeout.count(), " ms");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

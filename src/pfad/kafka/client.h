@@ -38,8 +38,10 @@ bool IsSecretProperty(std::string_view key);
 //   PFAD_KAFKA_SSL_CA_LOCATION    ssl.ca.location     (PEM file of the CA to trust)
 // scripts/services/kafka.sh sasl-env prints them for its SASL_SSL listener.
 inline constexpr std::pair<const char*, const char*> kSecurityEnvironment[] = {
-    {"PFAD_KAFKA_SECURITY_PROTOCOL", "security.protocol"}, {"PFAD_KAFKA_SASL_MECHANISM", "sasl.mechanism"},
-    {"PFAD_KAFKA_SASL_USERNAME", "sasl.username"},         {"PFAD_KAFKA_SASL_PASSWORD", "sasl.password"},
+    {"PFAD_KAFKA_SECURITY_PROTOCOL", "security.protocol"},
+    {"PFAD_KAFKA_SASL_MECHANISM", "sasl.mechanism"},
+    {"PFAD_KAFKA_SASL_USERNAME", "sasl.username"},
+    {"PFAD_KAFKA_SASL_PASSWORD", "sasl.password"},
     {"PFAD_KAFKA_SSL_CA_LOCATION", "ssl.ca.location"}};
 
 // The one resolver of every Kafka client's properties (produce, ingest, the scheduler's

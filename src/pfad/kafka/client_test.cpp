@@ -9,7 +9,8 @@ namespace pfad::kafka {
 namespace {
 
 TEST(KafkaClient, ParsesProperties) {
-  EXPECT_EQ(ParseProperty("linger.ms=5").ValueOrDie(), (std::pair<std::string, std::string>{"linger.ms", "5"}));
+  EXPECT_EQ(ParseProperty("linger.ms=5").ValueOrDie(),
+            (std::pair<std::string, std::string>{"linger.ms", "5"}));
   EXPECT_EQ(ParseProperty("sasl.username=a=b").ValueOrDie().second, "a=b");
   EXPECT_TRUE(ParseProperty("linger.ms").status().IsInvalid());
   EXPECT_TRUE(ParseProperty("=5").status().IsInvalid());
@@ -23,15 +24,17 @@ TEST(KafkaClient, SecretsAreNeverTakenFromTheCommandLineNorQuoted) {
   EXPECT_TRUE(ParseProperty("ssl.key.password=x").status().IsInvalid());
   EXPECT_EQ(ParseProperty("hunter2").status().message().find("hunter2"), std::string::npos);
   // A client refused with a secret among its properties does not quote it.
-  const Status refused = Producer::Make({{"sasl.password", "hunter2"}, {"sasl.mechanism", "NO-SUCH"},
-                                         {"security.protocol", "SASL_SSL"}})
-                             .status();
+  const Status refused =
+      Producer::Make(
+          {{"sasl.password", "hunter2"}, {"sasl.mechanism", "NO-SUCH"}, {"security.protocol", "SASL_SSL"}})
+          .status();
   EXPECT_TRUE(refused.IsInvalid()) << refused.ToString();
   EXPECT_EQ(refused.message().find("hunter2"), std::string::npos) << refused.message();
 }
 
 TEST(KafkaClient, SecuritySettingsComeFromTheEnvironmentOverTheConfigFile) {
-  const auto file = ConfigFile::Parse("[kafka]\n\"security.protocol\" = \"SSL\"\n\"linger.ms\" = \"7\"\n").ValueOrDie();
+  const auto file =
+      ConfigFile::Parse("[kafka]\n\"security.protocol\" = \"SSL\"\n\"linger.ms\" = \"7\"\n").ValueOrDie();
   ::setenv("PFAD_KAFKA_SECURITY_PROTOCOL", "SASL_SSL", 1);
   ::setenv("PFAD_KAFKA_SASL_PASSWORD", "from-env", 1);
   const auto properties = ConfiguredProperties(file).ValueOrDie();

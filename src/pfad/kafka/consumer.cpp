@@ -21,7 +21,8 @@ std::vector<TopicPartition> FromList(const rd_kafka_topic_partition_list_t* list
   out.reserve(static_cast<size_t>(list->cnt));
   for (int i = 0; i < list->cnt; ++i) {
     const auto& e = list->elems[i];
-    out.push_back({.topic = e.topic, .partition = e.partition,
+    out.push_back({.topic = e.topic,
+                   .partition = e.partition,
                    .offset = e.err == RD_KAFKA_RESP_ERR_NO_ERROR ? e.offset : RD_KAFKA_OFFSET_INVALID});
   }
   return out;
@@ -62,7 +63,8 @@ class RdConsumer final : public Consumer {
 
   void Poll(std::chrono::milliseconds timeout, size_t max, std::vector<Message>& out) override {
     batch_.resize(max);
-    const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), static_cast<int>(timeout.count()), batch_.data(), max);
+    const ssize_t n =
+        rd_kafka_consume_batch_queue(queue_.get(), static_cast<int>(timeout.count()), batch_.data(), max);
     for (ssize_t i = 0; i < n; ++i) {
       rd_kafka_message_t* m = batch_[static_cast<size_t>(i)];
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -75,10 +77,11 @@ class RdConsumer final : public Consumer {
       msg.offset = m->offset;
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         const bool fatal = rd_kafka_fatal_error(handle_.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
-        msg.error = fatal ? Status(arrow::StatusCode::IOError,
-                                   std::string("Kafka consumer failed: ") + rd_kafka_message_errstr(m),
-                                   std::make_shared<KafkaErrorDetail>(static_cast<int>(m->err), ErrorKind::kFatal))
-                          : internal::ErrorStatus(m->err, "consumer");
+        msg.error =
+            fatal ? Status(arrow::StatusCode::IOError,
+                           std::string("Kafka consumer failed: ") + rd_kafka_message_errstr(m),
+                           std::make_shared<KafkaErrorDetail>(static_cast<int>(m->err), ErrorKind::kFatal))
+                  : internal::ErrorStatus(m->err, "consumer");
         continue;
       }
       if (m->rkt != nullptr) msg.topic = rd_kafka_topic_name(m->rkt);
@@ -127,8 +130,8 @@ class RdConsumer final : public Consumer {
       }
       timeout = std::chrono::milliseconds(2000);
     }
-    if (const auto e = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(), partition, &w.low, &w.high,
-                                                        static_cast<int>(timeout.count()));
+    if (const auto e = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(), partition, &w.low,
+                                                        &w.high, static_cast<int>(timeout.count()));
         e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return internal::ErrorStatus(e, "cannot query the watermarks of " + topic);
     }
@@ -140,7 +143,6 @@ class RdConsumer final : public Consumer {
   }
 
   Status FatalError() const override { return internal::FatalError(handle_.get()); }
-
 
   void Close() override {
     if (!handle_ || closed_) return;
@@ -183,7 +185,8 @@ class RdConsumer final : public Consumer {
 
 }  // namespace
 
-Result<std::unique_ptr<Consumer>> Consumer::Make(const Properties& properties, RebalanceHandler on_rebalance) {
+Result<std::unique_ptr<Consumer>> Consumer::Make(const Properties& properties,
+                                                 RebalanceHandler on_rebalance) {
   auto consumer = std::make_unique<RdConsumer>(std::move(on_rebalance));
   PFAD_RETURN_NOT_OK(consumer->Open(properties));
   return std::unique_ptr<Consumer>(std::move(consumer));

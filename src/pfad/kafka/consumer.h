@@ -88,7 +88,8 @@ class Consumer {
   virtual void Close() = 0;
 
   // A librdkafka consumer with `properties` (group.id required for Subscribe).
-  static Result<std::unique_ptr<Consumer>> Make(const Properties& properties, RebalanceHandler on_rebalance = nullptr);
+  static Result<std::unique_ptr<Consumer>> Make(const Properties& properties,
+                                                RebalanceHandler on_rebalance = nullptr);
 };
 
 }  // namespace pfad::kafka

@@ -27,7 +27,8 @@ Result<std::unique_ptr<MockCluster>> MockCluster::Start(const std::map<std::stri
   if (!handle.ok()) return Status::IOError("embedded Kafka: ", handle.status().message());
   state->handle = std::move(*handle);
   state->cluster = rd_kafka_mock_cluster_new(state->handle.get(), 1);
-  if (state->cluster == nullptr) return Status::IOError("embedded Kafka: librdkafka could not start a mock cluster");
+  if (state->cluster == nullptr)
+    return Status::IOError("embedded Kafka: librdkafka could not start a mock cluster");
   for (const auto& [name, partitions] : topics) {
     if (const auto e = rd_kafka_mock_topic_create(state->cluster, name.c_str(), partitions, 1);
         e != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -21,8 +21,8 @@ void Producer::CountDelivery(const DeliveryReport& report) {
   last_failure_ = report.error.message();
 }
 
-size_t Producer::ProduceBatch(const std::string& topic, int32_t partition, std::span<const OutgoingMessage> messages,
-                              Status& error) {
+size_t Producer::ProduceBatch(const std::string& topic, int32_t partition,
+                              std::span<const OutgoingMessage> messages, Status& error) {
   size_t done = 0;
   for (OutgoingMessage m : messages) {
     m.partition = partition;
@@ -93,11 +93,14 @@ class RdProducer final : public Producer {
     // librdkafka queues from the front and fails the rest from the first refused message on.
     size_t queued = 0;
     while (queued < batch_.size() && batch_[queued].err == RD_KAFKA_RESP_ERR_NO_ERROR) ++queued;
-    error = queued == batch_.size() ? Status::OK() : internal::ErrorStatus(batch_[queued].err, "cannot produce to " + topic);
+    error = queued == batch_.size() ? Status::OK()
+                                    : internal::ErrorStatus(batch_[queued].err, "cannot produce to " + topic);
     return queued;
   }
 
-  void Poll(std::chrono::milliseconds timeout) override { rd_kafka_poll(handle_.get(), static_cast<int>(timeout.count())); }
+  void Poll(std::chrono::milliseconds timeout) override {
+    rd_kafka_poll(handle_.get(), static_cast<int>(timeout.count()));
+  }
 
   Status Flush(std::chrono::milliseconds timeout) override {
     const auto e = rd_kafka_flush(handle_.get(), static_cast<int>(timeout.count()));
@@ -121,7 +124,6 @@ class RdProducer final : public Producer {
 
   Status FatalError() const override { return internal::FatalError(handle_.get()); }
 
-
  private:
   static void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque) {
     auto* self = static_cast<RdProducer*>(opaque);
@@ -130,8 +132,8 @@ class RdProducer final : public Producer {
                           .offset = msg->offset,
                           .opaque = msg->_private};
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      report.error = internal::ErrorStatus(msg->err, std::string("delivery to ") + std::string(report.topic) +
-                                                         " failed");
+      report.error = internal::ErrorStatus(
+          msg->err, std::string("delivery to ") + std::string(report.topic) + " failed");
     }
     self->CountDelivery(report);
     if (self->on_delivery_) self->on_delivery_(report);
@@ -139,7 +141,8 @@ class RdProducer final : public Producer {
 
   rd_kafka_topic_t* Topic(const std::string& name) {
     auto it = topics_.find(name);
-    if (it == topics_.end()) it = topics_.emplace(name, rd_kafka_topic_new(handle_.get(), name.c_str(), nullptr)).first;
+    if (it == topics_.end())
+      it = topics_.emplace(name, rd_kafka_topic_new(handle_.get(), name.c_str(), nullptr)).first;
     return it->second.get();
   }
 

@@ -53,8 +53,8 @@ class Producer {
   // Queues `messages` for one partition (kAnyPartition: the partitioner chooses)
   // in one call; returns how many were queued from the front. Those after the
   // first refused one are not queued; `error` says why (retriable when full).
-  virtual size_t ProduceBatch(const std::string& topic, int32_t partition, std::span<const OutgoingMessage> messages,
-                              Status& error);
+  virtual size_t ProduceBatch(const std::string& topic, int32_t partition,
+                              std::span<const OutgoingMessage> messages, Status& error);
   // Serves delivery reports, waiting up to `timeout` for one.
   virtual void Poll(std::chrono::milliseconds timeout) = 0;
   // Waits until every queued message is acknowledged or failed, at most `timeout`;
@@ -71,7 +71,8 @@ class Producer {
     return WaitForTopic(topic, timeout);
   }
   // The partition murmur2_random (the Java client's key hashing) gives `key`.
-  [[nodiscard]] virtual int32_t PartitionFor(const std::string& topic, std::string_view key, int32_t partitions) = 0;
+  [[nodiscard]] virtual int32_t PartitionFor(const std::string& topic, std::string_view key,
+                                             int32_t partitions) = 0;
   // A fatal error of the client (fenced producer, ...; the message is the reason), else OK.
   [[nodiscard]] virtual Status FatalError() const = 0;
 
@@ -83,7 +84,8 @@ class Producer {
   [[nodiscard]] std::string last_failure() const;
 
   // A librdkafka producer with `properties`; Invalid for a refused property.
-  static Result<std::unique_ptr<Producer>> Make(const Properties& properties, DeliveryHandler on_delivery = nullptr);
+  static Result<std::unique_ptr<Producer>> Make(const Properties& properties,
+                                                DeliveryHandler on_delivery = nullptr);
 
  protected:
   // Bookkeeping for implementations.

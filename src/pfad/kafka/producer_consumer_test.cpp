@@ -21,7 +21,8 @@ using std::chrono::milliseconds;
 std::vector<Message> ConsumeN(Consumer& consumer, size_t n) {
   std::vector<Message> out;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (out.size() < n && std::chrono::steady_clock::now() < deadline) consumer.Poll(milliseconds(100), 100, out);
+  while (out.size() < n && std::chrono::steady_clock::now() < deadline)
+    consumer.Poll(milliseconds(100), 100, out);
   return out;
 }
 
@@ -34,8 +35,9 @@ TEST(KafkaProducerConsumer, DeliversWithHeadersAndReportsEachDelivery) {
                   }).ValueOrDie();
   EXPECT_EQ(producer->WaitForTopic("events", std::chrono::seconds(10)).ValueOrDie(), 3);
   const Headers headers = {{"pfad.error", "bad"}, {"pfad.source.offset", "12"}};
-  ASSERT_TRUE(producer->Produce("events", {.key = "k1", .value = "v1", .partition = 1, .headers = &headers,
-                                           .opaque = &tag})
+  ASSERT_TRUE(producer
+                  ->Produce("events",
+                            {.key = "k1", .value = "v1", .partition = 1, .headers = &headers, .opaque = &tag})
                   .ok());
   const OutgoingMessage batch[] = {{.key = "k2", .value = "v2"}, {.key = "k3", .value = "v3"}};
   Status error;
@@ -45,17 +47,20 @@ TEST(KafkaProducerConsumer, DeliversWithHeadersAndReportsEachDelivery) {
   EXPECT_EQ(producer->in_flight(), 0);
   EXPECT_EQ(producer->delivered(), 3);
   ASSERT_EQ(reports.size(), 3u);
-  const auto tagged = std::find_if(reports.begin(), reports.end(), [&](const auto& r) { return r.opaque == &tag; });
+  const auto tagged =
+      std::find_if(reports.begin(), reports.end(), [&](const auto& r) { return r.opaque == &tag; });
   ASSERT_NE(tagged, reports.end());
   EXPECT_EQ(tagged->partition, 1);
   EXPECT_EQ(tagged->topic, "events");
   for (const auto& r : reports) EXPECT_TRUE(r.error.ok()) << r.error.ToString();
 
-  auto consumer = Consumer::Make({{"bootstrap.servers", cluster->bootstrap()}, {"group.id", "g"},
-                                  {"auto.offset.reset", "earliest"}})
-                      .ValueOrDie();
-  ASSERT_TRUE(consumer->Assign({{.topic = "events", .partition = 1, .offset = kOffsetBeginning},
-                                {.topic = "events", .partition = 2, .offset = kOffsetBeginning}})
+  auto consumer =
+      Consumer::Make(
+          {{"bootstrap.servers", cluster->bootstrap()}, {"group.id", "g"}, {"auto.offset.reset", "earliest"}})
+          .ValueOrDie();
+  ASSERT_TRUE(consumer
+                  ->Assign({{.topic = "events", .partition = 1, .offset = kOffsetBeginning},
+                            {.topic = "events", .partition = 2, .offset = kOffsetBeginning}})
                   .ok());
   auto messages = ConsumeN(*consumer, 3);
   ASSERT_EQ(messages.size(), 3u);
@@ -82,8 +87,8 @@ TEST(KafkaProducerConsumer, GroupAssignmentReachesTheHandlerAndCommitsAreReadBac
   ASSERT_TRUE(producer->Flush(std::chrono::seconds(10)).ok());
 
   std::vector<Rebalance> rebalances;
-  const Properties props = {{"bootstrap.servers", cluster->bootstrap()}, {"group.id", "ingest"},
-                            {"auto.offset.reset", "earliest"}};
+  const Properties props = {
+      {"bootstrap.servers", cluster->bootstrap()}, {"group.id", "ingest"}, {"auto.offset.reset", "earliest"}};
   auto consumer = Consumer::Make(props, [&](const Rebalance& r) { rebalances.push_back(r); }).ValueOrDie();
   ASSERT_TRUE(consumer->Subscribe("events").ok());
   const auto messages = ConsumeN(*consumer, 10);
@@ -92,9 +97,11 @@ TEST(KafkaProducerConsumer, GroupAssignmentReachesTheHandlerAndCommitsAreReadBac
   EXPECT_EQ(rebalances[0].kind, RebalanceKind::kAssigned);
   EXPECT_EQ(rebalances[0].partitions.size(), 2u);
   ASSERT_TRUE(consumer->Commit({{.topic = "events", .partition = 0, .offset = 3}}, /*sync=*/true).ok());
-  const auto committed = consumer->Committed({{.topic = "events", .partition = 0}, {.topic = "events", .partition = 1}},
-                                             milliseconds(5000))
-                             .ValueOrDie();
+  const auto committed =
+      consumer
+          ->Committed({{.topic = "events", .partition = 0}, {.topic = "events", .partition = 1}},
+                      milliseconds(5000))
+          .ValueOrDie();
   ASSERT_EQ(committed.size(), 2u);
   EXPECT_EQ(committed[0].offset, 3);
   EXPECT_LT(committed[1].offset, 0);  // nothing committed

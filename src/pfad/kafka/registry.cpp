@@ -50,7 +50,8 @@ Result<SchemaRegistryClient::Response> SchemaRegistryClient::Request(const std::
   auto response = SendHttp(request);
   if (!response.ok()) {
     return Status::IOError("schema registry at ", options_.url, " did not answer ", method, " ", path, " (",
-                           response.status().message(), "); is it running? set --registry or PFAD_REGISTRY_URL");
+                           response.status().message(),
+                           "); is it running? set --registry or PFAD_REGISTRY_URL");
   }
   return Response{response->status, std::move(response->body)};
 }
@@ -59,12 +60,13 @@ Result<int32_t> SchemaRegistryClient::Register(std::string_view subject, std::st
   const std::string body = nlohmann::json{{"schema", std::string(schema)}}.dump();
   PFAD_ASSIGN_OR_RAISE(auto response, Request("POST", "/subjects/" + Escape(subject) + "/versions", body));
   if (response.status != 200) {
-    return Status::IOError("schema registry refused to register subject '", subject, "' (HTTP ", response.status,
-                           "): ", ErrorText(response.body));
+    return Status::IOError("schema registry refused to register subject '", subject, "' (HTTP ",
+                           response.status, "): ", ErrorText(response.body));
   }
   const auto json = nlohmann::json::parse(response.body, nullptr, false);
   if (!json.is_object() || !json.contains("id") || !json["id"].is_number_integer()) {
-    return Status::IOError("schema registry answered registration without an id: ", response.body.substr(0, 200));
+    return Status::IOError("schema registry answered registration without an id: ",
+                           response.body.substr(0, 200));
   }
   const auto id = json["id"].get<int32_t>();
   std::lock_guard lock(mutex_);

@@ -40,8 +40,8 @@ struct Deliveries {
     } else if (report.error.ok()) {
       latency.Add(SteadyNanos() - reinterpret_cast<intptr_t>(report.opaque));
     } else if (logged_failures++ < 10) {
-      Logger("produce")->error("delivery failed: topic={} partition={} error={}", report.topic, report.partition,
-                               report.error.message());
+      Logger("produce")->error("delivery failed: topic={} partition={} error={}", report.topic,
+                               report.partition, report.error.message());
     }
   }
 };
@@ -89,8 +89,8 @@ class Timestamps {
       backfill_ = true;
       const int64_t minutes = std::max<int64_t>(1, options.minutes);
       span_ms_ = minutes * 60'000;
-      start_ms_ = options.start_time_ms ? *options.start_time_ms
-                                        : (clock.NowMillis() / 60'000) * 60'000 - span_ms_;
+      start_ms_ =
+          options.start_time_ms ? *options.start_time_ms : (clock.NowMillis() / 60'000) * 60'000 - span_ms_;
     }
   }
   int64_t At(int64_t index) {
@@ -130,7 +130,8 @@ class PartitionBatches {
 
   // Queues one event (key = 16 UUID bytes, value = the framed Avro body); hands
   // its partition's batch over when it is full. Returns false on a fatal error.
-  bool Add(const uint8_t* key, const std::string& value, std::atomic<int64_t>& generated, std::string& error) {
+  bool Add(const uint8_t* key, const std::string& value, std::atomic<int64_t>& generated,
+           std::string& error) {
     const std::string_view key_view(reinterpret_cast<const char*>(key), 16);
     const int32_t p = partitions_ > 0 ? producer_.PartitionFor(topic_, key_view, partitions_) : 0;
     Batch& b = batches_[static_cast<size_t>(p)];
@@ -259,8 +260,10 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
   auto log = Logger("produce");
 
   kafka::SchemaRegistryClient registry({.url = options.registry_url});
-  if (options.registry_url.empty()) return Status::Invalid("no schema registry: set --registry or PFAD_REGISTRY_URL");
-  PFAD_ASSIGN_OR_RAISE(const int32_t schema_id, registry.Register(options.topic + "-value", events::EventAvroSchema()));
+  if (options.registry_url.empty())
+    return Status::Invalid("no schema registry: set --registry or PFAD_REGISTRY_URL");
+  PFAD_ASSIGN_OR_RAISE(const int32_t schema_id,
+                       registry.Register(options.topic + "-value", events::EventAvroSchema()));
   log->info("schema id {} for subject {}-value", schema_id, options.topic);
 
   // One producer per worker, all connected before any event is generated.
@@ -271,9 +274,10 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
   for (int w = 0; w < options.workers; ++w) {
     deliveries.push_back(std::make_unique<Deliveries>());
     deliveries.back()->labels_topic = labels_topic;
-    PFAD_ASSIGN_OR_RAISE(auto producer,
-                         kafka::Producer::Make(ProducerProperties(options, w),
-                                               [d = deliveries.back().get()](const kafka::DeliveryReport& r) { d->On(r); }));
+    PFAD_ASSIGN_OR_RAISE(
+        auto producer,
+        kafka::Producer::Make(ProducerProperties(options, w),
+                              [d = deliveries.back().get()](const kafka::DeliveryReport& r) { d->On(r); }));
     if (w == 0) {
       PFAD_ASSIGN_OR_RAISE(partitions, producer->WaitForTopic(options.topic, options.connect_timeout));
       if (!labels_topic.empty()) {
@@ -318,7 +322,8 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
       if (worker_rate > 0) {
         const auto due = started + std::chrono::duration_cast<SteadyClock::duration>(
                                        std::chrono::duration<double>(static_cast<double>(i) / worker_rate));
-        if (now < due && !batches.SendAll(generated, error)) return fail(error);  // nothing waits while we wait
+        if (now < due && !batches.SendAll(generated, error))
+          return fail(error);  // nothing waits while we wait
         while (SteadyClock::now() < due && !stop.load(std::memory_order_relaxed)) {
           producer.Poll(std::chrono::milliseconds(0));
           std::this_thread::sleep_until(std::min(due, SteadyClock::now() + std::chrono::milliseconds(5)));
@@ -353,7 +358,8 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
     ProduceStats s;
     s.generated = generated.load();
     // Labels first: a producer counts a delivery before its handler counts it as a label.
-    for (const auto& d : deliveries) s.labels_delivered += d->labels_delivered.load(std::memory_order_relaxed);
+    for (const auto& d : deliveries)
+      s.labels_delivered += d->labels_delivered.load(std::memory_order_relaxed);
     for (const auto& p : producers) {
       s.delivered += p->delivered();
       s.failed += p->failed();

@@ -37,8 +37,8 @@ struct ProduceOptions {
   std::string registry_url;  // Confluent-compatible base URL
   std::string topic = "user_interactions";
   int workers = 1;
-  double rate = 0;                     // events/s over all workers; 0 = as fast as possible
-  std::optional<int64_t> count;        // stop after this many events
+  double rate = 0;                                    // events/s over all workers; 0 = as fast as possible
+  std::optional<int64_t> count;                       // stop after this many events
   std::optional<std::chrono::milliseconds> duration;  // stop after this long
   uint64_t seed = 0;
   // Backfill: timestamps spread evenly over `minutes` minutes from `start_time_ms`
@@ -47,9 +47,9 @@ struct ProduceOptions {
   int64_t minutes = 0;
   // Set: labelled actors make up about this share of users (0 <= share < 1).
   std::optional<double> fraud_share;
-  kafka::Properties properties;        // librdkafka overrides (-X key=value)
+  kafka::Properties properties;                       // librdkafka overrides (-X key=value)
   std::chrono::milliseconds connect_timeout{10'000};  // to reach the broker at start
-  kafka::TopicDefaults topics;  // for creating the labels topic when missing
+  kafka::TopicDefaults topics;                        // for creating the labels topic when missing
 
   // Defaults <- [produce] bootstrap / registry / topic / connect_timeout_s and
   // the [kafka] table (librdkafka properties) of the config file <-

@@ -11,7 +11,8 @@ namespace {
 
 std::vector<std::pair<int, events::Event>> Generate(const ProduceOptions& options, const Clock& clock) {
   std::vector<std::pair<int, events::Event>> out;
-  const Status st = GenerateOnly(options, clock, [&](int w, const events::Event& e) { out.emplace_back(w, e); });
+  const Status st =
+      GenerateOnly(options, clock, [&](int w, const events::Event& e) { out.emplace_back(w, e); });
   EXPECT_TRUE(st.ok()) << st.ToString();
   return out;
 }
@@ -129,8 +130,9 @@ TEST(ProduceOptions, ResolveTakesDefaultsThenFileThenEnvironment) {
   EXPECT_EQ(defaults.bootstrap, "127.0.0.1:9092");
   EXPECT_EQ(defaults.topic, "user_interactions");
   EXPECT_EQ(defaults.connect_timeout, std::chrono::seconds(10));
-  const auto file = ConfigFile::Parse("[produce]\nregistry = \"http://file\"\nconnect_timeout_s = 2.5\n"
-                                      "[kafka]\n\"linger.ms\" = 5\n")
+  const auto file = ConfigFile::Parse(
+                        "[produce]\nregistry = \"http://file\"\nconnect_timeout_s = 2.5\n"
+                        "[kafka]\n\"linger.ms\" = 5\n")
                         .ValueOrDie();
   auto resolved = ProduceOptions::Resolve(file).ValueOrDie();
   EXPECT_EQ(resolved.registry_url, "http://file");

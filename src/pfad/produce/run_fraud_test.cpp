@@ -50,9 +50,11 @@ TEST(RunWithFraud, SendsOneLabelPerEntityToTheLabelsTopic) {
   EXPECT_EQ(stats->failed, 0);
   ASSERT_GT(stats->labels_delivered, 0);
 
-  auto consumer = kafka::Consumer::Make({{"bootstrap.servers", cluster->bootstrap()}, {"group.id", "t"}}).ValueOrDie();
+  auto consumer =
+      kafka::Consumer::Make({{"bootstrap.servers", cluster->bootstrap()}, {"group.id", "t"}}).ValueOrDie();
   EXPECT_EQ(EndOffsets(*consumer, "events", 2), 60'000);
-  ASSERT_TRUE(consumer->Assign({{.topic = "events.labels", .partition = 0, .offset = kafka::kOffsetBeginning}}).ok());
+  ASSERT_TRUE(
+      consumer->Assign({{.topic = "events.labels", .partition = 0, .offset = kafka::kOffsetBeginning}}).ok());
   std::vector<kafka::Message> messages;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (static_cast<int64_t>(messages.size()) < stats->labels_delivered &&

@@ -14,10 +14,13 @@ Result<std::unique_ptr<MinuteAnnouncements>> MinuteAnnouncements::Start(
   std::unique_ptr<MinuteAnnouncements> self(new MinuteAnnouncements());
   PFAD_ASSIGN_OR_RAISE(self->consumer_, kafka::Consumer::Make(props));
   self->on_announcement_ = std::move(on_announcement);
-  PFAD_ASSIGN_OR_RAISE(const int32_t partitions, self->consumer_->WaitForTopic(topic, std::chrono::seconds(10)));
+  PFAD_ASSIGN_OR_RAISE(const int32_t partitions,
+                       self->consumer_->WaitForTopic(topic, std::chrono::seconds(10)));
   std::vector<kafka::TopicPartition> all;
-  for (int32_t p = 0; p < partitions; ++p) all.push_back({.topic = topic, .partition = p, .offset = kafka::kOffsetEnd});
-  if (Status st = self->consumer_->Assign(all); !st.ok()) return Status::IOError("cannot follow ", topic, ": ", st.message());
+  for (int32_t p = 0; p < partitions; ++p)
+    all.push_back({.topic = topic, .partition = p, .offset = kafka::kOffsetEnd});
+  if (Status st = self->consumer_->Assign(all); !st.ok())
+    return Status::IOError("cannot follow ", topic, ": ", st.message());
   Logger("schedule")->info("following announcements topic={} partitions={}", topic, partitions);
   self->thread_ = std::thread([s = self.get()] { s->Loop(); });
   return self;
@@ -41,7 +44,8 @@ void MinuteAnnouncements::Loop() {
       }
       auto announcement = events::WindowAnnouncement::Parse(msg.value);
       if (!announcement.ok()) {
-        Logger("schedule")->warn("ignoring an announcement that is not an ingest notification (offset {})", msg.offset);
+        Logger("schedule")
+            ->warn("ignoring an announcement that is not an ingest notification (offset {})", msg.offset);
         continue;
       }
       on_announcement_(*announcement);

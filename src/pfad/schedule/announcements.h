@@ -22,9 +22,9 @@ class MinuteAnnouncements {
  public:
   // Follows `topic` from its end (what was announced before the start is the
   // clock's to catch up) and calls `on_announcement` from its own thread.
-  static Result<std::unique_ptr<MinuteAnnouncements>> Start(const std::string& bootstrap, const std::string& topic,
-                                                              const kafka::Properties& properties,
-                                                              std::function<void(const Announcement&)> on_announcement);
+  static Result<std::unique_ptr<MinuteAnnouncements>> Start(
+      const std::string& bootstrap, const std::string& topic, const kafka::Properties& properties,
+      std::function<void(const Announcement&)> on_announcement);
   ~MinuteAnnouncements();
 
  private:

@@ -34,12 +34,12 @@ struct ScheduleConfig {
   // Runs at once, retries, retry delay; `delay` below sets the clock's delay.
   ScheduleOptions options;
   std::string dashboard_url = "http://127.0.0.1:8080";  // empty = do not post reports or runs
-  std::string token;          // the dashboard's bearer token
+  std::string token;                                    // the dashboard's bearer token
   std::string dashboard_ca;   // PEM CA file trusted for an https:// dashboard; empty = the system's
   std::string state;          // run-state database; empty = the caller's default
   std::string announcements;  // the ingester's windows topic; empty = by the clock only
   std::string bootstrap = "127.0.0.1:9092";  // Kafka, for the announcements
-  kafka::Properties kafka;                    // every Kafka client's properties (security included)
+  kafka::Properties kafka;                   // every Kafka client's properties (security included)
   // How long after its end a minute runs by the clock; unset = options.delay,
   // or kAnnouncedDelay when following announcements (they come first).
   std::optional<std::chrono::milliseconds> delay;

@@ -28,25 +28,29 @@ MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStor
 }
 
 MinuteExtract ExportFromClickHouse(warehouse::ClickHouseClient client) {
-  return [client = std::move(client)](const events::Minute& minute, const std::shared_ptr<storage::ObjectStore>& store,
+  return [client = std::move(client)](const events::Minute& minute,
+                                      const std::shared_ptr<storage::ObjectStore>& store,
                                       const storage::ObjectUri& objects) -> Status {
     auto exported = warehouse::ExportMinute(client, minute, store, objects);
     if (!exported.ok()) {
-      return exported.status().WithMessage("export of ", minute.Name(), " from ClickHouse failed: ",
-                                           exported.status().message());
+      return exported.status().WithMessage("export of ", minute.Name(),
+                                           " from ClickHouse failed: ", exported.status().message());
     }
     if (exported->object) {
-      Logger("schedule")->info("exported minute={} rows={} object={} query_ms={} write_ms={}", minute.Name(),
-                               exported->rows, exported->object->ToString(), exported->query_ms, exported->write_ms);
+      Logger("schedule")
+          ->info("exported minute={} rows={} object={} query_ms={} write_ms={}", minute.Name(),
+                 exported->rows, exported->object->ToString(), exported->query_ms, exported->write_ms);
     } else {
-      Logger("schedule")->info("exported minute={} rows=0 from {}{}: no object", minute.Name(), client.base_url(),
-                               client.database());
+      Logger("schedule")
+          ->info("exported minute={} rows=0 from {}{}: no object", minute.Name(), client.base_url(),
+                 client.database());
     }
     return Status::OK();
   };
 }
 
-std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& config, const kafka::Properties& kafka) {
+std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& config,
+                                                  const kafka::Properties& kafka) {
   fraud::AlertSink sink;
   if (!config.alerts_topic.empty()) {
     auto publisher = std::make_shared<kafka::TopicPublisher>(config.bootstrap, config.alerts_topic, kafka);
@@ -72,7 +76,8 @@ RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox) {
 
 Status PostReport(const DashboardTarget& dashboard, const std::string& report_json) {
   PFAD_ASSIGN_OR_RAISE(const long status, PostToDashboard(dashboard, "/report", report_json, 3));
-  if (status != 200) return Status::IOError("dashboard at ", dashboard.url, " refused the report: HTTP ", status);
+  if (status != 200)
+    return Status::IOError("dashboard at ", dashboard.url, " refused the report: HTTP ", status);
   return Status::OK();
 }
 

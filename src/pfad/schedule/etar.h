@@ -28,16 +28,17 @@ namespace pfad::schedule {
 // The Extract step: brings one minute's object into `objects` (the directory or
 // bucket/prefix the analysis reads), or leaves it absent when the minute has no
 // events. An error fails the minute's run.
-using MinuteExtract = std::function<Status(const events::Minute& minute,
-                                           const std::shared_ptr<storage::ObjectStore>& store,
-                                           const storage::ObjectUri& objects)>;
+using MinuteExtract =
+    std::function<Status(const events::Minute& minute, const std::shared_ptr<storage::ObjectStore>& store,
+                         const storage::ObjectUri& objects)>;
 
 struct EtarOptions {
-  storage::ObjectUri source;   // directory or bucket/prefix of the minute objects (and their reports)
-  MinuteExtract extract;       // null = the ingester writes the objects there itself
+  storage::ObjectUri source;  // directory or bucket/prefix of the minute objects (and their reports)
+  MinuteExtract extract;      // null = the ingester writes the objects there itself
   std::shared_ptr<DashboardOutbox> outbox;  // null = do not post
   analyze::AnalyzeOptions analyze;
-  std::shared_ptr<const analyze::EventCounter> engine;  // null = local; shared by every minute (one Spark session)
+  std::shared_ptr<const analyze::EventCounter>
+      engine;                                // null = local; shared by every minute (one Spark session)
   std::shared_ptr<fraud::LiveScorer> fraud;  // null = no fraud step (and no "fraud" object)
 };
 

@@ -62,7 +62,8 @@ TEST_F(EtarTest, TheExtractStepRunsFirstAndTheAnalysisReadsWhatItWrote) {
   ASSERT_TRUE(task(empty).ok());
   EXPECT_EQ(extracted, (std::vector<std::string>{"2025-01-15_10-00 -> " + Uri("objects").ToString(),
                                                  "2025-01-15_10-01 -> " + Uri("objects").ToString()}));
-  auto report = analyze::ParseReport(store_->Get(Uri("objects/2025-01-15_10-00.json")).ValueOrDie()).ValueOrDie();
+  auto report =
+      analyze::ParseReport(store_->Get(Uri("objects/2025-01-15_10-00.json")).ValueOrDie()).ValueOrDie();
   EXPECT_EQ(std::get<analyze::MinuteReport>(report).counts.total_events, 300);
   EXPECT_EQ(store_->Get(Uri("objects/2025-01-15_10-01.json")).ValueOrDie(),
             analyze::ToJson(analyze::NoDataReport{"2025-01-15_10-01"}));
@@ -85,8 +86,9 @@ TEST_F(EtarTest, AClickHouseThatIsDownFailsTheRunWithItsReasonAndWritesNoReport)
   const Status st = MakeEtarTask(options, store_)(minute);
   ASSERT_FALSE(st.ok());
   EXPECT_TRUE(st.IsIOError());
-  EXPECT_NE(st.message().find("export of 2025-01-15_10-00 from ClickHouse failed: ClickHouse at http://127.0.0.1:1/ "
-                              "is unreachable after 2 attempts"),
+  EXPECT_NE(st.message().find(
+                "export of 2025-01-15_10-00 from ClickHouse failed: ClickHouse at http://127.0.0.1:1/ "
+                "is unreachable after 2 attempts"),
             std::string::npos)
       << st.message();
   EXPECT_FALSE(store_->Stat(Uri("objects/2025-01-15_10-00.json")).ValueOrDie().exists);

@@ -13,8 +13,8 @@ bool Retriable(long status) { return status >= 500 || status == 408 || status ==
 
 }  // namespace
 
-Result<long> PostToDashboard(const DashboardTarget& dashboard, const std::string& path, const std::string& body,
-                             int attempts) {
+Result<long> PostToDashboard(const DashboardTarget& dashboard, const std::string& path,
+                             const std::string& body, int attempts) {
   HttpRequest post;
   post.method = "POST";
   post.url = dashboard.url + path;
@@ -25,8 +25,9 @@ Result<long> PostToDashboard(const DashboardTarget& dashboard, const std::string
   post.max_attempts = attempts;
   PFAD_ASSIGN_OR_RAISE(auto response, SendHttp(post));
   if (response.status != 200) {
-    Logger("schedule")->warn("dashboard answered POST {}: HTTP {} {}", post.url, response.status,
-                             response.body.substr(0, 200));
+    Logger("schedule")
+        ->warn("dashboard answered POST {}: HTTP {} {}", post.url, response.status,
+               response.body.substr(0, 200));
   }
   return response.status;
 }
@@ -37,12 +38,14 @@ DashboardSender MakeDashboardSender(DashboardTarget dashboard) {
   };
 }
 
-Result<std::unique_ptr<DashboardOutbox>> DashboardOutbox::Open(const std::string& db_path, DashboardSender send,
-                                                               const Clock& clock, OutboxOptions options) {
+Result<std::unique_ptr<DashboardOutbox>> DashboardOutbox::Open(const std::string& db_path,
+                                                               DashboardSender send, const Clock& clock,
+                                                               OutboxOptions options) {
   PFAD_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(db_path, "run-state database",
                                                "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY "
                                                "AUTOINCREMENT, path TEXT NOT NULL, body TEXT NOT NULL)"));
-  return std::unique_ptr<DashboardOutbox>(new DashboardOutbox(std::move(db), std::move(send), clock, options));
+  return std::unique_ptr<DashboardOutbox>(
+      new DashboardOutbox(std::move(db), std::move(send), clock, options));
 }
 
 DashboardOutbox::~DashboardOutbox() { Stop(); }
@@ -96,22 +99,26 @@ Result<int64_t> DashboardOutbox::DeliverDue() {
     if (!message) break;
     auto sent = send_(message->path, message->body);
     if (!sent.ok() || Retriable(*sent)) {
-      backoff_ = backoff_.count() == 0 ? options_.first_backoff : std::min(backoff_ * 2, options_.max_backoff);
+      backoff_ =
+          backoff_.count() == 0 ? options_.first_backoff : std::min(backoff_ * 2, options_.max_backoff);
       retry_at_ms_ = clock_.NowMillis() + backoff_.count();
       const std::string why = sent.ok() ? "HTTP " + std::to_string(*sent) : sent.status().message();
       // Once per outage as a warning; each further attempt at debug level.
       if (!reported_down_) {
-        Logger("schedule")->warn("dashboard unavailable, keeping its messages and retrying (backoff up to {} ms): {}",
-                                 options_.max_backoff.count(), why);
+        Logger("schedule")
+            ->warn("dashboard unavailable, keeping its messages and retrying (backoff up to {} ms): {}",
+                   options_.max_backoff.count(), why);
       } else {
-        Logger("schedule")->debug("dashboard still unavailable, next attempt in {} ms: {}", backoff_.count(), why);
+        Logger("schedule")
+            ->debug("dashboard still unavailable, next attempt in {} ms: {}", backoff_.count(), why);
       }
       reported_down_ = true;
       break;
     }
     if (*sent != 200) {
-      Logger("schedule")->error("dashboard refused {} (HTTP {}): message dropped, it would be refused again",
-                                message->path, *sent);
+      Logger("schedule")
+          ->error("dashboard refused {} (HTTP {}): message dropped, it would be refused again", message->path,
+                  *sent);
     }
     PFAD_RETURN_NOT_OK(Delete(message->id));
     if (reported_down_) Logger("schedule")->info("dashboard reachable again, delivering the kept messages");

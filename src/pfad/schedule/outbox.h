@@ -49,8 +49,8 @@ using DashboardSender = std::function<Result<long>(const std::string& path, cons
 // POSTs `body` to the dashboard's `path` with its bearer token if any, making up
 // to `attempts` attempts while no answer (or a 5xx) comes; returns the HTTP
 // status below 500, or an error naming the last failure.
-Result<long> PostToDashboard(const DashboardTarget& dashboard, const std::string& path, const std::string& body,
-                             int attempts);
+Result<long> PostToDashboard(const DashboardTarget& dashboard, const std::string& path,
+                             const std::string& body, int attempts);
 
 // PostToDashboard with one attempt per call (the outbox does the retrying).
 DashboardSender MakeDashboardSender(DashboardTarget dashboard);
@@ -80,7 +80,8 @@ class DashboardOutbox {
   void Start(std::chrono::milliseconds tick);
 
  private:
-  DashboardOutbox(std::unique_ptr<SqliteDb> db, DashboardSender send, const Clock& clock, OutboxOptions options)
+  DashboardOutbox(std::unique_ptr<SqliteDb> db, DashboardSender send, const Clock& clock,
+                  OutboxOptions options)
       : db_(std::move(db)), send_(std::move(send)), clock_(clock), options_(options) {}
   struct Message {
     int64_t id = 0;

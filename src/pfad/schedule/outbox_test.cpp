@@ -39,8 +39,9 @@ class OutboxTest : public ::testing::Test {
     for (const char* s : {"", "-wal", "-shm"}) std::filesystem::remove(db_.string() + s);
   }
   std::unique_ptr<DashboardOutbox> Open() {
-    return DashboardOutbox::Open(db_.string(), dashboard_.Sender(), clock_,
-                                 {.first_backoff = std::chrono::seconds(1), .max_backoff = std::chrono::seconds(8)})
+    return DashboardOutbox::Open(
+               db_.string(), dashboard_.Sender(), clock_,
+               {.first_backoff = std::chrono::seconds(1), .max_backoff = std::chrono::seconds(8)})
         .ValueOrDie();
   }
 

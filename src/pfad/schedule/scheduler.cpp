@@ -11,7 +11,8 @@ Result<RunRecord> ReadRecord(sqlite3_stmt* s) {
   RunRecord r;
   r.minute = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
   r.start_ms = sqlite3_column_int64(s, 1);
-  PFAD_ASSIGN_OR_RAISE(r.state, events::ParseRunState(reinterpret_cast<const char*>(sqlite3_column_text(s, 2))));
+  PFAD_ASSIGN_OR_RAISE(r.state,
+                       events::ParseRunState(reinterpret_cast<const char*>(sqlite3_column_text(s, 2))));
   r.attempts = sqlite3_column_int(s, 3);
   const auto* err = sqlite3_column_text(s, 4);
   r.error = err ? reinterpret_cast<const char*>(err) : "";
@@ -32,10 +33,11 @@ Result<std::vector<RunRecord>> ReadAll(sqlite3_stmt* s) {
 // ---- RunStore -----------------------------------------------------------------
 
 Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
-  PFAD_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path, "run-state database",
-                                               "CREATE TABLE IF NOT EXISTS runs (minute TEXT PRIMARY KEY, "
-                                               "start_ms INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER "
-                                               "NOT NULL, error TEXT, updated_ms INTEGER)"));
+  PFAD_ASSIGN_OR_RAISE(auto db,
+                       SqliteDb::Open(path, "run-state database",
+                                      "CREATE TABLE IF NOT EXISTS runs (minute TEXT PRIMARY KEY, "
+                                      "start_ms INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER "
+                                      "NOT NULL, error TEXT, updated_ms INTEGER)"));
   return std::unique_ptr<RunStore>(new RunStore(std::move(db)));
 }
 
@@ -43,12 +45,12 @@ RunStore::~RunStore() = default;
 
 Status RunStore::Put(const RunRecord& r) {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(
-                                          "INSERT INTO runs (minute, start_ms, state, attempts, error, updated_ms) "
-                                          "VALUES (?, ?, ?, ?, ?, strftime('%s','now') * 1000) "
-                                          "ON CONFLICT(minute) DO UPDATE SET state = excluded.state, "
-                                          "attempts = excluded.attempts, error = excluded.error, "
-                                          "updated_ms = excluded.updated_ms"));
+  PFAD_ASSIGN_OR_RAISE(auto stmt,
+                       db_->Prepare("INSERT INTO runs (minute, start_ms, state, attempts, error, updated_ms) "
+                                    "VALUES (?, ?, ?, ?, ?, strftime('%s','now') * 1000) "
+                                    "ON CONFLICT(minute) DO UPDATE SET state = excluded.state, "
+                                    "attempts = excluded.attempts, error = excluded.error, "
+                                    "updated_ms = excluded.updated_ms"));
   sqlite3_bind_text(stmt.get(), 1, r.minute.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(stmt.get(), 2, r.start_ms);
   BindText(stmt.get(), 3, events::ToString(r.state));
@@ -60,9 +62,8 @@ Status RunStore::Put(const RunRecord& r) {
 
 Result<std::vector<RunRecord>> RunStore::Unfinished() {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(
-                                          "SELECT minute, start_ms, state, attempts, error FROM runs "
-                                          "WHERE state IN (?, ?) ORDER BY start_ms"));
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT minute, start_ms, state, attempts, error FROM runs "
+                                               "WHERE state IN (?, ?) ORDER BY start_ms"));
   BindText(stmt.get(), 1, events::ToString(RunState::kQueued));
   BindText(stmt.get(), 2, events::ToString(RunState::kRunning));
   return ReadAll(stmt.get());
@@ -70,7 +71,7 @@ Result<std::vector<RunRecord>> RunStore::Unfinished() {
 
 Result<std::optional<int64_t>> RunStore::LastScheduledStart() {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare( "SELECT MAX(start_ms) FROM runs"));
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT MAX(start_ms) FROM runs"));
   if (sqlite3_step(stmt.get()) != SQLITE_ROW || sqlite3_column_type(stmt.get(), 0) == SQLITE_NULL) {
     return std::optional<int64_t>();
   }
@@ -79,9 +80,8 @@ Result<std::optional<int64_t>> RunStore::LastScheduledStart() {
 
 Result<std::vector<RunRecord>> RunStore::Recent(int limit) {
   std::lock_guard lock(mutex_);
-  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare(
-                                          "SELECT minute, start_ms, state, attempts, error FROM runs "
-                                          "ORDER BY start_ms DESC LIMIT ?"));
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT minute, start_ms, state, attempts, error FROM runs "
+                                               "ORDER BY start_ms DESC LIMIT ?"));
   sqlite3_bind_int(stmt.get(), 1, limit);
   return ReadAll(stmt.get());
 }
@@ -105,7 +105,10 @@ MinuteScheduler::~MinuteScheduler() {
 }
 
 RunRecord MinuteScheduler::Record(const Pending& run, RunState state, std::string error) const {
-  return {.minute = run.minute.Name(), .start_ms = run.minute.start_ms, .state = state, .attempts = run.attempts,
+  return {.minute = run.minute.Name(),
+          .start_ms = run.minute.start_ms,
+          .state = state,
+          .attempts = run.attempts,
           .error = std::move(error)};
 }
 
@@ -128,7 +131,8 @@ Status MinuteScheduler::Tick() {
     // Resume: unfinished runs first, then the minute after the newest scheduled one.
     PFAD_ASSIGN_OR_RAISE(auto unfinished, store_.Unfinished());
     for (const auto& r : unfinished) {
-      if (known_.contains(r.start_ms)) continue;  // queued in this process already (Trigger before the first Tick)
+      if (known_.contains(r.start_ms))
+        continue;  // queued in this process already (Trigger before the first Tick)
       PFAD_RETURN_NOT_OK(Enqueue(calendar_.MinuteOf(r.start_ms), r.attempts, 0));
     }
     PFAD_ASSIGN_OR_RAISE(auto last, store_.LastScheduledStart());
@@ -216,8 +220,9 @@ void MinuteScheduler::Finish(uint64_t thread, Pending run, const Status& result)
       ended = Record(run, RunState::kSuccess);
       Logger("schedule")->info("run {} succeeded", name);
     } else if (options_.Retries(run.attempts)) {
-      Logger("schedule")->warn("run {} failed (attempt {}), retrying in {} ms: {}", name, run.attempts,
-                               options_.retry_delay.count(), result.message());
+      Logger("schedule")
+          ->warn("run {} failed (attempt {}), retrying in {} ms: {}", name, run.attempts,
+                 options_.retry_delay.count(), result.message());
       (void)store_.Put(Record(run, RunState::kQueued, result.message()));
       queue_.push_back({run.minute, run.attempts, clock_.NowMillis() + options_.retry_delay.count()});
     } else {
@@ -262,9 +267,9 @@ Status RunForever(MinuteScheduler& scheduler, const Clock& clock, std::chrono::m
   return Status::OK();
 }
 
-Result<int> Backfill(const ScheduleOptions& options, const events::MinuteCalendar& calendar, const Clock& clock,
-                     RunStore& store, const MinuteTask& task, const events::Minute& first, const events::Minute& last,
-                     const RunObserver& on_ended) {
+Result<int> Backfill(const ScheduleOptions& options, const events::MinuteCalendar& calendar,
+                     const Clock& clock, RunStore& store, const MinuteTask& task, const events::Minute& first,
+                     const events::Minute& last, const RunObserver& on_ended) {
   int failed = 0;
   for (auto m = first; m.start_ms <= last.start_ms; m = calendar.MinuteOf(m.end_ms)) {
     RunRecord run{.minute = m.Name(), .start_ms = m.start_ms, .state = RunState::kRunning};

@@ -77,8 +77,8 @@ using RunObserver = std::function<void(const RunRecord&)>;
 
 class MinuteScheduler {
  public:
-  MinuteScheduler(ScheduleOptions options, events::MinuteCalendar calendar, const Clock& clock, RunStore& store,
-                  MinuteTask task, RunObserver observer = nullptr);
+  MinuteScheduler(ScheduleOptions options, events::MinuteCalendar calendar, const Clock& clock,
+                  RunStore& store, MinuteTask task, RunObserver observer = nullptr);
   ~MinuteScheduler();
 
   // Queues every minute that is due and starts what may start now.
@@ -118,7 +118,7 @@ class MinuteScheduler {
   std::condition_variable idle_;
   std::optional<int64_t> next_start_ms_;  // the next minute the clock will queue
   std::deque<Pending> queue_;
-  std::map<int64_t, bool> known_;         // minutes seen: true while queued or running
+  std::map<int64_t, bool> known_;          // minutes seen: true while queued or running
   std::map<int64_t, int64_t> last_start_;  // minute -> when its last run started (clock ms)
   std::set<int64_t> running_;              // minutes running now
   std::set<int64_t> rerun_after_;          // minutes to run again once their running run ends
@@ -132,8 +132,8 @@ class MinuteScheduler {
 // Ticks `scheduler` every `tick` of `clock` until `stop()` returns true; a
 // failed tick (the run store cannot be written) ends it with that error. Runs
 // still active are left to finish (WaitIdle, or the scheduler's destructor).
-[[nodiscard]] Status RunForever(MinuteScheduler& scheduler, const Clock& clock, std::chrono::milliseconds tick,
-                                const std::function<bool()>& stop);
+[[nodiscard]] Status RunForever(MinuteScheduler& scheduler, const Clock& clock,
+                                std::chrono::milliseconds tick, const std::function<bool()>& stop);
 
 // Runs every minute from `first` through `last` now, one after another in
 // order, each with the schedule's retry policy (options.retries after

@@ -141,7 +141,12 @@ TEST_F(SchedulerTest, RestartNeitherRepeatsNorSkips) {
 }
 
 TEST_F(SchedulerTest, UnfinishedRunsAreResumedAfterACrash) {
-  ASSERT_TRUE(store_->Put({.minute = "2025-01-15_09-59", .start_ms = k1000 - 60'000, .state = RunState::kRunning, .attempts = 1}).ok());
+  ASSERT_TRUE(store_
+                  ->Put({.minute = "2025-01-15_09-59",
+                         .start_ms = k1000 - 60'000,
+                         .state = RunState::kRunning,
+                         .attempts = 1})
+                  .ok());
   std::vector<std::string> seen;
   auto s = Make({}, Recording(seen));
   ASSERT_TRUE(s->Tick().ok());
@@ -231,8 +236,11 @@ TEST_F(SchedulerTest, ObserverHearsOfEveryEndedRunButNotOfRetries) {
   std::mutex m;
   int calls = 0;
   auto s = std::make_unique<MinuteScheduler>(
-      ScheduleOptions{.retries = 1, .retry_delay = std::chrono::milliseconds(0), .catchup = true, .start_ms = k1000 - 2 * 60'000}, calendar_,
-      clock_, *store_,
+      ScheduleOptions{.retries = 1,
+                      .retry_delay = std::chrono::milliseconds(0),
+                      .catchup = true,
+                      .start_ms = k1000 - 2 * 60'000},
+      calendar_, clock_, *store_,
       [&](const events::Minute& minute) {
         std::lock_guard lock(m);
         ++calls;
@@ -240,7 +248,8 @@ TEST_F(SchedulerTest, ObserverHearsOfEveryEndedRunButNotOfRetries) {
       },
       [&](const RunRecord& r) {
         std::lock_guard lock(m);
-        ended.push_back(r.minute + " " + std::string(events::ToString(r.state)) + " " + std::to_string(r.attempts));
+        ended.push_back(r.minute + " " + std::string(events::ToString(r.state)) + " " +
+                        std::to_string(r.attempts));
       });
   for (int i = 0; i < 4; ++i) {
     ASSERT_TRUE(s->Tick().ok());
@@ -262,15 +271,16 @@ TEST_F(SchedulerTest, BackfillRunsEachMinuteInOrderWithTheScheduleRetries) {
   std::vector<std::string> ended;
   const auto first = calendar_.Parse("2025-01-15 10:00").ValueOrDie();
   const auto last = calendar_.Parse("2025-01-15 10:02").ValueOrDie();
-  auto failed = Backfill({.retries = 2, .retry_delay = std::chrono::milliseconds(3000)}, calendar_, clock_, *store_,
-                         task, first, last, [&](const RunRecord& r) {
+  auto failed = Backfill({.retries = 2, .retry_delay = std::chrono::milliseconds(3000)}, calendar_, clock_,
+                         *store_, task, first, last, [&](const RunRecord& r) {
                            ended.push_back(r.minute + " " + std::string(events::ToString(r.state)) + " " +
                                            std::to_string(r.attempts) + " " + r.error);
                          });
   ASSERT_TRUE(failed.ok()) << failed.status().ToString();
   EXPECT_EQ(*failed, 1);
-  EXPECT_EQ(ended, (std::vector<std::string>{"2025-01-15_10-00 success 1 ", "2025-01-15_10-01 failed 3 store down",
-                                             "2025-01-15_10-02 success 1 "}));
+  EXPECT_EQ(ended,
+            (std::vector<std::string>{"2025-01-15_10-00 success 1 ", "2025-01-15_10-01 failed 3 store down",
+                                      "2025-01-15_10-02 success 1 "}));
   EXPECT_EQ(calls["2025-01-15_10-01"], 3) << "retries = 2: three attempts";
   // The retries waited retry_delay on the injected clock (which moved instead of sleeping).
   ASSERT_EQ(attempted_at.size(), 5U);
@@ -306,10 +316,12 @@ TEST(ScheduleConfig, DefaultsThenFileThenEnvironment) {
   EXPECT_EQ(defaults.Options().retry_delay, std::chrono::seconds(3));
   EXPECT_EQ(defaults.Options().delay, std::chrono::seconds(5));
   defaults.announcements = "t.windows";
-  EXPECT_EQ(defaults.Options().delay, std::chrono::seconds(60)) << "announcements come first: the clock waits longer";
+  EXPECT_EQ(defaults.Options().delay, std::chrono::seconds(60))
+      << "announcements come first: the clock waits longer";
 
-  auto file = ConfigFile::Parse("[schedule]\ndashboard = \"http://dash:1/\"\nretries = 3\nretry_delay_s = 0.5\n"
-                                "delay_s = 7\nmax_active_runs = 4\n")
+  auto file = ConfigFile::Parse(
+                  "[schedule]\ndashboard = \"http://dash:1/\"\nretries = 3\nretry_delay_s = 0.5\n"
+                  "delay_s = 7\nmax_active_runs = 4\n")
                   .ValueOrDie();
   auto from_file = ScheduleConfig::Resolve(file).ValueOrDie();
   EXPECT_EQ(from_file.DashboardBase(), "http://dash:1");

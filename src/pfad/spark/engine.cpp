@@ -56,12 +56,14 @@ Result<analyze::EventCounts> CountsFromBatches(const ArrowBatches& batches) {
     const auto statuses = batch->GetColumnByName(std::string(events::column::kStatus));
     const auto rows = batch->GetColumnByName(std::string(kCountColumn));
     if (!types || !statuses || !rows) {
-      return Status::Invalid("Spark's result lacks event_type/status/count columns: ", batch->schema()->ToString());
+      return Status::Invalid("Spark's result lacks event_type/status/count columns: ",
+                             batch->schema()->ToString());
     }
-    for (const auto& [name, column] : {std::pair{events::column::kEventType, types},
-                                       std::pair{events::column::kStatus, statuses}}) {
+    for (const auto& [name, column] :
+         {std::pair{events::column::kEventType, types}, std::pair{events::column::kStatus, statuses}}) {
       if (!IsString(*column->type()) && column->type_id() != arrow::Type::NA) {
-        return Status::Invalid("column '", name, "' has type ", column->type()->ToString(), ", expected a string");
+        return Status::Invalid("column '", name, "' has type ", column->type()->ToString(),
+                               ", expected a string");
       }
     }
     if (rows->type_id() != arrow::Type::INT64) {

@@ -33,7 +33,8 @@ Result<analyze::EventCounts> CountsFromBatches(const ArrowBatches& batches);
 class SparkEventCounter final : public analyze::EventCounter {
  public:
   explicit SparkEventCounter(std::shared_ptr<const SparkSession> session) : session_(std::move(session)) {}
-  [[nodiscard]] Result<analyze::EventCounts> Count(const storage::ObjectStore& store, const storage::ObjectUri& uri,
+  [[nodiscard]] Result<analyze::EventCounts> Count(const storage::ObjectStore& store,
+                                                   const storage::ObjectUri& uri,
                                                    const storage::ObjectInfo& info) const override;
   [[nodiscard]] std::string_view name() const override { return "spark"; }
 

@@ -68,7 +68,8 @@ std::shared_ptr<arrow::RecordBatch> GroupBatch(const std::vector<Group>& groups)
   auto t = types.Finish().ValueOrDie(), s = statuses.Finish().ValueOrDie();
   auto schema = arrow::schema({arrow::field("event_type", t->type()), arrow::field("status", s->type()),
                                arrow::field("count", arrow::int64(), false)});
-  return arrow::RecordBatch::Make(schema, static_cast<int64_t>(groups.size()), {t, s, counts.Finish().ValueOrDie()});
+  return arrow::RecordBatch::Make(schema, static_cast<int64_t>(groups.size()),
+                                  {t, s, counts.Finish().ValueOrDie()});
 }
 
 TEST(CountsFromBatches, ReferenceMinute) {
@@ -106,8 +107,9 @@ TEST(CountsFromBatches, NoBatchesOrNoRowsIsAZeroRowMinute) {
 }
 
 TEST(CountsFromBatches, GroupsSplitOverBatchesAddUp) {
-  const auto counts = CountsFromBatches({GroupBatch({{"SEARCH", "ERROR", 3}}), GroupBatch({{"SEARCH", "SUCCESS", 1}}),
-                                         GroupBatch<arrow::LargeStringBuilder>({{"PAYMENT", "ERROR", 2}})});
+  const auto counts =
+      CountsFromBatches({GroupBatch({{"SEARCH", "ERROR", 3}}), GroupBatch({{"SEARCH", "SUCCESS", 1}}),
+                         GroupBatch<arrow::LargeStringBuilder>({{"PAYMENT", "ERROR", 2}})});
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(counts->total_events, 6);
   EXPECT_EQ(counts->total_errors, 5);
@@ -142,9 +144,10 @@ TEST(CountsFromBatches, UnexpectedShapeIsInvalid) {
 // conversion of that file's (event_type, status) groups agree exactly.
 TEST(CountsFromBatches, AgreesWithTheLocalEngineOnTheSameRows) {
   const std::vector<std::pair<std::optional<std::string>, std::optional<std::string>>> rows = {
-      {"SEARCH", "ERROR"},   {"SEARCH", "SUCCESS"}, {"SEARCH", "SUCCESS"}, {std::nullopt, "ERROR"},
-      {"PAYMENT", std::nullopt}, {"PAYMENT", "SUCCESS"}, {"CHECKOUT", "TIMEOUT"}, {std::nullopt, std::nullopt},
-      {"VIEW_PRODUCT", "ERROR"}, {"ADD_TO_CART", "SUCCESS"}};
+      {"SEARCH", "ERROR"},       {"SEARCH", "SUCCESS"},        {"SEARCH", "SUCCESS"},
+      {std::nullopt, "ERROR"},   {"PAYMENT", std::nullopt},    {"PAYMENT", "SUCCESS"},
+      {"CHECKOUT", "TIMEOUT"},   {std::nullopt, std::nullopt}, {"VIEW_PRODUCT", "ERROR"},
+      {"ADD_TO_CART", "SUCCESS"}};
   arrow::StringBuilder types, statuses;
   std::map<std::pair<std::optional<std::string>, std::optional<std::string>>, int64_t> groups;
   for (int repeat = 0; repeat < 37; ++repeat) {

@@ -30,8 +30,8 @@ using events::EventType;
 constexpr std::string_view kIdColumn = "entity_id";
 
 // Feature-name stems of the event types, in the Avro enum's order.
-constexpr std::array<std::string_view, events::kEventTypeCount> kTypeStems = {"view", "cart", "checkout", "payment",
-                                                                              "search"};
+constexpr std::array<std::string_view, events::kEventTypeCount> kTypeStems = {"view", "cart", "checkout",
+                                                                              "payment", "search"};
 
 // A named feature and the SQL that computes it: an aggregate over the rows of
 // one node (node and product features) in the CTEs below.
@@ -41,7 +41,9 @@ struct Feature {
 };
 
 std::string_view EntityName(EntityKind kind) { return kind == EntityKind::kUser ? "user" : "session"; }
-EntityKind Other(EntityKind kind) { return kind == EntityKind::kUser ? EntityKind::kSession : EntityKind::kUser; }
+EntityKind Other(EntityKind kind) {
+  return kind == EntityKind::kUser ? EntityKind::kSession : EntityKind::kUser;
+}
 std::string IdColumn(EntityKind kind) { return fmt::format("{}_id", EntityName(kind)); }
 
 // A SQL string literal (Spark's: backslash escapes, quote escaped).
@@ -74,7 +76,8 @@ std::vector<Feature> NodeFeatures(EntityKind kind) {
   std::vector<Feature> f;
   f.push_back({"n_events", n});
   for (int t = 0; t < events::kEventTypeCount; ++t) {
-    f.push_back({fmt::format("n_{}", kTypeStems[t]), fmt::format("count_if({})", TypeIs(static_cast<EventType>(t)))});
+    f.push_back(
+        {fmt::format("n_{}", kTypeStems[t]), fmt::format("count_if({})", TypeIs(static_cast<EventType>(t)))});
   }
   for (int t = 0; t < events::kEventTypeCount; ++t) {
     f.push_back({fmt::format("share_{}", kTypeStems[t]), Ratio(f[1 + t].sql, n)});
@@ -82,30 +85,33 @@ std::vector<Feature> NodeFeatures(EntityKind kind) {
   const std::string n_error = fmt::format("count_if({})", IsError());
   const std::string error_codes = Distinct("error_code");
   const std::string n_payment = f[1 + static_cast<int>(EventType::kPayment)].sql;
-  const std::string payment_errors = fmt::format("count_if({} AND {})", IsError(), TypeIs(EventType::kPayment));
+  const std::string payment_errors =
+      fmt::format("count_if({} AND {})", IsError(), TypeIs(EventType::kPayment));
   const std::string products = Distinct("product_id");
   std::string first_type = "CASE min_by(event_type, struct(ts_ms, event_id))";
   for (int t = 0; t < events::kEventTypeCount; ++t) {
     first_type += fmt::format(" WHEN {} THEN {}", Literal(events::ToString(static_cast<EventType>(t))), t);
   }
   first_type += " END";
-  f.insert(f.end(), {
-                        {"n_error", n_error},
-                        {"share_error", Ratio(n_error, n)},
-                        {"error_codes", error_codes},
-                        {"error_code_diversity", Ratio(error_codes, n_error)},
-                        {"payment_error_share", Ratio(payment_errors, n_payment)},
-                        {"latency_mean", "avg(latency_ms)"},
-                        {"latency_std", "stddev_pop(latency_ms)"},
-                        {"gap_mean_ms", "CASE WHEN count(1) < 2 THEN 0D ELSE avg(gap_ms) END"},
-                        {"gap_cv",
-                         "CASE WHEN count(1) < 3 OR avg(gap_ms) = 0 THEN 0D ELSE stddev_pop(gap_ms) / avg(gap_ms) END"},
-                        {"span_ms", "max(ts_ms) - min(ts_ms)"},
-                        {"products", products},
-                        {"products_per_event", Ratio(products, n)},
-                        {"degree", Distinct(IdColumn(Other(kind)))},
-                        {"first_type", first_type},
-                    });
+  f.insert(
+      f.end(),
+      {
+          {"n_error", n_error},
+          {"share_error", Ratio(n_error, n)},
+          {"error_codes", error_codes},
+          {"error_code_diversity", Ratio(error_codes, n_error)},
+          {"payment_error_share", Ratio(payment_errors, n_payment)},
+          {"latency_mean", "avg(latency_ms)"},
+          {"latency_std", "stddev_pop(latency_ms)"},
+          {"gap_mean_ms", "CASE WHEN count(1) < 2 THEN 0D ELSE avg(gap_ms) END"},
+          {"gap_cv",
+           "CASE WHEN count(1) < 3 OR avg(gap_ms) = 0 THEN 0D ELSE stddev_pop(gap_ms) / avg(gap_ms) END"},
+          {"span_ms", "max(ts_ms) - min(ts_ms)"},
+          {"products", products},
+          {"products_per_event", Ratio(products, n)},
+          {"degree", Distinct(IdColumn(Other(kind)))},
+          {"first_type", first_type},
+      });
   return f;
 }
 
@@ -147,15 +153,18 @@ std::string ParquetRelation(std::string_view path) {
 }
 
 constexpr std::string_view kEventColumns =
-    "event_id, user_id, session_id, event_type, event_timestamp, request_latency_ms, status, error_code, product_id";
+    "event_id, user_id, session_id, event_type, event_timestamp, request_latency_ms, status, error_code, "
+    "product_id";
 
 // CTE `<kind>_nodes`: id, then the node features as doubles.
 std::string NodesCte(EntityKind kind) {
   const std::string id = IdColumn(kind);
   std::string sql = fmt::format("{}_nodes AS (\n  SELECT {} AS id", EntityName(kind), id);
-  for (const Feature& f : NodeFeatures(kind)) sql += fmt::format(",\n    CAST({} AS DOUBLE) AS {}", f.sql, f.name);
+  for (const Feature& f : NodeFeatures(kind))
+    sql += fmt::format(",\n    CAST({} AS DOUBLE) AS {}", f.sql, f.name);
   sql += fmt::format(
-      "\n  FROM (SELECT *, ts_ms - lag(ts_ms) OVER (PARTITION BY {0} ORDER BY ts_ms, event_id) AS gap_ms FROM events)"
+      "\n  FROM (SELECT *, ts_ms - lag(ts_ms) OVER (PARTITION BY {0} ORDER BY ts_ms, event_id) AS gap_ms "
+      "FROM events)"
       "\n  GROUP BY {0}\n)",
       id);
   return sql;
@@ -163,14 +172,16 @@ std::string NodesCte(EntityKind kind) {
 
 std::string ProductNodesCte() {
   std::string sql = "product_nodes AS (\n  SELECT product_id AS id";
-  for (const Feature& f : ProductFeatures()) sql += fmt::format(",\n    CAST({} AS DOUBLE) AS {}", f.sql, f.name);
+  for (const Feature& f : ProductFeatures())
+    sql += fmt::format(",\n    CAST({} AS DOUBLE) AS {}", f.sql, f.name);
   return sql + "\n  FROM events WHERE product_id IS NOT NULL\n  GROUP BY product_id\n)";
 }
 
 // CTE `<name>`: id, then mean and max of `features` over the distinct
 // neighbours (`neighbour_column` of the events) found in `nodes`.
 std::string NeighboursCte(std::string_view name, EntityKind kind, std::string_view neighbour_column,
-                          std::string_view nodes, std::string_view prefix, const std::vector<std::string>& features) {
+                          std::string_view nodes, std::string_view prefix,
+                          const std::vector<std::string>& features) {
   std::string sql = fmt::format("{} AS (\n  SELECT pair.id", name);
   for (const std::string_view stat : {"mean", "max"}) {
     const std::string_view function = stat == "mean" ? "avg" : "max";
@@ -194,8 +205,11 @@ std::string GraphFeaturesSql(EntityKind kind, const std::vector<std::string>& pa
   const std::vector<std::string> other_names = Names(NodeFeatures(Other(kind)));
   const std::vector<std::string> product_names = Names(ProductFeatures());
 
-  std::string sql = "WITH events AS (\n  SELECT event_id, user_id, session_id, event_type, status, error_code, product_id,";
-  sql += "\n    CAST(request_latency_ms AS DOUBLE) AS latency_ms, unix_millis(event_timestamp) AS ts_ms\n  FROM (";
+  std::string sql =
+      "WITH events AS (\n  SELECT event_id, user_id, session_id, event_type, status, error_code, product_id,";
+  sql +=
+      "\n    CAST(request_latency_ms AS DOUBLE) AS latency_ms, unix_millis(event_timestamp) AS ts_ms\n  FROM "
+      "(";
   for (size_t i = 0; i < paths.size(); ++i) {
     sql += fmt::format("{}\n    SELECT {} FROM {}", i == 0 ? "" : "\n    UNION ALL", kEventColumns,
                        ParquetRelation(paths[i]));
@@ -209,7 +223,8 @@ std::string GraphFeaturesSql(EntityKind kind, const std::vector<std::string>& pa
   sql += NeighboursCte(entity_neighbours, kind, IdColumn(Other(kind)), fmt::format("{}_nodes", other), other,
                        other_names) +
          ",\n";
-  sql += NeighboursCte(product_neighbours, kind, "product_id", "product_nodes", "product", product_names) + "\n";
+  sql +=
+      NeighboursCte(product_neighbours, kind, "product_id", "product_nodes", "product", product_names) + "\n";
 
   sql += fmt::format("SELECT self.id AS {}", kIdColumn);
   for (const std::string& f : node_names) sql += fmt::format(",\n  self.{}", f);
@@ -233,14 +248,15 @@ Result<fraud::FeatureTable> FeatureTableFromBatches(EntityKind kind, const Arrow
     if (schema.num_fields() != static_cast<int>(names.size()) + 1 || schema.field(0)->name() != kIdColumn ||
         !IsString(*schema.field(0)->type())) {
       return Status::Invalid("Spark's ", EntityName(kind), " features have columns ", schema.ToString(),
-                             ", expected ", kIdColumn, " (string) then the ", names.size(), " graph features");
+                             ", expected ", kIdColumn, " (string) then the ", names.size(),
+                             " graph features");
     }
     std::vector<const arrow::DoubleArray*> columns;
     for (size_t c = 0; c < names.size(); ++c) {
       const auto& field = schema.field(static_cast<int>(c) + 1);
       if (field->name() != names[c] || field->type()->id() != arrow::Type::DOUBLE) {
-        return Status::Invalid("Spark's ", EntityName(kind), " features: column ", c + 1, " is ", field->ToString(),
-                               ", expected ", names[c], ": double");
+        return Status::Invalid("Spark's ", EntityName(kind), " features: column ", c + 1, " is ",
+                               field->ToString(), ", expected ", names[c], ": double");
       }
       columns.push_back(static_cast<const arrow::DoubleArray*>(batch->column(static_cast<int>(c) + 1).get()));
     }
@@ -251,7 +267,8 @@ Result<fraud::FeatureTable> FeatureTableFromBatches(EntityKind kind, const Arrow
       ids.emplace_back(*id);
       for (size_t c = 0; c < names.size(); ++c) {
         if (columns[c]->IsNull(r)) {
-          return Status::Invalid("Spark's ", EntityName(kind), " features have a null ", names[c], " for ", *id);
+          return Status::Invalid("Spark's ", EntityName(kind), " features have a null ", names[c], " for ",
+                                 *id);
         }
         values.push_back(columns[c]->Value(r));
       }
@@ -275,8 +292,8 @@ Result<fraud::FeatureTable> FeatureTableFromBatches(EntityKind kind, const Arrow
   return table;
 }
 
-Result<std::vector<fraud::FeatureTable>> SparkGraphFeatures(const SparkSession& session,
-                                                            const std::vector<storage::ObjectUri>& minute_objects) {
+Result<std::vector<fraud::FeatureTable>> SparkGraphFeatures(
+    const SparkSession& session, const std::vector<storage::ObjectUri>& minute_objects) {
   std::vector<std::string> paths;
   for (const storage::ObjectUri& uri : minute_objects) {
     PFAD_ASSIGN_OR_RAISE(auto path, SparkPath(uri));
@@ -294,13 +311,14 @@ Result<std::vector<fraud::FeatureTable>> SparkGraphFeatures(const SparkSession& 
     auto batches = session.Execute(plan);
     if (!batches.ok()) {
       const Status& st = batches.status();
-      return st.WithMessage(EntityName(kind), " features of the window ", minute_objects.front().ToString(),
-                            minute_objects.size() > 1 ? fmt::format(" (+{} objects)", minute_objects.size() - 1) : "",
-                            ": ", st.message());
+      return st.WithMessage(
+          EntityName(kind), " features of the window ", minute_objects.front().ToString(),
+          minute_objects.size() > 1 ? fmt::format(" (+{} objects)", minute_objects.size() - 1) : "", ": ",
+          st.message());
     }
     PFAD_ASSIGN_OR_RAISE(auto table, FeatureTableFromBatches(kind, *batches));
-    Logger("spark")->info("graph features kind={} objects={} rows={} seconds={:.2f}", EntityName(kind), paths.size(),
-                          table.rows(),
+    Logger("spark")->info("graph features kind={} objects={} rows={} seconds={:.2f}", EntityName(kind),
+                          paths.size(), table.rows(),
                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     tables.push_back(std::move(table));
   }

@@ -45,7 +45,7 @@ Result<fraud::FeatureTable> FeatureTableFromBatches(events::EntityKind kind, con
 // each sorted by entity id. An empty window gives two empty tables (Spark is
 // not asked). Spark's errors keep their kind (SparkSession::Execute): an
 // unreadable object is Invalid, an unreachable or failing service an IOError.
-Result<std::vector<fraud::FeatureTable>> SparkGraphFeatures(const SparkSession& session,
-                                                            const std::vector<storage::ObjectUri>& minute_objects);
+Result<std::vector<fraud::FeatureTable>> SparkGraphFeatures(
+    const SparkSession& session, const std::vector<storage::ObjectUri>& minute_objects);
 
 }  // namespace pfad::spark

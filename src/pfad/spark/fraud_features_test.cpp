@@ -17,12 +17,31 @@ using events::EntityKind;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
-const std::vector<std::string> kNodeFeatures = {
-    "n_events",    "n_view",      "n_cart",         "n_checkout",           "n_payment",
-    "n_search",    "share_view",  "share_cart",     "share_checkout",       "share_payment",
-    "share_search", "n_error",    "share_error",    "error_codes",          "error_code_diversity",
-    "payment_error_share", "latency_mean", "latency_std", "gap_mean_ms",    "gap_cv",
-    "span_ms",     "products",    "products_per_event", "degree",           "first_type"};
+const std::vector<std::string> kNodeFeatures = {"n_events",
+                                                "n_view",
+                                                "n_cart",
+                                                "n_checkout",
+                                                "n_payment",
+                                                "n_search",
+                                                "share_view",
+                                                "share_cart",
+                                                "share_checkout",
+                                                "share_payment",
+                                                "share_search",
+                                                "n_error",
+                                                "share_error",
+                                                "error_codes",
+                                                "error_code_diversity",
+                                                "payment_error_share",
+                                                "latency_mean",
+                                                "latency_std",
+                                                "gap_mean_ms",
+                                                "gap_cv",
+                                                "span_ms",
+                                                "products",
+                                                "products_per_event",
+                                                "degree",
+                                                "first_type"};
 const std::vector<std::string> kProductFeatures = {"p_events", "p_users", "p_sessions", "p_share_cart"};
 
 std::vector<std::string> Expected(const std::string& neighbour) {
@@ -52,7 +71,8 @@ std::vector<std::string> SelectedColumns(const std::string& sql) {
   const size_t from = sql.find("\nFROM ", select);
   std::vector<std::string> columns;
   std::string list = sql.substr(select + 8, from - select - 8) + ",";
-  for (size_t start = 0, comma; (comma = list.find(",\n", start)) != std::string::npos || start < list.size();) {
+  for (size_t start = 0, comma;
+       (comma = list.find(",\n", start)) != std::string::npos || start < list.size();) {
     if (comma == std::string::npos) comma = list.size() - 1;
     std::string item = list.substr(start, comma - start);
     while (!item.empty() && (item.front() == '\n' || item.front() == ' ')) item.erase(0, 1);
@@ -69,13 +89,15 @@ std::vector<std::string> SelectedColumns(const std::string& sql) {
 }
 
 TEST(GraphFeaturesSql, SelectsEntityIdThenTheFeaturesSortedById) {
-  for (const auto& [kind, neighbour] : {std::pair{EntityKind::kUser, "session"}, std::pair{EntityKind::kSession, "user"}}) {
+  for (const auto& [kind, neighbour] :
+       {std::pair{EntityKind::kUser, "session"}, std::pair{EntityKind::kSession, "user"}}) {
     const std::string sql = GraphFeaturesSql(kind, {"file:///w/2026-11-01_10-00.parquet"});
     std::vector<std::string> expected = {"entity_id"};
     for (const auto& name : Expected(neighbour)) expected.push_back(name);
     EXPECT_THAT(SelectedColumns(sql), ElementsAreArray(expected));
     EXPECT_THAT(sql, HasSubstr("ORDER BY entity_id"));
-    EXPECT_THAT(sql, HasSubstr(std::string("FROM ") + (kind == EntityKind::kUser ? "user" : "session") + "_nodes self"));
+    EXPECT_THAT(sql, HasSubstr(std::string("FROM ") + (kind == EntityKind::kUser ? "user" : "session") +
+                               "_nodes self"));
     EXPECT_THAT(sql, HasSubstr("coalesce(by_product.product_max_p_users, 0D) AS product_max_p_users"));
   }
 }
@@ -85,11 +107,13 @@ TEST(GraphFeaturesSql, DefinesTheSpecsTrickyFeatures) {
   EXPECT_THAT(sql, HasSubstr("unix_millis(event_timestamp) AS ts_ms"));
   EXPECT_THAT(sql, HasSubstr("lag(ts_ms) OVER (PARTITION BY user_id ORDER BY ts_ms, event_id)"));
   EXPECT_THAT(sql, HasSubstr("lag(ts_ms) OVER (PARTITION BY session_id ORDER BY ts_ms, event_id)"));
-  EXPECT_THAT(sql, HasSubstr("CAST(CASE min_by(event_type, struct(ts_ms, event_id)) WHEN 'VIEW_PRODUCT' THEN 0 "
-                             "WHEN 'ADD_TO_CART' THEN 1 WHEN 'CHECKOUT' THEN 2 WHEN 'PAYMENT' THEN 3 "
-                             "WHEN 'SEARCH' THEN 4 END AS DOUBLE) AS first_type"));
-  EXPECT_THAT(sql, HasSubstr("CASE WHEN count(1) = 0 THEN 0D ELSE CAST(count_if(event_type = 'ADD_TO_CART') AS "
-                             "DOUBLE) / count(1) END AS DOUBLE) AS share_cart"));
+  EXPECT_THAT(sql,
+              HasSubstr("CAST(CASE min_by(event_type, struct(ts_ms, event_id)) WHEN 'VIEW_PRODUCT' THEN 0 "
+                        "WHEN 'ADD_TO_CART' THEN 1 WHEN 'CHECKOUT' THEN 2 WHEN 'PAYMENT' THEN 3 "
+                        "WHEN 'SEARCH' THEN 4 END AS DOUBLE) AS first_type"));
+  EXPECT_THAT(sql,
+              HasSubstr("CASE WHEN count(1) = 0 THEN 0D ELSE CAST(count_if(event_type = 'ADD_TO_CART') AS "
+                        "DOUBLE) / count(1) END AS DOUBLE) AS share_cart"));
   EXPECT_THAT(sql, HasSubstr("CASE WHEN count(1) < 3 OR avg(gap_ms) = 0 THEN 0D ELSE stddev_pop(gap_ms) / "
                              "avg(gap_ms) END AS DOUBLE) AS gap_cv"));
   EXPECT_THAT(sql, HasSubstr("CAST(size(collect_set(session_id)) AS DOUBLE) AS degree"));  // users' degree
@@ -100,9 +124,10 @@ TEST(GraphFeaturesSql, DefinesTheSpecsTrickyFeatures) {
 }
 
 TEST(GraphFeaturesSql, ReadsEveryPathQuotedAndUnescapedGlobs) {
-  const std::string sql = GraphFeaturesSql(
-      EntityKind::kSession, {"s3a://bucket/w/2026-11-01_10-00.parquet", "file:///tmp/odd`dir/[x]{y}*?\\.parquet"});
-  EXPECT_THAT(sql, HasSubstr("FROM parquet.`s3a://bucket/w/2026-11-01_10-00.parquet`\n    UNION ALL\n    SELECT "));
+  const std::string sql = GraphFeaturesSql(EntityKind::kSession, {"s3a://bucket/w/2026-11-01_10-00.parquet",
+                                                                  "file:///tmp/odd`dir/[x]{y}*?\\.parquet"});
+  EXPECT_THAT(
+      sql, HasSubstr("FROM parquet.`s3a://bucket/w/2026-11-01_10-00.parquet`\n    UNION ALL\n    SELECT "));
   EXPECT_THAT(sql, HasSubstr("FROM parquet.`file:///tmp/odd``dir/\\[x\\]\\{y\\}\\*\\?\\\\.parquet`"));
   size_t unions = 0;
   for (size_t at = 0; (at = sql.find("UNION ALL", at)) != std::string::npos; ++at) ++unions;
@@ -125,7 +150,8 @@ std::shared_ptr<arrow::RecordBatch> Batch(EntityKind kind, const std::vector<std
     std::shared_ptr<arrow::Array> column;
     if (feature_type->id() == arrow::Type::FLOAT) {
       arrow::FloatBuilder builder;
-      for (size_t r = 0; r < ids.size(); ++r) EXPECT_TRUE(builder.Append(static_cast<float>(value(r, c))).ok());
+      for (size_t r = 0; r < ids.size(); ++r)
+        EXPECT_TRUE(builder.Append(static_cast<float>(value(r, c))).ok());
       column = builder.Finish().ValueOrDie();
     } else {
       arrow::DoubleBuilder builder;

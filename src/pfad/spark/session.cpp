@@ -1,10 +1,10 @@
 #include "pfad/spark/session.h"
 
 #include <arrow/buffer.h>
-#include <fmt/format.h>
 #include <arrow/io/memory.h>
 #include <arrow/ipc/reader.h>
 #include <arrow/record_batch.h>
+#include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <grpcpp/grpcpp.h>
 
@@ -40,8 +40,8 @@ std::string RandomUuid() {
 }
 
 std::chrono::system_clock::time_point Deadline(double seconds) {
-  return std::chrono::system_clock::now() +
-         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(seconds));
+  return std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                                std::chrono::duration<double>(seconds));
 }
 
 // The "errorClass" of the google.rpc.ErrorInfo in a gRPC status's details
@@ -55,9 +55,21 @@ std::string ErrorClassOf(const std::string& details) {
     while (uint32_t tag = in.ReadTag()) {
       const uint32_t field = tag >> 3;
       switch (tag & 7) {
-        case 0: { uint64_t v; if (!in.ReadVarint64(&v)) return; break; }
-        case 1: { uint64_t v; if (!in.ReadLittleEndian64(&v)) return; break; }
-        case 5: { uint32_t v; if (!in.ReadLittleEndian32(&v)) return; break; }
+        case 0: {
+          uint64_t v;
+          if (!in.ReadVarint64(&v)) return;
+          break;
+        }
+        case 1: {
+          uint64_t v;
+          if (!in.ReadLittleEndian64(&v)) return;
+          break;
+        }
+        case 5: {
+          uint32_t v;
+          if (!in.ReadLittleEndian32(&v)) return;
+          break;
+        }
         case 2: {
           uint32_t length;
           std::string bytes;
@@ -65,7 +77,8 @@ std::string ErrorClassOf(const std::string& details) {
           fn(field, std::string_view(bytes));
           break;
         }
-        default: return;
+        default:
+          return;
       }
     }
   };
@@ -141,7 +154,8 @@ Result<SparkRemote> SparkRemote::Parse(std::string_view url) {
     } else if (key == "session_id") {
       remote.session_id = value;
     } else {
-      return bad("unsupported parameter '" + std::string(key) + "' (only user_id and session_id; no TLS or tokens)");
+      return bad("unsupported parameter '" + std::string(key) +
+                 "' (only user_id and session_id; no TLS or tokens)");
     }
   }
   return remote;
@@ -176,14 +190,14 @@ SparkError ClassifySparkError(int grpc_code, std::string_view message, std::stri
   }
   // Error classes that blame the input object (Spark's error-conditions.json).
   static constexpr std::string_view kDataClasses[] = {
-      "FAILED_READ_FILE",          // corrupt / truncated / not Parquet
-      "CANNOT_READ_FILE_FOOTER",   //
-      "UNABLE_TO_INFER_SCHEMA",    // zero-byte or unreadable file
-      "UNRESOLVED_COLUMN",         // missing event_type / status
-      "PARQUET_",                  // PARQUET_TYPE_ILLEGAL, PARQUET_CONVERSION_FAILURE, ...
-      "CANNOT_DECODE",             //
-      "DATATYPE_MISMATCH",         //
-      "INVALID_PARQUET",           //
+      "FAILED_READ_FILE",         // corrupt / truncated / not Parquet
+      "CANNOT_READ_FILE_FOOTER",  //
+      "UNABLE_TO_INFER_SCHEMA",   // zero-byte or unreadable file
+      "UNRESOLVED_COLUMN",        // missing event_type / status
+      "PARQUET_",                 // PARQUET_TYPE_ILLEGAL, PARQUET_CONVERSION_FAILURE, ...
+      "CANNOT_DECODE",            //
+      "DATATYPE_MISMATCH",        //
+      "INVALID_PARQUET",          //
   };
   for (const auto prefix : kDataClasses) {
     if (error.error_class.starts_with(prefix)) {
@@ -192,9 +206,8 @@ SparkError ClassifySparkError(int grpc_code, std::string_view message, std::stri
     }
   }
   // Without an error class, Parquet's own exceptions still tell a bad file.
-  if (error.error_class.empty() &&
-      (message.find("is not a Parquet file") != std::string_view::npos ||
-       message.find("Could not read footer") != std::string_view::npos)) {
+  if (error.error_class.empty() && (message.find("is not a Parquet file") != std::string_view::npos ||
+                                    message.find("Could not read footer") != std::string_view::npos)) {
     error.kind = SparkErrorKind::kData;
   }
   return error;
@@ -221,12 +234,12 @@ void Identify(Request& request, const SparkRemote& remote) {
 }
 
 Status ToStatus(const grpc::Status& status, const std::string& server) {
-  const SparkError error = ClassifySparkError(status.error_code(), status.error_message(),
-                                              ErrorClassOf(status.error_details()));
+  const SparkError error =
+      ClassifySparkError(status.error_code(), status.error_message(), ErrorClassOf(status.error_details()));
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
-      return Status::IOError("Spark Connect at ", server, " is not reachable (", status.error_message(), "): ",
-                             kWhatToDo);
+      return Status::IOError("Spark Connect at ", server, " is not reachable (", status.error_message(),
+                             "): ", kWhatToDo);
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return Status::IOError("Spark Connect at ", server, " did not answer in time (", status.error_message(),
                              "); raise --spark-timeout, or check the server's log");
@@ -255,8 +268,8 @@ Result<std::shared_ptr<SparkSession>> SparkSession::Open(const SparkConfig& conf
   for (auto state = rpc->channel->GetState(/*try_to_connect=*/true); state != GRPC_CHANNEL_READY;
        state = rpc->channel->GetState(true)) {
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
-      return Status::IOError("Spark Connect at ", server, " is not reachable (connection refused or failed): ",
-                             kWhatToDo);
+      return Status::IOError("Spark Connect at ", server,
+                             " is not reachable (connection refused or failed): ", kWhatToDo);
     }
     if (!rpc->channel->WaitForStateChange(state, deadline)) {
       return Status::IOError("Spark Connect at ", server, " is not reachable (no connection within ",
@@ -290,7 +303,8 @@ Result<std::shared_ptr<SparkSession>> SparkSession::Open(const SparkConfig& conf
 
   std::shared_ptr<SparkSession> session(new SparkSession(std::move(remote), config, std::move(rpc)));
   session->spark_version_ = response.spark_version().version();
-  Logger("spark")->info("session {} on {} (Spark {})", session->session_id(), server, session->spark_version_);
+  Logger("spark")->info("session {} on {} (Spark {})", session->session_id(), server,
+                        session->spark_version_);
   return session;
 }
 
@@ -301,7 +315,8 @@ SparkSession::~SparkSession() {
   sc::ReleaseSessionResponse response;
   grpc::ClientContext context;
   context.set_deadline(Deadline(std::min(2.0, config_.connect_timeout_s)));
-  (void)rpc_->stub->ReleaseSession(&context, request, &response);  // best effort: the server times sessions out
+  (void)rpc_->stub->ReleaseSession(&context, request,
+                                   &response);  // best effort: the server times sessions out
 }
 
 Result<ArrowBatches> SparkSession::Execute(const sc::Plan& plan) const {

@@ -12,12 +12,12 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <chrono>
-#include <mutex>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <atomic>
+#include <chrono>
+#include <mutex>
 
 #include "pfad/spark/engine.h"
 #include "spark/connect/base.grpc.pb.h"
@@ -44,8 +44,9 @@ TEST(SparkRemote, ParsesHostPortAndParameters) {
 }
 
 TEST(SparkRemote, RejectsWhatItCannotHonour) {
-  for (const char* bad : {"127.0.0.1:15002", "http://127.0.0.1:15002", "sc://", "sc://:15002", "sc://h:0",
-                          "sc://h:99999", "sc://h:12x", "sc://h/;token=abc", "sc://h/;use_ssl=true", "sc://h/;x"}) {
+  for (const char* bad :
+       {"127.0.0.1:15002", "http://127.0.0.1:15002", "sc://", "sc://:15002", "sc://h:0", "sc://h:99999",
+        "sc://h:12x", "sc://h/;token=abc", "sc://h/;use_ssl=true", "sc://h/;x"}) {
     const auto r = SparkRemote::Parse(bad);
     EXPECT_TRUE(r.status().IsInvalid()) << bad;
     if (!r.ok()) {
@@ -57,7 +58,8 @@ TEST(SparkRemote, RejectsWhatItCannotHonour) {
 TEST(ClassifySparkError, DataErrorsBlameTheInput) {
   for (const char* message :
        {"[FAILED_READ_FILE.CANNOT_READ_FILE_FOOTER] Encountered error while reading file s3a://b/x.parquet.",
-        "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter with name `event_type` "
+        "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter with name "
+        "`event_type` "
         "cannot be resolved.",
         "[UNABLE_TO_INFER_SCHEMA] Unable to infer schema for Parquet."}) {
     const SparkError e = ClassifySparkError(static_cast<int>(grpc::StatusCode::INTERNAL), message, "");
@@ -73,14 +75,16 @@ TEST(ClassifySparkError, DataErrorsBlameTheInput) {
 }
 
 TEST(ClassifySparkError, EverythingElseIsTheService) {
-  EXPECT_EQ(ClassifySparkError(static_cast<int>(grpc::StatusCode::UNAVAILABLE), "[FAILED_READ_FILE] x", "").kind,
-            SparkErrorKind::kService);
+  EXPECT_EQ(
+      ClassifySparkError(static_cast<int>(grpc::StatusCode::UNAVAILABLE), "[FAILED_READ_FILE] x", "").kind,
+      SparkErrorKind::kService);
   EXPECT_EQ(ClassifySparkError(static_cast<int>(grpc::StatusCode::INTERNAL),
                                "java.nio.file.AccessDeniedException: s3a://b/x.parquet: getFileStatus", "")
                 .kind,
             SparkErrorKind::kService);
-  EXPECT_EQ(ClassifySparkError(static_cast<int>(grpc::StatusCode::INTERNAL), "[INTERNAL_ERROR] boom", "").kind,
-            SparkErrorKind::kService);
+  EXPECT_EQ(
+      ClassifySparkError(static_cast<int>(grpc::StatusCode::INTERNAL), "[INTERNAL_ERROR] boom", "").kind,
+      SparkErrorKind::kService);
 }
 
 // google.rpc.Status{code, message, details: [Any{ErrorInfo{reason, metadata{errorClass}}}]},
@@ -95,7 +99,8 @@ std::string StatusDetails(int code, const std::string& message, const std::strin
     }
     return out;
   };
-  const auto field = [](google::protobuf::io::CodedOutputStream& c, uint32_t number, const std::string& bytes) {
+  const auto field = [](google::protobuf::io::CodedOutputStream& c, uint32_t number,
+                        const std::string& bytes) {
     c.WriteTag((number << 3) | 2);
     c.WriteVarint32(static_cast<uint32_t>(bytes.size()));
     c.WriteString(bytes);
@@ -129,7 +134,8 @@ std::string IpcStream(const std::shared_ptr<arrow::RecordBatch>& batch) {
   return sink->Finish().ValueOrDie()->ToString();
 }
 
-std::shared_ptr<arrow::RecordBatch> Groups(const std::vector<std::tuple<const char*, const char*, int64_t>>& rows) {
+std::shared_ptr<arrow::RecordBatch> Groups(
+    const std::vector<std::tuple<const char*, const char*, int64_t>>& rows) {
   arrow::StringBuilder types, statuses;
   arrow::Int64Builder counts;
   for (const auto& [type, status, n] : rows) {
@@ -137,11 +143,12 @@ std::shared_ptr<arrow::RecordBatch> Groups(const std::vector<std::tuple<const ch
     EXPECT_TRUE((status ? statuses.Append(status) : statuses.AppendNull()).ok());
     EXPECT_TRUE(counts.Append(n).ok());
   }
-  auto schema = arrow::schema({arrow::field("event_type", arrow::utf8()), arrow::field("status", arrow::utf8()),
-                               arrow::field("count", arrow::int64(), false)});
-  return arrow::RecordBatch::Make(schema, static_cast<int64_t>(rows.size()),
-                                  {types.Finish().ValueOrDie(), statuses.Finish().ValueOrDie(),
-                                   counts.Finish().ValueOrDie()});
+  auto schema =
+      arrow::schema({arrow::field("event_type", arrow::utf8()), arrow::field("status", arrow::utf8()),
+                     arrow::field("count", arrow::int64(), false)});
+  return arrow::RecordBatch::Make(
+      schema, static_cast<int64_t>(rows.size()),
+      {types.Finish().ValueOrDie(), statuses.Finish().ValueOrDie(), counts.Finish().ValueOrDie()});
 }
 
 // Answers like a Spark Connect server: a version, config, releases, and for
@@ -184,7 +191,8 @@ class FakeSparkConnect final : public sc::SparkConnectService::Service {
   }
   grpc::Status Config(grpc::ServerContext*, const sc::ConfigRequest* request, sc::ConfigResponse*) override {
     std::lock_guard lock(mu);
-    for (const auto& pair : request->operation().set().pairs()) config_keys.push_back(pair.key() + "=" + pair.value());
+    for (const auto& pair : request->operation().set().pairs())
+      config_keys.push_back(pair.key() + "=" + pair.value());
     return grpc::Status::OK;
   }
   grpc::Status ReleaseSession(grpc::ServerContext*, const sc::ReleaseSessionRequest*,
@@ -269,8 +277,8 @@ TEST_F(SparkSessionTest, OpensOneSessionAndReusesItForEveryQuery) {
 }
 
 TEST_F(SparkSessionTest, CollectsEveryBatchOfTheStream) {
-  fake_.SetResults({IpcStream(Groups({{"SEARCH", "ERROR", 3}})), IpcStream(Groups({{"PAYMENT", "SUCCESS", 4}})),
-                   IpcStream(Groups({}))});
+  fake_.SetResults({IpcStream(Groups({{"SEARCH", "ERROR", 3}})),
+                    IpcStream(Groups({{"PAYMENT", "SUCCESS", 4}})), IpcStream(Groups({}))});
   auto session = SparkSession::Open(config_);
   ASSERT_TRUE(session.ok()) << session.status();
   auto batches = (*session)->Execute(CountByTypeAndStatusPlan("s3a://b/k.parquet"));
@@ -282,9 +290,10 @@ TEST_F(SparkSessionTest, CollectsEveryBatchOfTheStream) {
 }
 
 TEST_F(SparkSessionTest, SparkDataErrorIsInvalidWithSparksMessage) {
-  const std::string message = "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file s3a://b/x.parquet.";
+  const std::string message =
+      "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file s3a://b/x.parquet.";
   fake_.SetFailure(grpc::Status(grpc::StatusCode::INTERNAL, message,
-                               StatusDetails(13, message, "FAILED_READ_FILE.NO_HINT")));
+                                StatusDetails(13, message, "FAILED_READ_FILE.NO_HINT")));
   auto session = SparkSession::Open(config_);
   ASSERT_TRUE(session.ok()) << session.status();
   const auto result = (*session)->Execute(CountByTypeAndStatusPlan("s3a://b/x.parquet"));
@@ -300,11 +309,13 @@ TEST_F(SparkSessionTest, ErrorClassFromTheDetailsWhenTheMessageLacksIt) {
   ASSERT_TRUE(session.ok()) << session.status();
   const auto result = (*session)->Execute(CountByTypeAndStatusPlan("s3a://b/x.parquet"));
   ASSERT_TRUE(result.status().IsInvalid()) << result.status();
-  EXPECT_EQ(result.status().message(), "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] Column event_type cannot be resolved");
+  EXPECT_EQ(result.status().message(),
+            "[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] Column event_type cannot be resolved");
 }
 
 TEST_F(SparkSessionTest, OtherSparkFailuresAreServiceErrors) {
-  fake_.SetFailure(grpc::Status(grpc::StatusCode::INTERNAL, "java.nio.file.AccessDeniedException: s3a://b/x.parquet"));
+  fake_.SetFailure(
+      grpc::Status(grpc::StatusCode::INTERNAL, "java.nio.file.AccessDeniedException: s3a://b/x.parquet"));
   auto session = SparkSession::Open(config_);
   ASSERT_TRUE(session.ok()) << session.status();
   const auto result = (*session)->Execute(CountByTypeAndStatusPlan("s3a://b/x.parquet"));

@@ -5,16 +5,16 @@
 #include <arrow/filesystem/s3fs.h>
 #include <arrow/io/interfaces.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <filesystem>
-#include <mutex>
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
 #include <utility>
 
 #include "pfad/common/http_client.h"
@@ -54,7 +54,8 @@ Status EnsureS3() {
 
 // What to do about the common S3 failures.
 std::string_view Hint(const std::string& message) {
-  if (message.find("ACCESS_DENIED") != std::string::npos || message.find("InvalidAccessKeyId") != std::string::npos ||
+  if (message.find("ACCESS_DENIED") != std::string::npos ||
+      message.find("InvalidAccessKeyId") != std::string::npos ||
       message.find("SignatureDoesNotMatch") != std::string::npos) {
     return " (check the credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or [storage] in the config)";
   }
@@ -151,13 +152,15 @@ Result<ObjectUri> ObjectUri::Parse(std::string_view text) {
   if (text.starts_with(kFilePrefix)) {
     uri.scheme = Scheme::kFile;
     rest = text.substr(kFilePrefix.size());
-    if (!rest.starts_with('/')) return Status::Invalid("'", text, "': file:// URIs need an absolute path (file:///dir/file)");
+    if (!rest.starts_with('/'))
+      return Status::Invalid("'", text, "': file:// URIs need an absolute path (file:///dir/file)");
     uri.key = std::string(rest);
     return uri;
   }
   const auto colon = text.find("://");
   if (colon != std::string_view::npos) {
-    return Status::Invalid("unsupported URI scheme in '", text, "' (use a local path, file://, s3:// or s3a://)");
+    return Status::Invalid("unsupported URI scheme in '", text,
+                           "' (use a local path, file://, s3:// or s3a://)");
   }
   uri.scheme = Scheme::kLocal;
   uri.key = std::string(text);
@@ -166,10 +169,14 @@ Result<ObjectUri> ObjectUri::Parse(std::string_view text) {
 
 std::string ObjectUri::ToString() const {
   switch (scheme) {
-    case Scheme::kLocal: return key;
-    case Scheme::kFile: return std::string(kFilePrefix) + key;
-    case Scheme::kS3: return std::string(kS3Prefix) + bucket + (key.empty() ? "" : "/" + key);
-    case Scheme::kS3a: return std::string(kS3aPrefix) + bucket + (key.empty() ? "" : "/" + key);
+    case Scheme::kLocal:
+      return key;
+    case Scheme::kFile:
+      return std::string(kFilePrefix) + key;
+    case Scheme::kS3:
+      return std::string(kS3Prefix) + bucket + (key.empty() ? "" : "/" + key);
+    case Scheme::kS3a:
+      return std::string(kS3aPrefix) + bucket + (key.empty() ? "" : "/" + key);
   }
   return key;
 }
@@ -256,7 +263,8 @@ Result<StorageConfig> StorageConfig::Resolve(const ConfigFile& file) {
 
 Result<std::shared_ptr<ObjectStore>> ObjectStore::Open(const ObjectUri& uri, const StorageConfig& config) {
   if (!uri.is_s3()) {
-    return std::shared_ptr<ObjectStore>(new ObjectStore(std::make_shared<arrow::fs::LocalFileSystem>(), false, config));
+    return std::shared_ptr<ObjectStore>(
+        new ObjectStore(std::make_shared<arrow::fs::LocalFileSystem>(), false, config));
   }
   PFAD_RETURN_NOT_OK(EnsureS3());
   arrow::fs::S3Options options;
@@ -286,7 +294,8 @@ Result<std::shared_ptr<ObjectStore>> ObjectStore::Open(const ObjectUri& uri, con
   options.request_timeout = config.request_timeout_s;
   options.retry_strategy = arrow::fs::S3RetryStrategy::GetAwsStandardRetryStrategy(config.max_attempts);
   PFAD_ASSIGN_OR_RAISE(auto fs, arrow::fs::S3FileSystem::Make(options));
-  Logger("storage")->debug("opened S3 store endpoint={} region={}", options.endpoint_override, options.region);
+  Logger("storage")->debug("opened S3 store endpoint={} region={}", options.endpoint_override,
+                           options.region);
   return std::shared_ptr<ObjectStore>(new ObjectStore(std::move(fs), true, config));
 }
 
@@ -336,10 +345,10 @@ Result<std::unique_ptr<ObjectWriter>> ObjectStore::OpenForWrite(const ObjectUri&
   const std::filesystem::path path(target);
   PFAD_RETURN_NOT_OK(Annotate(fs_->CreateDir(path.parent_path().string(), /*recursive=*/true), uri));
   static std::atomic<uint64_t> counter{0};
-  const std::string temp = (path.parent_path() / ("." + path.filename().string() + ".tmp-" +
-                                                  std::to_string(::getpid()) + "-" +
-                                                  std::to_string(counter.fetch_add(1))))
-                               .string();
+  const std::string temp =
+      (path.parent_path() / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                             std::to_string(counter.fetch_add(1))))
+          .string();
   auto stream = fs_->OpenOutputStream(temp);
   if (!stream.ok()) return Annotate(stream.status(), uri);
   return std::make_unique<LocalObjectWriter>(fs_, temp, target, *std::move(stream));
@@ -347,7 +356,8 @@ Result<std::unique_ptr<ObjectWriter>> ObjectStore::OpenForWrite(const ObjectUri&
 
 Status ObjectStore::Put(const ObjectUri& uri, std::string_view bytes) const {
   PFAD_ASSIGN_OR_RAISE(auto writer, OpenForWrite(uri));
-  PFAD_RETURN_NOT_OK(Annotate(writer->stream()->Write(bytes.data(), static_cast<int64_t>(bytes.size())), uri));
+  PFAD_RETURN_NOT_OK(
+      Annotate(writer->stream()->Write(bytes.data(), static_cast<int64_t>(bytes.size())), uri));
   return Annotate(writer->Commit(), uri);
 }
 
@@ -360,7 +370,9 @@ Result<std::string> ObjectStore::Get(const ObjectUri& uri) const {
   return (*buffer)->ToString();
 }
 
-Status ObjectStore::Delete(const ObjectUri& uri) const { return Annotate(fs_->DeleteFile(uri.FsPath()), uri); }
+Status ObjectStore::Delete(const ObjectUri& uri) const {
+  return Annotate(fs_->DeleteFile(uri.FsPath()), uri);
+}
 
 // ---- Conditional read-merge-write ------------------------------------------------
 
@@ -370,7 +382,8 @@ namespace {
 std::string S3Url(const StorageConfig& config, const ObjectUri& uri) {
   std::string base = config.endpoint;
   if (base.empty()) {
-    base = "https://s3." + (config.region.empty() ? std::string("us-east-1") : config.region) + ".amazonaws.com";
+    base =
+        "https://s3." + (config.region.empty() ? std::string("us-east-1") : config.region) + ".amazonaws.com";
   } else if (base.find("://") == std::string::npos) {
     const bool loopback = base.starts_with("127.") || base.starts_with("localhost");
     base = (loopback ? "http://" : "https://") + base;
@@ -400,7 +413,8 @@ Result<HttpRequest> S3Request(const StorageConfig& config, const ObjectUri& uri,
   request.url = S3Url(config, uri);
   request.aws_sigv4 = "aws:amz:" + (config.region.empty() ? std::string("us-east-1") : config.region) + ":s3";
   request.user = config.access_key + ":" + config.secret_key;
-  if (!config.session_token.empty()) request.headers.push_back("x-amz-security-token: " + config.session_token);
+  if (!config.session_token.empty())
+    request.headers.push_back("x-amz-security-token: " + config.session_token);
   // libcurl 7.88 signs a body it cannot hash for S3 wrongly; TLS (or loopback) guards the payload instead.
   request.headers.emplace_back("x-amz-content-sha256: UNSIGNED-PAYLOAD");
   request.timeout = std::chrono::milliseconds(static_cast<int64_t>(config.request_timeout_s * 1000));
@@ -448,7 +462,7 @@ std::string LocalVersion(const struct stat& st) {
 }
 
 Result<std::string> LocalVersionOf(const std::string& path) {
-  struct stat st {};
+  struct stat st{};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return std::string();
     return Status::IOError("cannot stat '", path, "': ", std::strerror(errno));
@@ -462,8 +476,9 @@ Result<VersionedObject> ObjectStore::GetVersioned(const ObjectUri& uri) const {
   VersionedObject out;
   if (!s3_) {
     const std::filesystem::path path(uri.FsPath());
-    PFAD_ASSIGN_OR_RAISE(auto lock, DirectoryLock::Take(path.parent_path().empty() ? "." : path.parent_path().string(),
-                                                        /*exclusive=*/false));
+    PFAD_ASSIGN_OR_RAISE(auto lock,
+                         DirectoryLock::Take(path.parent_path().empty() ? "." : path.parent_path().string(),
+                                             /*exclusive=*/false));
     PFAD_ASSIGN_OR_RAISE(out.version, LocalVersionOf(path.string()));
     out.exists = !out.version.empty();
     if (out.exists) {
@@ -478,7 +493,8 @@ Result<VersionedObject> ObjectStore::GetVersioned(const ObjectUri& uri) const {
     out.exists = true;
     out.bytes = std::move(response->body);
     out.version = response->Header("etag");
-    if (out.version.empty()) return Status::IOError(uri.ToString(), ": the store answered GET without an ETag");
+    if (out.version.empty())
+      return Status::IOError(uri.ToString(), ": the store answered GET without an ETag");
     return out;
   }
   const std::string code = S3ErrorCode(response->body);
@@ -492,8 +508,9 @@ Status ObjectStore::PutIfVersion(const ObjectUri& uri, std::string_view bytes,
   if (!s3_) {
     const std::filesystem::path path(uri.FsPath());
     PFAD_RETURN_NOT_OK(Annotate(fs_->CreateDir(path.parent_path().string(), /*recursive=*/true), uri));
-    PFAD_ASSIGN_OR_RAISE(auto lock, DirectoryLock::Take(path.parent_path().empty() ? "." : path.parent_path().string(),
-                                                        /*exclusive=*/true));
+    PFAD_ASSIGN_OR_RAISE(auto lock,
+                         DirectoryLock::Take(path.parent_path().empty() ? "." : path.parent_path().string(),
+                                             /*exclusive=*/true));
     PFAD_ASSIGN_OR_RAISE(auto current, LocalVersionOf(path.string()));
     if (current != expected_version) {
       return Status::AlreadyExists(uri.ToString(), ": changed by another writer (expected version '",

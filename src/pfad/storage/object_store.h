@@ -50,9 +50,9 @@ struct ObjectUri {
 };
 
 struct StorageConfig {
-  std::string endpoint;       // e.g. http://127.0.0.1:9000; empty = AWS
-  std::string region;         // empty = us-east-1
-  std::string access_key;     // empty = default AWS credential chain
+  std::string endpoint;    // e.g. http://127.0.0.1:9000; empty = AWS
+  std::string region;      // empty = us-east-1
+  std::string access_key;  // empty = default AWS credential chain
   std::string secret_key;
   std::string session_token;
   double connect_timeout_s = 3.0;

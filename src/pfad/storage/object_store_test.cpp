@@ -53,7 +53,8 @@ TEST(ObjectUri, RejectsWhatItCannotReach) {
 }
 
 TEST(StorageConfig, EnvironmentOverridesTheConfigFile) {
-  auto file = ConfigFile::Parse("[storage]\nendpoint = \"http://file:1\"\nregion = \"eu-west-1\"\n").ValueOrDie();
+  auto file =
+      ConfigFile::Parse("[storage]\nendpoint = \"http://file:1\"\nregion = \"eu-west-1\"\n").ValueOrDie();
   ::setenv("AWS_ENDPOINT_URL", "http://env:2", 1);
   ::unsetenv("PFAD_S3_ENDPOINT");
   ::unsetenv("AWS_ENDPOINT_URL_S3");

@@ -87,7 +87,8 @@ Result<ClickHouseEndpoint> ClickHouseEndpoint::Parse(std::string_view url) {
     return invalid();
   }
   const size_t slash = url.find('/', scheme_end);
-  const std::string_view host = url.substr(scheme_end, slash == std::string_view::npos ? url.npos : slash - scheme_end);
+  const std::string_view host =
+      url.substr(scheme_end, slash == std::string_view::npos ? url.npos : slash - scheme_end);
   if (host.empty() || host.find_first_of("@?#") != std::string_view::npos) return invalid();
   std::string_view db = slash == std::string_view::npos ? std::string_view() : url.substr(slash + 1);
   if (db.ends_with('/')) db.remove_suffix(1);
@@ -150,10 +151,11 @@ Result<std::string> ClickHouseClient::Execute(std::string_view query, std::strin
         case ClickHouseFailure::kNone:
           return std::move(response->body);
         case ClickHouseFailure::kAuthentication:
-          return Status::IOError("ClickHouse at ", endpoint_.base, " refused the login of user '", config_.user,
-                                 "': ", FirstLine(response->body),
-                                 " (set PFAD_CLICKHOUSE_USER / PFAD_CLICKHOUSE_PASSWORD or [clickhouse] user / "
-                                 "password in the config file)");
+          return Status::IOError(
+              "ClickHouse at ", endpoint_.base, " refused the login of user '", config_.user,
+              "': ", FirstLine(response->body),
+              " (set PFAD_CLICKHOUSE_USER / PFAD_CLICKHOUSE_PASSWORD or [clickhouse] user / "
+              "password in the config file)");
         case ClickHouseFailure::kFatal:
           return Status::IOError("ClickHouse at ", endpoint_.base, " failed (HTTP ", response->status,
                                  "): ", FirstLine(response->body));
@@ -165,14 +167,16 @@ Result<std::string> ClickHouseClient::Execute(std::string_view query, std::strin
       last = response.status().message();
     }
     if (attempt < config_.max_attempts) {
-      Logger("warehouse")->warn("ClickHouse at {}: {} (attempt {}/{}, retrying in {} ms)", endpoint_.base, last,
-                                attempt, config_.max_attempts, backoff.count());
+      Logger("warehouse")
+          ->warn("ClickHouse at {}: {} (attempt {}/{}, retrying in {} ms)", endpoint_.base, last, attempt,
+                 config_.max_attempts, backoff.count());
       clock_->SleepFor(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
     }
   }
   return Status::IOError("ClickHouse at ", endpoint_.base, " is unreachable after ", config_.max_attempts,
-                         " attempts: ", last, " (is the server running? scripts/services/clickhouse.sh start)");
+                         " attempts: ", last,
+                         " (is the server running? scripts/services/clickhouse.sh start)");
 }
 
 }  // namespace pfad::warehouse

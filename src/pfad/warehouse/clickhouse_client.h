@@ -28,11 +28,11 @@
 namespace pfad::warehouse {
 
 struct ClickHouseConfig {
-  std::string url;       // as given: http://host:port/<database>
+  std::string url;  // as given: http://host:port/<database>
   std::string user = "default";
-  std::string password;  // never logged
-  std::chrono::milliseconds timeout{60'000};   // one statement
-  int max_attempts = 4;                        // for unreachable / retriable answers
+  std::string password;                       // never logged
+  std::chrono::milliseconds timeout{60'000};  // one statement
+  int max_attempts = 4;                       // for unreachable / retriable answers
   std::chrono::milliseconds first_backoff{250};
 
   // Defaults, then `[clickhouse]` of the config file, then the environment.

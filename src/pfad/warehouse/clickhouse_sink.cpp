@@ -9,7 +9,9 @@
 namespace pfad::warehouse {
 
 ClickHouseSink::ClickHouseSink(ClickHouseClient client, events::MinuteCalendar calendar, int64_t batch_rows)
-    : client_(std::move(client)), calendar_(std::move(calendar)), batch_rows_(std::max<int64_t>(1, batch_rows)) {}
+    : client_(std::move(client)),
+      calendar_(std::move(calendar)),
+      batch_rows_(std::max<int64_t>(1, batch_rows)) {}
 
 std::string ClickHouseSink::Name() const {
   return client_.base_url() + client_.database() + "." + std::string(kTableName);
@@ -34,8 +36,9 @@ void ClickHouseSink::Prepare(uint64_t window_id, std::span<const events::Event> 
   const std::string minute = calendar_.MinuteName(events.front().event_timestamp_ms);
   if (Status st = Insert(events, minute); !st.ok()) {
     // Not lost: Store sends the whole window again.
-    Logger("warehouse")->warn("inserting minute={} ahead failed (it is sent whole when it closes): {}", minute,
-                              st.ToString());
+    Logger("warehouse")
+        ->warn("inserting minute={} ahead failed (it is sent whole when it closes): {}", minute,
+               st.ToString());
     ahead_.erase(window_id);
     broken_[window_id] = true;
     return;
@@ -55,8 +58,9 @@ Result<ingest::StoredMinute> ClickHouseSink::Store(const ingest::MinuteWindow& w
   // Rows inserted ahead are skipped only when they are exactly the window's first
   // `prepared` events; otherwise everything goes again (duplicates collapse).
   const int64_t skip = (!broken_.contains(window.id) && ahead == prepared) ? ahead : 0;
-  const auto events = std::span<const events::Event>(window.events).subspan(
-      static_cast<size_t>(std::min<int64_t>(skip, static_cast<int64_t>(window.events.size()))));
+  const auto events =
+      std::span<const events::Event>(window.events)
+          .subspan(static_cast<size_t>(std::min<int64_t>(skip, static_cast<int64_t>(window.events.size()))));
   const std::string minute = window.minute.Name();
   PFAD_RETURN_NOT_OK(Insert(events, minute));
   ahead_.erase(window.id);

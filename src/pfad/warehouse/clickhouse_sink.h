@@ -32,7 +32,8 @@ class ClickHouseSink final : public ingest::MinuteSink {
   [[nodiscard]] Status Check() override;
   void Prepare(uint64_t window_id, std::span<const events::Event> events) override;
   void Discard(uint64_t window_id) override;
-  [[nodiscard]] Result<ingest::StoredMinute> Store(const ingest::MinuteWindow& window, int64_t prepared) override;
+  [[nodiscard]] Result<ingest::StoredMinute> Store(const ingest::MinuteWindow& window,
+                                                   int64_t prepared) override;
 
  private:
   Status Insert(std::span<const events::Event> events, std::string_view minute_name);
@@ -40,9 +41,9 @@ class ClickHouseSink final : public ingest::MinuteSink {
   ClickHouseClient client_;
   events::MinuteCalendar calendar_;
   int64_t batch_rows_;
-  std::string buffer_;                             // one batch's rows, reused
-  std::unordered_map<uint64_t, int64_t> ahead_;    // open window -> its first events inserted ahead
-  std::unordered_map<uint64_t, bool> broken_;      // windows whose insert ahead failed
+  std::string buffer_;                           // one batch's rows, reused
+  std::unordered_map<uint64_t, int64_t> ahead_;  // open window -> its first events inserted ahead
+  std::unordered_map<uint64_t, bool> broken_;    // windows whose insert ahead failed
 };
 
 }  // namespace pfad::warehouse

@@ -18,16 +18,17 @@
 namespace pfad::warehouse {
 
 struct ExportResult {
-  std::string minute;                       // "YYYY-MM-DD_HH-MM"
-  int64_t rows = 0;                         // rows ClickHouse holds for the minute
-  std::optional<storage::ObjectUri> object; // set when an object was written
-  int64_t query_ms = 0;                     // query and transfer
-  int64_t write_ms = 0;                     // Parquet encoding and upload
+  std::string minute;                        // "YYYY-MM-DD_HH-MM"
+  int64_t rows = 0;                          // rows ClickHouse holds for the minute
+  std::optional<storage::ObjectUri> object;  // set when an object was written
+  int64_t query_ms = 0;                      // query and transfer
+  int64_t write_ms = 0;                      // Parquet encoding and upload
 };
 
 // `to` is the directory or bucket/prefix of the minute objects.
 [[nodiscard]] Result<ExportResult> ExportMinute(const ClickHouseClient& client, const events::Minute& minute,
                                                 std::shared_ptr<storage::ObjectStore> store,
-                                                const storage::ObjectUri& to, int64_t row_group_rows = 262'144);
+                                                const storage::ObjectUri& to,
+                                                int64_t row_group_rows = 262'144);
 
 }  // namespace pfad::warehouse

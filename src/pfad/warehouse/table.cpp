@@ -8,7 +8,8 @@
 namespace pfad::warehouse {
 namespace {
 
-static_assert(std::endian::native == std::endian::little, "RowBinary is little-endian; this writes native order");
+static_assert(std::endian::native == std::endian::little,
+              "RowBinary is little-endian; this writes native order");
 
 // The inserted columns, in the order AppendRowBinary writes them.
 constexpr std::string_view kColumns =
@@ -93,7 +94,8 @@ std::string CreateTableSql(std::string_view database) {
       "  event_id UUID,\n"
       "  user_id UUID,\n"
       "  session_id UUID,\n"
-      "  event_type Enum8('VIEW_PRODUCT' = 0, 'ADD_TO_CART' = 1, 'CHECKOUT' = 2, 'PAYMENT' = 3, 'SEARCH' = 4),\n"
+      "  event_type Enum8('VIEW_PRODUCT' = 0, 'ADD_TO_CART' = 1, 'CHECKOUT' = 2, 'PAYMENT' = 3, 'SEARCH' = "
+      "4),\n"
       "  event_timestamp_ms UInt64,\n"
       "  event_time DateTime('UTC'),\n"
       "  event_minute String,\n"
@@ -142,7 +144,8 @@ std::string SelectMinuteSql(std::string_view database, const events::Minute& min
   // (18.16 has no query parameters). The time range keeps a minute that occurs
   // twice (a clock change) to the instants MinuteCalendar gives it.
   return fmt::format(
-      "SELECT {} FROM {}.{} FINAL WHERE event_minute = '{}' AND event_timestamp_ms >= {} AND event_timestamp_ms < {} "
+      "SELECT {} FROM {}.{} FINAL WHERE event_minute = '{}' AND event_timestamp_ms >= {} AND "
+      "event_timestamp_ms < {} "
       "FORMAT RowBinary",
       kEventColumns, database, kTableName, minute.Name(), minute.start_ms, minute.end_ms);
 }
@@ -156,10 +159,11 @@ Result<std::vector<events::Event>> ParseRowBinary(std::string_view rows) {
     int8_t type = 0;
     int8_t status = 0;
     uint64_t ts = 0;
-    const bool ok = in.GetUuid(e.event_id) && in.GetUuid(e.user_id) && in.GetUuid(e.session_id) && in.Get(type) &&
-                    in.Get(ts) && in.Get(e.request_latency_ms) && in.Get(status) &&
+    const bool ok = in.GetUuid(e.event_id) && in.GetUuid(e.user_id) && in.GetUuid(e.session_id) &&
+                    in.Get(type) && in.Get(ts) && in.Get(e.request_latency_ms) && in.Get(status) &&
                     in.GetNullableInt32(e.error_code) && in.GetNullableInt32(e.product_id);
-    if (!ok) return Status::Invalid("ClickHouse answer ends inside row ", out.size() + 1, " (truncated RowBinary)");
+    if (!ok)
+      return Status::Invalid("ClickHouse answer ends inside row ", out.size() + 1, " (truncated RowBinary)");
     if (type < 0 || type >= events::kEventTypeCount || status < 0 || status > 1) {
       return Status::Invalid("ClickHouse row ", out.size() + 1, " has an unknown event_type or status value");
     }

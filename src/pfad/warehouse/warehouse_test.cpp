@@ -96,7 +96,8 @@ TEST(Classify, LoginRetriableAndFatalAnswers) {
 }
 
 TEST(Config, EnvironmentOverFileAndPfadNamesOverStandardOnes) {
-  auto file = ConfigFile::Parse("[clickhouse]\nurl = \"http://10.0.0.1:8123/a\"\nuser = \"u1\"\npassword = \"p1\"\n");
+  auto file =
+      ConfigFile::Parse("[clickhouse]\nurl = \"http://10.0.0.1:8123/a\"\nuser = \"u1\"\npassword = \"p1\"\n");
   ASSERT_TRUE(file.ok());
   ::unsetenv("PFAD_CLICKHOUSE_URL");
   ::unsetenv("PFAD_CLICKHOUSE_USER");
