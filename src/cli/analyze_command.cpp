@@ -67,7 +67,8 @@ void RegisterAnalyze(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", flags->output,
                   "where to write the report: a .json object, or a directory/prefix for <stem>.json "
                   "(default: beside the input)");
-  cmd->add_option("--threads", flags->threads, "threads of the local engine (default: one per core)")
+  cmd->add_option("--threads", flags->threads,
+                  "threads of the local engine (default: [analyze] threads, else one per core)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--repeat", flags->repeat,
                   "analyze the object this many times in this process, through one engine (with Spark: one "

@@ -41,9 +41,14 @@ int ReportError(std::string_view command, const Status& status) {
 
 void StorageFlags::AddTo(CLI::App& app) {
   app.add_option("--config", config_path, "TOML config file (default: $PFAD_CONFIG)");
-  app.add_option("--s3-endpoint", endpoint,
-                 "S3 endpoint URL, e.g. http://127.0.0.1:9000 (default: $AWS_ENDPOINT_URL)");
-  app.add_option("--s3-region", region, "S3 region (default: $AWS_REGION or us-east-1)");
+  app.add_option(
+      "--s3-endpoint", endpoint,
+      "S3 endpoint URL, e.g. http://127.0.0.1:9000 (default: $PFAD_S3_ENDPOINT, "
+      "$AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else [storage] endpoint; credentials from "
+      "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or [storage] access_key / secret_key, never a flag)");
+  app.add_option(
+      "--s3-region", region,
+      "S3 region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else [storage] region, else us-east-1)");
 }
 
 Result<ConfigFile> LoadConfigFile(const std::string& flag_path) {
@@ -111,10 +116,12 @@ void EngineFlags::AddTo(CLI::App& app) {
       "--spark-remote", spark_remote,
       "Spark Connect server, sc://host:port (default: $PFAD_SPARK_REMOTE, else [analyze] spark_remote, "
       "else sc://127.0.0.1:15002)");
-  app.add_option("--spark-connect-timeout", connect_timeout_s,
-                 "seconds to reach the Spark Connect server (default 10)")
+  app.add_option(
+         "--spark-connect-timeout", connect_timeout_s,
+         "seconds to reach the Spark Connect server (default: [analyze] spark_connect_timeout_s, else 10)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--spark-timeout", request_timeout_s, "seconds one Spark query may take (default 300)")
+  app.add_option("--spark-timeout", request_timeout_s,
+                 "seconds one Spark query may take (default: [analyze] spark_timeout_s, else 300)")
       ->check(CLI::PositiveNumber);
 }
 

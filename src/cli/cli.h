@@ -36,8 +36,9 @@ enum ExitCode : int {
 
 inline constexpr std::string_view kExitCodesHelp =
     "Exit codes: 0 done; 2 wrong usage; 3 bad input (not Parquet, corrupt, missing "
-    "columns); 4 storage error (missing bucket or directory, access denied, store "
-    "unreachable); 1 internal error.";
+    "columns, an invalid setting); 4 storage error (missing bucket or directory, access denied, store "
+    "unreachable) or another service unreachable (Kafka, schema registry, Spark, ClickHouse); "
+    "1 internal error.";
 
 // Turns SIGINT/SIGTERM into a flag the long-running commands poll to stop cleanly.
 const std::atomic<bool>& StopOnSignals();

@@ -57,21 +57,24 @@ void RegisterDashboard(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<DashboardFlags>();
   CLI::App* cmd = app.add_subcommand(
       "dashboard",
-      "Serve the report API (POST/GET/DELETE /report, GET /health, GET /reports?limit=N, GET /events)\n"
-      "and the web page at /. Reports persist in SQLite. With a token, POST and DELETE need\n"
-      "'Authorization: Bearer <token>'; a non-loopback --host requires one. With a read token\n"
+      "Serve the report API (POST/GET/DELETE /report, GET /health, GET /reports?limit=N, GET /events,\n"
+      "POST/GET /runs) and the web page at /. Reports persist in SQLite. With a token, POST and\n"
+      "DELETE need 'Authorization: Bearer <token>'; a non-loopback --host requires one. With a read token\n"
       "($PFAD_DASHBOARD_READ_TOKEN or [dashboard] read_token; never a flag), reading the API needs it\n"
-      "too (open the page as /#token=<read token>). --tls-cert and --tls-key serve HTTPS.");
+      "too (open the page as /#token=<read token>). --tls-cert and --tls-key serve HTTPS. Every flag\n"
+      "also has a key in the config file's [dashboard] section (flag, else environment, else file).");
   cmd->add_option("--host", flags->host, "address to listen on")->default_str(defaults.host);
   cmd->add_option("--port", flags->port, "port (0 = any free port)")
       ->default_str(std::to_string(defaults.port))
       ->check(CLI::Range(0, 65535));
-  cmd->add_option("--token", flags->token, "bearer token for POST/DELETE (default: $PFAD_DASHBOARD_TOKEN)");
+  cmd->add_option("--token", flags->token,
+                  "bearer token for POST/DELETE (default: $PFAD_DASHBOARD_TOKEN, else [dashboard] token)");
   cmd->add_option("--tls-cert", flags->tls_cert,
                   "PEM certificate (chain): serve HTTPS (default: $PFAD_DASHBOARD_TLS_CERT)");
   cmd->add_option("--tls-key", flags->tls_key,
                   "PEM private key of --tls-cert (default: $PFAD_DASHBOARD_TLS_KEY)");
-  cmd->add_option("--db", flags->database, "SQLite database file (default: ~/.cache/pfad/dashboard.db)");
+  cmd->add_option("--db", flags->database,
+                  "SQLite database file (default: [dashboard] database, else ~/.cache/pfad/dashboard.db)");
   cmd->add_option("--max-body", flags->max_body_bytes, "largest accepted request body, bytes")
       ->default_str(std::to_string(defaults.max_body_bytes));
   cmd->add_option("--threads", flags->threads, "event loops serving connections")

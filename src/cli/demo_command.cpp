@@ -16,7 +16,7 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
       "schema registry) -> ingest into a local directory -> the ETAR schedule -> the dashboard on\n"
       "http://127.0.0.1:8080, with fraud actors in the stream and each minute's window scored by a\n"
       "model trained at start (the report's fraud object, alerts on user_interactions.fraud).\n"
-      "Ctrl-C stops everything.");
+      "Ctrl-C stops everything (exit 0).");
   cmd->add_option("--dir", options->dir, "working directory (default: ~/.cache/pfad/demo-live)");
   cmd->add_option("--port", options->port, "dashboard port")->capture_default_str();
   cmd->add_option("--backfill", options->backfill_minutes, "past minutes produced at start")

@@ -117,7 +117,8 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
   cmd->add_option("--bootstrap", o.bootstrap, "Kafka bootstrap servers")
       ->envname("PFAD_KAFKA_BOOTSTRAP")
       ->capture_default_str();
-  cmd->add_option("--registry", o.registry_url, "schema registry base URL (Confluent API)")
+  cmd->add_option("--registry", o.registry_url,
+                  "schema registry base URL (Confluent API; else [ingest] registry)")
       ->envname("PFAD_REGISTRY_URL");
   cmd->add_option("--topic", o.topic, "topic to consume")->capture_default_str();
   cmd->add_option("--group", o.group, "consumer group")->capture_default_str();
@@ -126,7 +127,8 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
          "static group membership: restarted with the same id, an ingester takes its partitions back at "
          "once (without, a restart waits until the group expels the dead member)")
       ->envname("PFAD_INGEST_INSTANCE_ID");
-  cmd->add_option("--sink", flags->sink, "directory, file:// or s3://bucket[/prefix] for the minute objects")
+  cmd->add_option("--sink", flags->sink,
+                  "directory, file:// or s3://bucket[/prefix] for the minute objects (else [ingest] sink)")
       ->envname("PFAD_INGEST_SINK");
   flags->clickhouse.AddTo(
       *cmd,
@@ -169,7 +171,9 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
                 "tests, benchmarks)");
   cmd->add_flag("--json", flags->json, "print the final statistics as JSON on stdout");
   flags->storage.AddTo(*cmd);
-  cmd->footer(std::string(kExitCodesHelp));
+  cmd->footer(std::string(kExitCodesHelp) +
+              "\nExit 4 at start when the broker, the event topic or the sink cannot be reached within "
+              "--connect-timeout, or the broker refuses to create a missing DLQ or windows topic.");
   cmd->callback([flags, &exit_code] { exit_code = RunIngest(*flags); });
 }
 

@@ -39,7 +39,8 @@ void RegisterMinute(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "minute",
       "Print the minute object name (YYYY-MM-DD_HH-MM, Asia/Tehran) of each instant given\n"
-      "in epoch milliseconds, as arguments or one per line on stdin.");
+      "in epoch milliseconds, as arguments or one per line on stdin. Exit codes: 0 done; 3 an\n"
+      "instant is not an integer number of milliseconds.");
   cmd->add_option("epoch_ms", *instants, "instants in epoch milliseconds (UTC)");
   cmd->callback([instants, &exit_code] {
     if (const Status st = RunMinute(*instants); !st.ok()) exit_code = ReportError("minute", st);

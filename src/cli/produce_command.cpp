@@ -112,10 +112,11 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
       "produce",
       "Produce generated events (DESIGN.md section 1) to Kafka as Confluent-framed Avro, key = the\n"
       "16 bytes of user_id. Registers the schema once under <topic>-value. Stops after --count\n"
-      "or --duration, or on SIGINT/SIGTERM (then flushes and reports). A progress line shows on\n"
+      "or --duration, or on SIGINT/SIGTERM (then flushes, reports, exit 0). A progress line shows on\n"
       "a terminal. Any librdkafka property via -X key=value (or [kafka] in the config file),\n"
       "except secrets. SASL_SSL: PFAD_KAFKA_SECURITY_PROTOCOL, PFAD_KAFKA_SASL_MECHANISM,\n"
-      "PFAD_KAFKA_SASL_USERNAME, PFAD_KAFKA_SASL_PASSWORD, PFAD_KAFKA_SSL_CA_LOCATION (or [kafka]).");
+      "PFAD_KAFKA_SASL_USERNAME, PFAD_KAFKA_SASL_PASSWORD, PFAD_KAFKA_SSL_CA_LOCATION (or [kafka]).\n"
+      "Settings also come from the config file's [produce] section (flag, else environment, else file).");
   cmd->add_option("--bootstrap", flags->bootstrap,
                   "Kafka bootstrap servers (default: $PFAD_KAFKA_BOOTSTRAP, else [produce] bootstrap)")
       ->default_str(o.bootstrap);
@@ -138,9 +139,10 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
   cmd->add_option("--minutes", o.minutes,
                   "backfill: spread timestamps over this many minutes (needs --count)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--fraud", o.fraud_share,
-                  "mix in labelled actors: about this share of users are fraud (0 <= share < 1; as many "
-                  "again are legitimate look-alikes); labels go as JSON to <topic>.labels, which must exist")
+  cmd->add_option(
+         "--fraud", o.fraud_share,
+         "mix in labelled actors: about this share of users are fraud (0 <= share < 1; as many "
+         "again are legitimate look-alikes); labels go as JSON to <topic>.labels, created when missing")
       ->check(ShareBelowOne());
   cmd->add_option("-X", flags->properties,
                   "librdkafka property key=value (repeatable; never a secret such as sasl.password)");
@@ -151,7 +153,9 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
                 "print the events as JSON lines instead of sending them (needs --count)");
   cmd->add_flag("--json", flags->json, "print the final statistics as JSON on stdout");
   cmd->add_option("--config", flags->config_path, "TOML config file (default: $PFAD_CONFIG)");
-  cmd->footer(std::string(kExitCodesHelp) + " 5 some events were not delivered.");
+  cmd->footer(std::string(kExitCodesHelp) +
+              " 5 some events were not delivered. Exit 4 when the broker does not answer within "
+              "--connect-timeout, or the registry within 5 attempts.");
   cmd->callback([flags, &exit_code] { exit_code = RunProduce(*flags); });
 }
 

@@ -193,7 +193,8 @@ int Report(const ScheduleFlags& flags) {
 void AddDashboard(CLI::App* cmd, ScheduleFlags& f, const char* what) {
   const schedule::ScheduleConfig defaults;
   cmd->add_option("--dashboard", f.dashboard, what)->default_str(defaults.dashboard_url);
-  cmd->add_option("--token", f.token, "dashboard bearer token (default: $PFAD_DASHBOARD_TOKEN)");
+  cmd->add_option("--token", f.token,
+                  "dashboard bearer token (default: $PFAD_DASHBOARD_TOKEN, else [schedule] token)");
   cmd->add_option(
       "--dashboard-ca", f.dashboard_ca,
       "PEM CA file to trust for an https:// dashboard (default: $PFAD_DASHBOARD_CA, else the system's CAs)");
@@ -215,7 +216,8 @@ void AddCommon(CLI::App* cmd, ScheduleFlags& f) {
   AddDashboard(
       cmd, f,
       "dashboard base URL; empty = do not post (default: $PFAD_DASHBOARD_URL, else [schedule] dashboard)");
-  cmd->add_option("--state", f.state, "run-state database (default: ~/.cache/pfad/schedule.db)");
+  cmd->add_option("--state", f.state,
+                  "run-state database (default: [schedule] state, else ~/.cache/pfad/schedule.db)");
   cmd->add_option("--retries", f.retries, "retries of a failed run")
       ->default_str(std::to_string(defaults.options.retries));
   cmd->add_option("--retry-delay", f.retry_delay_s, "seconds between attempts")
@@ -244,7 +246,8 @@ void RegisterSchedule(CLI::App& app, int& exit_code) {
       "the dashboard. With --source clickhouse the minute is first exported from ClickHouse to\n"
       "<objects>/<YYYY-MM-DD_HH-MM>.parquet (nothing when it has no rows). At most --max-active-runs\n"
       "at once; --retries after --retry-delay seconds. The run state (SQLite) makes a restart resume\n"
-      "where it stopped, without repeating a minute.");
+      "where it stopped, without repeating a minute. Settings also come from the config file's\n"
+      "[schedule], [fraud] and [analyze] sections (flag, else environment, else file).");
   AddCommon(cmd, *run);
   cmd->add_option("--max-active-runs", run->max_active_runs, "runs at once")
       ->default_str(std::to_string(defaults.options.max_active_runs));
@@ -262,11 +265,15 @@ void RegisterSchedule(CLI::App& app, int& exit_code) {
                   "Kafka bootstrap servers (with --announcements; default: $PFAD_KAFKA_BOOTSTRAP)")
       ->default_str(defaults.bootstrap);
   cmd->add_option("--start", run->start, "catch up from this minute on first start ('YYYY-MM-DD HH:MM')");
+  cmd->footer(std::string(kExitCodesHelp) +
+              "\nA minute that fails is retried, recorded and reported to the dashboard; pfad run goes on.");
   cmd->callback([run, &exit_code] { exit_code = Run(*run); });
 
   auto backfill = std::make_shared<ScheduleFlags>();
   CLI::App* bf =
-      app.add_subcommand("backfill", "Run the ETAR task for every minute from --from to --to (inclusive).");
+      app.add_subcommand("backfill",
+                         "Run the ETAR task for every minute from --from to --to (inclusive), printing\n"
+                         "'<minute> success' or '<minute> failed: <error>' for each.");
   AddCommon(bf, *backfill);
   bf->add_option("--from", backfill->from, "first minute, 'YYYY-MM-DD HH:MM' (Asia/Tehran)")->required();
   bf->add_option("--to", backfill->to, "last minute")->required();
@@ -275,6 +282,9 @@ void RegisterSchedule(CLI::App& app, int& exit_code) {
         "seconds to wait at the end for a dashboard that is down to take the reports (kept for the next "
         "run otherwise; default: [schedule] report_wait_s)")
       ->default_str(fmt::format("{}", std::chrono::duration<double>(defaults.report_wait).count()));
+  bf->footer(std::string(kExitCodesHelp) +
+             "\nExit 4 also when a minute failed, or when the dashboard did not take the reports within "
+             "--report-wait (they are kept and sent by the next run with this --state).");
   bf->callback([backfill, &exit_code] { exit_code = Backfill(*backfill); });
 
   auto report = std::make_shared<ScheduleFlags>();
