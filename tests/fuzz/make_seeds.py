@@ -131,10 +131,11 @@ def announcements():
 
 
 def configs():
-    with open(os.path.join(ROOT, "README.md")) as f:
-        readme = f.read()
-    start = readme.index("```toml\n[storage]") + len("```toml\n")
-    write("config_toml", "readme-example.toml", readme[start:readme.index("```", start)])
+    # The example of every key in the CLI manual.
+    with open(os.path.join(ROOT, "docs", "CLI.md")) as f:
+        manual = f.read()
+    start = manual.index("```toml\n[storage]") + len("```toml\n")
+    write("config_toml", "config-example.toml", manual[start:manual.index("```", start)])
     write("config_toml", "types.toml", 'a = 1\n[a2]\nb = 2.5\nc = [1, "x"]\nd = 1979-05-27T07:32:00Z\n'
           '[kafka]\n"linger.ms" = 20\n"enable.idempotence" = true\n"x" = 0.5\n'
           '[dashboard]\nport = 70000\nthreads = -1\n[[t]]\nn = 0x1F\n')
