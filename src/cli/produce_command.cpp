@@ -110,8 +110,8 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
   auto& o = flags->options;
   CLI::App* cmd = app.add_subcommand(
       "produce",
-      "Produce generated events to Kafka as Confluent-framed Avro (docs/DESIGN.md, \"Kafka topics\"),\n"
-      "key = the 16 bytes of user_id. Registers the schema once under <topic>-value. Stops after --count\n"
+      "Produce generated Avro events (docs/DESIGN.md, \"Kafka topics\") to Kafka, key = the\n"
+      "16 bytes of user_id. Registers the schema once under <topic>-value. Stops after --count\n"
       "or --duration, or on SIGINT/SIGTERM (then flushes and reports). A progress line shows on\n"
       "a terminal. Any librdkafka property via -X key=value (or [kafka] in the config file),\n"
       "except secrets. SASL_SSL: PFAD_KAFKA_SECURITY_PROTOCOL, PFAD_KAFKA_SASL_MECHANISM,\n"
