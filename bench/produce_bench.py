@@ -34,6 +34,7 @@ PRODUCER_PROPS = ["acks=all", "enable.idempotence=true", "compression.type=snapp
                   "linger.ms=20"]
 # Batching configurations compared, applied alike to every producer (librdkafka's
 # batch.num.messages has no Java counterpart; Java batches by bytes only).
+# "DESIGN defaults": the producer defaults of docs/DESIGN.md, "Kafka topics".
 BATCHING = {
     "DESIGN defaults (batch.size 32768, linger.ms 20)": {},
     "large batches (batch.size 1000000, linger.ms 50)": {"batch.size": "1000000", "linger.ms": "50",

@@ -23,6 +23,8 @@ debs+=(libxgboost-dev)
 # The fraud GNN (src/pfad/fraud/gnn.cpp): Eigen, header-only.
 debs+=(libeigen3-dev)
 [[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk openssl curl)
+# scripts/check_repo.sh format (make test): the formatter of the root .clang-format
+[[ $mode == test ]] && debs+=(clang-format-19)
 # The fuzz targets (tests/fuzz, the fuzz preset): clang and libclang_rt.fuzzer. Bookworm's
 # default clang is 14; 19 handles libstdc++ 12's C++20 headers better.
 [[ $mode == test || $mode == fuzz ]] && debs+=(clang-19 libclang-rt-19-dev llvm-19)  # llvm-19: llvm-symbolizer

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `make test`: install, build, start the real services, run the security checks
-# (scripts/check_security.sh) and every test (unit and integration, optimised and
-# under ASan+UBSan), fuzz every libFuzzer target for 30 s, and stop the services
-# again, also when a test fails.
+# `make test`: install, build, start the real services, run the security and repository
+# checks (scripts/check_security.sh, scripts/check_repo.sh) and every test (unit and
+# integration, optimised and under ASan+UBSan), fuzz every libFuzzer target for 30 s, and
+# stop the services again, also when a test fails.
 # `make test-tsan` (scripts/test.sh tsan): the ThreadSanitizer build, its unit
 # tests and the integration tests marked `tsan` (ingest/produce/schedule
 # threads), with halt_on_error and scripts/tsan.supp (third-party frames only).
@@ -77,6 +77,11 @@ else
   log "security checks: no committed credentials; every service listens on loopback only"
   scripts/check_security.sh credentials || failed=1
   scripts/check_security.sh listeners || failed=1
+  log "repository checks: nothing refers outside the repository; README names every src/ folder; C++ formatted"
+  scripts/check_repo.sh selftest || failed=1
+  scripts/check_repo.sh links || failed=1
+  scripts/check_repo.sh layout || failed=1
+  scripts/check_repo.sh format || failed=1
 
   log "unit tests (release)"
   ctest --preset release -L unit || failed=1

@@ -1,5 +1,5 @@
 // The dashboard page: the latest report as a grouped bar chart with totals, the last hour
-// as a trend, and the reports' fraud section (DESIGN §9) as panels, updated from the
+// as a trend, and the reports' fraud section (docs/DESIGN.md, "The report's fraud object") as panels, updated from the
 // server's push stream (/events) as soon as a report arrives. Text from reports only ever
 // reaches the page through textContent or the charts' canvas, never as HTML.
 'use strict';

@@ -1,8 +1,8 @@
-"""PFAD's ETAR schedule as an Airflow DAG, for teams that run Airflow (DESIGN.md section 5).
+"""PFAD's ETAR schedule as an Airflow DAG, for teams that run Airflow (docs/DESIGN.md, "Schedule").
 
 Every minute, for the Asia/Tehran minute that just ended: when a ClickHouse URL is configured,
-first export the minute from ClickHouse into PFAD_SOURCE with `pfad export` (DESIGN.md section
-8; a minute without rows writes no object), then analyze its Parquet object with
+first export the minute from ClickHouse into PFAD_SOURCE with `pfad export` (docs/DESIGN.md,
+"Warehouse export"; a minute without rows writes no object), then analyze its Parquet object with
 `pfad analyze` (the report object is written beside it, or "No data for ..." when there is
 no object), then score the window ending with that minute with `pfad fraud score --report
 --alerts` (docs/FRAUD.md section 6: the scores object, the report's "fraud" object, each newly

@@ -56,12 +56,13 @@ void RegisterAnalyze(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<AnalyzeFlags>();
   CLI::App* cmd = app.add_subcommand(
       "analyze",
-      "Summarise one minute's Parquet object into its JSON report (DESIGN.md section 3).\n"
+      "Summarise one minute's Parquet object into its JSON report.\n"
       "<uri> is a local path, file://, s3:// or s3a:// URI. A .parquet object gives\n"
       "{\"report\": {total_events, total_errors, by_event_type, process_time, file_name}};\n"
       "a name without .parquet, or a .parquet object that does not exist in an existing\n"
       "bucket/directory, gives {\"report\": \"No data for <stem>.\"}. The report is written\n"
-      "atomically to <dir>/<stem>.json and its URI printed on stdout.");
+      "atomically to <dir>/<stem>.json and its URI printed on stdout.\n"
+      "Contract: docs/DESIGN.md, \"Analysis job\" and \"Report JSON\".");
   cmd->add_option("uri", flags->input, "the minute's object, e.g. s3a://bucket/2025-01-15_10-00.parquet")
       ->required();
   cmd->add_option("--out", flags->output,

@@ -56,10 +56,11 @@ void RegisterExport(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "export",
       "Export one Asia/Tehran minute from ClickHouse (<db>.user_interactions, deduplicated with FINAL)\n"
-      "to its Parquet object <to>/YYYY-MM-DD_HH-MM.parquet (DESIGN.md section 2, all columns), written\n"
+      "to its Parquet object <to>/YYYY-MM-DD_HH-MM.parquet (all columns), written\n"
       "atomically by the ingester's writer and merged by event_id with an object already there.\n"
       "A minute without rows writes nothing. Credentials: PFAD_CLICKHOUSE_USER / PFAD_CLICKHOUSE_PASSWORD\n"
-      "(or CLICKHOUSE_USER / CLICKHOUSE_PASSWORD, or [clickhouse] user / password in the config).");
+      "(or CLICKHOUSE_USER / CLICKHOUSE_PASSWORD, or [clickhouse] user / password in the config).\n"
+      "Contract: docs/DESIGN.md, \"Warehouse export\" and \"Minute objects\".");
   flags->clickhouse.AddTo(*cmd, "the ClickHouse server and database to export from");
   cmd->add_option("--minute", flags->minute, "the minute, 'YYYY-MM-DD HH:MM' Asia/Tehran")->required();
   cmd->add_option("--to", flags->to, "directory, file:// or s3://bucket[/prefix] for the object")->required();

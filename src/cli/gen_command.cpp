@@ -56,11 +56,12 @@ void RegisterGen(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "gen",
       "Write synthetic minute files: --rows events per Asia/Tehran minute with the generator\n"
-      "distributions of DESIGN.md section 1, deterministic for --seed, for --minutes consecutive\n"
+      "distributions, deterministic for --seed, for --minutes consecutive\n"
       "minutes from one continuous generator. <uri> is a .parquet object (one minute), or a\n"
       "directory/prefix that gets <YYYY-MM-DD_HH-MM>.parquet. --fraud mixes in labelled actors\n"
       "(docs/FRAUD.md section 1) and writes each minute's labels, by default beside it as\n"
-      "<stem>.labels.parquet. Prints each object written, one per line.");
+      "<stem>.labels.parquet. Prints each object written, one per line.\n"
+      "Contract: docs/DESIGN.md, \"Event distributions\" and \"Minute objects\".");
   cmd->add_option("uri", flags->target, "output object or directory (local, file://, s3://, s3a://)")
       ->required();
   cmd->add_option("--rows", flags->rows, "number of events per minute")

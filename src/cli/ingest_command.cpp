@@ -106,14 +106,15 @@ void RegisterIngest(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "ingest",
       "Consume the event topic and write each Asia/Tehran minute's events as one Parquet object,\n"
-      "<sink>/YYYY-MM-DD_HH-MM.parquet (DESIGN.md section 2), every event exactly once: offsets are\n"
+      "<sink>/YYYY-MM-DD_HH-MM.parquet, every event exactly once: offsets are\n"
       "committed only for stored events, and each write merges with the stored object by event_id.\n"
       "A minute is written when event time on every active partition passes its end + --grace\n"
       "(or, with every partition idle for --idle-timeout, when the clock does). Late events rewrite\n"
       "their minute; events more than --lookback late, and undecodable messages, go to the DLQ\n"
       "topic with headers naming the error and the source. Each stored object is announced on the\n"
       "windows topic as JSON. With --clickhouse each minute also goes into <db>.user_interactions\n"
-      "(deduplicated reads: SELECT ... FINAL). SIGINT/SIGTERM: finish the writes in flight, commit, exit 0.");
+      "(deduplicated reads: SELECT ... FINAL). SIGINT/SIGTERM: finish the writes in flight, commit, exit 0.\n"
+      "Contract: docs/DESIGN.md, \"Minute objects\", \"DLQ records\" and \"Announcements\".");
   cmd->add_option("--bootstrap", o.bootstrap, "Kafka bootstrap servers")
       ->envname("PFAD_KAFKA_BOOTSTRAP")
       ->capture_default_str();

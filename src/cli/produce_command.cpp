@@ -110,7 +110,7 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
   auto& o = flags->options;
   CLI::App* cmd = app.add_subcommand(
       "produce",
-      "Produce generated events (DESIGN.md section 1) to Kafka as Confluent-framed Avro, key = the\n"
+      "Produce generated Avro events (docs/DESIGN.md, \"Kafka topics\") to Kafka, key = the\n"
       "16 bytes of user_id. Registers the schema once under <topic>-value. Stops after --count\n"
       "or --duration, or on SIGINT/SIGTERM (then flushes, reports, exit 0). A progress line shows on\n"
       "a terminal. Any librdkafka property via -X key=value (or [kafka] in the config file),\n"

@@ -205,7 +205,8 @@ void AddCommon(CLI::App* cmd, ScheduleFlags& f) {
   cmd->add_option(
          "--source", f.source,
          "where the minutes come from: a directory or s3://bucket[/prefix] holding the minute objects the "
-         "ingester wrote, or `clickhouse`: export each minute from ClickHouse (DESIGN.md section 8) into "
+         "ingester wrote, or `clickhouse`: export each minute from ClickHouse (docs/DESIGN.md, "
+         "\"Warehouse export\") into "
          "--objects first")
       ->required();
   cmd->add_option(

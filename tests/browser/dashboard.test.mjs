@@ -1,7 +1,7 @@
 // The dashboard page in a real browser (Debian chromium driven by playwright-core):
 // it shows a posted report's numbers in its chart and totals, follows the next POST
 // within 2 s through the push stream, and shows the "No data" state; the fraud panels
-// (DESIGN §9) show the reports' fraud sections over several minutes, follow new ones,
+// (docs/DESIGN.md, "The report's fraud object") show the reports' fraud sections over several minutes, follow new ones,
 // show why scoring did not run, and show report text as text. Screenshots go to
 // test-artifacts/.
 import { test, before, after } from 'node:test';

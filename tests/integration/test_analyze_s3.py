@@ -1,5 +1,5 @@
 """`pfad analyze` against a real MinIO: the reference cases and every error case
-of DESIGN.md section 3."""
+of docs/DESIGN.md, "Analysis job"."""
 from __future__ import annotations
 
 import io

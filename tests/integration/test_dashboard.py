@@ -1,4 +1,4 @@
-"""`pfad dashboard`: the API of DESIGN.md section 4 (compatible with the reference
+"""`pfad dashboard`: the API of docs/DESIGN.md, "Dashboard HTTP API" (compatible with the reference
 FastAPI service), history, the push stream, persistence, auth and limits."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""`pfad gen`: deterministic synthetic minutes with the DESIGN.md section 1
-distributions and the section 2 schema."""
+"""`pfad gen`: deterministic synthetic minutes with the distributions of
+docs/DESIGN.md, "Event distributions", and the schema of "Minute objects"."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,6 @@
 """`pfad analyze --engine spark` against the real Spark cluster of scripts/services/spark.sh
 (standalone master + worker + Spark Connect, S3A to the real MinIO): the reference cases of
-DESIGN.md section 3, parity with the local engine on 20 files from every writer, the
+docs/DESIGN.md, "Analysis job", parity with the local engine on 20 files from every writer, the
 errors, and the scheduler's one session across minutes.
 
 Spark must be running (make test starts it): without it these tests fail, never skip."""

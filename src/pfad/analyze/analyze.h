@@ -1,10 +1,10 @@
-// The per-minute analysis job (DESIGN.md section 3).
+// The per-minute analysis job (docs/DESIGN.md, "Analysis job").
 //
 // AnalyzeMinute decides between "no data" and a real report, has an engine
 // count the object's events and writes the JSON report beside it. The engine
 // is the local C++ one unless the request names another (an EventCounter,
 // e.g. the Spark engine in pfad/spark), so every engine shares every other
-// behaviour of section 3: names, no-data cases, error kinds, atomic writes.
+// behaviour of that section: names, no-data cases, error kinds, atomic writes.
 //
 // The local engine reads only the event_type and status columns, streams the
 // file row group by row group on all cores (memory is bounded by one batch

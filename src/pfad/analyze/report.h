@@ -1,4 +1,4 @@
-// The analysis report of DESIGN.md section 3: the one place its JSON is built
+// The analysis report (docs/DESIGN.md, "Report JSON"): the one place its JSON is built
 // and parsed, used by every engine, the scheduler and the dashboard.
 //
 //   {"report": {"total_events": N, "total_errors": E,

@@ -1,4 +1,4 @@
-// The optional TOML config file (DESIGN.md section 6): defaults <- this file <-
+// The optional TOML config file (docs/DESIGN.md, "Configuration"): defaults <- this file <-
 // environment <- flags. Each component reads its own [section].
 #pragma once
 

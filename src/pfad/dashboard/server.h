@@ -1,4 +1,4 @@
-// The dashboard service (DESIGN.md section 4): the reference FastAPI service's
+// The dashboard service (docs/DESIGN.md, "Dashboard HTTP API"): the reference FastAPI service's
 // API (POST/GET/DELETE /report, GET /health; same status codes, bodies and
 // `detail` messages) plus history (GET /reports?limit=N), a server-sent-events
 // stream of new reports (GET /events) and the web page at / with its assets,

@@ -1,4 +1,4 @@
-// The windows-topic announcement (DESIGN.md: ingest notifications): one JSON
+// The windows-topic announcement (docs/DESIGN.md, "Announcements"): one JSON
 // message per stored minute object, written by the ingester and read by the
 // scheduler (`pfad run --announcements`) so a minute runs as soon as its object
 // is stored. Keyed by the minute name. This type is the contract's one source:

@@ -1,5 +1,5 @@
-// Reading minute-object columns whatever Arrow layout a writer chose (DESIGN.md
-// section 2: files written by PFAD, pyarrow, DuckDB or Spark): strings as
+// Reading minute-object columns whatever Arrow layout a writer chose (docs/DESIGN.md,
+// "Minute objects": files written by PFAD, pyarrow, DuckDB or Spark): strings as
 // utf8, large_utf8, utf8_view, binary or dictionary-encoded; integers of any
 // width. Each visitor calls fn(row, value) per row and returns Invalid, naming
 // the column, for any other type.

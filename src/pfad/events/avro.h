@@ -1,4 +1,4 @@
-// The event's wire form (DESIGN.md section 1): Avro binary encoding of the
+// The event's wire form (docs/DESIGN.md, "Kafka topics"): Avro binary encoding of the
 // schema in schemas/user_interactions.avsc, framed in the Confluent wire format
 // (0x00, 4-byte big-endian schema id, Avro body).
 //

@@ -1,4 +1,4 @@
-// The event model of DESIGN.md section 1 (schemas/user_interactions.avsc is its
+// The event model of docs/DESIGN.md, "Event schema" (schemas/user_interactions.avsc is its
 // Avro form): one user interaction with the shop.
 #pragma once
 

@@ -1,5 +1,5 @@
-// Synthetic events with the reference generator's distributions (DESIGN.md
-// section 1), deterministic for a seed on every platform (no std:: distributions,
+// Synthetic events with the reference generator's distributions (docs/DESIGN.md,
+// "Event distributions"), deterministic for a seed on every platform (no std:: distributions,
 // whose output is implementation-defined).
 //
 // Per event: event_type uniform over the five types; request_latency_ms uniform

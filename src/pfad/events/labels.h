@@ -1,4 +1,4 @@
-// Fraud ground truth (DESIGN.md section 9, docs/FRAUD.md): the generator's
+// Fraud ground truth (docs/DESIGN.md, "Fraud labels"; docs/FRAUD.md): the generator's
 // scenario labels, kept out of the events. One contract for every writer (the
 // `<minute>.labels.parquet` objects of `pfad gen`, the `<topic>.labels` messages
 // of `pfad produce`) and every reader (`pfad fraud eval`).

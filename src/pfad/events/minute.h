@@ -1,4 +1,4 @@
-// Minute windows in the pipeline's time zone, Asia/Tehran (DESIGN.md section 2),
+// Minute windows in the pipeline's time zone, Asia/Tehran (docs/DESIGN.md, "Minute objects"),
 // computed from the system tz database, never from a fixed offset.
 //
 // A minute is named by its local wall-clock time: "YYYY-MM-DD_HH-MM". That name
@@ -30,7 +30,7 @@ struct Minute {
   [[nodiscard]] std::string Display() const;
 };
 
-// The minute's object name, "YYYY-MM-DD_HH-MM.parquet" (DESIGN.md section 2):
+// The minute's object name, "YYYY-MM-DD_HH-MM.parquet" (docs/DESIGN.md, "Object names"):
 // the one place that spells it.
 [[nodiscard]] std::string ObjectName(const Minute& minute);
 inline constexpr std::string_view kObjectSuffix = ".parquet";

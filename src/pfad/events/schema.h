@@ -1,4 +1,4 @@
-// The per-minute Parquet object's columns (DESIGN.md section 2): the one Arrow
+// The per-minute Parquet object's columns (docs/DESIGN.md, "Minute objects"): the one Arrow
 // schema every stage writes and every reader checks against.
 #pragma once
 

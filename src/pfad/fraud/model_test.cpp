@@ -93,7 +93,7 @@ TEST_P(FraudModelTest, FlaggedEntitiesAreMostlyLabelledFraudAndCarryTheirTopFeat
   }
   ASSERT_GT(flagged, 10u);
   EXPECT_GT(static_cast<double>(right) / static_cast<double>(flagged), 0.8);
-  // The scores object: DESIGN.md section 9 columns, one row per entity.
+  // The scores object: the columns of docs/DESIGN.md, "Fraud scores", one row per entity.
   const auto out = BesideMinute(test.back(), events::kScoresSuffix);
   ASSERT_TRUE(WriteScores(*store_, out, model.Label(), scores).ok());
   auto file = arrow::io::ReadableFile::Open(out.FsPath()).ValueOrDie();

@@ -1,5 +1,5 @@
-// Scoring a window with a trained model (DESIGN.md section 9, docs/FRAUD.md
-// section 4): every user and session of the window gets a fraud_score, is_fraud
+// Scoring a window with a trained model (docs/DESIGN.md, "Fraud scores";
+// docs/FRAUD.md section 4): every user and session of the window gets a fraud_score, is_fraud
 // (score >= the model's threshold) and the features that pushed its score most.
 #pragma once
 
@@ -25,7 +25,7 @@ struct EntityScore {
 // Users first, then sessions; each in descending score order.
 Result<std::vector<EntityScore>> ScoreWindow(const FraudModel& model, const WindowEvents& events);
 
-// The scores object (DESIGN.md section 9 columns: entity_kind, entity_id,
+// The scores object (docs/DESIGN.md, "Fraud scores", columns: entity_kind, entity_id,
 // fraud_score, is_fraud, model, top_features), written atomically.
 Status WriteScores(const storage::ObjectStore& store, const storage::ObjectUri& uri,
                    const std::string& model_label, const std::vector<EntityScore>& scores);

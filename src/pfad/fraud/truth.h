@@ -1,6 +1,6 @@
 // The ground truth of a window: the scenario of every labelled user and
 // session, from the `<minute>.labels.parquet` objects beside the minutes
-// (DESIGN.md section 9), for training and evaluation only.
+// (docs/DESIGN.md, "Fraud labels"), for training and evaluation only.
 #pragma once
 
 #include "pfad/events/labels.h"
@@ -24,7 +24,7 @@ struct LabelIndex {
 storage::ObjectUri BesideMinute(const storage::ObjectUri& minute, std::string_view suffix);
 
 // Invalid, naming the object, when a minute has no labels object beside it or
-// the labels are not the DESIGN.md section 9 columns.
+// the labels are not the columns of docs/DESIGN.md, "Fraud labels".
 Result<LabelIndex> ReadLabels(const storage::ObjectStore& store,
                               const std::vector<storage::ObjectUri>& minutes);
 

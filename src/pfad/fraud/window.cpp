@@ -36,7 +36,7 @@ Result<std::shared_ptr<arrow::Array>> Column(const arrow::RecordBatch& batch, st
   auto column = batch.GetColumnByName(std::string(name));
   if (!column) {
     return Status::Invalid("no column '", name,
-                           "': a minute object needs the columns of DESIGN.md section 2");
+                           "': a minute object needs the columns of docs/DESIGN.md, \"Minute objects\"");
   }
   return column;
 }

@@ -53,8 +53,8 @@ class WindowBuilder {
   void Add(std::string_view user_id, std::string_view session_id, std::optional<int32_t> product_id,
            events::EventType type, bool error, std::optional<int32_t> error_code, int32_t latency_ms,
            int64_t time_ms, const events::Uuid& event_id);
-  // Appends the rows of a record batch in the minute object schema (DESIGN.md
-  // section 2). Invalid, naming the column, when one is missing or of another type.
+  // Appends the rows of a record batch in the minute object schema (docs/DESIGN.md,
+  // "Minute objects"). Invalid, naming the column, when one is missing or of another type.
   Status AddBatch(const arrow::RecordBatch& batch);
   // Rows parsed ahead (ReadWindow parses objects in parallel).
   void AddRows(const ParsedRows& rows);
@@ -69,7 +69,7 @@ class WindowBuilder {
   WindowEvents events_;
 };
 
-// True for "YYYY-MM-DD_HH-MM.parquet" (DESIGN.md section 2).
+// True for "YYYY-MM-DD_HH-MM.parquet" (docs/DESIGN.md, "Object names").
 bool IsMinuteObjectName(std::string_view name);
 
 // The minute objects directly under a directory or S3 prefix, in minute order;

@@ -1,9 +1,9 @@
 // Synthetic minute files for demos, tests and benchmarks (`pfad gen`): N events
 // per Asia/Tehran minute from one continuous TrafficMix (the reference
 // generator, with labelled actors when a fraud share is given), each minute
-// written atomically as its Parquet object (DESIGN.md section 2) in row groups,
-// never all in memory. With a fraud share, each minute's labels (DESIGN.md
-// section 9, docs/FRAUD.md section 1) are written too: the entities active in
+// written atomically as its Parquet object (docs/DESIGN.md, "Minute objects") in row groups,
+// never all in memory. With a fraud share, each minute's labels (docs/DESIGN.md,
+// "Fraud labels"; docs/FRAUD.md section 1) are written too: the entities active in
 // that minute, first/last clipped to it. Actors run on across minutes.
 #pragma once
 

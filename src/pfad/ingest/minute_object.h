@@ -1,5 +1,5 @@
 // Writing one minute's events into its object, YYYY-MM-DD_HH-MM.parquet
-// (DESIGN.md section 2), so that the object holds every event of the minute
+// (docs/DESIGN.md, "Minute objects"), so that the object holds every event of the minute
 // exactly once however often it is written: each write reads the stored object,
 // adds only the events whose event_id it lacks, and stores the result with a
 // conditional write. Re-reading after a crash, late events, and two ingesters

@@ -3,7 +3,7 @@
 // to commit. Pure bookkeeping with the time passed in, so every rule is unit
 // tested without Kafka, storage or sleeping.
 //
-// Rules (DESIGN.md section 2; the ingest issue):
+// Rules (docs/DESIGN.md, "Minute objects"):
 // - An event belongs to the Asia/Tehran minute of its event_timestamp.
 // - Event time: each assigned partition's watermark is the largest timestamp it
 //   delivered; the stage's watermark is the smallest of those over partitions

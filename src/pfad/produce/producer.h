@@ -1,4 +1,4 @@
-// The pipeline's source (DESIGN.md section 1): generated events produced to
+// The pipeline's source (docs/DESIGN.md, "Kafka topics"): generated events produced to
 // Kafka as Confluent-framed Avro, keyed by the 16 raw bytes of user_id.
 //
 // Each worker is a thread with its own librdkafka producer (acks=all,

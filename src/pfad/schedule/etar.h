@@ -47,7 +47,7 @@ struct EtarOptions {
 std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& config,
                                                   const kafka::Properties& kafka = {});
 
-// The Extract step from the warehouse (DESIGN.md section 8): warehouse::ExportMinute
+// The Extract step from the warehouse (docs/DESIGN.md, "Warehouse export"): warehouse::ExportMinute
 // of the minute from ClickHouse into `objects`, written by the ingester's own
 // object writer; a minute without rows writes nothing ("No data for ...").
 MinuteExtract ExportFromClickHouse(warehouse::ClickHouseClient client);

@@ -1,4 +1,4 @@
-// The ETAR schedule (DESIGN.md section 5): once a minute, for the Asia/Tehran
+// The ETAR schedule (docs/DESIGN.md, "Schedule"): once a minute, for the Asia/Tehran
 // minute that just ended, run a task (extract -> analyze -> report), with at
 // most `max_active_runs` runs at once, `retries` retries `retry_delay` apart,
 // and the run state in SQLite so a restart neither repeats nor skips a minute.

@@ -1,4 +1,4 @@
-// The Spark engine of `pfad analyze --engine spark` (DESIGN.md section 3):
+// The Spark engine of `pfad analyze --engine spark` (docs/DESIGN.md, "Analysis job"):
 // Spark itself reads the minute object (S3A for s3:// and s3a://, the local
 // filesystem for paths) and groups it by (event_type, status); the grouped
 // counts come back as Arrow batches over Spark Connect and become the same

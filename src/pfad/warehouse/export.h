@@ -1,5 +1,5 @@
-// The export step of the warehouse path (DESIGN.md section 8): one Asia/Tehran
-// minute from ClickHouse to its section 2 Parquet object, written by the same
+// The export step of the warehouse path (docs/DESIGN.md, "Warehouse export"): one Asia/Tehran
+// minute from ClickHouse to its Parquet object ("Minute objects"), written by the same
 // MinuteObjectWriter the ingester uses (so the same columns, types, row groups,
 // atomic conditional write, and merge by event_id with an object already
 // there). The rows are read deduplicated (FINAL). A minute with no rows, or

@@ -1,7 +1,7 @@
-// The warehouse table <db>.user_interactions (DESIGN.md section 8) and its
+// The warehouse table <db>.user_interactions (docs/DESIGN.md, "ClickHouse table") and its
 // binary row format: the one place that spells its columns.
 //
-// Columns: the event's fields (section 1) in their order, with the timestamp
+// Columns: the event's fields ("Event schema") in their order, with the timestamp
 // stored three ways, because ClickHouse 18.16 has no DateTime64:
 //   event_id, user_id, session_id   UUID
 //   event_type                      Enum8 (the Avro enum's symbols, same order)
@@ -51,7 +51,7 @@ std::string InsertSql(std::string_view database);
 void AppendRowBinary(std::span<const events::Event> events, std::string_view minute_name, std::string& out);
 
 // The events of one minute, deduplicated (FINAL), as RowBinary rows that
-// ParseRowBinary reads: the section 1 fields only.
+// ParseRowBinary reads: the event's fields only.
 std::string SelectMinuteSql(std::string_view database, const events::Minute& minute);
 [[nodiscard]] Result<std::vector<events::Event>> ParseRowBinary(std::string_view rows);
 
