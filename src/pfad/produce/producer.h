@@ -12,8 +12,9 @@
 // actors mixed into the reference stream, docs/FRAUD.md section 1) and the
 // labels go to topic <topic>.labels as JSON (events::LabelToJson), key = the
 // entity id text: one message per entity when its actor ends, and for the
-// actors still running when produce stops. That topic must exist; produce
-// fails before sending any event when it does not.
+// actors still running when produce stops. That topic is created when missing,
+// with the event topic's partitions; produce fails before sending any event when
+// the broker refuses.
 #pragma once
 
 #include "pfad/common/clock.h"
