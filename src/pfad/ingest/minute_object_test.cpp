@@ -117,19 +117,6 @@ TEST_F(MinuteObjectTest, RowGroupsEncodedAheadGiveTheSameObject) {
   EXPECT_EQ(ids.size(), 500u);
 }
 
-TEST_F(MinuteObjectTest, AConditionalWriteLosesToAConcurrentWriter) {
-  const auto uri = Uri("x.bin");
-  ASSERT_TRUE(store_->PutIfVersion(uri, "one", "").ok());
-  auto v1 = store_->GetVersioned(uri).ValueOrDie();
-  EXPECT_TRUE(v1.exists);
-  EXPECT_EQ(v1.bytes, "one");
-  EXPECT_TRUE(store_->PutIfVersion(uri, "two", "").IsAlreadyExists());  // must not exist: it does
-  ASSERT_TRUE(store_->PutIfVersion(uri, "two", v1.version).ok());
-  EXPECT_TRUE(store_->PutIfVersion(uri, "three", v1.version).IsAlreadyExists());  // stale version
-  EXPECT_EQ(store_->GetVersioned(uri).ValueOrDie().bytes, "two");
-  EXPECT_FALSE(store_->GetVersioned(Uri("absent.bin")).ValueOrDie().exists);
-}
-
 TEST_F(MinuteObjectTest, AForeignObjectUnderTheNameIsAClearError) {
   ASSERT_TRUE(store_->Put(Uri("2025-01-15_10-00.parquet"), "not parquet").ok());
   MinuteObjectWriter writer(store_, Uri(""), 1000);

@@ -1,9 +1,15 @@
 // One object-store interface over local paths, file://, s3:// and s3a:// URIs.
 //
+// ObjectStore::Open picks the backend from the URI: LocalStore (local_store.h)
+// for paths and file://, S3Store (s3_store.h) for s3:// and s3a://. Callers
+// hold an ObjectStore and never name a backend.
+//
 // Objects are read as Arrow random-access files and written atomically: a
 // reader sees either the whole new object or none of it (local files are
 // written beside the target and renamed; S3 objects become visible only when
-// their upload completes, and a failed upload is aborted).
+// their upload completes, and a failed upload is aborted). Every backend passes
+// the same contract suite, object_store_contract.h, which spells out each
+// operation's contract and the few places where the backends differ.
 //
 // S3 settings (endpoint, region, credentials, timeouts) come from a
 // StorageConfig, which the CLI fills from flags, PFAD_* / AWS_* environment
@@ -93,22 +99,29 @@ class ObjectStore {
  public:
   // A store able to reach `uri` (local filesystem, or S3 with `config`).
   static Result<std::shared_ptr<ObjectStore>> Open(const ObjectUri& uri, const StorageConfig& config);
-  ~ObjectStore();
+  virtual ~ObjectStore();
+  ObjectStore(const ObjectStore&) = delete;
+  ObjectStore& operator=(const ObjectStore&) = delete;
 
-  // Metadata of an object; exists=false when it is absent. Fails (IOError)
-  // when the bucket is missing, access is denied or the store is unreachable.
-  [[nodiscard]] Result<ObjectInfo> Stat(const ObjectUri& uri) const;
+  // Metadata of an object; exists=false when it is absent, also when its bucket
+  // or directory is (CheckContainer tells the two apart). Fails (IOError) when
+  // access is denied or the store is unreachable.
+  [[nodiscard]] virtual Result<ObjectInfo> Stat(const ObjectUri& uri) const = 0;
   // Fails unless the bucket (S3) or directory (local) holding `uri` exists.
-  [[nodiscard]] Status CheckContainer(const ObjectUri& uri) const;
+  [[nodiscard]] virtual Status CheckContainer(const ObjectUri& uri) const = 0;
 
   // Opens an object for reading; a known size (from Stat) saves a request on S3.
   [[nodiscard]] Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenForRead(
-      const ObjectUri& uri, std::optional<int64_t> known_size = std::nullopt) const;
-  [[nodiscard]] Result<std::unique_ptr<ObjectWriter>> OpenForWrite(const ObjectUri& uri) const;
+      const ObjectUri& uri, std::optional<int64_t> known_size = std::nullopt) const {
+    return OpenFile(uri, known_size);
+  }
+  [[nodiscard]] virtual Result<std::unique_ptr<ObjectWriter>> OpenForWrite(const ObjectUri& uri) const = 0;
   // Writes a whole object atomically.
   [[nodiscard]] Status Put(const ObjectUri& uri, std::string_view bytes) const;
+  // Reads a whole object. S3 asks for its size, then its bytes: an object
+  // replaced in between can read as a part of the new one (GetVersioned cannot).
   [[nodiscard]] Result<std::string> Get(const ObjectUri& uri) const;
-  [[nodiscard]] Status Delete(const ObjectUri& uri) const;
+  [[nodiscard]] virtual Status Delete(const ObjectUri& uri) const = 0;
 
   // Read-merge-write for objects that several writers update (ingest's minute
   // objects): GetVersioned reads the object and its version; PutIfVersion
@@ -116,18 +129,19 @@ class ObjectStore {
   // must not exist yet), else fails with AlreadyExists, and the caller reads
   // again, merges and retries. S3: conditional PUT (If-Match / If-None-Match);
   // local: the same check under an exclusive lock on the directory.
-  [[nodiscard]] Result<VersionedObject> GetVersioned(const ObjectUri& uri) const;
-  [[nodiscard]] Status PutIfVersion(const ObjectUri& uri, std::string_view bytes,
-                                    const std::string& expected_version) const;
+  [[nodiscard]] virtual Result<VersionedObject> GetVersioned(const ObjectUri& uri) const = 0;
+  [[nodiscard]] virtual Status PutIfVersion(const ObjectUri& uri, std::string_view bytes,
+                                            const std::string& expected_version) const = 0;
 
-  [[nodiscard]] const std::shared_ptr<arrow::fs::FileSystem>& filesystem() const { return fs_; }
+  // The Arrow filesystem underneath, for what the interface does not offer
+  // (listing a directory or prefix with arrow::fs::FileSelector).
+  [[nodiscard]] virtual const std::shared_ptr<arrow::fs::FileSystem>& filesystem() const = 0;
 
- private:
-  ObjectStore(std::shared_ptr<arrow::fs::FileSystem> fs, bool s3, StorageConfig config)
-      : fs_(std::move(fs)), s3_(s3), config_(std::move(config)) {}
-  std::shared_ptr<arrow::fs::FileSystem> fs_;
-  bool s3_;
-  StorageConfig config_;
+ protected:
+  ObjectStore() = default;
+  // OpenForRead without the default argument (overrides take none).
+  [[nodiscard]] virtual Result<std::shared_ptr<arrow::io::RandomAccessFile>> OpenFile(
+      const ObjectUri& uri, std::optional<int64_t> known_size) const = 0;
 };
 
 // Initialises the AWS SDK on first S3 use and shuts it down when destroyed.
