@@ -12,6 +12,10 @@
 
 namespace pfad::fraud {
 
+// The node types of the graph. Users and sessions are also the scored entity
+// kinds and have the same values as events::EntityKind.
+enum class NodeType : uint8_t { kUser = 0, kSession = 1, kProduct = 2 };
+
 // Compressed sparse rows: row i is items[offsets[i] .. offsets[i + 1]).
 struct Csr {
   std::vector<uint32_t> offsets{0};

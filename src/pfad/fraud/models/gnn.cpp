@@ -1,103 +1,68 @@
+// The GNN of gnn.h: what both architectures share (the inputs and their
+// projection, the heads, the loss, training, the file format); the layers in
+// between are the architecture's GnnLayers (gnn_layers.h).
 #include "pfad/fraud/models/gnn.h"
 
-// Eigen never starts threads of its own here (it would only with OpenMP):
-// the fraud stage keeps to at most two threads of its own.
-#define EIGEN_DONT_PARALLELIZE
-#include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <thread>
 
 #include "pfad/events/generator.h"
+#include "pfad/fraud/models/gnn_layers.h"
 
 namespace pfad::fraud {
 namespace {
 
-using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using Vec = Eigen::VectorXd;
-using ConstMap = Eigen::Map<const Mat>;
+using gnn_internal::AddBlock;
+using gnn_internal::ConstMap;
+using gnn_internal::GnnLayers;
+using gnn_internal::Index;
+using gnn_internal::kHeads;
+using gnn_internal::kHeadTypes;
+using gnn_internal::kNodeTypes;
+using gnn_internal::kRelation;
+using gnn_internal::kTypes;
+using gnn_internal::Levels;
+using gnn_internal::Mat;
+using gnn_internal::Name;
+using gnn_internal::Pass;
+using gnn_internal::Relation;
+using gnn_internal::Relu;
+using gnn_internal::ReluBack;
+using gnn_internal::Vec;
+using gnn_internal::Weights;
 
 constexpr std::string_view kMagic = "PFAD-GNN 1\n";
-constexpr int kTypes = 3;  // users, sessions, products (the node types)
-constexpr int kHeads = 2;  // users, sessions (the scored kinds)
-constexpr int kRelations = 6;
 
-// Relation r carries messages from src nodes to dst nodes along links.*csr
-// (the dst node's row lists its src neighbours).
-struct Relation {
-  int dst, src;
-  Csr Adjacency::* csr;
-};
-constexpr Relation kRelation[kRelations] = {
-    {0, 1, &Adjacency::user_sessions}, {0, 2, &Adjacency::user_products},
-    {1, 0, &Adjacency::session_users}, {1, 2, &Adjacency::session_products},
-    {2, 0, &Adjacency::product_users}, {2, 1, &Adjacency::product_sessions}};
-constexpr const char* kTypeName[kTypes] = {"user", "session", "product"};
-constexpr const char* kRelationName[kRelations] = {"user<-session",    "user<-product", "session<-user",
-                                                   "session<-product", "product<-user", "product<-session"};
+size_t InputWidth(NodeType type) {
+  return type == NodeType::kProduct ? ProductFeatureNames().size() : NodeFeatureNames().size();
+}
 
-size_t InputWidth(int type) { return type == 2 ? ProductFeatureNames().size() : NodeFeatureNames().size(); }
-
-// Where each parameter block lives in Gnn::blocks(), for one architecture.
+// Where each parameter block lives in Gnn::blocks(): the input projection's
+// and the heads' here, the layers' in the architecture's GnnLayers.
 struct Layout {
   int in_w[kTypes], in_b[kTypes];
-  // kSage, per layer
-  std::vector<int> sage_self, sage_neigh, sage_b;
-  // kHetero, per layer
-  std::vector<std::array<int, kTypes>> self_w, self_b, neigh_b;
-  std::vector<std::array<int, kRelations>> mean_w, max_w;
+  std::unique_ptr<GnnLayers> layers;
   int head_w[kHeads], head_b[kHeads];
-  size_t head_width = 0;
 };
 
-// The blocks' layout; `add(name, rows, cols)` returns the block index.
-template <typename Add>
-Layout MakeLayout(const GnnParams& p, Add add) {
+// The blocks' layout, in file order; `add(name, rows, cols)` returns the block index.
+Layout MakeLayout(const GnnParams& p, const AddBlock& add) {
   Layout l;
-  const auto h = static_cast<size_t>(p.hidden), half = h / 2;
-  for (int t = 0; t < kTypes; ++t) {
-    l.in_w[t] = add(std::string("input.") + kTypeName[t] + ".w", InputWidth(t), h);
-    l.in_b[t] = add(std::string("input.") + kTypeName[t] + ".b", 1, h);
+  const auto h = static_cast<size_t>(p.hidden);
+  for (const NodeType type : kNodeTypes) {
+    const int t = Index(type);
+    l.in_w[t] = add(std::string("input.") + Name(type) + ".w", InputWidth(type), h);
+    l.in_b[t] = add(std::string("input.") + Name(type) + ".b", 1, h);
   }
-  for (int k = 1; k <= p.layers; ++k) {
-    const std::string at = "layer" + std::to_string(k) + ".";
-    if (p.architecture == GnnArchitecture::kSage) {
-      l.sage_self.push_back(add(at + "self.w", h, h));
-      l.sage_neigh.push_back(add(at + "neigh.w", h, h));
-      l.sage_b.push_back(add(at + "b", 1, h));
-      continue;
-    }
-    auto& sw = l.self_w.emplace_back();
-    auto& sb = l.self_b.emplace_back();
-    auto& nb = l.neigh_b.emplace_back();
-    // The last layer's product embeddings would reach no head: not computed.
-    const bool last = k == p.layers;
-    sw.fill(-1);
-    sb.fill(-1);
-    nb.fill(-1);
-    for (int t = 0; t < (last ? kHeads : kTypes); ++t) {
-      sw[t] = add(at + kTypeName[t] + ".self.w", h, half);
-      sb[t] = add(at + kTypeName[t] + ".self.b", 1, half);
-      nb[t] = add(at + kTypeName[t] + ".neigh.b", 1, half);
-    }
-    auto& mw = l.mean_w.emplace_back();
-    auto& xw = l.max_w.emplace_back();
-    mw.fill(-1);
-    xw.fill(-1);
-    for (int r = 0; r < kRelations; ++r) {
-      if (last && kRelation[r].dst >= kHeads) continue;
-      mw[r] = add(at + kRelationName[r] + ".mean.w", h, half);
-      xw[r] = add(at + kRelationName[r] + ".max.w", h, half);
-    }
-  }
-  l.head_width = p.architecture == GnnArchitecture::kSage ? h : h * static_cast<size_t>(p.layers + 1);
-  for (int k = 0; k < kHeads; ++k) {
-    l.head_w[k] = add(std::string("head.") + kTypeName[k] + ".w", l.head_width, 1);
-    l.head_b[k] = add(std::string("head.") + kTypeName[k] + ".b", 1, 1);
+  l.layers = GnnLayers::Make(p, add);
+  for (const NodeType type : kHeadTypes) {
+    const int k = Index(type);
+    l.head_w[k] = add(std::string("head.") + Name(type) + ".w", l.layers->HeadWidth(), 1);
+    l.head_b[k] = add(std::string("head.") + Name(type) + ".b", 1, 1);
   }
   return l;
 }
@@ -110,105 +75,40 @@ Layout LayoutOf(const GnnParams& p) {
 double Signed(double x) { return std::copysign(std::log1p(std::abs(x)), x); }
 
 // The raw input matrix of a node type (rows x columns, before the transform).
-const double* RawInputs(const NodeFeatures& nodes, int type, size_t& rows) {
-  if (type == 2) {
+const double* RawInputs(const NodeFeatures& nodes, NodeType type, size_t& rows) {
+  if (type == NodeType::kProduct) {
     rows = nodes.products.size() / ProductFeatureNames().size();
     return nodes.products.data();
   }
-  const FeatureTable& t = type == 0 ? nodes.users : nodes.sessions;
+  const FeatureTable& t = type == NodeType::kUser ? nodes.users : nodes.sessions;
   rows = t.rows();
   return t.values.data();
 }
 
-size_t NodeCount(const NodeFeatures& nodes, int type) {
+size_t NodeCount(const NodeFeatures& nodes, NodeType type) {
   size_t rows = 0;
   RawInputs(nodes, type, rows);
   return rows;
 }
 
 Status CheckShapes(const NodeFeatures& nodes, const Adjacency& links) {
-  for (int t = 0; t < 2; ++t) {
-    const FeatureTable& table = t == 0 ? nodes.users : nodes.sessions;
-    if (table.rows() > 0 && table.cols() != InputWidth(t)) {
-      return Status::Invalid("the GNN needs the ", InputWidth(t), " node features per ", kTypeName[t],
+  for (const NodeType type : kHeadTypes) {
+    const FeatureTable& table = type == NodeType::kUser ? nodes.users : nodes.sessions;
+    if (table.rows() > 0 && table.cols() != InputWidth(type)) {
+      return Status::Invalid("the GNN needs the ", InputWidth(type), " node features per ", Name(type),
                              ", got ", table.cols());
     }
   }
-  if (nodes.products.size() % InputWidth(2) != 0)
+  if (nodes.products.size() % InputWidth(NodeType::kProduct) != 0)
     return Status::Invalid("the GNN's product features are cut off");
   for (const Relation& r : kRelation) {
     if ((links.*r.csr).rows() != NodeCount(nodes, r.dst)) {
-      return Status::Invalid("the GNN's graph has ", (links.*r.csr).rows(), " ", kTypeName[r.dst],
+      return Status::Invalid("the GNN's graph has ", (links.*r.csr).rows(), " ", Name(r.dst),
                              " rows, its features ", NodeCount(nodes, r.dst));
     }
   }
   return Status::OK();
 }
-
-// dst.row(i) += scale[i] * sum of src rows over csr.row(i). Plain loops over
-// rows of H doubles: the compiler vectorises them, Eigen's dynamic row views
-// measured slower here.
-void SumRows(const Csr& csr, const Mat& src, const std::vector<double>& scale, Mat& dst) {
-  const auto width = static_cast<size_t>(src.cols());
-  for (size_t i = 0; i < csr.rows(); ++i) {
-    double* out = dst.data() + i * width;
-    const double f = scale[i];
-    for (const uint32_t j : csr.row(i)) {
-      const double* in = src.data() + static_cast<size_t>(j) * width;
-      for (size_t c = 0; c < width; ++c) out[c] += f * in[c];
-    }
-  }
-}
-
-// The transpose of SumRows: dsrc.row(j) += scale[i] * ddst.row(i) for j in csr.row(i).
-void ScatterRows(const Csr& csr, const Mat& ddst, const std::vector<double>& scale, Mat& dsrc) {
-  const auto width = static_cast<size_t>(ddst.cols());
-  for (size_t i = 0; i < csr.rows(); ++i) {
-    const double* in = ddst.data() + i * width;
-    const double f = scale[i];
-    for (const uint32_t j : csr.row(i)) {
-      double* out = dsrc.data() + static_cast<size_t>(j) * width;
-      for (size_t c = 0; c < width; ++c) out[c] += f * in[c];
-    }
-  }
-}
-
-// Elementwise max over each row's neighbours (0 without neighbours), with the winning src row.
-void MaxRows(const Csr& csr, const Mat& src, Mat& dst, std::vector<int32_t>& arg) {
-  const auto width = static_cast<size_t>(src.cols());
-  dst.setZero(static_cast<Eigen::Index>(csr.rows()), src.cols());
-  arg.assign(csr.rows() * width, -1);
-  for (size_t i = 0; i < csr.rows(); ++i) {
-    const auto row = csr.row(i);
-    if (row.empty()) continue;
-    double* out = dst.data() + i * width;
-    int32_t* at = arg.data() + i * width;
-    std::copy_n(src.data() + static_cast<size_t>(row[0]) * width, width, out);
-    std::fill_n(at, width, static_cast<int32_t>(row[0]));
-    for (size_t k = 1; k < row.size(); ++k) {
-      const double* in = src.data() + static_cast<size_t>(row[k]) * width;
-      const auto j = static_cast<int32_t>(row[k]);
-      for (size_t c = 0; c < width; ++c) {
-        const bool more = in[c] > out[c];
-        out[c] = more ? in[c] : out[c];
-        at[c] = more ? j : at[c];
-      }
-    }
-  }
-}
-
-void ScatterMax(const Mat& ddst, const std::vector<int32_t>& arg, Mat& dsrc) {
-  const auto width = static_cast<size_t>(ddst.cols());
-  const double* in = ddst.data();
-  double* out = dsrc.data();
-  for (size_t k = 0; k < arg.size(); ++k) {
-    if (arg[k] >= 0) out[static_cast<size_t>(arg[k]) * width + k % width] += in[k];
-  }
-}
-
-Mat Relu(const Mat& z) { return z.cwiseMax(0.0); }
-// The gradient through relu, given its output.
-Mat ReluBack(const Mat& dout, const Mat& out) { return (out.array() > 0).select(dout, 0.0); }
 
 double Sigmoid(double z) { return 1 / (1 + std::exp(-z)); }
 double Softplus(double z) { return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z)); }
@@ -235,36 +135,33 @@ uint64_t Checksum(const std::vector<Gnn::Block>& blocks, const std::vector<doubl
   return h;
 }
 
-// One forward pass over a graph, with what the backward pass needs.
-struct GnnPass {
-  std::array<Mat, kTypes> x;                               // standardised inputs
-  std::vector<std::array<Mat, kTypes>> h;                  // h[0] = projection, h[k] = layer k's output
-  std::array<std::vector<double>, kTypes> inv_total;       // kSage: 1 / all neighbours
-  std::array<std::vector<double>, kRelations> inv_degree;  // kHetero: 1 / neighbours per relation
-  std::vector<std::array<Mat, kTypes>> neigh;              // kSage: mean of all neighbours, per layer
-  std::vector<std::array<Mat, kRelations>> mean, max;      // kHetero, per layer
-  std::vector<std::array<std::vector<int32_t>, kRelations>> argmax;  // kHetero, per layer
-  Vec logit[kHeads];
-};
-
+// A network's parameters and standardisation, run over graphs.
 struct Network {
   const GnnParams& p;
   const Layout layout;
-  const std::vector<Gnn::Block>& blocks;
+  const Weights W;
   const std::vector<double>* mean;
   const std::vector<double>* std;
 
-  [[nodiscard]] ConstMap W(int block) const {
-    const auto& b = blocks[static_cast<size_t>(block)];
-    return {b.values.data(), static_cast<Eigen::Index>(b.rows), static_cast<Eigen::Index>(b.cols)};
+  Network(const GnnParams& params, const std::vector<Gnn::Block>& blocks, const std::vector<double>* mean,
+          const std::vector<double>* std)
+      : p(params), layout(LayoutOf(params)), W(blocks), mean(mean), std(std) {}
+
+  // The one forward pass (training, Predict and Explain): the graph checked
+  // against the network's inputs, then inputs, projection, layers, heads.
+  [[nodiscard]] Result<Pass> Run(const NodeFeatures& nodes, const Adjacency& links) const {
+    PFAD_RETURN_NOT_OK(CheckShapes(nodes, links));
+    Pass pass;
+    Forward(nodes, links, pass);
+    return pass;
   }
 
-  void Forward(const NodeFeatures& nodes, const Adjacency& links, GnnPass& pass) const {
-    const int layers = p.layers;
-    for (int t = 0; t < kTypes; ++t) {
+  void Forward(const NodeFeatures& nodes, const Adjacency& links, Pass& pass) const {
+    for (const NodeType type : kNodeTypes) {
+      const int t = Index(type);
       size_t rows = 0;
-      const double* raw = RawInputs(nodes, t, rows);
-      const size_t cols = InputWidth(t);
+      const double* raw = RawInputs(nodes, type, rows);
+      const size_t cols = InputWidth(type);
       Mat& x = pass.x[t];
       x.resize(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
       for (size_t r = 0; r < rows; ++r) {
@@ -274,164 +171,32 @@ struct Network {
         }
       }
     }
-    pass.h.assign(static_cast<size_t>(layers + 1), {});
+    pass.h.assign(static_cast<size_t>(p.layers + 1), {});
     for (int t = 0; t < kTypes; ++t) {
       pass.h[0][t] = Relu((pass.x[t] * W(layout.in_w[t])).rowwise() + W(layout.in_b[t]).row(0));
     }
-    if (p.architecture == GnnArchitecture::kSage) {
-      for (int t = 0; t < kTypes; ++t) {
-        const size_t n = NodeCount(nodes, t);
-        pass.inv_total[t].assign(n, 0.0);
-        for (const Relation& r : kRelation) {
-          if (r.dst != t) continue;
-          for (size_t i = 0; i < n; ++i)
-            pass.inv_total[t][i] += static_cast<double>((links.*r.csr).row(i).size());
-        }
-        for (double& d : pass.inv_total[t]) d = d == 0 ? 0.0 : 1 / d;
-      }
-      pass.neigh.assign(static_cast<size_t>(layers), {});
-      for (int k = 0; k < layers; ++k) {
-        const auto& in = pass.h[static_cast<size_t>(k)];
-        auto& neigh = pass.neigh[static_cast<size_t>(k)];
-        for (int t = 0; t < kTypes; ++t) neigh[t].setZero(in[t].rows(), p.hidden);
-        for (const Relation& r : kRelation)
-          SumRows(links.*r.csr, in[r.src], pass.inv_total[r.dst], neigh[r.dst]);
-        for (int t = 0; t < kTypes; ++t) {
-          pass.h[static_cast<size_t>(k + 1)][t] =
-              Relu((in[t] * W(layout.sage_self[k]) + neigh[t] * W(layout.sage_neigh[k])).rowwise() +
-                   W(layout.sage_b[k]).row(0));
-        }
-      }
-    } else {
-      for (int r = 0; r < kRelations; ++r) {
-        const Csr& csr = links.*kRelation[r].csr;
-        pass.inv_degree[r].resize(csr.rows());
-        for (size_t i = 0; i < csr.rows(); ++i) {
-          pass.inv_degree[r][i] = csr.row(i).empty() ? 0.0 : 1.0 / static_cast<double>(csr.row(i).size());
-        }
-      }
-      pass.mean.assign(static_cast<size_t>(layers), {});
-      pass.max.assign(static_cast<size_t>(layers), {});
-      pass.argmax.assign(static_cast<size_t>(layers), {});
-      const Eigen::Index half = p.hidden / 2;
-      for (int k = 0; k < layers; ++k) {
-        const auto& in = pass.h[static_cast<size_t>(k)];
-        auto& mean_k = pass.mean[static_cast<size_t>(k)];
-        auto& max_k = pass.max[static_cast<size_t>(k)];
-        auto& arg_k = pass.argmax[static_cast<size_t>(k)];
-        // Two threads: each relation's aggregates are computed by one of them.
-        const auto aggregate = [&](int first) {
-          for (int r = first; r < kRelations; r += 2) {
-            if (layout.mean_w[k][r] < 0) continue;
-            const Relation& rel = kRelation[r];
-            mean_k[r].setZero(static_cast<Eigen::Index>((links.*rel.csr).rows()), p.hidden);
-            SumRows(links.*rel.csr, in[rel.src], pass.inv_degree[r], mean_k[r]);
-            MaxRows(links.*rel.csr, in[rel.src], max_k[r], arg_k[r]);
-          }
-        };
-        {
-          std::jthread other(aggregate, 1);
-          aggregate(0);
-        }
-        for (int t = 0; t < kTypes; ++t) {
-          if (layout.self_w[k][t] < 0) continue;
-          Mat z_neigh = Mat::Zero(in[t].rows(), half);
-          z_neigh.rowwise() += W(layout.neigh_b[k][t]).row(0);
-          for (int r = 0; r < kRelations; ++r) {
-            if (kRelation[r].dst != t) continue;
-            z_neigh += mean_k[r] * W(layout.mean_w[k][r]) + max_k[r] * W(layout.max_w[k][r]);
-          }
-          Mat& out = pass.h[static_cast<size_t>(k + 1)][t];
-          out.resize(in[t].rows(), p.hidden);
-          out.leftCols(half) =
-              Relu((in[t] * W(layout.self_w[k][t])).rowwise() + W(layout.self_b[k][t]).row(0));
-          out.rightCols(half) = Relu(z_neigh);
-        }
-      }
-    }
+    layout.layers->Forward(W, links, pass);
     for (int k = 0; k < kHeads; ++k) {
-      const ConstMap w = W(layout.head_w[k]);
       Vec& logit = pass.logit[k];
       logit = Vec::Constant(pass.x[k].rows(), W(layout.head_b[k])(0, 0));
-      if (p.architecture == GnnArchitecture::kSage) {
-        logit += pass.h[static_cast<size_t>(layers)][k] * w.col(0);
-      } else {
-        for (int l = 0; l <= layers; ++l) {
-          logit += pass.h[static_cast<size_t>(l)][k] * w.col(0).segment(l * p.hidden, p.hidden);
-        }
-      }
+      layout.layers->ReadOut(pass, k, W(layout.head_w[k]), logit);
     }
   }
 
   // Accumulates into grads (one per block, shaped like it) the gradient of
   // sum_k dlogit[k] . logit[k]; when dx is given, also the inputs' gradient.
-  void Backward(const Adjacency& links, const GnnPass& pass, const Vec (&dlogit)[kHeads],
+  void Backward(const Adjacency& links, const Pass& pass, const Vec (&dlogit)[kHeads],
                 std::vector<Mat>& grads, std::array<Mat, kTypes>* dx) const {
-    const int layers = p.layers;
-    std::vector<std::array<Mat, kTypes>> dh(static_cast<size_t>(layers + 1));
+    Levels dh(static_cast<size_t>(p.layers + 1));
     for (auto& level : dh) {
       for (int t = 0; t < kTypes; ++t) level[t].setZero(pass.h[0][t].rows(), p.hidden);
     }
     for (int k = 0; k < kHeads; ++k) {
-      const ConstMap w = W(layout.head_w[k]);
       grads[static_cast<size_t>(layout.head_b[k])](0, 0) += dlogit[k].sum();
-      Mat& dw = grads[static_cast<size_t>(layout.head_w[k])];
-      if (p.architecture == GnnArchitecture::kSage) {
-        dw.col(0) += pass.h[static_cast<size_t>(layers)][k].transpose() * dlogit[k];
-        dh[static_cast<size_t>(layers)][k] += dlogit[k] * w.col(0).transpose();
-      } else {
-        for (int l = 0; l <= layers; ++l) {
-          dw.col(0).segment(l * p.hidden, p.hidden) +=
-              pass.h[static_cast<size_t>(l)][k].transpose() * dlogit[k];
-          dh[static_cast<size_t>(l)][k] += dlogit[k] * w.col(0).segment(l * p.hidden, p.hidden).transpose();
-        }
-      }
+      layout.layers->ReadOutBackward(pass, k, W(layout.head_w[k]), dlogit[k],
+                                     grads[static_cast<size_t>(layout.head_w[k])], dh);
     }
-    const Eigen::Index half = p.hidden / 2;
-    for (int k = layers - 1; k >= 0; --k) {
-      const auto& in = pass.h[static_cast<size_t>(k)];
-      const auto& out = pass.h[static_cast<size_t>(k + 1)];
-      auto& din = dh[static_cast<size_t>(k)];
-      const auto& dout = dh[static_cast<size_t>(k + 1)];
-      if (p.architecture == GnnArchitecture::kSage) {
-        const auto& neigh = pass.neigh[static_cast<size_t>(k)];
-        std::array<Mat, kTypes> dneigh;
-        for (int t = 0; t < kTypes; ++t) {
-          const Mat dz = ReluBack(dout[t], out[t]);
-          grads[static_cast<size_t>(layout.sage_self[k])] += in[t].transpose() * dz;
-          grads[static_cast<size_t>(layout.sage_neigh[k])] += neigh[t].transpose() * dz;
-          grads[static_cast<size_t>(layout.sage_b[k])] += dz.colwise().sum();
-          din[t] += dz * W(layout.sage_self[k]).transpose();
-          dneigh[t] = dz * W(layout.sage_neigh[k]).transpose();
-        }
-        for (const Relation& r : kRelation)
-          ScatterRows(links.*r.csr, dneigh[r.dst], pass.inv_total[r.dst], din[r.src]);
-        continue;
-      }
-      std::array<Mat, kTypes> dz_neigh;
-      for (int t = 0; t < kTypes; ++t) {
-        if (layout.self_w[k][t] < 0) continue;
-        const Mat de = ReluBack(dout[t].leftCols(half), out[t].leftCols(half));
-        grads[static_cast<size_t>(layout.self_w[k][t])] += in[t].transpose() * de;
-        grads[static_cast<size_t>(layout.self_b[k][t])] += de.colwise().sum();
-        din[t] += de * W(layout.self_w[k][t]).transpose();
-        dz_neigh[t] = ReluBack(dout[t].rightCols(half), out[t].rightCols(half));
-        grads[static_cast<size_t>(layout.neigh_b[k][t])] += dz_neigh[t].colwise().sum();
-      }
-      for (int r = 0; r < kRelations; ++r) {
-        if (layout.mean_w[k][r] < 0) continue;
-        const Relation& rel = kRelation[r];
-        const Mat& dz = dz_neigh[rel.dst];
-        grads[static_cast<size_t>(layout.mean_w[k][r])] +=
-            pass.mean[static_cast<size_t>(k)][r].transpose() * dz;
-        grads[static_cast<size_t>(layout.max_w[k][r])] +=
-            pass.max[static_cast<size_t>(k)][r].transpose() * dz;
-        ScatterRows(links.*rel.csr, dz * W(layout.mean_w[k][r]).transpose(), pass.inv_degree[r],
-                    din[rel.src]);
-        ScatterMax(dz * W(layout.max_w[k][r]).transpose(), pass.argmax[static_cast<size_t>(k)][r],
-                   din[rel.src]);
-      }
-    }
+    layout.layers->Backward(W, links, pass, dh, grads);
     for (int t = 0; t < kTypes; ++t) {
       const Mat dz = ReluBack(dh[0][t], pass.h[0][t]);
       grads[static_cast<size_t>(layout.in_w[t])] += pass.x[t].transpose() * dz;
@@ -449,11 +214,11 @@ std::vector<Mat> ZeroGradients(const std::vector<Gnn::Block>& blocks) {
   return grads;
 }
 
-const std::vector<uint8_t>& Labels(const GnnGraph& g, int kind) {
-  return kind == 0 ? g.user_labels : g.session_labels;
+const std::vector<uint8_t>& Labels(const GnnGraph& g, NodeType kind) {
+  return kind == NodeType::kUser ? g.user_labels : g.session_labels;
 }
-const std::vector<uint8_t>& Mask(const GnnGraph& g, int kind) {
-  return kind == 0 ? g.user_mask : g.session_mask;
+const std::vector<uint8_t>& Mask(const GnnGraph& g, NodeType kind) {
+  return kind == NodeType::kUser ? g.user_mask : g.session_mask;
 }
 
 // Per kind: the weight of a positive and the sum of all training weights.
@@ -465,16 +230,17 @@ struct ClassWeights {
 Result<ClassWeights> Weigh(std::span<const GnnGraph> graphs) {
   ClassWeights w;
   bool any = false;
-  for (int k = 0; k < kHeads; ++k) {
+  for (const NodeType kind : kHeadTypes) {
+    const int k = Index(kind);
     double pos = 0, neg = 0;
     for (const auto& g : graphs) {
-      const auto& y = Labels(g, k);
-      const auto& m = Mask(g, k);
+      const auto& y = Labels(g, kind);
+      const auto& m = Mask(g, kind);
       if (y.empty()) continue;
-      const size_t n = NodeCount(*g.nodes, k);
+      const size_t n = NodeCount(*g.nodes, kind);
       if (y.size() != n || m.size() != n) {
-        return Status::Invalid("the GNN's ", kTypeName[k], " labels and mask need one entry per ",
-                               kTypeName[k], " (", n, "), got ", y.size(), " and ", m.size());
+        return Status::Invalid("the GNN's ", Name(kind), " labels and mask need one entry per ", Name(kind),
+                               " (", n, "), got ", y.size(), " and ", m.size());
       }
       for (size_t i = 0; i < n; ++i) {
         if (m[i]) (y[i] ? pos : neg) += 1;
@@ -493,7 +259,20 @@ Result<ClassWeights> Weigh(std::span<const GnnGraph> graphs) {
 }  // namespace
 
 std::string_view ToString(GnnArchitecture architecture) {
-  return architecture == GnnArchitecture::kSage ? "sage" : "hetero";
+  switch (architecture) {
+    case GnnArchitecture::kSage:
+      return "sage";
+    case GnnArchitecture::kHetero:
+      return "hetero";
+  }
+  return "hetero";
+}
+
+std::optional<GnnArchitecture> ParseGnnArchitecture(std::string_view name) {
+  for (const GnnArchitecture architecture : {GnnArchitecture::kSage, GnnArchitecture::kHetero}) {
+    if (ToString(architecture) == name) return architecture;
+  }
+  return std::nullopt;
 }
 
 Result<Gnn> Gnn::Initialise(std::span<const GnnGraph> graphs, const GnnParams& params) {
@@ -509,13 +288,14 @@ Result<Gnn> Gnn::Initialise(std::span<const GnnGraph> graphs, const GnnParams& p
     PFAD_RETURN_NOT_OK(CheckShapes(*g.nodes, *g.links));
   }
   // Standardisation over all rows of all graphs (no labels involved).
-  for (int t = 0; t < kTypes; ++t) {
-    const size_t cols = InputWidth(t);
+  for (const NodeType type : kNodeTypes) {
+    const int t = Index(type);
+    const size_t cols = InputWidth(type);
     std::vector<double> sum(cols, 0.0), squares(cols, 0.0);
     double n = 0;
     for (const auto& g : graphs) {
       size_t rows = 0;
-      const double* raw = RawInputs(*g.nodes, t, rows);
+      const double* raw = RawInputs(*g.nodes, type, rows);
       for (size_t r = 0; r < rows; ++r) {
         for (size_t c = 0; c < cols; ++c) sum[c] += Signed(raw[r * cols + c]);
       }
@@ -527,7 +307,7 @@ Result<Gnn> Gnn::Initialise(std::span<const GnnGraph> graphs, const GnnParams& p
     for (size_t c = 0; c < cols; ++c) gnn.mean_[t][c] = sum[c] / n;
     for (const auto& g : graphs) {
       size_t rows = 0;
-      const double* raw = RawInputs(*g.nodes, t, rows);
+      const double* raw = RawInputs(*g.nodes, type, rows);
       for (size_t r = 0; r < rows; ++r) {
         for (size_t c = 0; c < cols; ++c) {
           const double d = Signed(raw[r * cols + c]) - gnn.mean_[t][c];
@@ -560,19 +340,18 @@ Result<Gnn> Gnn::Initialise(std::span<const GnnGraph> graphs, const GnnParams& p
 
 Result<double> Gnn::Loss(std::span<const GnnGraph> graphs, std::vector<std::vector<double>>* gradient) const {
   PFAD_ASSIGN_OR_RAISE(const ClassWeights weights, Weigh(graphs));
-  const Network net{params_, LayoutOf(params_), blocks_, mean_, std_};
+  const Network net(params_, blocks_, mean_, std_);
   std::vector<Mat> grads = ZeroGradients(blocks_);
   double loss = 0;
   for (const auto& g : graphs) {
-    PFAD_RETURN_NOT_OK(CheckShapes(*g.nodes, *g.links));
-    GnnPass pass;
-    net.Forward(*g.nodes, *g.links, pass);
+    PFAD_ASSIGN_OR_RAISE(const Pass pass, net.Run(*g.nodes, *g.links));
     Vec dlogit[kHeads];
-    for (int k = 0; k < kHeads; ++k) {
+    for (const NodeType kind : kHeadTypes) {
+      const int k = Index(kind);
       dlogit[k] = Vec::Zero(pass.logit[k].size());
-      if (weights.total[k] == 0 || Labels(g, k).empty()) continue;
-      const auto& y = Labels(g, k);
-      const auto& m = Mask(g, k);
+      if (weights.total[k] == 0 || Labels(g, kind).empty()) continue;
+      const auto& y = Labels(g, kind);
+      const auto& m = Mask(g, kind);
       for (Eigen::Index i = 0; i < pass.logit[k].size(); ++i) {
         const auto r = static_cast<size_t>(i);
         if (!m[r]) continue;
@@ -620,10 +399,11 @@ Result<Gnn> Gnn::Train(std::span<const GnnGraph> graphs, const GnnParams& params
 namespace {
 
 // The heads' probabilities of a forward pass.
-GnnScores ScoresOf(const GnnPass& pass) {
+GnnScores ScoresOf(const Pass& pass) {
   GnnScores out;
-  for (int k = 0; k < kHeads; ++k) {
-    auto& scores = k == 0 ? out.users : out.sessions;
+  for (const NodeType kind : kHeadTypes) {
+    const int k = Index(kind);
+    auto& scores = kind == NodeType::kUser ? out.users : out.sessions;
     scores.resize(static_cast<size_t>(pass.logit[k].size()));
     for (size_t i = 0; i < scores.size(); ++i)
       scores[i] = Sigmoid(pass.logit[k](static_cast<Eigen::Index>(i)));
@@ -634,27 +414,24 @@ GnnScores ScoresOf(const GnnPass& pass) {
 }  // namespace
 
 Result<GnnScores> Gnn::Predict(const NodeFeatures& nodes, const Adjacency& links) const {
-  PFAD_RETURN_NOT_OK(CheckShapes(nodes, links));
-  const Network net{params_, LayoutOf(params_), blocks_, mean_, std_};
-  GnnPass pass;
-  net.Forward(nodes, links, pass);
+  const Network net(params_, blocks_, mean_, std_);
+  PFAD_ASSIGN_OR_RAISE(const Pass pass, net.Run(nodes, links));
   return ScoresOf(pass);
 }
 
 Result<Gnn::Explained> Gnn::Explain(const NodeFeatures& nodes, const Adjacency& links) const {
-  PFAD_RETURN_NOT_OK(CheckShapes(nodes, links));
-  const Network net{params_, LayoutOf(params_), blocks_, mean_, std_};
-  GnnPass pass;
-  net.Forward(nodes, links, pass);
+  const Network net(params_, blocks_, mean_, std_);
+  PFAD_ASSIGN_OR_RAISE(const Pass pass, net.Run(nodes, links));
   Explained out{.scores = ScoresOf(pass)};
-  for (int k = 0; k < kHeads; ++k) {
+  for (const NodeType kind : kHeadTypes) {
+    const int k = Index(kind);
     Vec dlogit[kHeads];
     for (int h = 0; h < kHeads; ++h) dlogit[h] = Vec::Constant(pass.logit[h].size(), h == k ? 1.0 : 0.0);
     std::vector<Mat> grads = ZeroGradients(blocks_);
     std::array<Mat, kTypes> dx;
     net.Backward(links, pass, dlogit, grads, &dx);
     const Mat contributions = pass.x[k].cwiseProduct(dx[k]);
-    (k == 0 ? out.user_attributions : out.session_attributions)
+    (kind == NodeType::kUser ? out.user_attributions : out.session_attributions)
         .assign(contributions.data(), contributions.data() + contributions.size());
   }
   return out;
@@ -681,11 +458,12 @@ Result<Gnn> Gnn::Deserialize(std::string_view bytes) {
   if (!j.is_object()) return Status::Invalid("corrupt GNN: not the expected JSON");
   Gnn gnn;
   try {
-    const auto architecture = j.at("architecture").get<std::string>();
-    if (architecture != "sage" && architecture != "hetero") {
-      return Status::Invalid("corrupt GNN: unknown architecture '", architecture, "'");
+    const auto architecture = ParseGnnArchitecture(j.at("architecture").get<std::string>());
+    if (!architecture) {
+      return Status::Invalid("corrupt GNN: unknown architecture '", j.at("architecture").get<std::string>(),
+                             "'");
     }
-    gnn.params_.architecture = architecture == "sage" ? GnnArchitecture::kSage : GnnArchitecture::kHetero;
+    gnn.params_.architecture = *architecture;
     gnn.params_.hidden = j.at("hidden").get<int>();
     gnn.params_.layers = j.at("layers").get<int>();
     if (gnn.params_.hidden < 2 || gnn.params_.hidden % 2 != 0 || gnn.params_.hidden > 4096 ||
@@ -693,11 +471,12 @@ Result<Gnn> Gnn::Deserialize(std::string_view bytes) {
       return Status::Invalid("corrupt GNN: hidden size ", gnn.params_.hidden, ", ", gnn.params_.layers,
                              " layers");
     }
-    for (int t = 0; t < kTypes; ++t) {
+    for (const NodeType type : kNodeTypes) {
+      const int t = Index(type);
       gnn.mean_[t] = j.at("input_mean").at(static_cast<size_t>(t)).get<std::vector<double>>();
       gnn.std_[t] = j.at("input_std").at(static_cast<size_t>(t)).get<std::vector<double>>();
-      if (gnn.mean_[t].size() != InputWidth(t) || gnn.std_[t].size() != InputWidth(t)) {
-        return Status::Invalid("corrupt GNN: the ", kTypeName[t], " standardisation has the wrong width");
+      if (gnn.mean_[t].size() != InputWidth(type) || gnn.std_[t].size() != InputWidth(type)) {
+        return Status::Invalid("corrupt GNN: the ", Name(type), " standardisation has the wrong width");
       }
     }
     const auto& blocks = j.at("blocks");

@@ -15,6 +15,8 @@
 //   neighbour part relu(sum over the relations r into t of mean_r(h) W_mean,r
 //   + max_r(h) W_max,r + b_neigh,t), each H/2 wide and concatenated; the heads
 //   read the concatenation of h0 and every layer's output (jumping knowledge).
+// Each architecture is one class behind GnnLayers (gnn_layers.h; gnn_sage.cpp,
+// gnn_hetero.cpp); Train, Predict, Explain and the file format are shared.
 //
 // Training: full batch on each training graph, class-weighted binary cross
 // entropy per kind (positive weight = negatives / positives), the kinds' mean
@@ -29,6 +31,7 @@
 #include "pfad/fraud/graph/window_graph.h"
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,6 +41,8 @@ namespace pfad::fraud {
 
 enum class GnnArchitecture { kSage, kHetero };
 std::string_view ToString(GnnArchitecture architecture);  // "sage", "hetero"
+// The architecture named by ToString, or none.
+std::optional<GnnArchitecture> ParseGnnArchitecture(std::string_view name);
 
 struct GnnParams {
   GnnArchitecture architecture = GnnArchitecture::kHetero;

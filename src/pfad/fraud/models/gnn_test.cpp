@@ -179,6 +179,15 @@ TEST_P(GnnArchitectures, ScoresOverShuffledLinksAndEmptyWindows) {
   EXPECT_FALSE(gnn.Predict(empty_nodes, w.graph.edges).ok());
 }
 
+TEST(Gnn, ArchitectureNamesRoundTrip) {
+  for (const GnnArchitecture architecture : {GnnArchitecture::kSage, GnnArchitecture::kHetero}) {
+    EXPECT_EQ(ParseGnnArchitecture(ToString(architecture)), architecture);
+  }
+  EXPECT_EQ(ToString(GnnArchitecture::kSage), "sage");
+  EXPECT_EQ(ToString(GnnArchitecture::kHetero), "hetero");
+  EXPECT_FALSE(ParseGnnArchitecture("gcn").has_value());
+}
+
 TEST(Gnn, NeedsBothClassesOfSomeKind) {
   TinyWindow w = MakeWindow(5, 10, 20, 4, 100);
   std::fill(w.users_fraud.begin(), w.users_fraud.end(), 0);
