@@ -20,7 +20,7 @@ debs+=(curl libsasl2-dev zlib1g-dev)
 debs+=(libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
 # Fraud models: gradient-boosted trees through XGBoost's C API (linked into pfad)
 debs+=(libxgboost-dev)
-# The fraud GNN (src/pfad/fraud/gnn.cpp): Eigen, header-only.
+# The fraud GNN (src/pfad/fraud/models/gnn*.cpp): Eigen, header-only.
 debs+=(libeigen3-dev)
 [[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk openssl curl)
 # scripts/check_repo.sh format (make test): the formatter of the root .clang-format

@@ -12,7 +12,7 @@
 #pragma once
 
 #include "pfad/analyze/analyze.h"
-#include "pfad/fraud/live.h"
+#include "pfad/fraud/live/live_scorer.h"
 #include "pfad/kafka/client.h"
 #include "pfad/schedule/outbox.h"
 #include "pfad/schedule/scheduler.h"

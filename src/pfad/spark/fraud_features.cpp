@@ -1,6 +1,6 @@
 #include "pfad/spark/fraud_features.h"
 
-#include "pfad/fraud/graph_features.h"
+#include "pfad/fraud/graph/graph_features.h"
 
 #include <arrow/array.h>
 #include <arrow/record_batch.h>

@@ -21,7 +21,7 @@
 
 #include "pfad/common/status.h"
 #include "pfad/events/labels.h"
-#include "pfad/fraud/features.h"
+#include "pfad/fraud/graph/feature_table.h"
 #include "pfad/spark/session.h"
 #include "pfad/storage/object_store.h"
 

@@ -1,7 +1,7 @@
 // The Spark fraud-feature engine's query text and result conversion, without
 // Spark (tests/integration/test_fraud_spark.py runs the query on the real one).
 #include "pfad/spark/fraud_features.h"
-#include "pfad/fraud/graph_features.h"
+#include "pfad/fraud/graph/graph_features.h"
 
 #include <arrow/api.h>
 #include <gmock/gmock.h>

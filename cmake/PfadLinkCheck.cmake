@@ -1,0 +1,48 @@
+# pfad_check_no_link(<target> <forbidden>): fails the configure step when <target>'s link
+# dependencies reach <forbidden>, directly or through any library it links (LINK_LIBRARIES and
+# INTERFACE_LINK_LIBRARIES, followed recursively; $<LINK_ONLY:x> counts as x). Used to keep
+# `pfad run` (pfad_schedule, pfad_demo) apart from the fraud evaluation code (pfad_fraud_eval).
+
+# The targets that `target` links, transitively, into the variable named by `out`.
+function(pfad_link_closure target out)
+  set(seen "")
+  set(pending "${target}")
+  while(pending)
+    list(POP_FRONT pending current)
+    if(NOT TARGET "${current}" OR current IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen "${current}")
+    set(deps "")
+    get_target_property(type "${current}" TYPE)
+    if(NOT type STREQUAL "INTERFACE_LIBRARY")
+      get_target_property(direct "${current}" LINK_LIBRARIES)
+      if(direct)
+        list(APPEND deps ${direct})
+      endif()
+    endif()
+    get_target_property(interface "${current}" INTERFACE_LINK_LIBRARIES)
+    if(interface)
+      list(APPEND deps ${interface})
+    endif()
+    foreach(dep IN LISTS deps)
+      string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" dep "${dep}")
+      if(TARGET "${dep}" AND NOT dep IN_LIST seen)
+        list(APPEND pending "${dep}")
+      endif()
+    endforeach()
+  endwhile()
+  set(${out} "${seen}" PARENT_SCOPE)
+endfunction()
+
+function(pfad_check_no_link target forbidden)
+  if(NOT TARGET "${target}")
+    message(FATAL_ERROR "pfad_check_no_link: no target ${target}")
+  endif()
+  pfad_link_closure("${target}" closure)
+  if(forbidden IN_LIST closure)
+    list(REMOVE_ITEM closure "${target}")
+    message(FATAL_ERROR "${target} must not link ${forbidden}, but its link dependencies reach it "
+      "(${target} links: ${closure}). Link the lower libraries instead.")
+  endif()
+endfunction()

@@ -1,0 +1,337 @@
+#include "pfad/fraud/live/live_scorer.h"
+
+#include <arrow/api.h>
+#include <fmt/format.h>
+#include <parquet/arrow/reader.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include "pfad/common/log.h"
+#include "pfad/events/labels.h"
+#include "pfad/fraud/graph/truth.h"
+#include "pfad/fraud/graph/window_events.h"
+
+namespace pfad::fraud {
+namespace {
+
+constexpr int kHistogramBins = 10;
+
+std::string MinuteOf(const storage::ObjectUri& minute_object) {
+  std::string name = minute_object.Basename();
+  if (name.ends_with(events::kObjectSuffix)) name.resize(name.size() - events::kObjectSuffix.size());
+  return name;
+}
+
+// "YYYY-MM-DD_HH-MM" <-> minutes since 1970-01-01 00:00 of the same wall clock.
+// Asia/Tehran has kept one offset since 2022, so wall-clock minutes are minutes.
+std::optional<int64_t> MinuteIndex(std::string_view name) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0;
+  if (name.size() != 16 ||
+      std::sscanf(std::string(name).c_str(), "%4d-%2d-%2d_%2d-%2d", &y, &mo, &d, &h, &mi) != 5) {
+    return std::nullopt;
+  }
+  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
+                                        std::chrono::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::sys_days{ymd}.time_since_epoch().count() * int64_t{1440} + h * 60 + mi;
+}
+
+std::string MinuteName(int64_t index) {
+  const auto days = static_cast<int>(index >= 0 ? index / 1440 : (index - 1439) / 1440);
+  const int64_t in_day = index - int64_t{days} * 1440;
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{days}}};
+  return fmt::format("{:04d}-{:02d}-{:02d}_{:02d}-{:02d}", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), in_day / 60,
+                     in_day % 60);
+}
+
+}  // namespace
+
+ModelSummary ModelSummary::Of(const FraudModel& model) {
+  ModelSummary m;
+  m.label = model.Label();
+  for (const auto& part : model.parts) m.threshold[static_cast<size_t>(part.kind)] = part.threshold;
+  return m;
+}
+
+Result<FraudConfig> FraudConfig::Resolve(const ConfigFile& file) {
+  FraudConfig c;
+  PFAD_RETURN_NOT_OK(file.ReadInto("fraud.model", c.model));
+  PFAD_RETURN_NOT_OK(file.ReadInto("fraud.alerts_topic", c.alerts_topic));
+  PFAD_RETURN_NOT_OK(file.ReadInto("fraud.bootstrap", c.bootstrap));
+  PFAD_RETURN_NOT_OK(file.ReadInto("fraud.top", c.top));
+  if (auto v = GetEnv("PFAD_FRAUD_MODEL")) c.model = *v;
+  if (auto v = GetEnv("PFAD_FRAUD_ALERTS_TOPIC")) c.alerts_topic = *v;
+  if (auto v = GetEnv("PFAD_KAFKA_BOOTSTRAP")) c.bootstrap = *v;
+  if (c.top < 0) return Status::Invalid("[fraud] top must be 0 or more, not ", c.top);
+  return c;
+}
+
+std::string AlertsTopic(const std::string& events_topic) { return events_topic + ".fraud"; }
+
+std::string AlertToJson(const Alert& alert) {
+  nlohmann::ordered_json j;
+  j["entity_kind"] = std::string(events::ToString(alert.kind));
+  j["entity_id"] = alert.entity_id;
+  j["fraud_score"] = alert.fraud_score;
+  j["threshold"] = alert.threshold;
+  j["model"] = alert.model;
+  j["minute"] = alert.minute;
+  j["top_features"] = alert.top_features;
+  return j.dump();
+}
+
+std::vector<int64_t> ScoreHistogram(const std::vector<EntityScore>& scores, events::EntityKind kind,
+                                    int bins) {
+  std::vector<int64_t> counts(static_cast<size_t>(std::max(bins, 1)), 0);
+  const int last = static_cast<int>(counts.size()) - 1;
+  for (const auto& s : scores) {
+    if (s.kind != kind) continue;
+    const double x = std::isnan(s.fraud_score) ? 0.0 : std::clamp(s.fraud_score, 0.0, 1.0);
+    ++counts[static_cast<size_t>(std::min(last, static_cast<int>(x * static_cast<double>(counts.size()))))];
+  }
+  return counts;
+}
+
+analyze::FraudSection NotRunSection(std::string reason) {
+  analyze::FraudSection f;
+  f.reason = std::move(reason);
+  return f;
+}
+
+analyze::FraudSection BuildScoredSection(const ModelSummary& model, const WindowSummary& window,
+                                         const std::vector<EntityScore>& scores, int top) {
+  analyze::FraudSection f;
+  f.state = analyze::FraudSection::State::kScored;
+  f.model = model.label;
+  f.window.minutes = window.minutes;
+  f.window.objects = static_cast<int>(window.objects.size());
+  f.window.events = window.events;
+  if (!window.objects.empty()) {
+    f.window.first = window.objects.front();
+    f.window.last = window.objects.back();
+  }
+  for (const auto kind : {events::EntityKind::kUser, events::EntityKind::kSession}) {
+    const auto k = static_cast<size_t>(kind);
+    f.threshold[k] = model.threshold[k];
+    f.histogram[k] = ScoreHistogram(scores, kind, kHistogramBins);
+  }
+  std::vector<const EntityScore*> order;
+  order.reserve(scores.size());
+  for (const auto& s : scores) {
+    const auto k = static_cast<size_t>(s.kind);
+    ++f.scored[k];
+    f.flagged[k] += s.is_fraud;
+    order.push_back(&s);
+  }
+  const size_t n = std::min(order.size(), static_cast<size_t>(std::max(top, 0)));
+  // Descending score; ties by kind then id, so the list is the same every time.
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(),
+                    [](const EntityScore* a, const EntityScore* b) {
+                      if (a->fraud_score != b->fraud_score) return a->fraud_score > b->fraud_score;
+                      if (a->kind != b->kind) return a->kind < b->kind;
+                      return a->entity_id < b->entity_id;
+                    });
+  for (size_t i = 0; i < n; ++i) {
+    const EntityScore& s = *order[i];
+    f.top.push_back(
+        {std::string(events::ToString(s.kind)), s.entity_id, s.fraud_score, s.is_fraud, s.top_features});
+  }
+  return f;
+}
+
+std::vector<Alert> SelectNewAlerts(const ModelSummary& model, const std::string& minute,
+                                   const std::vector<EntityScore>& scores,
+                                   const std::set<EntityKey>& already) {
+  std::vector<Alert> out;
+  for (const auto& s : scores) {
+    if (!s.is_fraud || already.contains({s.kind, s.entity_id})) continue;
+    out.push_back({s.kind, s.entity_id, s.fraud_score, model.threshold[static_cast<size_t>(s.kind)],
+                   model.label, minute, s.top_features});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Alert& a, const Alert& b) { return a.fraud_score > b.fraud_score; });
+  return out;
+}
+
+Result<std::set<EntityKey>> ReadFlagged(const storage::ObjectStore& store,
+                                        const storage::ObjectUri& scores_object) {
+  std::set<EntityKey> out;
+  PFAD_ASSIGN_OR_RAISE(auto info, store.Stat(scores_object));
+  if (!info.exists) return out;
+  PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(scores_object));
+  auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
+  if (!reader.ok()) {
+    return Status::Invalid(scores_object.ToString(), ": not readable Parquet: ", reader.status().message());
+  }
+  // Only the three columns "once" needs (top_features is most of the bytes).
+  std::shared_ptr<arrow::Schema> schema;
+  PFAD_RETURN_NOT_OK((*reader)->GetSchema(&schema));
+  std::vector<int> columns;
+  for (const char* name : {"entity_kind", "entity_id", "is_fraud"}) {
+    const int i = schema->GetFieldIndex(name);
+    if (i < 0)
+      return Status::Invalid(scores_object.ToString(), ": not a scores object (no column ", name, ")");
+    columns.push_back(i);
+  }
+  std::shared_ptr<arrow::Table> table;
+  PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable(columns));
+  PFAD_ASSIGN_OR_RAISE(table, table->CombineChunks());
+  const auto kind = std::dynamic_pointer_cast<arrow::StringArray>(
+      table->GetColumnByName("entity_kind") ? table->GetColumnByName("entity_kind")->chunk(0) : nullptr);
+  const auto id = std::dynamic_pointer_cast<arrow::StringArray>(
+      table->GetColumnByName("entity_id") ? table->GetColumnByName("entity_id")->chunk(0) : nullptr);
+  const auto flagged = std::dynamic_pointer_cast<arrow::BooleanArray>(
+      table->GetColumnByName("is_fraud") ? table->GetColumnByName("is_fraud")->chunk(0) : nullptr);
+  if (table->num_rows() == 0) return out;
+  if (!kind || !id || !flagged) {
+    return Status::Invalid(
+        scores_object.ToString(),
+        ": not a scores object (expected string entity_kind, entity_id and boolean is_fraud)");
+  }
+  for (int64_t i = 0; i < table->num_rows(); ++i) {
+    if (!flagged->Value(i)) continue;
+    const auto k = events::ParseEntityKind(kind->GetView(i));
+    if (!k)
+      return Status::Invalid(scores_object.ToString(), ": unknown entity_kind '", kind->GetView(i), "'");
+    out.emplace(*k, std::string(id->GetView(i)));
+  }
+  return out;
+}
+
+Result<FraudModel> LoadModel(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return Status::IOError("fraud model ", path, ": no such file (train one with `pfad fraud train`)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("fraud model ", path, ": cannot read the file");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto model = FraudModel::Parse(bytes);
+  if (!model.ok()) {
+    const std::string why = model.status().message();
+    return Status::Invalid("fraud model ", path, ": ",
+                           why.find("corrupt") == std::string::npos ? "corrupt: " : "", why);
+  }
+  return model;
+}
+
+Result<std::vector<storage::ObjectUri>> WindowEndingWith(const storage::ObjectStore& store,
+                                                         const storage::ObjectUri& minute,
+                                                         int window_minutes) {
+  const std::string name = MinuteOf(minute);
+  const auto last = MinuteIndex(name);
+  if (!last || !IsMinuteObjectName(minute.Basename())) {
+    return Status::Invalid(minute.ToString(), ": not a minute object (YYYY-MM-DD_HH-MM.parquet)");
+  }
+  std::vector<storage::ObjectUri> out;
+  for (int64_t i = *last - std::max(window_minutes, 1) + 1; i <= *last; ++i) {
+    auto uri = minute.Sibling(MinuteName(i) + std::string(events::kObjectSuffix));
+    PFAD_ASSIGN_OR_RAISE(auto info, store.Stat(uri));
+    if (info.exists) out.push_back(std::move(uri));
+  }
+  return out;
+}
+
+LiveScorer::LiveScorer(FraudConfig config, AlertSink alerts)
+    : config_(std::move(config)), alerts_(std::move(alerts)) {}
+
+Result<std::shared_ptr<const FraudModel>> LiveScorer::Model() {
+  std::lock_guard lock(model_mutex_);
+  std::error_code ec;
+  const auto time = std::filesystem::last_write_time(config_.model, ec);
+  if (model_ && !ec && time == model_time_) return model_;
+  PFAD_ASSIGN_OR_RAISE(auto model, LoadModel(config_.model));
+  model_ = std::make_shared<const FraudModel>(std::move(model));
+  model_time_ = time;
+  Logger("fraud")->info("fraud model loaded: path={} model=\"{}\" window_minutes={}", config_.model,
+                        model_->Label(), model_->window_minutes);
+  return model_;
+}
+
+Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore& store,
+                                                      const storage::ObjectUri& minute, const Clock& clock,
+                                                      Timing* timing) {
+  const double start = clock.MonotonicSeconds();
+  const std::string name = MinuteOf(minute);
+  const auto elapsed_ms = [&] {
+    return static_cast<int64_t>(std::llround((clock.MonotonicSeconds() - start) * 1000));
+  };
+  const auto not_run = [&](std::string reason) {
+    Logger("fraud")->error("fraud scoring did not run: minute={} reason=\"{}\"", name, reason);
+    auto section = NotRunSection(std::move(reason));
+    section.scoring_ms = elapsed_ms();
+    return section;
+  };
+  if (config_.model.empty()) {
+    return not_run("no fraud model configured ([fraud] model or PFAD_FRAUD_MODEL)");
+  }
+  auto model = Model();
+  if (!model.ok()) return not_run(model.status().message());
+  const FraudModel& m = **model;
+  const ModelSummary summary = ModelSummary::Of(m);
+
+  auto objects = WindowEndingWith(store, minute, m.window_minutes);
+  if (!objects.ok()) return not_run("window ending " + name + ": " + objects.status().message());
+  const double read_from = clock.MonotonicSeconds();
+  auto events = ReadWindow(store, *objects);
+  if (!events.ok()) return not_run("window ending " + name + ": " + events.status().message());
+  const double score_from = clock.MonotonicSeconds();
+  auto scores = ScoreWindow(m, *events);
+  if (!scores.ok()) return not_run("scoring the window ending " + name + ": " + scores.status().message());
+  const double write_from = clock.MonotonicSeconds();
+
+  WindowSummary window{m.window_minutes, {}, static_cast<int64_t>(events->size())};
+  for (const auto& o : *objects) window.objects.push_back(MinuteOf(o));
+  auto section = BuildScoredSection(summary, window, *scores, config_.top);
+
+  // Flagged before: in the scores objects of this window's minutes (this minute's own
+  // too: a run again, after late events or from another run state, finds the
+  // object its earlier run wrote once its alerts were acknowledged), or alerted here.
+  std::set<EntityKey> already;
+  for (const auto& o : *objects) {
+    if (o.Basename() > minute.Basename()) continue;
+    auto flagged = ReadFlagged(store, BesideMinute(o, events::kScoresSuffix));
+    if (!flagged.ok()) {
+      // A bad earlier scores object must not stop this minute: worst case, repeated alerts.
+      Logger("fraud")->warn("previous scores unreadable, its entities may be alerted again: {}",
+                            flagged.status().message());
+      continue;
+    }
+    already.merge(*flagged);
+  }
+  {
+    std::lock_guard lock(alerted_mutex_);
+    const std::string oldest = window.objects.empty() ? name : window.objects.front();
+    std::erase_if(alerted_, [&](const auto& entry) { return entry.second < oldest; });
+    for (const auto& [key, at] : alerted_) {
+      if (at != name) already.insert(key);
+    }
+    auto alerts = SelectNewAlerts(summary, name, *scores, already);
+    section.new_alerts = static_cast<int64_t>(alerts.size());
+    if (alerts_ && !alerts.empty()) {
+      if (const Status st = alerts_(alerts); !st.ok()) {
+        return st.WithMessage("publishing ", alerts.size(), " fraud alerts of ", name, ": ", st.message());
+      }
+    }
+    for (const auto& a : alerts) alerted_.try_emplace({a.kind, a.entity_id}, name);
+  }
+  PFAD_RETURN_NOT_OK(WriteScores(store, BesideMinute(minute, events::kScoresSuffix), m.Label(), *scores));
+  section.scoring_ms = elapsed_ms();
+  if (timing != nullptr) {
+    *timing = {static_cast<int64_t>(events->size()), (score_from - read_from) * 1000,
+               (write_from - score_from) * 1000, (clock.MonotonicSeconds() - write_from) * 1000};
+  }
+  Logger("fraud")->info(
+      "scored minute={} objects={} events={} users={} flagged_users={} sessions={} flagged_sessions={} "
+      "new_alerts={} ms={}",
+      name, section.window.objects, section.window.events, section.scored[0], section.flagged[0],
+      section.scored[1], section.flagged[1], section.new_alerts, section.scoring_ms);
+  return section;
+}
+
+}  // namespace pfad::fraud

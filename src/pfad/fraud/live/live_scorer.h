@@ -1,0 +1,161 @@
+// Fraud scoring in the live pipeline (docs/FRAUD.md section 6): every minute,
+// after its analysis, the window ending with that minute is scored, the scores
+// object is written beside the minute, the report gains its "fraud" object and
+// each newly flagged entity is alerted once. `pfad run` / `pfad backfill` (the
+// ETAR task) and `pfad fraud score --report` (the Airflow task) both call
+// LiveScorer::ScoreMinute: one code path.
+//
+// Never lost for a model: a missing, unreadable or corrupt model, or a window
+// that cannot be read, gives a section with state kNotRun and the reason (and
+// an error log line); the minute's report is written and posted all the same.
+//
+// "Once" for alerts: an entity flagged now is new unless it was flagged in one
+// of the scores objects of the earlier minutes of the same window (what a
+// restart finds in storage) or was alerted by this scorer already (runs of
+// consecutive minutes that overlap in one process). The scores object is
+// written only after its alerts were published, so a failed publish fails the
+// run, and its retry (or the next minute) sends them again: at least once,
+// never silently dropped; exactly once when nothing fails.
+#pragma once
+
+#include "pfad/analyze/report.h"
+#include "pfad/common/clock.h"
+#include "pfad/common/config_file.h"
+#include "pfad/fraud/models/fraud_model.h"
+#include "pfad/fraud/models/scoring.h"
+#include "pfad/storage/object_store.h"
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pfad::fraud {
+
+// The live scoring settings: defaults <- [fraud] of the config file <- environment.
+//
+//   [fraud]
+//   model = "/path/model.pfad"            # PFAD_FRAUD_MODEL; "" = scoring does not run
+//   alerts_topic = "user_interactions.fraud"  # PFAD_FRAUD_ALERTS_TOPIC; "" = no alerts
+//   bootstrap = "127.0.0.1:9092"          # Kafka of the alerts; PFAD_KAFKA_BOOTSTRAP
+//   top = 10                              # entities in the report's "top" list
+struct FraudConfig {
+  std::string model;
+  std::string alerts_topic = "user_interactions.fraud";
+  std::string bootstrap = "127.0.0.1:9092";
+  int top = 10;
+
+  static Result<FraudConfig> Resolve(const ConfigFile& file);
+};
+
+// "<topic>.fraud", the alerts topic of an events topic.
+std::string AlertsTopic(const std::string& events_topic);
+
+// One alert on the alerts topic (JSON, key = entity_id).
+struct Alert {
+  events::EntityKind kind = events::EntityKind::kUser;
+  std::string entity_id;
+  double fraud_score = 0;
+  double threshold = 0;
+  std::string model;   // FraudModel::Label()
+  std::string minute;  // YYYY-MM-DD_HH-MM, the minute whose window flagged it
+  std::string top_features;
+};
+// {"entity_kind", "entity_id", "fraud_score", "threshold", "model", "minute", "top_features"}
+std::string AlertToJson(const Alert& alert);
+
+// Publishes alerts (all or an error); the Kafka one is kafka::JsonPublisher.
+using AlertSink = std::function<Status(const std::vector<Alert>& alerts)>;
+
+// Counts of scores per equal-width bin over [0, 1] (1.0 in the last bin; scores
+// outside [0, 1] are clamped), one vector per kind.
+std::vector<int64_t> ScoreHistogram(const std::vector<EntityScore>& scores, events::EntityKind kind,
+                                    int bins);
+
+// What the window looked like (for the section).
+struct WindowSummary {
+  int minutes = 0;                   // the model's window length
+  std::vector<std::string> objects;  // minute names in the window, in order
+  int64_t events = 0;
+};
+
+// What the section and the alerts say about a model.
+struct ModelSummary {
+  std::string label;                 // FraudModel::Label()
+  double threshold[2] = {0.5, 0.5};  // per events::EntityKind
+  static ModelSummary Of(const FraudModel& model);
+};
+
+// The "scored" section of a window's scores: counts, thresholds, histograms
+// (10 bins) and the `top` highest scores over both kinds, descending.
+analyze::FraudSection BuildScoredSection(const ModelSummary& model, const WindowSummary& window,
+                                         const std::vector<EntityScore>& scores, int top);
+// A "not_run" section.
+analyze::FraudSection NotRunSection(std::string reason);
+
+// Identifies an entity across kinds: {kind, id}.
+using EntityKey = std::pair<events::EntityKind, std::string>;
+
+// The flagged entities of `scores` that are not in `already`, as alerts, in
+// descending score order.
+std::vector<Alert> SelectNewAlerts(const ModelSummary& model, const std::string& minute,
+                                   const std::vector<EntityScore>& scores,
+                                   const std::set<EntityKey>& already);
+
+// The entities flagged (is_fraud) in a scores object; an absent object gives none.
+Result<std::set<EntityKey>> ReadFlagged(const storage::ObjectStore& store,
+                                        const storage::ObjectUri& scores_object);
+
+// Reads and checks a model file; the error names the file and the cause
+// (missing, unreadable, corrupt).
+Result<FraudModel> LoadModel(const std::string& path);
+
+// The window ending with `minute`: the `window_minutes` minute objects up to and
+// including it that exist (a minute object beside it counts, other objects do not).
+Result<std::vector<storage::ObjectUri>> WindowEndingWith(const storage::ObjectStore& store,
+                                                         const storage::ObjectUri& minute,
+                                                         int window_minutes);
+
+class LiveScorer {
+ public:
+  // `alerts` null = alerts are not published (new_alerts still counts them).
+  LiveScorer(FraudConfig config, AlertSink alerts);
+
+  // Scores the window ending with `minute` (a minute object that exists),
+  // writes its scores object and publishes the new alerts. A model or window
+  // problem is a kNotRun section, never an error; the error is a failed publish
+  // or scores write (the run should fail and be retried).
+  // Where a scored minute's time went (`pfad fraud score` prints it; the bench reads it).
+  struct Timing {
+    int64_t events = 0;
+    double read_ms = 0;   // reading the window's minute objects
+    double score_ms = 0;  // graph, features and model (ScoreWindow)
+    double write_ms = 0;  // previous scores, alerts, the scores object
+  };
+  Result<analyze::FraudSection> ScoreMinute(const storage::ObjectStore& store,
+                                            const storage::ObjectUri& minute,
+                                            const Clock& clock = DefaultClock(), Timing* timing = nullptr);
+
+  [[nodiscard]] const FraudConfig& config() const { return config_; }
+
+ private:
+  // The model, loaded once and again whenever its file changes.
+  Result<std::shared_ptr<const FraudModel>> Model();
+
+  FraudConfig config_;
+  AlertSink alerts_;
+  std::mutex model_mutex_;
+  std::shared_ptr<const FraudModel> model_;
+  std::filesystem::file_time_type model_time_{};
+  // Entities alerted by this scorer -> the minute name that alerted them;
+  // pruned to the last window.
+  std::mutex alerted_mutex_;
+  std::map<EntityKey, std::string> alerted_;
+};
+
+}  // namespace pfad::fraud
