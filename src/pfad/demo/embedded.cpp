@@ -11,19 +11,18 @@
 #include "pfad/common/log.h"
 #include "pfad/dashboard/server.h"
 #include "pfad/demo/services.h"
+#include "pfad/events/topics.h"
 #include "pfad/fraud/live.h"
 #include "pfad/fraud/model.h"
 #include "pfad/fraud/window.h"
 #include "pfad/gen/minute_writer.h"
 #include "pfad/ingest/ingester.h"
-#include "pfad/produce/producer.h"
+#include "pfad/produce/event_producer.h"
 #include "pfad/schedule/etar.h"
 #include "pfad/schedule/trigger.h"
 
 namespace pfad::demo {
 namespace {
-
-constexpr const char* kTopic = "user_interactions";
 
 // Minutes the ingester has announced, so the demo knows when the backfill is stored.
 class Announced {
@@ -111,12 +110,13 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   PFAD_ASSIGN_OR_RAISE(auto server, dashboard::DashboardServer::Make(dash));
   PFAD_RETURN_NOT_OK(server->Start());
 
-  const std::string dlq = std::string(kTopic) + ".dlq";
-  const std::string windows = std::string(kTopic) + ".windows";
-  const std::string labels = std::string(kTopic) + ".labels";
-  const std::string alerts = fraud::AlertsTopic(kTopic);
+  const std::string topic(events::kEventsTopic);
+  const std::string dlq = events::DlqTopic(topic);
+  const std::string windows = events::WindowsTopic(topic);
+  const std::string labels = events::LabelsTopic(topic);
+  const std::string alerts = events::AlertsTopic(topic);
   PFAD_ASSIGN_OR_RAISE(auto kafka,
-                       EmbeddedKafka::Start({{kTopic, 6}, {dlq, 1}, {windows, 1}, {labels, 1}, {alerts, 1}}));
+                       EmbeddedKafka::Start({{topic, 6}, {dlq, 1}, {windows, 1}, {labels, 1}, {alerts, 1}}));
   PFAD_ASSIGN_OR_RAISE(auto registry, EmbeddedRegistry::Start());
 
   const Clock& clock = DefaultClock();
@@ -159,7 +159,7 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   ingest::IngestOptions in;
   in.bootstrap = kafka->bootstrap();
   in.registry_url = registry->url();
-  in.topic = kTopic;
+  in.topic = topic;
   in.group = "pfad-demo";
   in.sink = dir;
   in.windows.grace_ms = options.grace_ms;
@@ -174,7 +174,7 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   produce::ProduceOptions out;
   out.bootstrap = kafka->bootstrap();
   out.registry_url = registry->url();
-  out.topic = kTopic;
+  out.topic = topic;
   out.seed = static_cast<uint64_t>(clock.NowMillis());
   if (options.fraud_share > 0) out.fraud_share = options.fraud_share;
   std::set<std::string> backfill;
