@@ -3,12 +3,24 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <string>
+#include <string_view>
 
 #include "cli.h"
 #include "pfad/common/log.h"
 #include "pfad/storage/object_store.h"
+
+namespace {
+
+// The sub-commands that hold minutes of Arrow buffers and free them as each
+// minute is stored (pfad ingest, and the ingester inside pfad demo).
+constexpr std::string_view kMinuteBufferCommands[] = {"ingest", "demo"};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Shuts the AWS SDK down after every store is gone.
@@ -21,10 +33,18 @@ int main(int argc, char** argv) {
                  "trace, debug, info, warn, error or off (default: info for the ingest service, else warn)")
       ->envname("PFAD_LOG_LEVEL");
   app.parse_complete_callback([&] {
+    const std::string command =
+        app.get_subcommands().empty() ? std::string() : app.get_subcommands().front()->get_name();
     // A long-running stage reports its progress and metrics in its log by default.
-    const bool service =
-        !app.get_subcommands().empty() && app.get_subcommands().front()->get_name() == "ingest";
-    pfad::SetLogLevel(!log_level.empty() ? log_level : service ? "info" : "warn");
+    pfad::SetLogLevel(!log_level.empty() ? log_level : command == "ingest" ? "info" : "warn");
+    // Each minute's Arrow buffers are freed once its object is stored; the system
+    // allocator hands those pages back, where the wheel's default pool keeps them.
+    // Arrow reads this variable once, at its first allocation (it has no call that
+    // selects the default pool), so it is set here, before any command runs and
+    // while the process has one thread; libraries never set the environment.
+    if (std::ranges::find(kMinuteBufferCommands, command) != std::end(kMinuteBufferCommands)) {
+      ::setenv("ARROW_DEFAULT_MEMORY_POOL", "system", /*overwrite=*/0);
+    }
   });
   pfad::cli::RegisterAnalyze(app, exit_code);
   pfad::cli::RegisterGen(app, exit_code);
