@@ -79,7 +79,7 @@ Result<schedule::EtarStage> Prepare(const ScheduleFlags& flags) {
   Overlay(flags.fraud_model, settings.fraud.model);
   Overlay(flags.fraud_alerts_topic, settings.fraud.alerts_topic);
   settings.start = flags.start;
-  PFAD_ASSIGN_OR_RAISE(settings.engine, flags.engine.Open(config_file, analyze_config));
+  settings.open_engine = [&] { return flags.engine.Open(config_file, analyze_config); };
   return schedule::EtarStage::Make(std::move(settings), DefaultClock());
 }
 

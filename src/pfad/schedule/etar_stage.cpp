@@ -20,7 +20,9 @@ Result<EtarStage> EtarStage::Make(EtarSettings settings, const Clock& clock) {
   PFAD_RETURN_NOT_OK(store->CheckContainer(etar.source.Child("x")));
   etar.analyze = settings.analyze;
   // One engine for every minute: with Spark, one session reused across minutes.
-  etar.engine = std::move(settings.engine);
+  if (settings.open_engine) {
+    PFAD_ASSIGN_OR_RAISE(etar.engine, settings.open_engine());
+  }
   ScheduleConfig config = std::move(settings.schedule);
   etar.fraud = MakeLiveScorer(settings.fraud, config.kafka);
   PFAD_ASSIGN_OR_RAISE(auto runs, RunStore::Open(config.state));

@@ -9,8 +9,8 @@
 //
 // Make fails before anything runs when the objects' bucket or directory is
 // missing, the run state cannot be opened, or ClickHouse is misconfigured. The
-// analysis engine is opened by the caller (a Spark session lives above this
-// library) and passed in; null is the local engine.
+// analysis engine comes from the caller (a Spark session lives above this
+// library), opened once the objects' location is known to exist.
 #pragma once
 
 #include "pfad/analyze/analyze.h"
@@ -43,7 +43,9 @@ struct EtarSettings {
   // Set: each minute is exported from this ClickHouse into `objects` first.
   std::optional<warehouse::ClickHouseConfig> export_from;
   analyze::AnalyzeOptions analyze;
-  std::shared_ptr<const analyze::EventCounter> engine;  // null = local
+  // Opens the engine every minute shares (for Spark, one session); null, or a
+  // null result, = the local engine.
+  std::function<Result<std::shared_ptr<const analyze::EventCounter>>()> open_engine;
   // The fraud step (scored with an empty model too: the report then says why not).
   fraud::FraudConfig fraud;
   // "YYYY-MM-DD HH:MM": on a first start, catch up from this minute; empty = the
