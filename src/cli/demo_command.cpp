@@ -6,17 +6,20 @@
 
 #include "cli.h"
 #include "pfad/demo/embedded.h"
+#include "pfad/events/topics.h"
 
 namespace pfad::cli {
 void RegisterDemo(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<demo::DemoOptions>();
   CLI::App* cmd = app.add_subcommand(
       "demo",
-      "Run the pipeline embedded: produce -> Kafka (librdkafka's in-process mock cluster, an in-memory\n"
-      "schema registry) -> ingest into a local directory -> the ETAR schedule -> the dashboard on\n"
-      "http://127.0.0.1:8080, with fraud actors in the stream and each minute's window scored by a\n"
-      "model trained at start (the report's fraud object, alerts on user_interactions.fraud).\n"
-      "Ctrl-C stops everything (exit 0).");
+      fmt::format(
+          "Run the pipeline embedded: produce -> Kafka (librdkafka's in-process mock cluster, an in-memory\n"
+          "schema registry) -> ingest into a local directory -> the ETAR schedule -> the dashboard on\n"
+          "http://127.0.0.1:8080, with fraud actors in the stream and each minute's window scored by a\n"
+          "model trained at start (the report's fraud object, alerts on {}).\n"
+          "Ctrl-C stops everything (exit 0).",
+          events::AlertsTopic(events::kEventsTopic)));
   cmd->add_option("--dir", options->dir, "working directory (default: ~/.cache/pfad/demo-live)");
   cmd->add_option("--port", options->port, "dashboard port")->capture_default_str();
   cmd->add_option("--backfill", options->backfill_minutes, "past minutes produced at start")

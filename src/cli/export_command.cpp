@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "pfad/events/minute.h"
 #include "pfad/warehouse/export.h"
+#include "pfad/warehouse/table.h"
 
 namespace pfad::cli {
 namespace {
@@ -34,8 +35,8 @@ Status RunExport(const ExportFlags& flags) {
     fmt::print(stderr, "pfad export: {} rows of minute {} -> {} (query {} ms, write {} ms)\n", result.rows,
                minute.Display(), result.object->ToString(), result.query_ms, result.write_ms);
   } else {
-    fmt::print(stderr, "pfad export: no rows for minute {} in {}{}.user_interactions; nothing written\n",
-               minute.Display(), client.base_url(), client.database());
+    fmt::print(stderr, "pfad export: no rows for minute {} in {}{}.{}; nothing written\n", minute.Display(),
+               client.base_url(), client.database(), warehouse::kTableName);
   }
   if (flags.json) {
     const nlohmann::json json = {

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "pfad/analyze/analyze.h"
+#include "pfad/analyze/report_object.h"
 #include "pfad/fraud/eval/evaluate.h"
 #include "pfad/fraud/eval/render.h"
 #include "pfad/fraud/graph/graph_features.h"
@@ -172,10 +173,7 @@ Status RunScore(const ScoreFlags& flags) {
   const auto report_uri = analyze::ReportLocation(minute, std::nullopt);
   std::optional<analyze::Report> report;
   if (flags.report) {
-    PFAD_ASSIGN_OR_RAISE(auto text, store->Get(report_uri));
-    auto parsed = analyze::ParseReport(text);
-    if (!parsed.ok()) return Status::Invalid(report_uri.ToString(), ": ", parsed.status().message());
-    report = *std::move(parsed);
+    PFAD_ASSIGN_OR_RAISE(report, analyze::ReadReport(*store, report_uri));
     if (std::holds_alternative<analyze::NoDataReport>(*report)) {
       fmt::print("{}: no data for this minute, nothing to score\n", report_uri.ToString());
       return Status::OK();
@@ -188,10 +186,7 @@ Status RunScore(const ScoreFlags& flags) {
   const auto scorer = schedule::MakeLiveScorer(config, kafka_properties);
   fraud::LiveScorer::Timing timing;
   PFAD_ASSIGN_OR_RAISE(auto section, scorer->ScoreMinute(*store, minute, DefaultClock(), &timing));
-  if (report) {
-    std::get<analyze::MinuteReport>(*report).fraud = section;
-    PFAD_RETURN_NOT_OK(store->Put(report_uri, analyze::ToJson(*report)));
-  }
+  if (report) PFAD_RETURN_NOT_OK(analyze::WriteWithFraud(*store, report_uri, *report, section));
   if (section.state == analyze::FraudSection::State::kNotRun) {
     if (!report) return Status::Invalid(section.reason);
     fmt::print("{}: fraud scoring did not run: {}\n", report_uri.ToString(), section.reason);
@@ -340,8 +335,9 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
   scmd->add_flag("--alerts", score->alerts,
                  "publish each newly flagged entity once to the alerts topic (Kafka)");
   scmd->add_option("--alerts-topic", score->alerts_topic,
-                   "alerts topic (default: $PFAD_FRAUD_ALERTS_TOPIC, else [fraud] alerts_topic, else "
-                   "user_interactions.fraud)");
+                   fmt::format("alerts topic (default: $PFAD_FRAUD_ALERTS_TOPIC, else [fraud] alerts_topic, "
+                               "else {})",
+                               fraud::FraudConfig{}.alerts_topic));
   scmd->add_option(
       "--bootstrap", score->bootstrap,
       "Kafka bootstrap servers of the alerts (default: $PFAD_KAFKA_BOOTSTRAP, else [fraud] bootstrap)");

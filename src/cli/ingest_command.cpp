@@ -2,12 +2,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdlib>
-
 #include "cli.h"
 #include "pfad/ingest/ingester.h"
-#include "pfad/ingest/object_sink.h"
-#include "pfad/warehouse/clickhouse_sink.h"
+#include "pfad/warehouse/ingest_sinks.h"
 
 namespace pfad::cli {
 namespace {
@@ -28,6 +25,7 @@ struct IngestFlags {
   StorageFlags storage;
 };
 
+// The flags laid over the resolved settings, then the sinks made by their library.
 Result<std::vector<std::unique_ptr<ingest::MinuteSink>>> Resolve(IngestFlags& flags) {
   auto& o = flags.options;
   PFAD_ASSIGN_OR_RAISE(auto config, flags.storage.LoadConfig());
@@ -40,7 +38,7 @@ Result<std::vector<std::unique_ptr<ingest::MinuteSink>>> Resolve(IngestFlags& fl
   o.topics = resolved.topics;
   if (!flags.sink.empty()) {
     PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(flags.sink));
-  } else if (resolved.sink.is_s3() || !resolved.sink.key.empty()) {
+  } else if (warehouse::HasObjectSink(resolved)) {
     o.sink = resolved.sink;
   } else if (clickhouse.url.empty()) {
     return Status::Invalid(
@@ -55,25 +53,14 @@ Result<std::vector<std::unique_ptr<ingest::MinuteSink>>> Resolve(IngestFlags& fl
   if (o.registry_url.empty())
     return Status::Invalid("no schema registry: set --registry or PFAD_REGISTRY_URL");
   PFAD_RETURN_NOT_OK(ingest::Validate(ingest::WithDefaults(o)));
-  std::vector<std::unique_ptr<ingest::MinuteSink>> sinks;
-  if (o.sink.is_s3() || !o.sink.key.empty()) {
-    PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.storage.Resolve(config));
-    PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(o.sink, storage_config));
-    sinks.push_back(std::make_unique<ingest::ObjectSink>(std::move(store), o.sink, o.row_group_rows));
+  storage::StorageConfig storage_config;
+  if (warehouse::HasObjectSink(o)) {
+    PFAD_ASSIGN_OR_RAISE(storage_config, flags.storage.Resolve(config));
   }
-  if (!clickhouse.url.empty()) {
-    PFAD_ASSIGN_OR_RAISE(auto client, warehouse::ClickHouseClient::Make(clickhouse, DefaultClock()));
-    PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());
-    sinks.push_back(std::make_unique<warehouse::ClickHouseSink>(std::move(client), std::move(calendar)));
-  }
-  return sinks;
+  return warehouse::MakeIngestSinks(o, storage_config, clickhouse, DefaultClock());
 }
 
 int RunIngest(IngestFlags& flags) {
-  // Each minute's Arrow buffers are freed once its object is stored; the system
-  // allocator hands those pages back, where the wheel's default pool keeps them.
-  // Set before the process's first Arrow allocation.
-  ::setenv("ARROW_DEFAULT_MEMORY_POOL", "system", /*overwrite=*/0);
   auto sinks = Resolve(flags);
   if (!sinks.ok()) return ReportError("ingest", sinks.status());
   auto stats = ingest::Run(flags.options, std::move(*sinks), StopOnSignals(), DefaultClock());

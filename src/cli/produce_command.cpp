@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "pfad/events/avro.h"
 #include "pfad/events/minute.h"
-#include "pfad/produce/producer.h"
+#include "pfad/produce/event_producer.h"
 
 namespace pfad::cli {
 namespace {

@@ -6,9 +6,10 @@
 #include <optional>
 
 #include "cli.h"
+#include "pfad/analyze/report_object.h"
+#include "pfad/events/topics.h"
 #include "pfad/schedule/config.h"
-#include "pfad/schedule/etar.h"
-#include "pfad/schedule/trigger.h"
+#include "pfad/schedule/etar_stage.h"
 
 namespace pfad::cli {
 namespace {
@@ -50,63 +51,36 @@ Result<schedule::ScheduleConfig> ResolveSchedule(const ScheduleFlags& flags, con
   return config;
 }
 
-struct Prepared {
-  schedule::ScheduleConfig config;
-  events::MinuteCalendar calendar;
-  std::unique_ptr<schedule::RunStore> runs;
-  std::shared_ptr<schedule::DashboardOutbox> outbox;  // null = no dashboard
-  schedule::MinuteTask task;
-};
-
-Result<Prepared> Prepare(const ScheduleFlags& flags) {
+// The flags laid over the resolved settings, then the stage made by its library.
+Result<schedule::EtarStage> Prepare(const ScheduleFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(auto config_file, flags.storage.LoadConfig());
-  PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.storage.Resolve(config_file));
-  PFAD_ASSIGN_OR_RAISE(auto config, ResolveSchedule(flags, config_file));
+  schedule::EtarSettings settings;
+  PFAD_ASSIGN_OR_RAISE(settings.storage, flags.storage.Resolve(config_file));
+  PFAD_ASSIGN_OR_RAISE(settings.schedule, ResolveSchedule(flags, config_file));
+  if (settings.schedule.state.empty()) settings.schedule.state = CacheDir() + "/schedule.db";
   PFAD_ASSIGN_OR_RAISE(auto analyze_config, analyze::AnalyzeConfig::Resolve(config_file));
-  PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());
-  schedule::EtarOptions etar;
   if (flags.source == kClickHouseSource) {
     if (flags.objects.empty()) {
       return Status::Invalid(
           "--source clickhouse needs --objects DIR|s3://bucket[/prefix]: where each minute is "
           "exported to from ClickHouse and its report written");
     }
-    PFAD_ASSIGN_OR_RAISE(etar.source, storage::ObjectUri::Parse(flags.objects));
-    PFAD_ASSIGN_OR_RAISE(auto clickhouse_config, flags.clickhouse.Resolve(config_file));
-    PFAD_ASSIGN_OR_RAISE(auto client,
-                         warehouse::ClickHouseClient::Make(std::move(clickhouse_config), DefaultClock()));
-    etar.extract = schedule::ExportFromClickHouse(std::move(client));
+    PFAD_ASSIGN_OR_RAISE(settings.objects, storage::ObjectUri::Parse(flags.objects));
+    PFAD_ASSIGN_OR_RAISE(settings.export_from, flags.clickhouse.Resolve(config_file));
   } else {
     if (!flags.objects.empty() || !flags.clickhouse.url.empty()) {
       return Status::Invalid("--objects and --clickhouse go with --source clickhouse; --source ",
                              flags.source, " is read where the ingester wrote the objects");
     }
-    PFAD_ASSIGN_OR_RAISE(etar.source, storage::ObjectUri::Parse(flags.source));
+    PFAD_ASSIGN_OR_RAISE(settings.objects, storage::ObjectUri::Parse(flags.source));
   }
-  PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(etar.source, storage_config));
-  PFAD_RETURN_NOT_OK(store->CheckContainer(etar.source.Child("x")));
-  etar.analyze = analyze_config.options;
-  // One engine for every minute: with Spark, one session reused across minutes.
-  PFAD_ASSIGN_OR_RAISE(etar.engine, flags.engine.Open(config_file, analyze_config));
-  PFAD_ASSIGN_OR_RAISE(auto fraud_config, fraud::FraudConfig::Resolve(config_file));
-  Overlay(flags.fraud_model, fraud_config.model);
-  Overlay(flags.fraud_alerts_topic, fraud_config.alerts_topic);
-  etar.fraud = schedule::MakeLiveScorer(fraud_config, config.kafka);
-  const std::string state = config.state.empty() ? CacheDir() + "/schedule.db" : config.state;
-  PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open(state));
-  if (!config.DashboardBase().empty()) {
-    PFAD_ASSIGN_OR_RAISE(
-        etar.outbox, schedule::DashboardOutbox::Open(state, schedule::MakeDashboardSender(config.Dashboard()),
-                                                     DefaultClock(), config.outbox));
-  }
-  auto outbox = etar.outbox;
-  if (!flags.start.empty()) {
-    PFAD_ASSIGN_OR_RAISE(auto start, calendar.Parse(flags.start));
-    config.options.start_ms = start.start_ms;
-    config.options.catchup = true;
-  }
-  return Prepared{std::move(config), calendar, std::move(runs), std::move(outbox),
-                  schedule::MakeEtarTask(std::move(etar), std::move(store))};
+  settings.analyze = analyze_config.options;
+  PFAD_ASSIGN_OR_RAISE(settings.fraud, fraud::FraudConfig::Resolve(config_file));
+  Overlay(flags.fraud_model, settings.fraud.model);
+  Overlay(flags.fraud_alerts_topic, settings.fraud.alerts_topic);
+  settings.start = flags.start;
+  settings.open_engine = [&] { return flags.engine.Open(config_file, analyze_config); };
+  return schedule::EtarStage::Make(std::move(settings), DefaultClock());
 }
 
 int Run(const ScheduleFlags& flags) {
@@ -116,18 +90,12 @@ int Run(const ScheduleFlags& flags) {
   const std::string dashboard = config.DashboardBase();
   // Started first (what an earlier run left undelivered goes out now), destroyed last.
   if (prepared->outbox) prepared->outbox->Start(kTick);
-  schedule::MinuteScheduler scheduler(
-      config.Options(), prepared->calendar, DefaultClock(), *prepared->runs, prepared->task,
-      prepared->outbox ? schedule::MakeRunReporter(prepared->outbox) : nullptr);
+  schedule::MinuteScheduler scheduler(config.Options(), prepared->calendar, DefaultClock(), *prepared->runs,
+                                      prepared->task, prepared->RunReporter());
   const std::atomic<bool>& stop = StopOnSignals();
-  std::unique_ptr<schedule::MinuteAnnouncements> announcements;
-  if (!config.announcements.empty()) {
-    // A minute runs the moment its object is announced; the clock (after --delay) is the fallback.
-    auto started = schedule::TriggerAnnouncedMinutes(scheduler, prepared->calendar, config.bootstrap,
-                                                     config.announcements, config.kafka);
-    if (!started.ok()) return ReportError("run", started.status());
-    announcements = *std::move(started);
-  }
+  // A minute runs the moment its object is announced; the clock (after --delay) is the fallback.
+  auto announcements = prepared->FollowAnnouncements(scheduler);
+  if (!announcements.ok()) return ReportError("run", announcements.status());
   const std::string what = flags.source == kClickHouseSource
                                ? fmt::format("exporting from ClickHouse to {} and analyzing", flags.objects)
                                : "analyzing " + flags.source;
@@ -149,8 +117,7 @@ int Backfill(const ScheduleFlags& flags) {
   if (!to.ok()) return ReportError("backfill", to.status());
   if (to->start_ms < from->start_ms) return ReportError("backfill", Status::Invalid("--to is before --from"));
   // Each ended run is printed, and reported to the dashboard's /runs as pfad run does.
-  const schedule::RunObserver reporter =
-      prepared->outbox ? schedule::MakeRunReporter(prepared->outbox) : nullptr;
+  const schedule::RunObserver reporter = prepared->RunReporter();
   auto failed = schedule::Backfill(
       prepared->config.Options(), prepared->calendar, DefaultClock(), *prepared->runs, prepared->task, *from,
       *to, [&reporter](const schedule::RunRecord& run) {
@@ -181,10 +148,8 @@ int Report(const ScheduleFlags& flags) {
     PFAD_ASSIGN_OR_RAISE(auto config, ResolveSchedule(flags, config_file));
     PFAD_ASSIGN_OR_RAISE(auto uri, storage::ObjectUri::Parse(flags.uri));
     PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(uri, storage_config));
-    PFAD_ASSIGN_OR_RAISE(auto text, store->Get(uri));
-    auto report = analyze::ParseReport(text);
-    if (!report.ok()) return Status::Invalid(uri.ToString(), ": ", report.status().message());
-    return schedule::PostReport(config.Dashboard(), analyze::ToJson(*report));
+    PFAD_ASSIGN_OR_RAISE(auto report, analyze::ReadReport(*store, uri));
+    return schedule::PostReport(config.Dashboard(), analyze::ToJson(report));
   };
   const Status st = run();
   return st.ok() ? kOk : ReportError("report", st);
@@ -229,8 +194,9 @@ void AddCommon(CLI::App* cmd, ScheduleFlags& f) {
       "flagged entities, add the report's fraud object (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
   cmd->add_option(
       "--fraud-alerts-topic", f.fraud_alerts_topic,
-      "Kafka topic of the fraud alerts; \"\" = none (default: $PFAD_FRAUD_ALERTS_TOPIC, else [fraud] "
-      "alerts_topic, else user_interactions.fraud; Kafka: [fraud] bootstrap or $PFAD_KAFKA_BOOTSTRAP)");
+      fmt::format("Kafka topic of the fraud alerts; \"\" = none (default: $PFAD_FRAUD_ALERTS_TOPIC, else "
+                  "[fraud] alerts_topic, else {}; Kafka: [fraud] bootstrap or $PFAD_KAFKA_BOOTSTRAP)",
+                  fraud::FraudConfig{}.alerts_topic));
   f.storage.AddTo(*cmd);
   f.engine.AddTo(*cmd);
 }
@@ -260,8 +226,9 @@ void RegisterSchedule(CLI::App& app, int& exit_code) {
                   std::chrono::duration<double>(schedule::ScheduleConfig::kAnnouncedDelay).count()));
   cmd->add_option(
       "--announcements", run->announcements,
-      "follow the ingester's windows topic (e.g. user_interactions.windows): run a minute as soon as "
-      "its object is stored (default: $PFAD_ANNOUNCEMENTS_TOPIC)");
+      fmt::format("follow the ingester's windows topic (e.g. {}): run a minute as soon as its object is "
+                  "stored (default: $PFAD_ANNOUNCEMENTS_TOPIC)",
+                  events::WindowsTopic(events::kEventsTopic)));
   cmd->add_option("--bootstrap", run->bootstrap,
                   "Kafka bootstrap servers (with --announcements; default: $PFAD_KAFKA_BOOTSTRAP)")
       ->default_str(defaults.bootstrap);

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 
+import pyarrow
 import pyarrow.parquet as pq
 
+from conftest import ROOT
 from reference_data import reference_table
 
 
@@ -13,6 +17,33 @@ def test_usage_errors_print_usage_and_exit_2(pfad):
         run = pfad.run(*args)
         assert run.code == 2, (args, run.stderr)
         assert "Usage" in run.stderr, run.stderr
+
+
+def test_version_names_the_build_and_its_libraries(pfad):
+    run = pfad.run("--version")
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    first = re.fullmatch(r"pfad (\S+) \((\S+)\)", lines[0])
+    assert first, run.stdout
+    described = subprocess.run(["git", "-C", str(ROOT), "describe", "--always"], capture_output=True, text=True)
+    if described.returncode == 0:
+        # The commit the binary was built from (the test runs on the tree it was built from).
+        assert first.group(1).removesuffix("-dirty") == described.stdout.strip(), run.stdout
+    assert lines[1] == f"Arrow {pyarrow.__version__}", run.stdout
+    assert re.fullmatch(r"librdkafka \d+\.\d+\.\d+\S*", lines[2]), run.stdout
+
+
+def test_a_mistyped_command_is_named_with_the_closest_one(pfad):
+    run = pfad.run("analyse", "x.parquet")
+    assert run.code == 2, run.stderr
+    assert "unknown command 'analyse' (did you mean 'analyze'?)" in run.stderr, run.stderr
+    run = pfad.run("--log-level", "warn", "bakfill")
+    assert run.code == 2, run.stderr
+    assert "unknown command 'bakfill' (did you mean 'backfill'?)" in run.stderr, run.stderr
+    # Nothing close: no suggestion.
+    run = pfad.run("frobnicate")
+    assert run.code == 2, run.stderr
+    assert "unknown command 'frobnicate'" in run.stderr and "did you mean" not in run.stderr, run.stderr
 
 
 def test_help_documents_exit_codes(pfad):

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -11,19 +10,17 @@
 #include "pfad/common/log.h"
 #include "pfad/dashboard/server.h"
 #include "pfad/demo/services.h"
+#include "pfad/events/topics.h"
 #include "pfad/fraud/graph/window_events.h"
 #include "pfad/fraud/live/live_scorer.h"
 #include "pfad/fraud/models/fraud_model.h"
 #include "pfad/gen/minute_writer.h"
 #include "pfad/ingest/ingester.h"
-#include "pfad/produce/producer.h"
-#include "pfad/schedule/etar.h"
-#include "pfad/schedule/trigger.h"
+#include "pfad/produce/event_producer.h"
+#include "pfad/schedule/etar_stage.h"
 
 namespace pfad::demo {
 namespace {
-
-constexpr const char* kTopic = "user_interactions";
 
 // Minutes the ingester has announced, so the demo knows when the backfill is stored.
 class Announced {
@@ -95,9 +92,6 @@ Result<std::string> TrainStartupModel(const DemoOptions& options, const events::
 }  // namespace
 
 Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
-  // What ingest sets for itself (minute buffers handed back to the system), set
-  // here while the process still has one thread.
-  ::setenv("ARROW_DEFAULT_MEMORY_POOL", "system", /*overwrite=*/0);
   auto log = Logger("demo");
   std::filesystem::create_directories(options.dir);
   PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());
@@ -111,12 +105,13 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   PFAD_ASSIGN_OR_RAISE(auto server, dashboard::DashboardServer::Make(dash));
   PFAD_RETURN_NOT_OK(server->Start());
 
-  const std::string dlq = std::string(kTopic) + ".dlq";
-  const std::string windows = std::string(kTopic) + ".windows";
-  const std::string labels = std::string(kTopic) + ".labels";
-  const std::string alerts = fraud::AlertsTopic(kTopic);
+  const std::string topic(events::kEventsTopic);
+  const std::string dlq = events::DlqTopic(topic);
+  const std::string windows = events::WindowsTopic(topic);
+  const std::string labels = events::LabelsTopic(topic);
+  const std::string alerts = events::AlertsTopic(topic);
   PFAD_ASSIGN_OR_RAISE(auto kafka,
-                       EmbeddedKafka::Start({{kTopic, 6}, {dlq, 1}, {windows, 1}, {labels, 1}, {alerts, 1}}));
+                       EmbeddedKafka::Start({{topic, 6}, {dlq, 1}, {windows, 1}, {labels, 1}, {alerts, 1}}));
   PFAD_ASSIGN_OR_RAISE(auto registry, EmbeddedRegistry::Start());
 
   const Clock& clock = DefaultClock();
@@ -124,42 +119,38 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   auto first = current;
   for (int i = 0; i < options.backfill_minutes; ++i) first = calendar.MinuteOf(first.start_ms - 1);
 
-  const std::string state = (std::filesystem::path(options.dir) / "schedule.db").string();
-  PFAD_ASSIGN_OR_RAISE(auto runs, schedule::RunStore::Open(state));
-  schedule::EtarOptions etar;
-  etar.source = dir;
-  PFAD_ASSIGN_OR_RAISE(
-      etar.outbox,
-      schedule::DashboardOutbox::Open(
-          state, schedule::MakeDashboardSender({.url = "http://127.0.0.1:" + std::to_string(server->port())}),
-          clock));
-  etar.outbox->Start(std::chrono::milliseconds(250));
-  fraud::FraudConfig fraud_config{
-      .model = options.fraud_model, .alerts_topic = alerts, .bootstrap = kafka->bootstrap()};
-  if (fraud_config.model.empty()) {
-    PFAD_ASSIGN_OR_RAISE(fraud_config.model, TrainStartupModel(options, calendar, first));
+  // The same ETAR stage as pfad run, over the ingester's directory, reporting to
+  // the embedded dashboard and following the ingester's announcements.
+  schedule::EtarSettings settings;
+  settings.objects = dir;
+  settings.schedule.dashboard_url = "http://127.0.0.1:" + std::to_string(server->port());
+  settings.schedule.state = (std::filesystem::path(options.dir) / "schedule.db").string();
+  settings.schedule.announcements = windows;
+  settings.schedule.bootstrap = kafka->bootstrap();
+  settings.schedule.delay = std::chrono::seconds(30);  // by clock only when ingest announced nothing
+  settings.schedule.options.retry_delay = std::chrono::seconds(1);
+  settings.schedule.options.catchup = true;
+  settings.schedule.options.start_ms = first.start_ms;
+  settings.fraud = {.model = options.fraud_model, .alerts_topic = alerts, .bootstrap = kafka->bootstrap()};
+  if (settings.fraud.model.empty()) {
+    PFAD_ASSIGN_OR_RAISE(settings.fraud.model, TrainStartupModel(options, calendar, first));
   }
-  etar.fraud = schedule::MakeLiveScorer(fraud_config);
-  schedule::ScheduleOptions sched;
-  sched.delay = std::chrono::seconds(30);  // by clock only when ingest announced nothing
-  sched.retry_delay = std::chrono::seconds(1);
-  sched.catchup = true;
-  sched.start_ms = first.start_ms;
-  schedule::MinuteScheduler scheduler(sched, calendar, clock, *runs, schedule::MakeEtarTask(etar, store),
-                                      schedule::MakeRunReporter(etar.outbox));
+  PFAD_ASSIGN_OR_RAISE(auto etar, schedule::EtarStage::Make(std::move(settings), clock));
+  etar.outbox->Start(std::chrono::milliseconds(250));
+  schedule::MinuteScheduler scheduler(etar.config.Options(), etar.calendar, clock, *etar.runs, etar.task,
+                                      etar.RunReporter());
 
   // Stages stop on Ctrl-C, or when another stage fails.
   std::atomic<bool> stop_stages{false};
   Announced announced;
   PFAD_ASSIGN_OR_RAISE(
       auto announcements,
-      schedule::TriggerAnnouncedMinutes(scheduler, calendar, kafka->bootstrap(), windows, {},
-                                        [&](const schedule::Announcement& a) { announced.Add(a.minute); }));
+      etar.FollowAnnouncements(scheduler, [&](const schedule::Announcement& a) { announced.Add(a.minute); }));
 
   ingest::IngestOptions in;
   in.bootstrap = kafka->bootstrap();
   in.registry_url = registry->url();
-  in.topic = kTopic;
+  in.topic = topic;
   in.group = "pfad-demo";
   in.sink = dir;
   in.windows.grace_ms = options.grace_ms;
@@ -174,7 +165,7 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   produce::ProduceOptions out;
   out.bootstrap = kafka->bootstrap();
   out.registry_url = registry->url();
-  out.topic = kTopic;
+  out.topic = topic;
   out.seed = static_cast<uint64_t>(clock.NowMillis());
   if (options.fraud_share > 0) out.fraud_share = options.fraud_share;
   std::set<std::string> backfill;

@@ -23,6 +23,7 @@
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
+#include "pfad/events/topics.h"
 #include "pfad/ingest/lag.h"
 #include "pfad/ingest/metrics.h"
 #include "pfad/ingest/publishers.h"
@@ -49,7 +50,7 @@ namespace pfad::ingest {
 struct IngestOptions {
   std::string bootstrap = "127.0.0.1:9092";
   std::string registry_url;  // Confluent-compatible base URL
-  std::string topic = "user_interactions";
+  std::string topic{events::kEventsTopic};
   std::string group = "pfad-ingest";
   // Static group membership (group.instance.id): an ingester restarted with the
   // same id takes its partitions back at once instead of waiting for the

@@ -20,8 +20,8 @@ Result<IngestOptions> IngestOptions::Resolve(const ConfigFile& file) {
 }
 
 IngestOptions WithDefaults(IngestOptions options) {
-  if (options.dlq_topic.empty()) options.dlq_topic = options.topic + ".dlq";
-  if (options.windows_topic.empty()) options.windows_topic = options.topic + ".windows";
+  if (options.dlq_topic.empty()) options.dlq_topic = events::DlqTopic(options.topic);
+  if (options.windows_topic.empty()) options.windows_topic = events::WindowsTopic(options.topic);
   return options;
 }
 

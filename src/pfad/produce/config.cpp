@@ -1,4 +1,4 @@
-#include "pfad/produce/producer.h"
+#include "pfad/produce/event_producer.h"
 
 namespace pfad::produce {
 

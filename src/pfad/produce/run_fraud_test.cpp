@@ -9,7 +9,7 @@
 #include "pfad/demo/services.h"
 #include "pfad/kafka/consumer.h"
 #include "pfad/kafka/mock_cluster.h"
-#include "pfad/produce/producer.h"
+#include "pfad/produce/event_producer.h"
 
 namespace pfad::produce {
 namespace {

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pfad/analyze/report_object.h"
 #include "pfad/common/log.h"
 #include "pfad/kafka/publisher.h"
 #include "pfad/warehouse/export.h"
@@ -16,9 +17,10 @@ MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStor
     request.options = options.analyze;
     request.engine = options.engine;
     PFAD_ASSIGN_OR_RAISE(auto outcome, analyze::AnalyzeMinute(*store, *store, request));
-    if (auto* report = std::get_if<analyze::MinuteReport>(&outcome.report); report && options.fraud) {
-      PFAD_ASSIGN_OR_RAISE(report->fraud, options.fraud->ScoreMinute(*store, request.input));
-      PFAD_RETURN_NOT_OK(store->Put(outcome.written_to, analyze::ToJson(outcome.report)));
+    if (std::holds_alternative<analyze::MinuteReport>(outcome.report) && options.fraud) {
+      PFAD_ASSIGN_OR_RAISE(auto fraud, options.fraud->ScoreMinute(*store, request.input));
+      PFAD_RETURN_NOT_OK(
+          analyze::WriteWithFraud(*store, outcome.written_to, outcome.report, std::move(fraud)));
     }
     if (!options.outbox) return Status::OK();
     PFAD_RETURN_NOT_OK(options.outbox->Add("/report", analyze::ToJson(outcome.report)));

@@ -5,6 +5,7 @@
 #include "pfad/common/clock.h"
 #include "pfad/events/generator.h"
 #include "pfad/warehouse/clickhouse_client.h"
+#include "pfad/warehouse/ingest_sinks.h"
 #include "pfad/warehouse/table.h"
 
 namespace pfad::warehouse {
@@ -139,6 +140,31 @@ TEST(Client, NoUrlSaysWhereToSetIt) {
   auto client = ClickHouseClient::Make(ClickHouseConfig{}, DefaultClock());
   ASSERT_FALSE(client.ok());
   EXPECT_NE(client.status().message().find("PFAD_CLICKHOUSE_URL"), std::string::npos);
+}
+
+TEST(IngestSinks, TheObjectStoreThenTheWarehouseAsConfigured) {
+  ingest::IngestOptions options;
+  options.sink = storage::ObjectUri::Parse(::testing::TempDir()).ValueOrDie();
+  const ClickHouseConfig none;
+  ClickHouseConfig clickhouse;
+  clickhouse.url = "http://127.0.0.1:8123/pfad";
+  const Clock& clock = DefaultClock();
+
+  auto objects = MakeIngestSinks(options, {}, none, clock);
+  ASSERT_TRUE(objects.ok()) << objects.status().ToString();
+  ASSERT_EQ(objects->size(), 1u);
+  EXPECT_EQ((*objects)[0]->Name(), options.sink.ToString());
+
+  auto both = MakeIngestSinks(options, {}, clickhouse, clock);
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_NE((*both)[1]->Name().find("pfad.user_interactions"), std::string::npos) << (*both)[1]->Name();
+
+  options.sink = {};
+  auto warehouse_only = MakeIngestSinks(options, {}, clickhouse, clock);
+  ASSERT_TRUE(warehouse_only.ok()) << warehouse_only.status().ToString();
+  EXPECT_EQ(warehouse_only->size(), 1u);
+  EXPECT_TRUE(MakeIngestSinks(options, {}, none, clock).status().IsInvalid());
 }
 
 }  // namespace

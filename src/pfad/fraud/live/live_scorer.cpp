@@ -71,8 +71,6 @@ Result<FraudConfig> FraudConfig::Resolve(const ConfigFile& file) {
   return c;
 }
 
-std::string AlertsTopic(const std::string& events_topic) { return events_topic + ".fraud"; }
-
 std::string AlertToJson(const Alert& alert) {
   nlohmann::ordered_json j;
   j["entity_kind"] = std::string(events::ToString(alert.kind));

@@ -21,6 +21,7 @@
 #include "pfad/analyze/report.h"
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
+#include "pfad/events/topics.h"
 #include "pfad/fraud/models/fraud_model.h"
 #include "pfad/fraud/models/scoring.h"
 #include "pfad/storage/object_store.h"
@@ -46,15 +47,12 @@ namespace pfad::fraud {
 //   top = 10                              # entities in the report's "top" list
 struct FraudConfig {
   std::string model;
-  std::string alerts_topic = "user_interactions.fraud";
+  std::string alerts_topic = events::AlertsTopic(events::kEventsTopic);
   std::string bootstrap = "127.0.0.1:9092";
   int top = 10;
 
   static Result<FraudConfig> Resolve(const ConfigFile& file);
 };
-
-// "<topic>.fraud", the alerts topic of an events topic.
-std::string AlertsTopic(const std::string& events_topic);
 
 // One alert on the alerts topic (JSON, key = entity_id).
 struct Alert {

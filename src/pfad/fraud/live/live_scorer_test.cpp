@@ -92,7 +92,7 @@ TEST(FraudConfig, DefaultsFileAndEnvironment) {
   EXPECT_EQ(c.top, 3);
   EXPECT_EQ(c.alerts_topic, "t.fraud");
   ASSERT_OK_AND_ASSIGN(const auto d, FraudConfig::Resolve(ConfigFile()));
-  EXPECT_EQ(d.alerts_topic, AlertsTopic("user_interactions"));
+  EXPECT_EQ(d.alerts_topic, events::AlertsTopic(events::kEventsTopic));
   EXPECT_EQ(d.top, 10);
 }
 

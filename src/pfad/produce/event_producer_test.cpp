@@ -1,4 +1,4 @@
-#include "pfad/produce/producer.h"
+#include "pfad/produce/event_producer.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -90,7 +90,7 @@ TEST(GenerateOnly, FraudShareMixesInActorsAndGivesEachEntityOneLabel) {
     EXPECT_GE(e.event_timestamp_ms, it->second.first_ms);
     EXPECT_LE(e.event_timestamp_ms, it->second.last_ms);
   }
-  EXPECT_EQ(LabelsTopic(options), "user_interactions.labels");
+  EXPECT_EQ(events::LabelsTopic(options.topic), "user_interactions.labels");
   options.fraud_share = 1.0;
   EXPECT_TRUE(Validate(options).IsInvalid());
 }

@@ -22,6 +22,7 @@
 #include "pfad/common/status.h"
 #include "pfad/events/event.h"
 #include "pfad/events/labels.h"
+#include "pfad/events/topics.h"
 #include "pfad/kafka/client.h"
 
 #include <atomic>
@@ -36,7 +37,7 @@ namespace pfad::produce {
 struct ProduceOptions {
   std::string bootstrap = "127.0.0.1:9092";
   std::string registry_url;  // Confluent-compatible base URL
-  std::string topic = "user_interactions";
+  std::string topic{events::kEventsTopic};
   int workers = 1;
   double rate = 0;                                    // events/s over all workers; 0 = as fast as possible
   std::optional<int64_t> count;                       // stop after this many events
@@ -69,9 +70,6 @@ struct ProduceStats {
   double latency_p99_ms = 0;
   double latency_max_ms = 0;
 };
-
-// The topic labels go to with a fraud share: "<topic>.labels".
-std::string LabelsTopic(const ProduceOptions& options);
 
 // The librdkafka properties a worker starts from (defaults, then overrides).
 kafka::Properties ProducerProperties(const ProduceOptions& options, int worker);

@@ -1,4 +1,4 @@
-#include "pfad/produce/producer.h"
+#include "pfad/produce/event_producer.h"
 
 #include <algorithm>
 #include <array>
@@ -216,8 +216,6 @@ kafka::Properties ProducerProperties(const ProduceOptions& options, int worker) 
   return p;
 }
 
-std::string LabelsTopic(const ProduceOptions& options) { return options.topic + ".labels"; }
-
 Status Validate(const ProduceOptions& options) {
   if (options.workers < 1) return Status::Invalid("--workers must be at least 1");
   if (options.fraud_share && !(*options.fraud_share >= 0 && *options.fraud_share < 1)) {
@@ -270,7 +268,7 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
   std::vector<std::unique_ptr<Deliveries>> deliveries;
   std::vector<std::unique_ptr<kafka::Producer>> producers;
   int32_t partitions = 0;
-  const std::string labels_topic = options.fraud_share ? LabelsTopic(options) : std::string();
+  const std::string labels_topic = options.fraud_share ? events::LabelsTopic(options.topic) : std::string();
   for (int w = 0; w < options.workers; ++w) {
     deliveries.push_back(std::make_unique<Deliveries>());
     deliveries.back()->labels_topic = labels_topic;
