@@ -21,6 +21,7 @@
 #include "pfad/analyze/report.h"
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
+#include "pfad/common/settings.h"
 #include "pfad/fraud/model.h"
 #include "pfad/fraud/scoring.h"
 #include "pfad/storage/object_store.h"
@@ -51,6 +52,8 @@ struct FraudConfig {
   int top = 10;
 
   static Result<FraudConfig> Resolve(const ConfigFile& file);
+  // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
+  static const SettingsTable<FraudConfig>& Settings();
 };
 
 // "<topic>.fraud", the alerts topic of an events topic.
