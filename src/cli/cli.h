@@ -124,5 +124,6 @@ void RegisterDashboard(CLI::App& app, int& exit_code);
 void RegisterSchedule(CLI::App& app, int& exit_code);
 void RegisterDemo(CLI::App& app, int& exit_code);
 void RegisterFraud(CLI::App& app, int& exit_code);
+void RegisterConfig(CLI::App& app, int& exit_code);
 
 }  // namespace pfad::cli

@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
   pfad::cli::RegisterSchedule(app, exit_code);
   pfad::cli::RegisterDemo(app, exit_code);
   pfad::cli::RegisterFraud(app, exit_code);
+  pfad::cli::RegisterConfig(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -14,6 +14,7 @@
 #include "pfad/analyze/report.h"
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
+#include "pfad/common/settings.h"
 #include "pfad/common/status.h"
 #include "pfad/storage/object_store.h"
 
@@ -38,6 +39,8 @@ struct AnalyzeConfig {
   std::string engine = "local";  // "local" or "spark"
 
   static Result<AnalyzeConfig> Resolve(const ConfigFile& file);
+  // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
+  static const SettingsTable<AnalyzeConfig>& Settings();
 };
 
 // Counts the events of one Parquet file. Invalid when the bytes are not a

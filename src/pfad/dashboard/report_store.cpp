@@ -14,13 +14,8 @@ constexpr const char* kSchema =
     "NULL, "
     "error TEXT NOT NULL, updated_ms INTEGER NOT NULL);";
 
-StoredReport Row(sqlite3_stmt* s) {
-  StoredReport r;
-  r.id = sqlite3_column_int64(s, 0);
-  r.received_ms = sqlite3_column_int64(s, 1);
-  r.body = reinterpret_cast<const char*>(sqlite3_column_text(s, 2));
-  return r;
-}
+// A row of SELECT id, received_ms, body.
+StoredReport Row(const SqliteStatement& s) { return StoredReport{s.Int64(0), s.Int64(1), s.Text(2)}; }
 
 }  // namespace
 
@@ -34,30 +29,21 @@ ReportStore::~ReportStore() = default;
 Result<StoredReport> ReportStore::Add(const std::string& body, int64_t received_ms) {
   std::lock_guard lock(mutex_);
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("INSERT INTO reports (received_ms, body) VALUES (?, ?)"));
-  sqlite3_bind_int64(stmt.get(), 1, received_ms);
-  sqlite3_bind_text(stmt.get(), 2, body.data(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return db_->Error("insert");
-  return StoredReport{sqlite3_last_insert_rowid(db_->get()), received_ms, body};
+  PFAD_RETURN_NOT_OK(stmt.BindAll(received_ms, body));
+  PFAD_RETURN_NOT_OK(stmt.Run("insert"));
+  return StoredReport{db_->LastInsertRowId(), received_ms, body};
 }
 
 Status ReportStore::AddAll(const std::vector<std::string>& bodies, int64_t received_ms) {
   std::lock_guard lock(mutex_);
-  PFAD_RETURN_NOT_OK(db_->Exec("BEGIN IMMEDIATE"));
-  const auto insert_all = [&]() -> Status {
-    PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("INSERT INTO reports (received_ms, body) VALUES (?, ?)"));
-    for (const auto& body : bodies) {
-      sqlite3_reset(stmt.get());
-      sqlite3_bind_int64(stmt.get(), 1, received_ms);
-      sqlite3_bind_text(stmt.get(), 2, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
-      if (sqlite3_step(stmt.get()) != SQLITE_DONE) return db_->Error("insert");
-    }
-    return Status::OK();
-  };
-  if (const Status st = insert_all(); !st.ok()) {
-    (void)db_->Exec("ROLLBACK");
-    return st;
+  PFAD_ASSIGN_OR_RAISE(auto transaction, db_->Begin());  // all or none
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("INSERT INTO reports (received_ms, body) VALUES (?, ?)"));
+  for (const auto& body : bodies) {
+    PFAD_RETURN_NOT_OK(stmt.Reset("insert"));
+    PFAD_RETURN_NOT_OK(stmt.BindAll(received_ms, body));
+    PFAD_RETURN_NOT_OK(stmt.Run("insert"));
   }
-  return db_->Exec("COMMIT");
+  return transaction.Commit();
 }
 
 Result<std::optional<StoredReport>> ReportStore::Latest() {
@@ -65,10 +51,9 @@ Result<std::optional<StoredReport>> ReportStore::Latest() {
   PFAD_ASSIGN_OR_RAISE(auto stmt,
                        db_->Prepare("SELECT id, received_ms, body FROM reports WHERE id > "
                                     "(SELECT cleared_through FROM slot) ORDER BY id DESC LIMIT 1"));
-  const int rc = sqlite3_step(stmt.get());
-  if (rc == SQLITE_DONE) return std::optional<StoredReport>();
-  if (rc != SQLITE_ROW) return db_->Error("latest");
-  return std::optional<StoredReport>(Row(stmt.get()));
+  PFAD_ASSIGN_OR_RAISE(const bool row, stmt.Step("latest"));
+  if (!row) return std::optional<StoredReport>();
+  return std::optional<StoredReport>(Row(stmt));
 }
 
 Result<std::vector<StoredReport>> ReportStore::Recent(int limit) {
@@ -83,13 +68,13 @@ Result<std::vector<StoredReport>> ReportStore::Recent(int limit) {
                               "SELECT id, received_ms, body FROM newest k WHERE k.minute IS NULL OR "
                               "NOT EXISTS (SELECT 1 FROM newest n WHERE n.id > k.id AND n.minute = k.minute) "
                               "ORDER BY id DESC LIMIT ?"));
-  sqlite3_bind_int(stmt.get(), 1, std::max(limit, 0) * 4 + 64);
-  sqlite3_bind_int(stmt.get(), 2, limit);
+  PFAD_RETURN_NOT_OK(stmt.BindAll(std::max(limit, 0) * 4 + 64, limit));
   std::vector<StoredReport> out;
-  int rc;
-  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) out.push_back(Row(stmt.get()));
-  if (rc != SQLITE_DONE) return db_->Error("recent");
-  return out;
+  while (true) {
+    PFAD_ASSIGN_OR_RAISE(const bool row, stmt.Step("recent"));
+    if (!row) return out;
+    out.push_back(Row(stmt));
+  }
 }
 
 Status ReportStore::Clear() {
@@ -103,13 +88,9 @@ Status ReportStore::PutRun(const events::RunRecord& run) {
                        db_->Prepare("INSERT INTO runs VALUES (?, ?, ?, ?, ?) ON CONFLICT(minute) DO UPDATE "
                                     "SET state = excluded.state, attempts = excluded.attempts, "
                                     "error = excluded.error, updated_ms = excluded.updated_ms"));
-  sqlite3_bind_text(stmt.get(), 1, run.minute.c_str(), -1, SQLITE_TRANSIENT);
-  BindText(stmt.get(), 2, events::ToString(run.state));
-  sqlite3_bind_int(stmt.get(), 3, run.attempts);
-  sqlite3_bind_text(stmt.get(), 4, run.error.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(stmt.get(), 5, run.updated_ms.value_or(0));
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return db_->Error("write run");
-  return Status::OK();
+  PFAD_RETURN_NOT_OK(stmt.BindAll(run.minute, events::ToString(run.state), run.attempts, run.error,
+                                  run.updated_ms.value_or(0)));
+  return stmt.Run("write run");
 }
 
 Result<std::vector<events::RunRecord>> ReportStore::Runs(int limit, bool failed_only) {
@@ -119,29 +100,28 @@ Result<std::vector<events::RunRecord>> ReportStore::Runs(int limit, bool failed_
                                                   "ORDER BY minute DESC LIMIT ?"
                                                 : "SELECT * FROM runs ORDER BY minute DESC LIMIT ?"));
   int column = 1;
-  if (failed_only) BindText(stmt.get(), column++, events::ToString(events::RunState::kFailed));
-  sqlite3_bind_int(stmt.get(), column, limit);
+  if (failed_only) PFAD_RETURN_NOT_OK(stmt.Bind(column++, events::ToString(events::RunState::kFailed)));
+  PFAD_RETURN_NOT_OK(stmt.Bind(column, limit));
   std::vector<events::RunRecord> out;
-  while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
-    const auto text = [&](int col) {
-      return std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), col)));
-    };
-    PFAD_ASSIGN_OR_RAISE(const auto state, events::ParseRunState(text(1)));
-    out.push_back({.minute = text(0),
+  while (true) {
+    PFAD_ASSIGN_OR_RAISE(const bool row, stmt.Step("read runs"));
+    if (!row) return out;
+    PFAD_ASSIGN_OR_RAISE(const auto state, events::ParseRunState(stmt.Text(1)));
+    out.push_back({.minute = stmt.Text(0),
                    .state = state,
-                   .attempts = sqlite3_column_int(stmt.get(), 2),
-                   .error = text(3),
-                   .updated_ms = sqlite3_column_int64(stmt.get(), 4)});
+                   .attempts = stmt.Int(2),
+                   .error = stmt.Text(3),
+                   .updated_ms = stmt.Int64(4)});
   }
-  return out;
 }
 
 Result<int64_t> ReportStore::FailedRunCount() {
   std::lock_guard lock(mutex_);
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT COUNT(*) FROM runs WHERE state = ?"));
-  BindText(stmt.get(), 1, events::ToString(events::RunState::kFailed));
-  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return db_->Error("count runs");
-  return sqlite3_column_int64(stmt.get(), 0);
+  PFAD_RETURN_NOT_OK(stmt.Bind(1, events::ToString(events::RunState::kFailed)));
+  PFAD_ASSIGN_OR_RAISE(const bool row, stmt.Step("count runs"));
+  if (!row) return db_->Error("count runs");
+  return stmt.Int64(0);
 }
 
 }  // namespace pfad::dashboard

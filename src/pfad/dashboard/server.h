@@ -17,6 +17,7 @@
 
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
+#include "pfad/common/settings.h"
 #include "pfad/common/status.h"
 #include "pfad/dashboard/report_store.h"
 #include "pfad/http/secret.h"
@@ -48,6 +49,8 @@ struct DashboardConfig {
   int threads = 1;  // event loops (connections and streams cost no thread each)
 
   static Result<DashboardConfig> Resolve(const ConfigFile& file);
+  // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
+  static const SettingsTable<DashboardConfig>& Settings();
 };
 
 // Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost).

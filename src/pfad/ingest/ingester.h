@@ -22,6 +22,7 @@
 
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
+#include "pfad/common/settings.h"
 #include "pfad/common/status.h"
 #include "pfad/events/topics.h"
 #include "pfad/ingest/lag.h"
@@ -76,6 +77,8 @@ struct IngestOptions {
   // Defaults, then the config file's [ingest] table (registry, sink), then the
   // environment (PFAD_REGISTRY_URL, PFAD_INGEST_SINK).
   static Result<IngestOptions> Resolve(const ConfigFile& file);
+  // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
+  static const SettingsTable<IngestOptions>& Settings();
 };
 
 // Sets options' defaults that depend on others (DLQ and windows topic names).

@@ -2,18 +2,43 @@
 // defaults, validation, and the librdkafka properties they give.
 #include "pfad/ingest/ingester.h"
 
+namespace pfad {
+
+// The sink is a location: "" = none, anything else must parse as one.
+template <>
+struct SettingValue<storage::ObjectUri> {
+  static Result<bool> FromFile(const ConfigFile& file, const std::string& key, storage::ObjectUri& field) {
+    std::string text;
+    PFAD_ASSIGN_OR_RAISE(const bool found, SettingValue<std::string>::FromFile(file, key, text));
+    if (found) PFAD_RETURN_NOT_OK(FromEnv(nullptr, text, field));
+    return found;
+  }
+  static Status FromEnv(const char* /*variable*/, const std::string& text, storage::ObjectUri& field) {
+    if (text.empty()) return Status::OK();
+    PFAD_ASSIGN_OR_RAISE(field, storage::ObjectUri::Parse(text));
+    return Status::OK();
+  }
+  static std::string ToText(const storage::ObjectUri& uri) { return uri.ToString(); }
+};
+
+}  // namespace pfad
+
 namespace pfad::ingest {
 
+const SettingsTable<IngestOptions>& IngestOptions::Settings() {
+  static const SettingsTable<IngestOptions> table({
+      {"ingest.registry",
+       &IngestOptions::registry_url,
+       {.env = {"PFAD_REGISTRY_URL"}, .description = "schema registry base URL"}},
+      {"ingest.sink",
+       &IngestOptions::sink,
+       {.env = {"PFAD_INGEST_SINK"}, .description = "directory or s3://bucket[/prefix] the minutes go to"}},
+  });
+  return table;
+}
+
 Result<IngestOptions> IngestOptions::Resolve(const ConfigFile& file) {
-  IngestOptions o;
-  std::string sink;
-  PFAD_RETURN_NOT_OK(file.ReadInto("ingest.registry", o.registry_url));
-  PFAD_RETURN_NOT_OK(file.ReadInto("ingest.sink", sink));
-  if (auto v = GetEnv("PFAD_REGISTRY_URL")) o.registry_url = *v;
-  if (auto v = GetEnv("PFAD_INGEST_SINK")) sink = *v;
-  if (!sink.empty()) {
-    PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(sink));
-  }
+  PFAD_ASSIGN_OR_RAISE(auto o, Settings().Resolve(file));
   PFAD_ASSIGN_OR_RAISE(o.properties, kafka::ConfiguredProperties(file));
   PFAD_ASSIGN_OR_RAISE(o.topics, kafka::TopicDefaults::Resolve(file));
   return o;

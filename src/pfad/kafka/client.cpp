@@ -43,26 +43,26 @@ Result<Properties> ConfiguredProperties(const ConfigFile& file) {
 
 Status CheckProperties(const Properties& properties) { return internal::MakeConf(properties).status(); }
 
-Result<TopicDefaults> TopicDefaults::Resolve(const ConfigFile& file) {
-  TopicDefaults defaults;
-  PFAD_RETURN_NOT_OK(file.ReadInto("topics.replication_factor", defaults.replication_factor));
-  if (auto v = GetEnv("PFAD_TOPIC_REPLICATION_FACTOR")) {
-    try {
-      size_t used = 0;
-      defaults.replication_factor = std::stoi(*v, &used);
-      if (used != v->size()) throw std::invalid_argument(*v);
-    } catch (const std::exception&) {
-      return Status::Invalid("PFAD_TOPIC_REPLICATION_FACTOR must be an integer, not '", EscapeUntrusted(*v),
-                             "'");
-    }
-  }
-  if (defaults.replication_factor == 0 || defaults.replication_factor < -1) {
-    return Status::Invalid(
-        "the topics' replication factor must be -1 (the broker's default) or at least 1, not ",
-        defaults.replication_factor);
-  }
-  return defaults;
+const SettingsTable<TopicDefaults>& TopicDefaults::Settings() {
+  static const SettingsTable<TopicDefaults> table(
+      {
+          {"topics.replication_factor",
+           &TopicDefaults::replication_factor,
+           {.env = {"PFAD_TOPIC_REPLICATION_FACTOR"},
+            .description = "replication factor of the side topics PFAD creates (-1 = the broker's default)"}},
+      },
+      {[](const TopicDefaults& d) -> Status {
+        if (d.replication_factor == 0 || d.replication_factor < -1) {
+          return Status::Invalid(
+              "the topics' replication factor must be -1 (the broker's default) or at least 1, not ",
+              d.replication_factor);
+        }
+        return Status::OK();
+      }});
+  return table;
 }
+
+Result<TopicDefaults> TopicDefaults::Resolve(const ConfigFile& file) { return Settings().Resolve(file); }
 
 std::string LibraryVersion() { return rd_kafka_version_str(); }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "pfad/common/config_file.h"
+#include "pfad/common/settings.h"
 #include "pfad/common/status.h"
 
 #include <map>
@@ -59,6 +60,8 @@ Status CheckProperties(const Properties& properties);
 struct TopicDefaults {
   int replication_factor = -1;
   static Result<TopicDefaults> Resolve(const ConfigFile& file);
+  // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
+  static const SettingsTable<TopicDefaults>& Settings();
 };
 
 // The librdkafka version string, for logs.

@@ -19,6 +19,7 @@
 
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
+#include "pfad/common/settings.h"
 #include "pfad/common/status.h"
 #include "pfad/events/event.h"
 #include "pfad/events/labels.h"
@@ -57,6 +58,8 @@ struct ProduceOptions {
   // the [kafka] table (librdkafka properties) of the config file <-
   // PFAD_KAFKA_BOOTSTRAP / PFAD_REGISTRY_URL.
   static Result<ProduceOptions> Resolve(const ConfigFile& file);
+  // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
+  static const SettingsTable<ProduceOptions>& Settings();
 };
 
 struct ProduceStats {

@@ -1,28 +1,55 @@
+// ScheduleConfig: its settings table (defaults <- [schedule] <- environment) and what it derives.
 #include "pfad/schedule/config.h"
 
 namespace pfad::schedule {
 
-Result<ScheduleConfig> ScheduleConfig::Resolve(const ConfigFile& file) {
-  ScheduleConfig c;
-  PFAD_RETURN_NOT_OK(file.ReadInto("schedule.dashboard", c.dashboard_url));
-  PFAD_RETURN_NOT_OK(file.ReadInto("schedule.token", c.token));
-  PFAD_RETURN_NOT_OK(file.ReadInto("schedule.dashboard_ca", c.dashboard_ca));
-  PFAD_RETURN_NOT_OK(file.ReadInto("schedule.state", c.state));
-  PFAD_RETURN_NOT_OK(file.ReadInto("schedule.announcements", c.announcements));
-  PFAD_RETURN_NOT_OK(file.ReadInto("schedule.bootstrap", c.bootstrap));
-  PFAD_RETURN_NOT_OK(file.ReadInto("schedule.max_active_runs", c.options.max_active_runs));
-  PFAD_RETURN_NOT_OK(file.ReadInto("schedule.retries", c.options.retries));
-  PFAD_RETURN_NOT_OK(file.ReadSecondsInto("schedule.retry_delay_s", c.options.retry_delay));
-  PFAD_RETURN_NOT_OK(file.ReadSecondsInto("schedule.dashboard_max_backoff_s", c.outbox.max_backoff));
-  PFAD_RETURN_NOT_OK(file.ReadSecondsInto("schedule.report_wait_s", c.report_wait));
-  PFAD_ASSIGN_OR_RAISE(c.delay, file.GetSeconds("schedule.delay_s"));
-  PFAD_ASSIGN_OR_RAISE(c.kafka, kafka::ConfiguredProperties(file));
+const SettingsTable<ScheduleConfig>& ScheduleConfig::Settings() {
+  using C = ScheduleConfig;
+  static const SettingsTable<C> table({
+      {"schedule.dashboard",
+       &C::dashboard_url,
+       {.env = {"PFAD_DASHBOARD_URL"}, .description = "dashboard base URL; empty = do not post"}},
+      {"schedule.token",
+       &C::token,
+       {.env = {"PFAD_DASHBOARD_TOKEN"}, .description = "the dashboard's bearer token", .secret = true}},
+      {"schedule.dashboard_ca",
+       &C::dashboard_ca,
+       {.env = {"PFAD_DASHBOARD_CA"},
+        .description = "PEM CA file trusted for an https:// dashboard; empty = the system's"}},
+      {"schedule.state", &C::state, {.description = "run-state database; empty = the command's default"}},
+      {"schedule.announcements",
+       &C::announcements,
+       {.env = {"PFAD_ANNOUNCEMENTS_TOPIC"},
+        .description = "the ingester's windows topic to follow; empty = by the clock only"}},
+      {"schedule.bootstrap",
+       &C::bootstrap,
+       {.env = {"PFAD_KAFKA_BOOTSTRAP"}, .description = "Kafka bootstrap servers, for the announcements"}},
+      {"schedule.max_active_runs",
+       [](auto& c) -> auto& { return c.options.max_active_runs; },
+       {.description = "minutes analyzed at once"}},
+      {"schedule.retries",
+       [](auto& c) -> auto& { return c.options.retries; },
+       {.description = "attempts after the first failed one"}},
+      {"schedule.retry_delay_s",
+       [](auto& c) -> auto& { return c.options.retry_delay; },
+       {.unit = "s", .description = "wait before a failed run's next attempt"}},
+      {"schedule.dashboard_max_backoff_s",
+       [](auto& c) -> auto& { return c.outbox.max_backoff; },
+       {.unit = "s", .description = "longest wait between attempts to reach the dashboard"}},
+      {"schedule.report_wait_s",
+       &C::report_wait,
+       {.unit = "s", .description = "backfill: how long it waits for the dashboard to take the reports"}},
+      {"schedule.delay_s",
+       &C::delay,
+       {.unit = "s",
+        .description = "how long after its end a minute runs; unset = 5, or 60 following announcements"}},
+  });
+  return table;
+}
 
-  if (auto v = GetEnv("PFAD_DASHBOARD_URL")) c.dashboard_url = *v;
-  if (auto v = GetEnv("PFAD_DASHBOARD_TOKEN")) c.token = *v;
-  if (auto v = GetEnv("PFAD_DASHBOARD_CA")) c.dashboard_ca = *v;
-  if (auto v = GetEnv("PFAD_ANNOUNCEMENTS_TOPIC")) c.announcements = *v;
-  if (auto v = GetEnv("PFAD_KAFKA_BOOTSTRAP")) c.bootstrap = *v;
+Result<ScheduleConfig> ScheduleConfig::Resolve(const ConfigFile& file) {
+  PFAD_ASSIGN_OR_RAISE(auto c, Settings().Resolve(file));
+  PFAD_ASSIGN_OR_RAISE(c.kafka, kafka::ConfiguredProperties(file));
   return c;
 }
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include "pfad/common/config_file.h"
+#include "pfad/common/settings.h"
 #include "pfad/common/status.h"
 #include "pfad/kafka/client.h"
 #include "pfad/schedule/outbox.h"
@@ -51,6 +52,8 @@ struct ScheduleConfig {
   std::chrono::milliseconds report_wait{120'000};
 
   static Result<ScheduleConfig> Resolve(const ConfigFile& file);
+  // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
+  static const SettingsTable<ScheduleConfig>& Settings();
   // The scheduler's options, the clock's delay included.
   [[nodiscard]] ScheduleOptions Options() const;
   // The dashboard's base URL without trailing slashes.

@@ -54,9 +54,8 @@ Status DashboardOutbox::Add(const std::string& path, const std::string& body) {
   {
     std::lock_guard lock(db_mutex_);
     PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("INSERT INTO outbox (path, body) VALUES (?, ?)"));
-    BindText(stmt.get(), 1, path);
-    BindText(stmt.get(), 2, body);
-    if (sqlite3_step(stmt.get()) != SQLITE_DONE) return db_->Error("store a message for the dashboard");
+    PFAD_RETURN_NOT_OK(stmt.BindAll(path, body));
+    PFAD_RETURN_NOT_OK(stmt.Run("store a message for the dashboard"));
   }
   {
     std::lock_guard lock(wake_mutex_);
@@ -69,27 +68,24 @@ Status DashboardOutbox::Add(const std::string& path, const std::string& body) {
 Result<std::optional<DashboardOutbox::Message>> DashboardOutbox::Oldest() {
   std::lock_guard lock(db_mutex_);
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT id, path, body FROM outbox ORDER BY id LIMIT 1"));
-  const int rc = sqlite3_step(stmt.get());
-  if (rc == SQLITE_DONE) return std::optional<Message>();
-  if (rc != SQLITE_ROW) return db_->Error("read the outbox");
-  return std::optional<Message>(Message{sqlite3_column_int64(stmt.get(), 0),
-                                        reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 1)),
-                                        reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 2))});
+  PFAD_ASSIGN_OR_RAISE(const bool row, stmt.Step("read the outbox"));
+  if (!row) return std::optional<Message>();
+  return std::optional<Message>(Message{stmt.Int64(0), stmt.Text(1), stmt.Text(2)});
 }
 
 Status DashboardOutbox::Delete(int64_t id) {
   std::lock_guard lock(db_mutex_);
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("DELETE FROM outbox WHERE id = ?"));
-  sqlite3_bind_int64(stmt.get(), 1, id);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return db_->Error("delete a delivered message");
-  return Status::OK();
+  PFAD_RETURN_NOT_OK(stmt.Bind(1, id));
+  return stmt.Run("delete a delivered message");
 }
 
 Result<int64_t> DashboardOutbox::Pending() {
   std::lock_guard lock(db_mutex_);
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT COUNT(*) FROM outbox"));
-  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return db_->Error("count the outbox");
-  return sqlite3_column_int64(stmt.get(), 0);
+  PFAD_ASSIGN_OR_RAISE(const bool row, stmt.Step("count the outbox"));
+  if (!row) return db_->Error("count the outbox");
+  return stmt.Int64(0);
 }
 
 Result<int64_t> DashboardOutbox::DeliverDue() {

@@ -7,25 +7,25 @@
 namespace pfad::schedule {
 namespace {
 
-Result<RunRecord> ReadRecord(sqlite3_stmt* s) {
+// A row of SELECT minute, start_ms, state, attempts, error.
+Result<RunRecord> ReadRecord(const SqliteStatement& s) {
   RunRecord r;
-  r.minute = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-  r.start_ms = sqlite3_column_int64(s, 1);
-  PFAD_ASSIGN_OR_RAISE(r.state,
-                       events::ParseRunState(reinterpret_cast<const char*>(sqlite3_column_text(s, 2))));
-  r.attempts = sqlite3_column_int(s, 3);
-  const auto* err = sqlite3_column_text(s, 4);
-  r.error = err ? reinterpret_cast<const char*>(err) : "";
+  r.minute = s.Text(0);
+  r.start_ms = s.Int64(1);
+  PFAD_ASSIGN_OR_RAISE(r.state, events::ParseRunState(s.Text(2)));
+  r.attempts = s.Int(3);
+  r.error = s.Text(4);  // NULL reads as ""
   return r;
 }
 
-Result<std::vector<RunRecord>> ReadAll(sqlite3_stmt* s) {
+Result<std::vector<RunRecord>> ReadAll(SqliteStatement& s) {
   std::vector<RunRecord> out;
-  while (sqlite3_step(s) == SQLITE_ROW) {
+  while (true) {
+    PFAD_ASSIGN_OR_RAISE(const bool row, s.Step("read runs"));
+    if (!row) return out;
     PFAD_ASSIGN_OR_RAISE(auto record, ReadRecord(s));
     out.push_back(std::move(record));
   }
-  return out;
 }
 
 }  // namespace
@@ -51,39 +51,32 @@ Status RunStore::Put(const RunRecord& r) {
                                     "ON CONFLICT(minute) DO UPDATE SET state = excluded.state, "
                                     "attempts = excluded.attempts, error = excluded.error, "
                                     "updated_ms = excluded.updated_ms"));
-  sqlite3_bind_text(stmt.get(), 1, r.minute.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(stmt.get(), 2, r.start_ms);
-  BindText(stmt.get(), 3, events::ToString(r.state));
-  sqlite3_bind_int(stmt.get(), 4, r.attempts);
-  sqlite3_bind_text(stmt.get(), 5, r.error.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return db_->Error("write run");
-  return Status::OK();
+  PFAD_RETURN_NOT_OK(stmt.BindAll(r.minute, r.start_ms, events::ToString(r.state), r.attempts, r.error));
+  return stmt.Run("write run");
 }
 
 Result<std::vector<RunRecord>> RunStore::Unfinished() {
   std::lock_guard lock(mutex_);
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT minute, start_ms, state, attempts, error FROM runs "
                                                "WHERE state IN (?, ?) ORDER BY start_ms"));
-  BindText(stmt.get(), 1, events::ToString(RunState::kQueued));
-  BindText(stmt.get(), 2, events::ToString(RunState::kRunning));
-  return ReadAll(stmt.get());
+  PFAD_RETURN_NOT_OK(stmt.BindAll(events::ToString(RunState::kQueued), events::ToString(RunState::kRunning)));
+  return ReadAll(stmt);
 }
 
 Result<std::optional<int64_t>> RunStore::LastScheduledStart() {
   std::lock_guard lock(mutex_);
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT MAX(start_ms) FROM runs"));
-  if (sqlite3_step(stmt.get()) != SQLITE_ROW || sqlite3_column_type(stmt.get(), 0) == SQLITE_NULL) {
-    return std::optional<int64_t>();
-  }
-  return std::optional<int64_t>(sqlite3_column_int64(stmt.get(), 0));
+  PFAD_ASSIGN_OR_RAISE(const bool row, stmt.Step("read the last scheduled minute"));
+  if (!row || stmt.IsNull(0)) return std::optional<int64_t>();  // no runs yet
+  return std::optional<int64_t>(stmt.Int64(0));
 }
 
 Result<std::vector<RunRecord>> RunStore::Recent(int limit) {
   std::lock_guard lock(mutex_);
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT minute, start_ms, state, attempts, error FROM runs "
                                                "ORDER BY start_ms DESC LIMIT ?"));
-  sqlite3_bind_int(stmt.get(), 1, limit);
-  return ReadAll(stmt.get());
+  PFAD_RETURN_NOT_OK(stmt.Bind(1, limit));
+  return ReadAll(stmt);
 }
 
 // ---- MinuteScheduler ------------------------------------------------------------

@@ -163,14 +163,22 @@ Result<SparkRemote> SparkRemote::Parse(std::string_view url) {
 
 std::string SparkRemote::ToString() const { return std::string(kScheme) + host + ":" + std::to_string(port); }
 
-Result<SparkConfig> SparkConfig::Resolve(const ConfigFile& file) {
-  SparkConfig config;
-  PFAD_RETURN_NOT_OK(file.ReadInto("analyze.spark_remote", config.remote));
-  PFAD_RETURN_NOT_OK(file.ReadInto("analyze.spark_connect_timeout_s", config.connect_timeout_s));
-  PFAD_RETURN_NOT_OK(file.ReadInto("analyze.spark_timeout_s", config.request_timeout_s));
-  if (const char* env = std::getenv("PFAD_SPARK_REMOTE"); env != nullptr && *env != '\0') config.remote = env;
-  return config;
+const SettingsTable<SparkConfig>& SparkConfig::Settings() {
+  static const SettingsTable<SparkConfig> table({
+      {"analyze.spark_remote",
+       &SparkConfig::remote,
+       {.env = {"PFAD_SPARK_REMOTE"}, .description = "Spark Connect server (sc://host[:port])"}},
+      {"analyze.spark_connect_timeout_s",
+       &SparkConfig::connect_timeout_s,
+       {.unit = "s", .description = "how long to wait for the server when the session opens"}},
+      {"analyze.spark_timeout_s",
+       &SparkConfig::request_timeout_s,
+       {.unit = "s", .description = "one query, start to last result"}},
+  });
+  return table;
 }
+
+Result<SparkConfig> SparkConfig::Resolve(const ConfigFile& file) { return Settings().Resolve(file); }
 
 // ---------------------------------------------------------------------------
 // Errors

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "pfad/common/config_file.h"
+#include "pfad/common/settings.h"
 #include "pfad/common/status.h"
 
 #include <arrow/type_fwd.h>
@@ -44,6 +45,8 @@ struct SparkConfig {
   // Defaults <- [analyze] spark_remote / spark_connect_timeout_s / spark_timeout_s
   // of the config file <- PFAD_SPARK_REMOTE.
   static Result<SparkConfig> Resolve(const ConfigFile& file);
+  // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
+  static const SettingsTable<SparkConfig>& Settings();
 };
 
 // The result of one query: its Arrow record batches, in order.

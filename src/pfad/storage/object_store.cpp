@@ -18,11 +18,6 @@ constexpr std::string_view kS3Prefix = "s3://";
 constexpr std::string_view kS3aPrefix = "s3a://";
 constexpr std::string_view kFilePrefix = "file://";
 
-const char* Env(const char* name) {
-  const char* v = std::getenv(name);
-  return (v != nullptr && *v != '\0') ? v : nullptr;
-}
-
 }  // namespace
 
 // ---- ObjectUri -------------------------------------------------------------
@@ -117,42 +112,6 @@ std::string ObjectUri::FsPath() const {
   std::error_code ec;
   auto abs = std::filesystem::absolute(key, ec);
   return (ec ? std::filesystem::path(key) : abs).lexically_normal().string();
-}
-
-// ---- StorageConfig -----------------------------------------------------------
-
-StorageConfig StorageConfig::FromEnvironment(StorageConfig base) {
-  if (const char* v = Env("PFAD_S3_ENDPOINT")) {
-    base.endpoint = v;
-  } else if (const char* v2 = Env("AWS_ENDPOINT_URL_S3")) {
-    base.endpoint = v2;
-  } else if (const char* v3 = Env("AWS_ENDPOINT_URL")) {
-    base.endpoint = v3;
-  }
-  if (const char* v = Env("AWS_REGION")) {
-    base.region = v;
-  } else if (const char* v2 = Env("AWS_DEFAULT_REGION")) {
-    base.region = v2;
-  }
-  if (const char* v = Env("AWS_ACCESS_KEY_ID")) base.access_key = v;
-  if (const char* v = Env("AWS_SECRET_ACCESS_KEY")) base.secret_key = v;
-  if (const char* v = Env("AWS_SESSION_TOKEN")) base.session_token = v;
-  return base;
-}
-
-Result<StorageConfig> StorageConfig::Resolve(const ConfigFile& file) {
-  StorageConfig config;
-  PFAD_RETURN_NOT_OK(file.ReadInto("storage.endpoint", config.endpoint));
-  PFAD_RETURN_NOT_OK(file.ReadInto("storage.region", config.region));
-  PFAD_RETURN_NOT_OK(file.ReadInto("storage.access_key", config.access_key));
-  PFAD_RETURN_NOT_OK(file.ReadInto("storage.secret_key", config.secret_key));
-  PFAD_ASSIGN_OR_RAISE(auto connect, file.GetDouble("storage.connect_timeout_s"));
-  if (connect) config.connect_timeout_s = *connect;
-  PFAD_ASSIGN_OR_RAISE(auto request, file.GetDouble("storage.request_timeout_s"));
-  if (request) config.request_timeout_s = *request;
-  PFAD_ASSIGN_OR_RAISE(auto attempts, file.GetInt("storage.max_attempts"));
-  if (attempts) config.max_attempts = static_cast<int>(*attempts);
-  return FromEnvironment(std::move(config));
 }
 
 // ---- ObjectStore -------------------------------------------------------------

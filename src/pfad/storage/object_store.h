@@ -17,6 +17,7 @@
 #pragma once
 
 #include "pfad/common/config_file.h"
+#include "pfad/common/settings.h"
 #include "pfad/common/status.h"
 
 #include <arrow/filesystem/type_fwd.h>
@@ -71,6 +72,8 @@ struct StorageConfig {
   static StorageConfig FromEnvironment(StorageConfig base);
   // Defaults <- [storage] of the config file <- environment.
   static Result<StorageConfig> Resolve(const ConfigFile& file);
+  // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
+  static const SettingsTable<StorageConfig>& Settings();
 };
 
 struct ObjectInfo {

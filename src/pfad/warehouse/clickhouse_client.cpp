@@ -61,17 +61,27 @@ std::string UrlEncode(std::string_view text) {
 
 }  // namespace
 
+const SettingsTable<ClickHouseConfig>& ClickHouseConfig::Settings() {
+  using C = ClickHouseConfig;
+  static const SettingsTable<C> table({
+      {"clickhouse.url",
+       &C::url,
+       {.env = {"PFAD_CLICKHOUSE_URL"},
+        .description = "HTTP URL of the server: http://host:port/<database>"}},
+      {"clickhouse.user",
+       &C::user,
+       {.env = {"PFAD_CLICKHOUSE_USER", "CLICKHOUSE_USER"}, .description = "ClickHouse user"}},
+      {"clickhouse.password",
+       &C::password,
+       {.env = {"PFAD_CLICKHOUSE_PASSWORD", "CLICKHOUSE_PASSWORD"},
+        .description = "ClickHouse password",
+        .secret = true}},
+  });
+  return table;
+}
+
 Result<ClickHouseConfig> ClickHouseConfig::Resolve(const ConfigFile& file) {
-  ClickHouseConfig c;
-  PFAD_RETURN_NOT_OK(file.ReadInto("clickhouse.url", c.url));
-  PFAD_RETURN_NOT_OK(file.ReadInto("clickhouse.user", c.user));
-  PFAD_RETURN_NOT_OK(file.ReadInto("clickhouse.password", c.password));
-  if (auto v = GetEnv("PFAD_CLICKHOUSE_URL")) c.url = *v;
-  if (auto v = GetEnv("CLICKHOUSE_USER")) c.user = *v;
-  if (auto v = GetEnv("CLICKHOUSE_PASSWORD")) c.password = *v;
-  if (auto v = GetEnv("PFAD_CLICKHOUSE_USER")) c.user = *v;
-  if (auto v = GetEnv("PFAD_CLICKHOUSE_PASSWORD")) c.password = *v;
-  return c;
+  return Settings().Resolve(file);
 }
 
 Result<ClickHouseEndpoint> ClickHouseEndpoint::Parse(std::string_view url) {

@@ -19,6 +19,7 @@
 
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
+#include "pfad/common/settings.h"
 #include "pfad/common/status.h"
 
 #include <chrono>
@@ -37,6 +38,8 @@ struct ClickHouseConfig {
 
   // Defaults, then `[clickhouse]` of the config file, then the environment.
   static Result<ClickHouseConfig> Resolve(const ConfigFile& file);
+  // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
+  static const SettingsTable<ClickHouseConfig>& Settings();
 };
 
 // The parts of a ClickHouse URL.

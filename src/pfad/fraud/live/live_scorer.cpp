@@ -58,18 +58,23 @@ ModelSummary ModelSummary::Of(const FraudModel& model) {
   return m;
 }
 
-Result<FraudConfig> FraudConfig::Resolve(const ConfigFile& file) {
-  FraudConfig c;
-  PFAD_RETURN_NOT_OK(file.ReadInto("fraud.model", c.model));
-  PFAD_RETURN_NOT_OK(file.ReadInto("fraud.alerts_topic", c.alerts_topic));
-  PFAD_RETURN_NOT_OK(file.ReadInto("fraud.bootstrap", c.bootstrap));
-  PFAD_RETURN_NOT_OK(file.ReadInto("fraud.top", c.top));
-  if (auto v = GetEnv("PFAD_FRAUD_MODEL")) c.model = *v;
-  if (auto v = GetEnv("PFAD_FRAUD_ALERTS_TOPIC")) c.alerts_topic = *v;
-  if (auto v = GetEnv("PFAD_KAFKA_BOOTSTRAP")) c.bootstrap = *v;
-  if (c.top < 0) return Status::Invalid("[fraud] top must be 0 or more, not ", c.top);
-  return c;
+const SettingsTable<FraudConfig>& FraudConfig::Settings() {
+  static const SettingsTable<FraudConfig> table({
+      {"fraud.model",
+       &FraudConfig::model,
+       {.env = {"PFAD_FRAUD_MODEL"}, .description = "model file for live scoring; empty = no scoring"}},
+      {"fraud.alerts_topic",
+       &FraudConfig::alerts_topic,
+       {.env = {"PFAD_FRAUD_ALERTS_TOPIC"}, .description = "topic of the alerts; empty = no alerts"}},
+      {"fraud.bootstrap",
+       &FraudConfig::bootstrap,
+       {.env = {"PFAD_KAFKA_BOOTSTRAP"}, .description = "Kafka bootstrap servers, for the alerts"}},
+      {"fraud.top", &FraudConfig::top, {.description = "entities in the report's top list", .min = 0}},
+  });
+  return table;
 }
+
+Result<FraudConfig> FraudConfig::Resolve(const ConfigFile& file) { return Settings().Resolve(file); }
 
 std::string AlertToJson(const Alert& alert) {
   nlohmann::ordered_json j;

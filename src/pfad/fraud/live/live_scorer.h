@@ -21,6 +21,7 @@
 #include "pfad/analyze/report.h"
 #include "pfad/common/clock.h"
 #include "pfad/common/config_file.h"
+#include "pfad/common/settings.h"
 #include "pfad/events/topics.h"
 #include "pfad/fraud/models/fraud_model.h"
 #include "pfad/fraud/models/scoring.h"
@@ -52,6 +53,8 @@ struct FraudConfig {
   int top = 10;
 
   static Result<FraudConfig> Resolve(const ConfigFile& file);
+  // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
+  static const SettingsTable<FraudConfig>& Settings();
 };
 
 // One alert on the alerts topic (JSON, key = entity_id).

@@ -1,4 +1,4 @@
-#include "pfad/common/clock.h"
+// The component loggers and the escaping of untrusted text in their lines (see log.h).
 #include "pfad/common/log.h"
 
 #include <spdlog/pattern_formatter.h>
@@ -7,12 +7,6 @@
 #include <mutex>
 
 namespace pfad {
-
-const Clock& DefaultClock() {
-  static const SystemClock clock;
-  return clock;
-}
-
 namespace {
 std::mutex g_log_mutex;
 spdlog::level::level_enum g_level = spdlog::level::warn;
