@@ -8,14 +8,12 @@
 
 #include "cli.h"
 #include "pfad/analyze/analyze.h"
-#include "pfad/analyze/report_object.h"
 #include "pfad/fraud/eval/evaluate.h"
 #include "pfad/fraud/eval/render.h"
-#include "pfad/fraud/graph/graph_features.h"
 #include "pfad/fraud/graph/truth.h"
-#include "pfad/fraud/graph/window_events.h"
 #include "pfad/fraud/graph/window_features.h"
 #include "pfad/fraud/live/live_scorer.h"
+#include "pfad/fraud/live/minute_score.h"
 #include "pfad/fraud/models/fraud_model.h"
 #include "pfad/fraud/models/scoring.h"
 #include "pfad/schedule/etar.h"
@@ -141,30 +139,18 @@ Status RunScore(const ScoreFlags& flags) {
     PFAD_RETURN_NOT_OK(fraud::LoadModel(config.model).status());
   }
   PFAD_ASSIGN_OR_RAISE(auto minute, storage::ObjectUri::Parse(flags.minute));
-  if (!fraud::IsMinuteObjectName(minute.Basename())) {
-    return Status::Invalid(minute.ToString(), ": not a minute object (YYYY-MM-DD_HH-MM.parquet)");
+  PFAD_ASSIGN_OR_RAISE(auto to_score, fraud::OpenMinuteToScore(minute, storage_config, flags.report));
+  if (to_score.NoData()) {
+    fmt::print("{}: no data for this minute, nothing to score\n", to_score.report_uri.ToString());
+    return Status::OK();
   }
-  PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(minute, storage_config));
-  const auto report_uri = analyze::ReportLocation(minute, std::nullopt);
-  std::optional<analyze::Report> report;
-  if (flags.report) {
-    PFAD_ASSIGN_OR_RAISE(report, analyze::ReadReport(*store, report_uri));
-    if (std::holds_alternative<analyze::NoDataReport>(*report)) {
-      fmt::print("{}: no data for this minute, nothing to score\n", report_uri.ToString());
-      return Status::OK();
-    }
-  }
-  PFAD_ASSIGN_OR_RAISE(auto info, store->Stat(minute));
-  if (!info.exists) return Status::IOError(minute.ToString(), ": no such minute object");
   if (!flags.alerts) config.alerts_topic.clear();
   PFAD_ASSIGN_OR_RAISE(auto kafka_properties, kafka::ConfiguredProperties(config_file));
   const auto scorer = schedule::MakeLiveScorer(config, kafka_properties);
   fraud::LiveScorer::Timing timing;
-  PFAD_ASSIGN_OR_RAISE(auto section, scorer->ScoreMinute(*store, minute, DefaultClock(), &timing));
-  if (report) PFAD_RETURN_NOT_OK(analyze::WriteWithFraud(*store, report_uri, *report, section));
+  PFAD_ASSIGN_OR_RAISE(auto section, fraud::ScoreMinuteToScore(*scorer, to_score, DefaultClock(), &timing));
   if (section.state == analyze::FraudSection::State::kNotRun) {
-    if (!report) return Status::Invalid(section.reason);
-    fmt::print("{}: fraud scoring did not run: {}\n", report_uri.ToString(), section.reason);
+    fmt::print("{}: fraud scoring did not run: {}\n", to_score.report_uri.ToString(), section.reason);
     return Status::OK();
   }
   fmt::print("{}: {} users ({} flagged), {} sessions ({} flagged) over {} minutes, {}, {} new alerts{}\n",
