@@ -31,15 +31,11 @@ Status RunAnalyze(const AnalyzeFlags& flags) {
   // One engine (for Spark: one session) for every analysis of this process.
   PFAD_ASSIGN_OR_RAISE(request.engine, flags.engine.Open(config_file, analyze_config));
 
-  PFAD_ASSIGN_OR_RAISE(auto input_store, storage::ObjectStore::Open(request.input, storage_config));
-  auto output_store = input_store;
-  if (request.output && request.output->is_s3() != request.input.is_s3()) {
-    PFAD_ASSIGN_OR_RAISE(output_store, storage::ObjectStore::Open(*request.output, storage_config));
-  }
+  PFAD_ASSIGN_OR_RAISE(auto stores, analyze::OpenAnalyzeStores(request, storage_config));
   const Clock& clock = DefaultClock();
   for (int round = 0; round < flags.repeat; ++round) {
     const double start = clock.MonotonicSeconds();
-    PFAD_ASSIGN_OR_RAISE(auto outcome, analyze::AnalyzeMinute(*input_store, *output_store, request));
+    PFAD_ASSIGN_OR_RAISE(auto outcome, analyze::AnalyzeMinute(*stores.input, *stores.output, request));
     if (flags.timings) {
       fmt::print("{:.6f}\t{}\n", clock.MonotonicSeconds() - start, outcome.written_to.ToString());
     } else {

@@ -127,18 +127,17 @@ void EngineFlags::AddTo(CLI::App& app) {
 
 Result<std::shared_ptr<const analyze::EventCounter>> EngineFlags::Open(
     const ConfigFile& file, const analyze::AnalyzeConfig& config) const {
-  if (Name(config.engine) == "local")
-    return std::make_shared<const analyze::LocalEventCounter>(config.options);
-  PFAD_ASSIGN_OR_RAISE(auto session, OpenSpark(file));
-  return std::make_shared<const spark::SparkEventCounter>(std::move(session));
+  analyze::AnalyzeConfig resolved = config;
+  resolved.engine = Name(config.engine);
+  return spark::OpenEventCounter(resolved, [&] { return ResolveSpark(file); });
 }
 
-Result<std::shared_ptr<spark::SparkSession>> EngineFlags::OpenSpark(const ConfigFile& file) const {
+Result<spark::SparkConfig> EngineFlags::ResolveSpark(const ConfigFile& file) const {
   PFAD_ASSIGN_OR_RAISE(auto spark_config, spark::SparkConfig::Resolve(file));
   if (!spark_remote.empty()) spark_config.remote = spark_remote;
   if (connect_timeout_s > 0) spark_config.connect_timeout_s = connect_timeout_s;
   if (request_timeout_s > 0) spark_config.request_timeout_s = request_timeout_s;
-  return spark::SparkSession::Open(spark_config);
+  return spark_config;
 }
 
 }  // namespace pfad::cli

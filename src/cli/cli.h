@@ -19,7 +19,7 @@
 #include "pfad/warehouse/clickhouse_client.h"
 
 namespace pfad::spark {
-class SparkSession;
+struct SparkConfig;
 }  // namespace pfad::spark
 
 namespace pfad::cli {
@@ -83,16 +83,17 @@ struct EngineFlags {
   double request_timeout_s = 0;  // --spark-timeout
 
   void AddTo(CLI::App& app);
-  // The engine; null for the local one. For Spark this opens the one session
-  // every analysis of the process shares (IOError when Spark is unreachable).
+  // The engine (spark::OpenEventCounter): --engine over `config`, and for Spark
+  // the settings of ResolveSpark. For Spark this opens the one session every
+  // analysis of the process shares (IOError when Spark is unreachable).
   [[nodiscard]] Result<std::shared_ptr<const analyze::EventCounter>> Open(
       const ConfigFile& file, const analyze::AnalyzeConfig& config) const;
   // The engine name: the flag, else `configured`.
   [[nodiscard]] const std::string& Name(const std::string& configured) const {
     return engine.empty() ? configured : engine;
   }
-  // Opens a Spark session: spark::SparkConfig::Resolve, then the --spark-* flags.
-  [[nodiscard]] Result<std::shared_ptr<spark::SparkSession>> OpenSpark(const ConfigFile& file) const;
+  // spark::SparkConfig::Resolve, then the --spark-* flags over it.
+  [[nodiscard]] Result<spark::SparkConfig> ResolveSpark(const ConfigFile& file) const;
 };
 
 // The ClickHouse server of pfad ingest, export, run and backfill: --clickhouse

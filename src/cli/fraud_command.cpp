@@ -4,24 +4,20 @@
 // pfad fraud score <minute object> [--model <model file>] [--report] [--alerts]
 #include <fmt/format.h>
 
-#include <chrono>
-#include <filesystem>
 #include <fstream>
 
 #include "cli.h"
 #include "pfad/analyze/analyze.h"
-#include "pfad/analyze/report_object.h"
 #include "pfad/fraud/eval/evaluate.h"
 #include "pfad/fraud/eval/render.h"
-#include "pfad/fraud/graph/graph_features.h"
 #include "pfad/fraud/graph/truth.h"
-#include "pfad/fraud/graph/window_events.h"
+#include "pfad/fraud/graph/window_features.h"
 #include "pfad/fraud/live/live_scorer.h"
+#include "pfad/fraud/live/minute_score.h"
 #include "pfad/fraud/models/fraud_model.h"
 #include "pfad/fraud/models/scoring.h"
 #include "pfad/schedule/etar.h"
 #include "pfad/spark/fraud_features.h"
-#include "pfad/spark/session.h"
 
 namespace pfad::cli {
 namespace {
@@ -32,23 +28,12 @@ struct WindowFlags {
   StorageFlags storage;
 };
 
-struct Window {
-  std::shared_ptr<storage::ObjectStore> store;
-  std::vector<storage::ObjectUri> minutes;
-};
-
-Result<Window> OpenWindow(const WindowFlags& flags, const ConfigFile& config_file, bool last_only) {
+// The window the flags name: all its minute objects, or with last_only the last --window-minutes.
+Result<fraud::MinuteWindow> OpenWindow(const WindowFlags& flags, const ConfigFile& config_file,
+                                       bool last_only) {
   PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.storage.Resolve(config_file));
   PFAD_ASSIGN_OR_RAISE(auto source, storage::ObjectUri::Parse(flags.source));
-  Window w;
-  PFAD_ASSIGN_OR_RAISE(w.store, storage::ObjectStore::Open(source, storage_config));
-  PFAD_ASSIGN_OR_RAISE(w.minutes, fraud::ListMinuteObjects(*w.store, source));
-  if (w.minutes.empty())
-    return Status::Invalid(source.ToString(), ": no minute objects (YYYY-MM-DD_HH-MM.parquet)");
-  if (last_only && flags.window_minutes > 0 && w.minutes.size() > static_cast<size_t>(flags.window_minutes)) {
-    w.minutes.erase(w.minutes.begin(), w.minutes.end() - flags.window_minutes);
-  }
-  return w;
+  return fraud::OpenMinuteWindow(source, storage_config, last_only ? flags.window_minutes : 0);
 }
 
 struct FeaturesFlags {
@@ -60,33 +45,21 @@ struct FeaturesFlags {
 Status RunFeatures(const FeaturesFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(auto config_file, flags.window.storage.LoadConfig());
   PFAD_ASSIGN_OR_RAISE(auto window, OpenWindow(flags.window, config_file, /*last_only=*/true));
-  std::vector<fraud::FeatureTable> tables;
-  if (flags.engine.Name("local") == "spark") {
-    PFAD_ASSIGN_OR_RAISE(auto session, flags.engine.OpenSpark(config_file));
-    PFAD_ASSIGN_OR_RAISE(tables, spark::SparkGraphFeatures(*session, window.minutes));
-  } else {
-    // Timed for the benchmark (bench/fraud_bench.py reads the line).
-    const auto started = std::chrono::steady_clock::now();
-    PFAD_ASSIGN_OR_RAISE(auto events, fraud::ReadWindow(*window.store, window.minutes));
-    const auto read = std::chrono::steady_clock::now();
-    const auto graph = fraud::BuildGraph(events);
-    const auto features = fraud::WithNeighbours(fraud::ComputeNodeFeatures(events, graph), graph.edges);
-    const auto done = std::chrono::steady_clock::now();
-    tables = {features.users, features.sessions};
-    const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  PFAD_ASSIGN_OR_RAISE(auto features, spark::ComputeWindowFeatures(flags.engine.Name("local"), window, [&] {
+                         return flags.engine.ResolveSpark(config_file);
+                       }));
+  if (features.timing) {
+    // Read by the benchmark (bench/fraud_bench.py).
     fmt::print("window: {} minute objects, {} events; read {:.1f} ms, graph and features {:.1f} ms\n",
-               window.minutes.size(), events.size(), ms(read - started), ms(done - read));
+               window.minutes.size(), features.timing->events, features.timing->read_ms,
+               features.timing->features_ms);
   }
   PFAD_ASSIGN_OR_RAISE(auto out, storage::ObjectUri::Parse(flags.out));
   PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.window.storage.Resolve(config_file));
-  PFAD_ASSIGN_OR_RAISE(auto out_store, storage::ObjectStore::Open(out, storage_config));
-  if (!out.is_s3()) std::filesystem::create_directories(out.FsPath());
-  for (const auto& table : tables) {
-    const auto name = fmt::format("{}_features.parquet", events::ToString(table.kind));
-    PFAD_RETURN_NOT_OK(fraud::WriteFeatureTable(*out_store, out.Child(name), fraud::SortedById(table)));
-    fmt::print("{} {} rows x {} features\n", out.Child(name).ToString(), table.rows(), table.cols());
-  }
-  return Status::OK();
+  return fraud::WriteFeatureTables(
+      out, storage_config, features.tables, [](const fraud::WrittenFeatureTable& table) {
+        fmt::print("{} {} rows x {} features\n", table.uri.ToString(), table.rows, table.cols);
+      });
 }
 
 struct EvalFlags {
@@ -166,30 +139,18 @@ Status RunScore(const ScoreFlags& flags) {
     PFAD_RETURN_NOT_OK(fraud::LoadModel(config.model).status());
   }
   PFAD_ASSIGN_OR_RAISE(auto minute, storage::ObjectUri::Parse(flags.minute));
-  if (!fraud::IsMinuteObjectName(minute.Basename())) {
-    return Status::Invalid(minute.ToString(), ": not a minute object (YYYY-MM-DD_HH-MM.parquet)");
+  PFAD_ASSIGN_OR_RAISE(auto to_score, fraud::OpenMinuteToScore(minute, storage_config, flags.report));
+  if (to_score.NoData()) {
+    fmt::print("{}: no data for this minute, nothing to score\n", to_score.report_uri.ToString());
+    return Status::OK();
   }
-  PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(minute, storage_config));
-  const auto report_uri = analyze::ReportLocation(minute, std::nullopt);
-  std::optional<analyze::Report> report;
-  if (flags.report) {
-    PFAD_ASSIGN_OR_RAISE(report, analyze::ReadReport(*store, report_uri));
-    if (std::holds_alternative<analyze::NoDataReport>(*report)) {
-      fmt::print("{}: no data for this minute, nothing to score\n", report_uri.ToString());
-      return Status::OK();
-    }
-  }
-  PFAD_ASSIGN_OR_RAISE(auto info, store->Stat(minute));
-  if (!info.exists) return Status::IOError(minute.ToString(), ": no such minute object");
   if (!flags.alerts) config.alerts_topic.clear();
   PFAD_ASSIGN_OR_RAISE(auto kafka_properties, kafka::ConfiguredProperties(config_file));
   const auto scorer = schedule::MakeLiveScorer(config, kafka_properties);
   fraud::LiveScorer::Timing timing;
-  PFAD_ASSIGN_OR_RAISE(auto section, scorer->ScoreMinute(*store, minute, DefaultClock(), &timing));
-  if (report) PFAD_RETURN_NOT_OK(analyze::WriteWithFraud(*store, report_uri, *report, section));
+  PFAD_ASSIGN_OR_RAISE(auto section, fraud::ScoreMinuteToScore(*scorer, to_score, DefaultClock(), &timing));
   if (section.state == analyze::FraudSection::State::kNotRun) {
-    if (!report) return Status::Invalid(section.reason);
-    fmt::print("{}: fraud scoring did not run: {}\n", report_uri.ToString(), section.reason);
+    fmt::print("{}: fraud scoring did not run: {}\n", to_score.report_uri.ToString(), section.reason);
     return Status::OK();
   }
   fmt::print("{}: {} users ({} flagged), {} sessions ({} flagged) over {} minutes, {}, {} new alerts{}\n",

@@ -33,14 +33,12 @@ Status RunGen(const GenFlags& flags) {
   spec.generator.seed = flags.seed;
   spec.generator.error_rate = flags.error_rate;
   spec.fraud_share = flags.fraud;
-  gen::SyntheticTargets targets;
-  PFAD_ASSIGN_OR_RAISE(targets.target, storage::ObjectUri::Parse(flags.target));
-  PFAD_ASSIGN_OR_RAISE(targets.store, storage::ObjectStore::Open(
-                                          gen::MinuteObject(targets.target, spec.first), storage_config));
+  PFAD_ASSIGN_OR_RAISE(auto target, storage::ObjectUri::Parse(flags.target));
+  std::optional<storage::ObjectUri> labels;
   if (!flags.labels.empty()) {
-    PFAD_ASSIGN_OR_RAISE(targets.labels, storage::ObjectUri::Parse(flags.labels));
-    PFAD_ASSIGN_OR_RAISE(targets.labels_store, storage::ObjectStore::Open(*targets.labels, storage_config));
+    PFAD_ASSIGN_OR_RAISE(labels, storage::ObjectUri::Parse(flags.labels));
   }
+  PFAD_ASSIGN_OR_RAISE(auto targets, gen::OpenSyntheticTargets(target, labels, spec.first, storage_config));
   PFAD_ASSIGN_OR_RAISE(auto written, gen::WriteSyntheticMinutes(targets, calendar, spec));
   for (const auto& minute : written) {
     fmt::print("{}\n", minute.events.ToString());

@@ -6,7 +6,6 @@
 #include <optional>
 
 #include "cli.h"
-#include "pfad/analyze/report_object.h"
 #include "pfad/events/topics.h"
 #include "pfad/schedule/config.h"
 #include "pfad/schedule/etar_stage.h"
@@ -147,9 +146,7 @@ int Report(const ScheduleFlags& flags) {
     PFAD_ASSIGN_OR_RAISE(auto storage_config, flags.storage.Resolve(config_file));
     PFAD_ASSIGN_OR_RAISE(auto config, ResolveSchedule(flags, config_file));
     PFAD_ASSIGN_OR_RAISE(auto uri, storage::ObjectUri::Parse(flags.uri));
-    PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(uri, storage_config));
-    PFAD_ASSIGN_OR_RAISE(auto report, analyze::ReadReport(*store, uri));
-    return schedule::PostReport(config.Dashboard(), analyze::ToJson(report));
+    return schedule::PostReportObject(config.Dashboard(), uri, storage_config);
   };
   const Status st = run();
   return st.ok() ? kOk : ReportError("report", st);

@@ -293,4 +293,15 @@ Result<AnalyzeOutcome> AnalyzeMinute(const storage::ObjectStore& input_store,
   return AnalyzeOutcome{std::move(report), target};
 }
 
+Result<AnalyzeStores> OpenAnalyzeStores(const AnalyzeRequest& request,
+                                        const storage::StorageConfig& storage) {
+  AnalyzeStores stores;
+  PFAD_ASSIGN_OR_RAISE(stores.input, storage::ObjectStore::Open(request.input, storage));
+  stores.output = stores.input;
+  if (request.output && request.output->is_s3() != request.input.is_s3()) {
+    PFAD_ASSIGN_OR_RAISE(stores.output, storage::ObjectStore::Open(*request.output, storage));
+  }
+  return stores;
+}
+
 }  // namespace pfad::analyze

@@ -93,6 +93,15 @@ struct AnalyzeOutcome {
   storage::ObjectUri written_to;
 };
 
+// The stores a request reads from and writes to: the input's, and for the
+// output the same one unless the output is on the other kind of storage (S3
+// against a local path), which then gets its own.
+struct AnalyzeStores {
+  std::shared_ptr<storage::ObjectStore> input;
+  std::shared_ptr<storage::ObjectStore> output;
+};
+Result<AnalyzeStores> OpenAnalyzeStores(const AnalyzeRequest& request, const storage::StorageConfig& storage);
+
 // The whole job: decide between "no data" and a real report, count, and write
 // the report atomically. Errors (missing bucket/dir, no access, corrupt object,
 // missing columns) write nothing and name the object and the cause.

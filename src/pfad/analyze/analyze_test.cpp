@@ -191,6 +191,26 @@ TEST_F(AnalyzeMinuteTest, WritesTheReportBesideTheObject) {
   EXPECT_EQ(minute.file_name, "2025-01-15_10-00.json");
 }
 
+TEST_F(AnalyzeMinuteTest, OutputOnTheSameStorageSharesTheInputsStore) {
+  const AnalyzeRequest beside{.input = Uri("2025-01-15_10-00.parquet")};
+  const auto a = OpenAnalyzeStores(beside, storage::StorageConfig{});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_NE(a->input, nullptr);
+  EXPECT_EQ(a->output, a->input);
+  const AnalyzeRequest elsewhere{.input = Uri("2025-01-15_10-00.parquet"), .output = Uri("reports")};
+  const auto b = OpenAnalyzeStores(elsewhere, storage::StorageConfig{});
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->output, b->input);
+  // The stores work: the job runs through them.
+  auto file = ToParquet(*ReferenceTable(), 30, true);
+  const auto bytes = file->ReadAt(0, file->GetSize().ValueOrDie()).ValueOrDie();
+  ASSERT_TRUE(b->input->Put(Uri("2025-01-15_10-00.parquet"), bytes->ToString()).ok());
+  std::filesystem::create_directories(dir_ / "reports");
+  const auto outcome = AnalyzeMinute(*b->input, *b->output, elsewhere, clock_);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->written_to.ToString(), Uri("reports/2025-01-15_10-00.json").ToString());
+}
+
 TEST_F(AnalyzeMinuteTest, NameWithoutParquetGivesNoDataReport) {
   auto outcome = Run("2025-01-15_11-00").ValueOrDie();
   EXPECT_EQ(store_->Get(Uri("2025-01-15_11-00.json")).ValueOrDie(),

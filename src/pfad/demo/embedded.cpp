@@ -11,7 +11,7 @@
 #include "pfad/dashboard/server.h"
 #include "pfad/demo/services.h"
 #include "pfad/events/topics.h"
-#include "pfad/fraud/graph/window_events.h"
+#include "pfad/fraud/graph/window_features.h"
 #include "pfad/fraud/live/live_scorer.h"
 #include "pfad/fraud/models/fraud_model.h"
 #include "pfad/gen/minute_writer.h"
@@ -67,16 +67,17 @@ Result<std::string> TrainStartupModel(const DemoOptions& options, const events::
   std::filesystem::remove_all(training);
   std::filesystem::create_directories(training);
   PFAD_ASSIGN_OR_RAISE(auto dir, storage::ObjectUri::Parse(training.string()));
-  PFAD_ASSIGN_OR_RAISE(std::shared_ptr<storage::ObjectStore> store, storage::ObjectStore::Open(dir, {}));
   gen::SyntheticMinutes spec{.first = calendar.MinuteOf(live.start_ms - 86'400'000),
                              .minutes = options.training_minutes,
                              .rows = options.events_per_minute,
                              .generator = {.seed = static_cast<uint64_t>(clock.NowMillis()) ^ 0x5eedULL},
                              // Enough actors of every kind to learn from, whatever the live share.
                              .fraud_share = std::max(options.fraud_share, 0.1)};
-  PFAD_RETURN_NOT_OK(gen::WriteSyntheticMinutes({.target = dir, .store = store}, calendar, spec).status());
-  PFAD_ASSIGN_OR_RAISE(auto minutes, fraud::ListMinuteObjects(*store, dir));
-  PFAD_ASSIGN_OR_RAISE(auto model, fraud::TrainModel(*store, minutes, fraud::TrainOptions{}));
+  // As `pfad gen` and `pfad fraud train` do it.
+  PFAD_ASSIGN_OR_RAISE(auto targets, gen::OpenSyntheticTargets(dir, std::nullopt, spec.first, {}));
+  PFAD_RETURN_NOT_OK(gen::WriteSyntheticMinutes(targets, calendar, spec).status());
+  PFAD_ASSIGN_OR_RAISE(auto window, fraud::OpenMinuteWindow(dir, {}, 0));
+  PFAD_ASSIGN_OR_RAISE(auto model, fraud::TrainModel(*window.store, window.minutes, fraud::TrainOptions{}));
   PFAD_ASSIGN_OR_RAISE(auto bytes, model.Serialize());
   const std::string path = (root / "fraud-model.pfm").string();
   PFAD_ASSIGN_OR_RAISE(auto model_dir, storage::ObjectUri::Parse(root.string()));

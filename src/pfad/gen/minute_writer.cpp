@@ -98,4 +98,18 @@ Result<std::vector<WrittenMinute>> WriteSyntheticMinutes(const SyntheticTargets&
   return written;
 }
 
+Result<SyntheticTargets> OpenSyntheticTargets(const storage::ObjectUri& target,
+                                              const std::optional<storage::ObjectUri>& labels,
+                                              const events::Minute& first,
+                                              const storage::StorageConfig& storage) {
+  SyntheticTargets targets;
+  targets.target = target;
+  PFAD_ASSIGN_OR_RAISE(targets.store, storage::ObjectStore::Open(MinuteObject(target, first), storage));
+  if (labels) {
+    targets.labels = *labels;
+    PFAD_ASSIGN_OR_RAISE(targets.labels_store, storage::ObjectStore::Open(*labels, storage));
+  }
+  return targets;
+}
+
 }  // namespace pfad::gen

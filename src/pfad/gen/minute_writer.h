@@ -36,6 +36,13 @@ struct SyntheticTargets {
   std::shared_ptr<storage::ObjectStore> labels_store;  // null: `store`
 };
 
+// The targets of a run with their stores opened: `target`'s (opened for the
+// first minute's object), and a store of its own for `labels` when given.
+Result<SyntheticTargets> OpenSyntheticTargets(const storage::ObjectUri& target,
+                                              const std::optional<storage::ObjectUri>& labels,
+                                              const events::Minute& first,
+                                              const storage::StorageConfig& storage);
+
 // The object a minute is written to: `target` itself when it ends in
 // ".parquet", else `target/<YYYY-MM-DD_HH-MM>.parquet`.
 storage::ObjectUri MinuteObject(const storage::ObjectUri& target, const events::Minute& minute);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <parquet/arrow/reader.h>
 
+#include <filesystem>
 #include <map>
 
 #include "pfad/events/labels.h"
@@ -85,6 +86,31 @@ TEST_F(WriteSyntheticMinutesTest, SeveralMinutesNeedADirectory) {
   EXPECT_TRUE(WriteSyntheticMinutes({.target = Uri("one.parquet"), .store = store_}, calendar, spec)
                   .status()
                   .IsInvalid());
+}
+
+TEST_F(WriteSyntheticMinutesTest, OpenSyntheticTargetsOpensTheStoresARunWritesTo) {
+  const auto calendar = events::MinuteCalendar::Open().ValueOrDie();
+  auto beside = OpenSyntheticTargets(Uri("out"), std::nullopt, TenOClock(), storage::StorageConfig{});
+  ASSERT_TRUE(beside.ok()) << beside.status().ToString();
+  EXPECT_EQ(beside->target.ToString(), Uri("out").ToString());
+  ASSERT_NE(beside->store, nullptr);
+  EXPECT_FALSE(beside->labels.has_value());
+  EXPECT_EQ(beside->labels_store, nullptr);
+
+  auto apart = OpenSyntheticTargets(Uri("out"), Uri("labels"), TenOClock(), storage::StorageConfig{});
+  ASSERT_TRUE(apart.ok()) << apart.status().ToString();
+  ASSERT_TRUE(apart->labels.has_value());
+  EXPECT_EQ(apart->labels->ToString(), Uri("labels").ToString());
+  ASSERT_NE(apart->labels_store, nullptr);
+  // A run writes through them: the events under out/, the labels under labels/.
+  SyntheticMinutes spec{.first = TenOClock(), .rows = 500, .generator = {.seed = 1}, .fraud_share = 0.2};
+  auto written = WriteSyntheticMinutes(*apart, calendar, spec);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  ASSERT_EQ(written->size(), 1U);
+  EXPECT_EQ(written->front().events.ToString(), Uri("out/2025-01-15_10-00.parquet").ToString());
+  ASSERT_TRUE(written->front().labels.has_value());
+  EXPECT_EQ(written->front().labels->ToString(), Uri("labels/2025-01-15_10-00.labels.parquet").ToString());
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "labels" / "2025-01-15_10-00.labels.parquet"));
 }
 
 }  // namespace

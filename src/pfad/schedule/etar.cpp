@@ -83,4 +83,11 @@ Status PostReport(const DashboardTarget& dashboard, const std::string& report_js
   return Status::OK();
 }
 
+Status PostReportObject(const DashboardTarget& dashboard, const storage::ObjectUri& report,
+                        const storage::StorageConfig& storage) {
+  PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(report, storage));
+  PFAD_ASSIGN_OR_RAISE(auto parsed, analyze::ReadReport(*store, report));
+  return PostReport(dashboard, analyze::ToJson(parsed));
+}
+
 }  // namespace pfad::schedule

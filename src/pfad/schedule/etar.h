@@ -63,4 +63,10 @@ RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox);
 // dashboard; an error unless it answered 200.
 Status PostReport(const DashboardTarget& dashboard, const std::string& report_json);
 
+// The Report step for a report object (pfad report): reads the report at `report`
+// (analyze::ReadReport: IOError when it cannot be read, Invalid when it is not a
+// report) and POSTs it as PostReport does.
+Status PostReportObject(const DashboardTarget& dashboard, const storage::ObjectUri& report,
+                        const storage::StorageConfig& storage);
+
 }  // namespace pfad::schedule

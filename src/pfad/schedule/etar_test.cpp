@@ -94,5 +94,24 @@ TEST_F(EtarTest, AClickHouseThatIsDownFailsTheRunWithItsReasonAndWritesNoReport)
   EXPECT_FALSE(store_->Stat(Uri("objects/2025-01-15_10-00.json")).ValueOrDie().exists);
 }
 
+TEST_F(EtarTest, PostReportObjectReadsTheReportBeforePostingIt) {
+  // Nothing listens on port 1: a report that gets as far as posting fails there.
+  const DashboardTarget dashboard{.url = "http://127.0.0.1:1"};
+  const auto missing = PostReportObject(dashboard, Uri("2025-01-15_10-00.json"), storage::StorageConfig{});
+  EXPECT_TRUE(missing.IsIOError()) << missing;
+  EXPECT_NE(missing.message().find("2025-01-15_10-00.json"), std::string::npos) << missing;
+
+  ASSERT_TRUE(store_->Put(Uri("bad.json"), R"({"not":"a report"})").ok());
+  const auto bad = PostReportObject(dashboard, Uri("bad.json"), storage::StorageConfig{});
+  EXPECT_TRUE(bad.IsInvalid()) << bad;
+
+  ASSERT_TRUE(
+      store_->Put(Uri("2025-01-15_11-00.json"), R"({"report":"No data for 2025-01-15_11-00."})").ok());
+  const auto unreachable =
+      PostReportObject(dashboard, Uri("2025-01-15_11-00.json"), storage::StorageConfig{});
+  EXPECT_TRUE(unreachable.IsIOError()) << unreachable;
+  EXPECT_NE(unreachable.message().find("127.0.0.1:1"), std::string::npos) << unreachable;
+}
+
 }  // namespace
 }  // namespace pfad::schedule

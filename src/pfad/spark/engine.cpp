@@ -93,4 +93,12 @@ Result<analyze::EventCounts> SparkEventCounter::Count(const storage::ObjectStore
   return counts;
 }
 
+Result<std::shared_ptr<const analyze::EventCounter>> OpenEventCounter(
+    const analyze::AnalyzeConfig& config, const std::function<Result<SparkConfig>()>& spark_config) {
+  if (config.engine == "local") return std::make_shared<const analyze::LocalEventCounter>(config.options);
+  PFAD_ASSIGN_OR_RAISE(auto resolved, spark_config());
+  PFAD_ASSIGN_OR_RAISE(auto session, SparkSession::Open(resolved));
+  return std::make_shared<const SparkEventCounter>(std::move(session));
+}
+
 }  // namespace pfad::spark

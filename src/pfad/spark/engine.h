@@ -9,6 +9,7 @@
 #include "pfad/analyze/analyze.h"
 #include "pfad/spark/session.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,5 +42,13 @@ class SparkEventCounter final : public analyze::EventCounter {
  private:
   std::shared_ptr<const SparkSession> session_;
 };
+
+// The analysis engine `config.engine` names, for every analysis of a process to
+// share: the local C++ engine (with config.options) for "local", else Spark over
+// one session opened with the settings `spark_config` gives. Those are resolved
+// only for Spark, so a bad Spark setting does not fail the local engine. IOError
+// when the Spark Connect server cannot be reached.
+Result<std::shared_ptr<const analyze::EventCounter>> OpenEventCounter(
+    const analyze::AnalyzeConfig& config, const std::function<Result<SparkConfig>()>& spark_config);
 
 }  // namespace pfad::spark

@@ -174,5 +174,28 @@ TEST(CountsFromBatches, AgreesWithTheLocalEngineOnTheSameRows) {
   EXPECT_EQ(spark->total_events, 370);
 }
 
+TEST(OpenEventCounter, LocalEngineNeedsNoSparkSettings) {
+  analyze::AnalyzeConfig config;
+  config.engine = "local";
+  bool resolved = false;
+  const auto engine = OpenEventCounter(config, [&]() -> Result<SparkConfig> {
+    resolved = true;
+    return Status::Invalid("bad spark setting");
+  });
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_NE(*engine, nullptr);
+  EXPECT_EQ((*engine)->name(), "local");
+  EXPECT_FALSE(resolved);
+}
+
+TEST(OpenEventCounter, SparkEngineFailsWithTheSparkSettingsError) {
+  analyze::AnalyzeConfig config;
+  config.engine = "spark";
+  const auto engine =
+      OpenEventCounter(config, []() -> Result<SparkConfig> { return Status::Invalid("bad spark setting"); });
+  ASSERT_TRUE(engine.status().IsInvalid()) << engine.status();
+  EXPECT_EQ(engine.status().message(), "bad spark setting");
+}
+
 }  // namespace
 }  // namespace pfad::spark

@@ -325,4 +325,15 @@ Result<std::vector<fraud::FeatureTable>> SparkGraphFeatures(
   return tables;
 }
 
+Result<fraud::WindowFeatureTables> ComputeWindowFeatures(
+    std::string_view engine, const fraud::MinuteWindow& window,
+    const std::function<Result<SparkConfig>()>& spark_config, const Clock& clock) {
+  if (engine != "spark") return fraud::ComputeWindowFeatures(window, clock);
+  PFAD_ASSIGN_OR_RAISE(auto resolved, spark_config());
+  PFAD_ASSIGN_OR_RAISE(auto session, SparkSession::Open(resolved));
+  fraud::WindowFeatureTables out;
+  PFAD_ASSIGN_OR_RAISE(out.tables, SparkGraphFeatures(*session, window.minutes));
+  return out;
+}
+
 }  // namespace pfad::spark

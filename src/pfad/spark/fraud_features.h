@@ -22,10 +22,13 @@
 #include "pfad/common/status.h"
 #include "pfad/events/labels.h"
 #include "pfad/fraud/graph/feature_table.h"
+#include "pfad/fraud/graph/window_features.h"
 #include "pfad/spark/session.h"
 #include "pfad/storage/object_store.h"
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pfad::spark {
@@ -47,5 +50,13 @@ Result<fraud::FeatureTable> FeatureTableFromBatches(events::EntityKind kind, con
 // unreadable object is Invalid, an unreachable or failing service an IOError.
 Result<std::vector<fraud::FeatureTable>> SparkGraphFeatures(
     const SparkSession& session, const std::vector<storage::ObjectUri>& minute_objects);
+
+// The window's feature tables by the engine named: "spark" computes them in
+// Spark (SparkGraphFeatures, no timing) over one session opened with the settings
+// `spark_config` gives, resolved only then; any other engine is the local
+// fraud::ComputeWindowFeatures, timed by `clock`.
+Result<fraud::WindowFeatureTables> ComputeWindowFeatures(
+    std::string_view engine, const fraud::MinuteWindow& window,
+    const std::function<Result<SparkConfig>()>& spark_config, const Clock& clock = DefaultClock());
 
 }  // namespace pfad::spark

@@ -217,5 +217,35 @@ TEST(FeatureTableFromBatches, RejectsNullsAndDuplicateIds) {
               HasSubstr("two rows for a"));
 }
 
+TEST(ComputeWindowFeatures, LocalEngineComputesAndTimesWithoutSparkSettings) {
+  fraud::MinuteWindow window;
+  window.store = storage::ObjectStore::Open(storage::ObjectUri::Parse(".").ValueOrDie(), {}).ValueOrDie();
+  bool resolved = false;
+  const ManualClock clock(1000);
+  const auto features = ComputeWindowFeatures(
+      "local", window,
+      [&]() -> Result<SparkConfig> {
+        resolved = true;
+        return Status::Invalid("bad spark setting");
+      },
+      clock);
+  ASSERT_TRUE(features.ok()) << features.status();
+  EXPECT_FALSE(resolved);
+  ASSERT_EQ(features->tables.size(), 2u);
+  EXPECT_EQ(features->tables[0].kind, EntityKind::kUser);
+  EXPECT_EQ(features->tables[1].kind, EntityKind::kSession);
+  EXPECT_THAT(features->tables[0].names, ElementsAreArray(fraud::GraphFeatureNames(EntityKind::kUser)));
+  ASSERT_TRUE(features->timing.has_value());
+  EXPECT_EQ(features->timing->events, 0u);
+}
+
+TEST(ComputeWindowFeatures, SparkEngineFailsWithTheSparkSettingsError) {
+  fraud::MinuteWindow window;
+  const auto features = ComputeWindowFeatures(
+      "spark", window, []() -> Result<SparkConfig> { return Status::Invalid("bad spark setting"); });
+  ASSERT_TRUE(features.status().IsInvalid()) << features.status();
+  EXPECT_EQ(features.status().message(), "bad spark setting");
+}
+
 }  // namespace
 }  // namespace pfad::spark

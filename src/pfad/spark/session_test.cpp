@@ -249,6 +249,16 @@ class SparkSessionTest : public ::testing::Test {
   SparkConfig config_;
 };
 
+TEST_F(SparkSessionTest, OpenEventCounterOpensASessionForTheSparkEngine) {
+  analyze::AnalyzeConfig config;
+  config.engine = "spark";
+  const auto engine = OpenEventCounter(config, [this]() -> Result<SparkConfig> { return config_; });
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_NE(*engine, nullptr);
+  EXPECT_EQ((*engine)->name(), "spark");
+  EXPECT_EQ(fake_.ConfigKeys(), std::vector<std::string>{"spark.sql.caseSensitive=true"});
+}
+
 TEST_F(SparkSessionTest, OpensOneSessionAndReusesItForEveryQuery) {
   auto session = SparkSession::Open(config_);
   ASSERT_TRUE(session.ok()) << session.status();
