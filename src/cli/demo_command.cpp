@@ -27,8 +27,9 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
   cmd->add_option("--events-per-minute", options->events_per_minute,
                   "events a minute (live rate, and per past minute)")
       ->capture_default_str();
-  cmd->add_option("--fraud", options->fraud_share,
-                  "share of users that are labelled fraud actors (docs/FRAUD.md section 1); 0 = none")
+  cmd->add_option(
+         "--fraud", options->fraud_share,
+         "share of users that are labelled fraud actors (docs/FRAUD.md, \"Labelled scenarios\"); 0 = none")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
   cmd->add_option(

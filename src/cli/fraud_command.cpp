@@ -123,7 +123,7 @@ struct ScoreFlags {
 };
 
 // One minute through fraud::LiveScorer, the code path of the ETAR task
-// (docs/FRAUD.md section 6). With --report, a model or window problem is the
+// (docs/FRAUD.md, "Scoring in the live pipeline"). With --report, a model or window problem is the
 // report's reason, not a failure.
 Status RunScore(const ScoreFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(auto config_file, flags.storage.LoadConfig());
@@ -190,14 +190,15 @@ void AddGnnFlags(CLI::App& cmd, fraud::GnnParams& params) {
 }  // namespace
 
 void RegisterFraud(CLI::App& app, int& exit_code) {
-  CLI::App* fraud =
-      app.add_subcommand("fraud", "Fraud stage: graph features and model evaluation (docs/FRAUD.md)");
+  CLI::App* fraud = app.add_subcommand(
+      "fraud", "Fraud stage: window graph features, model evaluation, training and scoring (docs/FRAUD.md)");
   fraud->require_subcommand(1);
 
   auto features = std::make_shared<FeaturesFlags>();
   CLI::App* fcmd = fraud->add_subcommand(
       "features",
-      "Compute the window graph's features (docs/FRAUD.md section 2) and write <out>/user_features.parquet\n"
+      "Compute the window graph's features (docs/FRAUD.md, \"Window graph and features\") and write "
+      "<out>/user_features.parquet\n"
       "and <out>/session_features.parquet: entity_id, then one float64 column per feature.");
   AddWindowFlags(*fcmd, features->window, true);
   fcmd->add_option("--window-minutes", features->window.window_minutes,

@@ -57,7 +57,7 @@ void RegisterGen(CLI::App& app, int& exit_code) {
       "distributions, deterministic for --seed, for --minutes consecutive\n"
       "minutes from one continuous generator. <uri> is a .parquet object (one minute), or a\n"
       "directory/prefix that gets <YYYY-MM-DD_HH-MM>.parquet. --fraud mixes in labelled actors\n"
-      "(docs/FRAUD.md section 1) and writes each minute's labels, by default beside it as\n"
+      "(docs/FRAUD.md, \"Labelled scenarios\") and writes each minute's labels, by default beside it as\n"
       "<stem>.labels.parquet. Prints each object written, one per line.\n"
       "Contract: docs/DESIGN.md, \"Event distributions\" and \"Minute objects\".");
   cmd->add_option("uri", flags->target, "output object or directory (local, file://, s3://, s3a://)")
