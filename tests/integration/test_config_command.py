@@ -15,12 +15,12 @@ def rows(stdout: str) -> dict[str, tuple[str, str]]:
 def test_config_shows_sources_and_masks_secrets(pfad, tmp_path):
     config = tmp_path / "pfad.toml"
     config.write_text(
-        '[dashboard]\nport = 9191\ntoken = "file-token-value"\n'
-        '[clickhouse]\npassword = "file-password-value"\n'
-        '[kafka]\n"sasl.password" = "kafka-password-value"\n"client.rack" = "r1"\n'
+        '[dashboard]\nport = 9191\ntoken = "example-file-token"\n'
+        '[clickhouse]\npassword = "example-file-password"\n'
+        '[kafka]\n"sasl.password" = "example-kafka-password"\n"client.rack" = "r1"\n'
         '[schedule]\nretry_delay_s = 1.5\n')
-    env = {"PFAD_DASHBOARD_TOKEN": "env-token-value", "PFAD_KAFKA_BOOTSTRAP": "broker:9093",
-           "AWS_SECRET_ACCESS_KEY": "env-secret-key-value", "PFAD_DASHBOARD_READ_TOKEN": ""}
+    env = {"PFAD_DASHBOARD_TOKEN": "example-env-token", "PFAD_KAFKA_BOOTSTRAP": "broker:9093",
+           "AWS_SECRET_ACCESS_KEY": "example-env-secret-key", "PFAD_DASHBOARD_READ_TOKEN": ""}
     run = pfad.run("config", "--config", str(config), env=env)
     assert run.code == 0, run.stderr
     table = rows(run.stdout)
@@ -36,8 +36,8 @@ def test_config_shows_sources_and_masks_secrets(pfad, tmp_path):
     assert table["kafka.sasl.password"] == ("****", "file")
     assert table["kafka.client.rack"] == ("r1", "file")
     assert table["analyze.engine"] == ("local", "default")
-    for secret in ("file-token-value", "env-token-value", "file-password-value", "kafka-password-value",
-                   "env-secret-key-value"):
+    for secret in ("example-file-token", "example-env-token", "example-file-password", "example-kafka-password",
+                   "example-env-secret-key"):
         assert secret not in run.stdout and secret not in run.stderr, secret
 
 
