@@ -32,6 +32,11 @@ def free_port() -> int:
 def pytest_configure(config):
     config.addinivalue_line("markers", "partitions(n): partitions of the test's event topic")
     config.addinivalue_line("markers", "tsan: also run by `make test-tsan` against the ThreadSanitizer build")
+    config.addinivalue_line(
+        "markers",
+        "release_only: run against the release build only (scripts/test.sh deselects it for ASan): "
+        "long service tests whose C++ paths the ASan run already covers elsewhere",
+    )
 
 
 @dataclass
