@@ -22,6 +22,8 @@ debs+=(libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
 debs+=(libxgboost-dev)
 # The fraud GNN (src/pfad/fraud/models/gnn*.cpp): Eigen, header-only.
 debs+=(libeigen3-dev)
+# Metrics (src/pfad/metrics): prometheus-cpp's core library (registry, text exposition)
+debs+=(prometheus-cpp-dev)
 [[ $mode == test ]] && debs+=(libbenchmark-dev hyperfine time maven chromium wrk openssl curl)
 # scripts/check_repo.sh format (make test): the formatter of the root .clang-format
 [[ $mode == test ]] && debs+=(clang-format-19)
@@ -30,6 +32,8 @@ debs+=(libeigen3-dev)
 [[ $mode == test || $mode == fuzz ]] && debs+=(clang-19 libclang-rt-19-dev llvm-19)  # llvm-19: llvm-symbolizer
 # The warehouse sink's tests and bench: a real ClickHouse server (Debian ships 18.16)
 [[ $mode == test ]] && debs+=(clickhouse-server clickhouse-client)
+# The alert rules' checks (promtool check/test rules) and the Prometheus of scripts/services/prometheus.sh
+[[ $mode == test ]] && debs+=(prometheus)
 # One dpkg-query for all of them: one per package took seconds on a loaded machine, and
 # this runs before every `make build`.
 declare -A status=()

@@ -39,6 +39,28 @@ int ReportError(std::string_view command, const Status& status) {
   return kInternal;
 }
 
+void MetricsFlags::AddTo(CLI::App& app) {
+  app.add_option("--metrics-port", port,
+                 "serve GET /metrics (Prometheus text) and GET /health (JSON) on this port (0 = off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--metrics-host", host, "address of the metrics endpoint")->capture_default_str();
+}
+
+Result<std::unique_ptr<metrics::Endpoint>> MetricsFlags::Serve(std::string_view command,
+                                                               std::shared_ptr<const metrics::Health> health,
+                                                               std::function<void()> before_scrape) const {
+  if (port == 0) return std::unique_ptr<metrics::Endpoint>();
+  PFAD_ASSIGN_OR_RAISE(auto endpoint,
+                       metrics::Endpoint::Start({.host = host,
+                                                 .port = port,
+                                                 .name = std::string(command) + "-metrics",
+                                                 .before_scrape = std::move(before_scrape)},
+                                                metrics::ProcessRegistry(), std::move(health)));
+  Logger("pfad")->info("metrics on http://{}:{}/metrics, health on /health", host, endpoint->port());
+  return endpoint;
+}
+
 void StorageFlags::AddTo(CLI::App& app) {
   app.add_option("--config", config_path, "TOML config file (default: $PFAD_CONFIG)");
   app.add_option(

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "pfad/common/config_file.h"
 #include "pfad/common/status.h"
 #include "pfad/kafka/client.h"
+#include "pfad/metrics/metrics.h"
 #include "pfad/storage/object_store.h"
 #include "pfad/warehouse/clickhouse_client.h"
 
@@ -107,6 +109,21 @@ struct ClickHouseFlags {
   void AddTo(CLI::App& app, std::string_view what);
   // Defaults <- config file <- environment <- --clickhouse.
   [[nodiscard]] Result<warehouse::ClickHouseConfig> Resolve(const ConfigFile& file) const;
+};
+
+// --metrics-port / --metrics-host of the long-running commands (run, backfill,
+// dashboard, produce; ingest has its own, kept in IngestOptions): GET /metrics
+// and GET /health of the process's registry (pfad/metrics/metrics.h).
+struct MetricsFlags {
+  int port = 0;  // 0 = off
+  std::string host = "127.0.0.1";
+
+  void AddTo(CLI::App& app);
+  // With a port: serves the process registry and `health` (null = always
+  // ready); null without one. `before_scrape` runs before each /metrics.
+  [[nodiscard]] Result<std::unique_ptr<metrics::Endpoint>> Serve(
+      std::string_view command, std::shared_ptr<const metrics::Health> health,
+      std::function<void()> before_scrape = nullptr) const;
 };
 
 // Lays a flag over a resolved setting when the flag was given.

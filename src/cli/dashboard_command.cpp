@@ -17,6 +17,7 @@ struct DashboardFlags {
   std::optional<std::string> host, token, database, tls_cert, tls_key;
   std::optional<int> port, threads;
   std::optional<size_t> max_body_bytes;
+  MetricsFlags metrics;
 };
 
 Result<dashboard::DashboardConfig> Resolve(const DashboardFlags& flags) {
@@ -39,9 +40,14 @@ int RunDashboard(const DashboardFlags& flags) {
   if (!config.ok()) return ReportError("dashboard", config.status());
   // Before the server answers anything: a stop request may follow its first answer.
   const std::atomic<bool>& stop = StopOnSignals();
-  auto server = dashboard::DashboardServer::Make(*config);
+  auto server = dashboard::DashboardServer::Make(*config, DefaultClock(), metrics::ProcessRegistry());
   if (!server.ok()) return ReportError("dashboard", server.status());
   if (const Status st = (*server)->Start(); !st.ok()) return ReportError("dashboard", st);
+  dashboard::DashboardServer* s = server->get();
+  auto health = std::make_shared<metrics::Health>();
+  health->Add("reports", [s] { return s->StoreHealth(); });
+  auto endpoint = flags.metrics.Serve("dashboard", health, [s] { s->RefreshMetrics(); });
+  if (!endpoint.ok()) return ReportError("dashboard", endpoint.status());
   fmt::print(stderr, "pfad dashboard: {}://{}:{} (reports in {}{})\n", (*server)->scheme(), config->host,
              (*server)->port(), config->database,
              config->read_token.empty() ? "" : "; reading needs the read token");
@@ -81,6 +87,7 @@ void RegisterDashboard(CLI::App& app, int& exit_code) {
       ->default_str(std::to_string(defaults.threads))
       ->check(CLI::Range(1, 64));
   cmd->add_option("--config", flags->config_path, "TOML config file (default: $PFAD_CONFIG)");
+  flags->metrics.AddTo(*cmd);
   cmd->footer(std::string(kExitCodesHelp));
   cmd->callback([flags, &exit_code] { exit_code = RunDashboard(*flags); });
 }

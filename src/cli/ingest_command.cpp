@@ -36,6 +36,7 @@ Result<std::vector<std::unique_ptr<ingest::MinuteSink>>> Resolve(IngestFlags& fl
   PFAD_RETURN_NOT_OK(OverlayKafkaFlags(flags.properties, o.properties));
   if (o.registry_url.empty()) o.registry_url = resolved.registry_url;
   o.topics = resolved.topics;
+  o.registry = metrics::ProcessRegistry();
   if (!flags.sink.empty()) {
     PFAD_ASSIGN_OR_RAISE(o.sink, storage::ObjectUri::Parse(flags.sink));
   } else if (warehouse::HasObjectSink(resolved)) {

@@ -3,6 +3,7 @@
 // answers --version and names the closest command to a mistyped one.
 #include <arrow/config.h>
 #include <fmt/format.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "cli.h"
 #include "pfad/common/log.h"
 #include "pfad/kafka/client.h"
+#include "pfad/metrics/metrics.h"
 #include "pfad/storage/object_store.h"
 
 namespace {
@@ -25,6 +27,9 @@ namespace {
 // The sub-commands that hold minutes of Arrow buffers and free them as each
 // minute is stored (pfad ingest, and the ingester inside pfad demo).
 constexpr std::string_view kMinuteBufferCommands[] = {"ingest", "demo"};
+
+// The long-running sub-commands: their first log line names the build.
+constexpr std::string_view kServiceCommands[] = {"ingest", "run", "backfill", "dashboard", "produce", "demo"};
 
 std::string VersionText() {
   return fmt::format("pfad {} ({})\nArrow {}\nlibrdkafka {}", pfad::cli::kBuildVersion, pfad::cli::kBuildType,
@@ -98,6 +103,16 @@ int main(int argc, char** argv) {
         app.get_subcommands().empty() ? std::string() : app.get_subcommands().front()->get_name();
     // A long-running stage reports its progress and metrics in its log by default.
     pfad::SetLogLevel(!log_level.empty() ? log_level : command == "ingest" ? "info" : "warn");
+    pfad::metrics::SetBuildInfo(*pfad::metrics::ProcessRegistry(), pfad::cli::kBuildVersion, command);
+    if (std::ranges::find(kServiceCommands, command) != std::end(kServiceCommands)) {
+      // The version first, whatever the level (unless logging is off or errors only).
+      auto logger = pfad::Logger("pfad");
+      if (logger->level() > spdlog::level::info && logger->level() <= spdlog::level::warn) {
+        logger->set_level(spdlog::level::info);
+      }
+      logger->info("pfad {} ({}) {} starting, pid {}", pfad::cli::kBuildVersion, pfad::cli::kBuildType, command,
+                   ::getpid());
+    }
     // Each minute's Arrow buffers are freed once its object is stored; the system
     // allocator hands those pages back, where the wheel's default pool keeps them.
     // Arrow reads this variable once, at its first allocation (it has no call that

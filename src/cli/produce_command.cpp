@@ -28,6 +28,7 @@ struct ProduceFlags {
   bool dry_run = false;
   bool json = false;
   std::string config_path;
+  MetricsFlags metrics;
 };
 
 Result<int64_t> ParseStartTime(const std::string& text) {
@@ -90,6 +91,11 @@ int RunProduce(ProduceFlags& flags) {
     return st.ok() ? kOk : ReportError("produce", st);
   }
   const std::atomic<bool>& stop = StopOnSignals();
+  flags.options.metrics = std::make_shared<produce::ProduceMetrics>(metrics::ProcessRegistry());
+  auto health = std::make_shared<metrics::Health>();
+  health->Add("kafka", [m = flags.options.metrics] { return m->Health(); });
+  auto endpoint = flags.metrics.Serve("produce", health);
+  if (!endpoint.ok()) return ReportError("produce", endpoint.status());
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   auto stats = produce::Run(flags.options, stop, DefaultClock(), [tty](const produce::ProduceStats& s) {
     if (!tty) return;
@@ -153,6 +159,7 @@ void RegisterProduce(CLI::App& app, int& exit_code) {
                 "print the events as JSON lines instead of sending them (needs --count)");
   cmd->add_flag("--json", flags->json, "print the final statistics as JSON on stdout");
   cmd->add_option("--config", flags->config_path, "TOML config file (default: $PFAD_CONFIG)");
+  flags->metrics.AddTo(*cmd);
   cmd->footer(std::string(kExitCodesHelp) +
               " 5 some events were not delivered. Exit 4 when the broker does not answer within "
               "--connect-timeout, or the registry within 5 attempts.");

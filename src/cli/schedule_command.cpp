@@ -32,7 +32,31 @@ struct ScheduleFlags {
   std::string uri;  // pfad report
   StorageFlags storage;
   EngineFlags engine;
+  MetricsFlags metrics;
 };
+
+// /health of pfad run and backfill: the last ended run, and the way to the dashboard.
+std::shared_ptr<metrics::Health> ScheduleHealth(const schedule::EtarStage& stage) {
+  auto health = std::make_shared<metrics::Health>();
+  health->Add("runs", [m = stage.metrics] {
+    const std::string failure = m->LastFailure();
+    if (!failure.empty()) return metrics::CheckResult{false, failure};
+    return metrics::CheckResult{true, fmt::format("{} runs succeeded", m->runs_succeeded.load())};
+  });
+  if (stage.outbox) {
+    health->Add("dashboard", [outbox = stage.outbox, m = stage.metrics] {
+      const int64_t kept = m->outbox_messages.load();
+      if (!outbox->dashboard_up()) {
+        return metrics::CheckResult{false,
+                                    fmt::format("the dashboard does not take messages; {} kept in the outbox, "
+                                                "oldest {:.0f} s",
+                                                kept, m->outbox_oldest_age_seconds.Value())};
+      }
+      return metrics::CheckResult{true, fmt::format("reachable; {} messages waiting", kept)};
+    });
+  }
+  return health;
+}
 
 Result<schedule::ScheduleConfig> ResolveSchedule(const ScheduleFlags& flags, const ConfigFile& file) {
   PFAD_ASSIGN_OR_RAISE(auto config, schedule::ScheduleConfig::Resolve(file));
@@ -78,6 +102,7 @@ Result<schedule::EtarStage> Prepare(const ScheduleFlags& flags) {
   Overlay(flags.fraud_model, settings.fraud.model);
   Overlay(flags.fraud_alerts_topic, settings.fraud.alerts_topic);
   settings.start = flags.start;
+  settings.registry = metrics::ProcessRegistry();
   settings.open_engine = [&] { return flags.engine.Open(config_file, analyze_config); };
   return schedule::EtarStage::Make(std::move(settings), DefaultClock());
 }
@@ -87,10 +112,12 @@ int Run(const ScheduleFlags& flags) {
   if (!prepared.ok()) return ReportError("run", prepared.status());
   const schedule::ScheduleConfig& config = prepared->config;
   const std::string dashboard = config.DashboardBase();
+  auto endpoint = flags.metrics.Serve("run", ScheduleHealth(*prepared));
+  if (!endpoint.ok()) return ReportError("run", endpoint.status());
   // Started first (what an earlier run left undelivered goes out now), destroyed last.
   if (prepared->outbox) prepared->outbox->Start(kTick);
   schedule::MinuteScheduler scheduler(config.Options(), prepared->calendar, DefaultClock(), *prepared->runs,
-                                      prepared->task, prepared->RunReporter());
+                                      prepared->task, prepared->Observer());
   const std::atomic<bool>& stop = StopOnSignals();
   // A minute runs the moment its object is announced; the clock (after --delay) is the fallback.
   auto announcements = prepared->FollowAnnouncements(scheduler);
@@ -115,8 +142,10 @@ int Backfill(const ScheduleFlags& flags) {
   if (!from.ok()) return ReportError("backfill", from.status());
   if (!to.ok()) return ReportError("backfill", to.status());
   if (to->start_ms < from->start_ms) return ReportError("backfill", Status::Invalid("--to is before --from"));
+  auto endpoint = flags.metrics.Serve("backfill", ScheduleHealth(*prepared));
+  if (!endpoint.ok()) return ReportError("backfill", endpoint.status());
   // Each ended run is printed, and reported to the dashboard's /runs as pfad run does.
-  const schedule::RunObserver reporter = prepared->RunReporter();
+  const schedule::RunObserver reporter = prepared->Observer();
   auto failed = schedule::Backfill(
       prepared->config.Options(), prepared->calendar, DefaultClock(), *prepared->runs, prepared->task, *from,
       *to, [&reporter](const schedule::RunRecord& run) {
@@ -196,6 +225,7 @@ void AddCommon(CLI::App* cmd, ScheduleFlags& f) {
                   fraud::FraudConfig{}.alerts_topic));
   f.storage.AddTo(*cmd);
   f.engine.AddTo(*cmd);
+  f.metrics.AddTo(*cmd);
 }
 
 }  // namespace

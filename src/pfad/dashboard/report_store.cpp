@@ -115,6 +115,14 @@ Result<std::vector<events::RunRecord>> ReportStore::Runs(int limit, bool failed_
   }
 }
 
+Result<int64_t> ReportStore::ReportCount() {
+  std::lock_guard lock(mutex_);
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT COUNT(*) FROM reports"));
+  PFAD_ASSIGN_OR_RAISE(const bool row, stmt.Step("count reports"));
+  if (!row) return db_->Error("count reports");
+  return stmt.Int64(0);
+}
+
 Result<int64_t> ReportStore::FailedRunCount() {
   std::lock_guard lock(mutex_);
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT COUNT(*) FROM runs WHERE state = ?"));

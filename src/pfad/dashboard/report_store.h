@@ -44,6 +44,8 @@ class ReportStore {
   // Runs, newest minute first; only failed ones when `failed_only`.
   [[nodiscard]] Result<std::vector<events::RunRecord>> Runs(int limit, bool failed_only);
   [[nodiscard]] Result<int64_t> FailedRunCount();
+  // Reports stored (the whole history, across Clear()).
+  [[nodiscard]] Result<int64_t> ReportCount();
 
  private:
   explicit ReportStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <map>
 
 #include "pfad/common/log.h"
 #include "pfad/dashboard/assets.h"
@@ -46,7 +47,8 @@ bool IsLoopback(const std::string& host) {
 }
 
 Result<std::unique_ptr<DashboardServer>> DashboardServer::Make(const DashboardConfig& options,
-                                                               const Clock& clock) {
+                                                               const Clock& clock,
+                                                               std::shared_ptr<metrics::Registry> registry) {
   if (!IsLoopback(options.host) && options.token.empty()) {
     return Status::Invalid(
         "refusing to listen on ", options.host,
@@ -54,19 +56,42 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Make(const DashboardCo
   }
   PFAD_ASSIGN_OR_RAISE(auto store,
                        ReportStore::Open(options.database.empty() ? ":memory:" : options.database));
-  std::unique_ptr<DashboardServer> server(new DashboardServer(options, std::move(store), clock));
+  PFAD_ASSIGN_OR_RAISE(const int64_t stored, store->ReportCount());
+  if (!registry) registry = std::make_shared<metrics::Registry>();
+  std::unique_ptr<DashboardServer> server(
+      new DashboardServer(options, std::move(store), clock, std::move(registry)));
+  server->stored_reports_ = stored;
   PFAD_RETURN_NOT_OK(server->LoadLatest());
   return server;
 }
 
 DashboardServer::DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store,
-                                 const Clock& clock)
+                                 const Clock& clock, std::shared_ptr<metrics::Registry> registry)
     : options_(std::move(options)),
       write_token_(options_.token),
       read_token_(options_.read_token),
       store_(std::move(store)),
-      clock_(clock) {
+      clock_(clock),
+      registry_(std::move(registry)),
+      requests_(metrics::CounterFamily(*registry_, "pfad_dashboard_requests_total",
+                                       "Answered requests, by route pattern (\"other\" when none matched) "
+                                       "and HTTP status.")),
+      stream_clients_(metrics::GaugeFamily(*registry_, "pfad_dashboard_stream_clients",
+                                           "Open event streams (GET /events).")
+                          .Add({})),
+      stored_reports_(metrics::GaugeFamily(*registry_, "pfad_dashboard_stored_reports",
+                                           "Reports in the dashboard's database (its whole history).")
+                          .Add({})) {
   http::ServerOptions o;
+  // Counted on the loop thread: one counter per (route, status), looked up once.
+  o.observe = [this, cache = std::make_shared<std::map<std::pair<std::string, int>, prometheus::Counter*>>()](
+                  std::string_view route, int status) mutable {
+    const std::string name = route.empty() ? "other" : std::string(route);
+    std::lock_guard lock(requests_mutex_);
+    auto& counter = (*cache)[{name, status}];
+    if (counter == nullptr) counter = &requests_.Add({{"route", name}, {"status", std::to_string(status)}});
+    counter->Increment();
+  };
   o.tls_cert_file = options_.tls_cert;
   o.tls_key_file = options_.tls_key;
   o.host = options_.host;
@@ -100,6 +125,7 @@ void DashboardServer::CommitPending() {
     std::lock_guard lock(latest_mutex_);
     latest_ = std::make_shared<const std::string>(bodies.back());
   }
+  stored_reports_.Add(static_cast<int64_t>(bodies.size()));
   for (size_t i = 0; i < batch.size(); ++i) {
     Publish("report", bodies[i]);
     batch[i].responder.Send(JsonBody("null"));
@@ -119,6 +145,20 @@ void DashboardServer::Publish(const std::string& event, const std::string& data)
   if (streams_.empty()) return;
   const std::string chunk = "event: " + event + "\ndata: " + data + "\n\n";
   std::erase_if(streams_, [&](const std::shared_ptr<http::Stream>& s) { return !s->Send(chunk); });
+  stream_clients_ = static_cast<int64_t>(streams_.size());
+}
+
+void DashboardServer::RefreshMetrics() {
+  // Streams whose client went away since the last report.
+  std::lock_guard lock(streams_mutex_);
+  std::erase_if(streams_, [](const std::shared_ptr<http::Stream>& s) { return !s->open(); });
+  stream_clients_ = static_cast<int64_t>(streams_.size());
+}
+
+metrics::CheckResult DashboardServer::StoreHealth() {
+  auto count = store_->ReportCount();
+  if (!count.ok()) return {false, "the report database cannot be read: " + count.status().message()};
+  return {true, std::to_string(*count) + " reports stored"};
 }
 
 void DashboardServer::Routes() {
@@ -252,6 +292,7 @@ void DashboardServer::Routes() {
     auto stream = responder.OpenStream("text/event-stream", {{"Cache-Control", "no-cache"}});
     std::lock_guard lock(streams_mutex_);
     streams_.push_back(std::move(stream));
+    stream_clients_ = static_cast<int64_t>(streams_.size());
   });
 
   const auto asset = [](const char* type, std::string_view body) {

@@ -22,6 +22,7 @@
 #include "pfad/dashboard/report_store.h"
 #include "pfad/http/secret.h"
 #include "pfad/http/server.h"
+#include "pfad/metrics/metrics.h"
 
 #include <atomic>
 #include <cstdint>
@@ -58,8 +59,11 @@ bool IsLoopback(const std::string& host);
 
 class DashboardServer {
  public:
+  // Its metrics (requests by route and status, event-stream clients, stored
+  // reports) go to `registry`; null = a registry of its own.
   static Result<std::unique_ptr<DashboardServer>> Make(const DashboardConfig& options,
-                                                       const Clock& clock = DefaultClock());
+                                                       const Clock& clock = DefaultClock(),
+                                                       std::shared_ptr<metrics::Registry> registry = nullptr);
   ~DashboardServer();
 
   // Binds and serves on the HTTP server's event loop(s); returns once connections are accepted.
@@ -70,9 +74,14 @@ class DashboardServer {
   [[nodiscard]] int port() const { return port_; }
   // "https" or "http".
   [[nodiscard]] const char* scheme() const { return options_.tls_cert.empty() ? "http" : "https"; }
+  // For the metrics endpoint's /health: ready while the report database answers.
+  [[nodiscard]] metrics::CheckResult StoreHealth();
+  // Brings the event-stream gauge up to date (clients that left); before each scrape.
+  void RefreshMetrics();
 
  private:
-  DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store, const Clock& clock);
+  DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store, const Clock& clock,
+                  std::shared_ptr<metrics::Registry> registry);
   void Routes();
   Status LoadLatest();
   void Publish(const std::string& event, const std::string& data);
@@ -82,6 +91,11 @@ class DashboardServer {
   http::SecretToken read_token_;
   std::unique_ptr<ReportStore> store_;
   const Clock& clock_;
+  std::shared_ptr<metrics::Registry> registry_;
+  std::mutex requests_mutex_;  // the observer's counter cache (one per event loop thread calls it)
+  prometheus::Family<prometheus::Counter>& requests_;
+  metrics::Level stream_clients_;
+  metrics::Level stored_reports_;
   std::unique_ptr<http::Server> http_;
   int port_ = 0;
 

@@ -134,7 +134,8 @@ void EventLoop::Dispatch(Connection& c, Head head) {
   c.http10 = head.http10;
   Request& req = head.request;
   bool path_known = false;
-  const Handler* handler = server_.FindRoute(head.raw_path, req, path_known);
+  c.route = nullptr;
+  const Handler* handler = server_.FindRoute(head.raw_path, req, path_known, &c.route);
   c.in_dispatch = true;
   const uint64_t id = c.id;
   if (handler == nullptr) {
@@ -156,6 +157,7 @@ void EventLoop::Fail(Connection& c, int status, std::string_view message) {
   c.keep_alive = false;
   c.head_method = false;
   SerializeResponse(server_.render_error_(status, message), false, false, c.out);
+  if (options_.observe) options_.observe("", status);
   c.close_after_write = true;
   c.in.clear();
   c.head.reset();
@@ -174,6 +176,7 @@ void EventLoop::Apply(Delivery d) {
       c.awaiting = false;
       c.last_activity = Now();
       SerializeResponse(d.response, c.head_method, c.keep_alive, c.out);
+      if (options_.observe) options_.observe(c.route != nullptr ? std::string_view(*c.route) : std::string_view(), d.response.status);
       if (!c.keep_alive) c.close_after_write = true;
       break;
     }
@@ -183,6 +186,7 @@ void EventLoop::Apply(Delivery d) {
         return;
       }
       c.awaiting = false;
+      if (options_.observe) options_.observe(c.route != nullptr ? std::string_view(*c.route) : std::string_view(), 200);
       c.stream = d.stream;
       c.in.clear();
       AppendStatusLine(c.out, 200);

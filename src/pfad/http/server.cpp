@@ -119,7 +119,8 @@ Server::Server(ServerOptions options) : options_(std::move(options)), render_err
 Server::~Server() { Stop(); }
 
 void Server::Route(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back({std::move(method), Segments(pattern), std::move(handler)});
+  auto segments = Segments(pattern);
+  routes_.push_back({std::move(method), std::move(pattern), std::move(segments), std::move(handler)});
 }
 
 namespace {
@@ -137,7 +138,8 @@ void Server::Post(std::string pattern, SyncHandler handler) {
 void Server::Delete(std::string pattern, SyncHandler handler) {
   Route("DELETE", std::move(pattern), Sync(std::move(handler)));
 }
-const Handler* Server::FindRoute(std::string_view raw_path, Request& request, bool& path_known) const {
+const Handler* Server::FindRoute(std::string_view raw_path, Request& request, bool& path_known,
+                                 const std::string** pattern) const {
   // The path's segments as sent (no allocation); decoded only where one holds an escape.
   constexpr size_t kMaxSegments = 16;
   std::array<std::string_view, kMaxSegments> segments;
@@ -168,6 +170,7 @@ const Handler* Server::FindRoute(std::string_view raw_path, Request& request, bo
       for (size_t i = 0; i < count; ++i) {
         if (route.segments[i] == "{}") request.captures.emplace_back(segment(i));
       }
+      if (pattern != nullptr) *pattern = &route.pattern;
       return &route.handler;
     }
   }

@@ -107,6 +107,11 @@ struct ServerOptions {
   std::string tls_key_file;
   // Where the timeouts read the time; must outlive the server.
   const Clock* clock = &DefaultClock();
+  // Told of every answer, on the loop's thread, once it is written: the pattern
+  // of the route that took the request (e.g. "/schemas/ids/{}"; "" when no route
+  // did: 404, 405, or a request refused before routing) and the status (200 for
+  // an event stream). For request counters with a bounded route label; keep it cheap.
+  std::function<void(std::string_view route, int status)> observe;
 };
 
 class EventLoop;
@@ -149,10 +154,13 @@ class Server {
   // The handler of the first route whose pattern matches `raw_path` and whose
   // method is the request's, with the captures added to `request`; nullptr
   // when none (`path_known`: another method's route matched the path).
-  const Handler* FindRoute(std::string_view raw_path, Request& request, bool& path_known) const;
+  // `pattern` (optional) is set to the route's pattern.
+  const Handler* FindRoute(std::string_view raw_path, Request& request, bool& path_known,
+                           const std::string** pattern = nullptr) const;
 
   struct RouteEntry {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;  // "{}" = capture
     Handler handler;
   };

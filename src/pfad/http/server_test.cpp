@@ -471,3 +471,34 @@ TEST(HttpServer, CustomErrorRenderer) {
 
 }  // namespace
 }  // namespace pfad::http
+
+namespace pfad::http {
+namespace {
+
+TEST(HttpServerObserve, EachAnswerIsToldWithItsRoutePatternAndStatus) {
+  std::mutex mutex;
+  std::vector<std::pair<std::string, int>> seen;
+  ServerOptions o;
+  o.observe = [&](std::string_view route, int status) {
+    std::lock_guard lock(mutex);
+    seen.emplace_back(std::string(route), status);
+  };
+  Server server(o);
+  server.Get("/items/{}", [](const Request&) { return Response{.body = "{}"}; });
+  server.Get("/bad", [](const Request&) { return Response{.status = 422, .body = "{}"}; });
+  ASSERT_TRUE(server.Start().ok());
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  for (const char* path : {"/items/a", "/items/b", "/bad", "/nothing"}) {
+    auto r = SendHttp({.url = base + path, .max_attempts = 1});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  auto wrong_method = SendHttp({.method = "POST", .url = base + "/items/a", .max_attempts = 1});
+  ASSERT_TRUE(wrong_method.ok());
+  server.Stop();
+  const std::vector<std::pair<std::string, int>> want = {
+      {"/items/{}", 200}, {"/items/{}", 200}, {"/bad", 422}, {"", 404}, {"", 405}};
+  EXPECT_EQ(seen, want);
+}
+
+}  // namespace
+}  // namespace pfad::http

@@ -8,7 +8,6 @@
 
 #include "pfad/common/log.h"
 #include "pfad/events/avro.h"
-#include "pfad/http/server.h"
 #include "pfad/ingest/object_sink.h"
 #include "pfad/kafka/error.h"
 #include "pfad/kafka/registry.h"
@@ -39,7 +38,8 @@ Ingester::Ingester(const IngestOptions& options, kafka::Consumer& consumer, kafk
       writer_(std::move(sinks), clock),
       dlq_(producer, options.dlq_topic),
       announcer_(producer, options.windows_topic),
-      progress_(consumer, options.topic) {
+      progress_(consumer, options.topic),
+      metrics_(options.registry) {
   last_commit_ = last_log_ = clock_.MonotonicSeconds();
 }
 
@@ -169,6 +169,7 @@ void Ingester::ProcessWrites(std::chrono::milliseconds wait) {
     if (!done.result.ok()) {
       ++metrics_.write_failures;
       // One error per outage (a full disk fails every minute on every retry); the rest at debug level.
+      metrics_.failed_writes_in_row = failed_writes_in_row_ + 1;
       if (failed_writes_in_row_++ == 0) {
         Log()->error(
             "writing minute={} failed, retrying with backoff up to {} ms; nothing is committed past it "
@@ -187,6 +188,7 @@ void Ingester::ProcessWrites(std::chrono::milliseconds wait) {
     if (failed_writes_in_row_ > 0) {
       Log()->info("writing works again after {} failed attempts", failed_writes_in_row_);
       failed_writes_in_row_ = 0;
+      metrics_.failed_writes_in_row = 0;
     }
     const StoredMinute& stored = *done.result;
     windows_.Stored(done.job.window.id);
@@ -354,10 +356,14 @@ Result<IngestStats> Run(const IngestOptions& given, std::vector<std::unique_ptr<
       "ingesting topic={} group={} sink={} grace_ms={} lookback_ms={} idle_timeout_ms={} librdkafka={}",
       options.topic, options.group, sink_names, options.windows.grace_ms, options.windows.lookback_ms,
       options.windows.idle_timeout_ms, kafka::LibraryVersion());
-  std::unique_ptr<http::Server> metrics_server;
+  std::unique_ptr<metrics::Endpoint> endpoint;
   if (options.metrics_port > 0) {
-    PFAD_ASSIGN_OR_RAISE(metrics_server,
-                         ServeMetrics(loop.metrics(), options.metrics_host, options.metrics_port));
+    auto health = std::make_shared<metrics::Health>();
+    health->Add("writes", [&loop] { return loop.metrics().WritesHealth(); });
+    PFAD_ASSIGN_OR_RAISE(endpoint, metrics::Endpoint::Start({.host = options.metrics_host,
+                                                             .port = options.metrics_port,
+                                                             .name = "ingest-metrics"},
+                                                            loop.metrics().registry, std::move(health)));
   }
   while (loop.Step()) {
   }

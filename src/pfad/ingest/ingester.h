@@ -69,8 +69,9 @@ struct IngestOptions {
   // way) and storage is what holds them up: bounds RSS in catch-up and in an outage.
   int64_t max_buffered_events = 2'000'000;
   kafka::Properties properties;  // librdkafka overrides, for consumer and producer
-  int metrics_port = 0;          // 0 = no endpoint
+  int metrics_port = 0;          // 0 = no endpoint (GET /metrics and /health, pfad/metrics/metrics.h)
   std::string metrics_host = "127.0.0.1";
+  std::shared_ptr<metrics::Registry> registry;  // where the metrics go; null = a registry of its own
   std::chrono::milliseconds connect_timeout{10'000};
   bool until_idle = false;  // exit once every partition is idle and every window is stored
 

@@ -4,30 +4,36 @@
 
 #include <algorithm>
 
-#include "pfad/http/server.h"
-
 namespace pfad::ingest {
+namespace {
 
-std::string IngestMetrics::PrometheusText() const {
-  std::string out;
-  const auto add = [&](std::string_view name, std::string_view type, std::string_view help, int64_t value) {
-    out += fmt::format("# HELP pfad_ingest_{0} {1}\n# TYPE pfad_ingest_{0} {2}\npfad_ingest_{0} {3}\n", name,
-                       help, type, value);
-  };
-  add("events_in_total", "counter", "Messages consumed.", events_in);
-  add("events_stored_total", "counter", "Events added to minute objects.", events_stored);
-  add("objects_written_total", "counter", "Minute object writes that added events.", objects_written);
-  add("object_updates_total", "counter", "Writes that merged into an existing object.", object_updates);
-  add("dlq_total", "counter", "Messages sent to the dead-letter topic.", dlq);
-  add("write_failures_total", "counter", "Failed object writes (retried).", write_failures);
-  add("lag_messages", "gauge", "Messages behind the ends of the assigned partitions.", lag);
-  add("window_latency_ms", "gauge", "Last on-time minute: stored minus (minute end + grace).",
-      window_latency_ms);
-  add("window_latency_max_ms", "gauge", "Largest window latency so far.", window_latency_max_ms);
-  add("open_windows", "gauge", "Minutes waiting to close.", open_windows);
-  add("buffered_events", "gauge", "Events waiting in open windows.", buffered_events);
-  return out;
+prometheus::Counter& Counter(metrics::Registry& r, const std::string& name, const std::string& help) {
+  return metrics::CounterFamily(r, "pfad_ingest_" + name, help).Add({});
 }
+prometheus::Gauge& Gauge(metrics::Registry& r, const std::string& name, const std::string& help) {
+  return metrics::GaugeFamily(r, "pfad_ingest_" + name, help).Add({});
+}
+std::shared_ptr<metrics::Registry> OrOwn(std::shared_ptr<metrics::Registry> registry) {
+  return registry ? std::move(registry) : std::make_shared<metrics::Registry>();
+}
+
+}  // namespace
+
+IngestMetrics::IngestMetrics(std::shared_ptr<metrics::Registry> given)
+    : registry(OrOwn(std::move(given))),
+      events_in(Counter(*registry, "events_in_total", "Messages consumed.")),
+      events_stored(Counter(*registry, "events_stored_total", "Events added to minute objects.")),
+      objects_written(Counter(*registry, "objects_written_total", "Minute object writes that added events.")),
+      object_updates(Counter(*registry, "object_updates_total", "Writes that merged into an existing object.")),
+      dlq(Counter(*registry, "dlq_total", "Messages sent to the dead-letter topic.")),
+      write_failures(Counter(*registry, "write_failures_total", "Failed object writes (retried).")),
+      lag(Gauge(*registry, "lag_messages", "Messages behind the ends of the assigned partitions.")),
+      open_windows(Gauge(*registry, "open_windows", "Minutes waiting to close.")),
+      buffered_events(Gauge(*registry, "buffered_events", "Events waiting in open windows.")),
+      window_latency_seconds(
+          metrics::HistogramFamily(*registry, "pfad_ingest_window_latency_seconds",
+                                   "On-time minutes: seconds from minute end + grace until stored.")
+              .Add({}, metrics::SecondsBuckets())) {}
 
 std::string IngestMetrics::LogLine() const {
   return fmt::format(
@@ -55,18 +61,15 @@ IngestStats IngestMetrics::Snapshot() const {
 void IngestMetrics::RecordLatency(int64_t latency_ms) {
   window_latency_ms = latency_ms;
   window_latency_max_ms = std::max<int64_t>(window_latency_max_ms, latency_ms);
+  window_latency_seconds.Observe(static_cast<double>(std::max<int64_t>(latency_ms, 0)) / 1e3);
 }
 
-Result<std::unique_ptr<http::Server>> ServeMetrics(const IngestMetrics& metrics, const std::string& host,
-                                                   int port) {
-  auto server =
-      std::make_unique<http::Server>(http::ServerOptions{.host = host, .port = port, .name = "ingest"});
-  server->Get("/metrics", [&metrics](const http::Request&) {
-    return http::Response{.content_type = "text/plain; version=0.0.4", .body = metrics.PrometheusText()};
-  });
-  if (const Status st = server->Start(); !st.ok())
-    return Status::IOError("cannot serve metrics: ", st.message());
-  return server;
+metrics::CheckResult IngestMetrics::WritesHealth() const {
+  const int64_t failing = failed_writes_in_row.load();
+  if (failing > 0) {
+    return {false, fmt::format("the last {} object writes failed (retrying; is the sink reachable?)", failing)};
+  }
+  return {true, fmt::format("{} events stored", events_stored.load())};
 }
 
 }  // namespace pfad::ingest

@@ -1,17 +1,16 @@
-// The ingester's counters: updated by the loop, read by the metrics endpoint
-// (Prometheus text format) and returned as IngestStats when the run ends.
+// The ingester's counters, in the process's metrics registry
+// (pfad/metrics/metrics.h; served on --metrics-port with /health): updated by
+// the loop, returned as IngestStats when the run ends. Names and meanings:
+// docs/OPERATIONS.md, "Metrics reference".
 #pragma once
 
 #include "pfad/common/status.h"
+#include "pfad/metrics/metrics.h"
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-namespace pfad::http {
-class Server;
-}
 
 namespace pfad::ingest {
 
@@ -31,21 +30,24 @@ struct IngestStats {
 };
 
 struct IngestMetrics {
-  std::atomic<int64_t> events_in{0}, events_stored{0}, objects_written{0}, object_updates{0}, dlq{0},
-      write_failures{0}, lag{0}, window_latency_ms{-1}, window_latency_max_ms{-1}, open_windows{0},
-      buffered_events{0}, first_message_wall_ms{0}, last_store_wall_ms{0};
+  // Registers the pfad_ingest_* families in `registry` (null: a registry of its own).
+  explicit IngestMetrics(std::shared_ptr<metrics::Registry> registry = nullptr);
 
-  // Prometheus text exposition format, version 0.0.4.
-  [[nodiscard]] std::string PrometheusText() const;
+  std::shared_ptr<metrics::Registry> registry;
+  metrics::Count events_in, events_stored, objects_written, object_updates, dlq, write_failures;
+  metrics::Level lag, open_windows, buffered_events;
+  prometheus::Histogram& window_latency_seconds;
+  // Not exported: the run's statistics, and /health's view of the writes.
+  std::atomic<int64_t> window_latency_ms{-1}, window_latency_max_ms{-1}, first_message_wall_ms{0},
+      last_store_wall_ms{0}, failed_writes_in_row{0};
+
   // One log line of the counters.
   [[nodiscard]] std::string LogLine() const;
   [[nodiscard]] IngestStats Snapshot() const;
   // A window stored `latency_ms` after it was due.
   void RecordLatency(int64_t latency_ms);
+  // /health: ready unless the object writes are failing.
+  [[nodiscard]] metrics::CheckResult WritesHealth() const;
 };
-
-// Serves GET /metrics on host:port until the returned server is destroyed.
-Result<std::unique_ptr<http::Server>> ServeMetrics(const IngestMetrics& metrics, const std::string& host,
-                                                   int port);
 
 }  // namespace pfad::ingest

@@ -1,5 +1,7 @@
 #include "pfad/produce/event_producer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -31,6 +33,8 @@ struct Deliveries {
   std::string labels_topic;
   LatencyHistogram latency;
   std::atomic<int64_t> labels_delivered{0};
+  std::atomic<int64_t> bytes{0};                        // keys and values queued
+  prometheus::Histogram* latency_seconds = nullptr;  // this worker's, when measured
   int logged_failures = 0;
 
   void On(const kafka::DeliveryReport& report) {
@@ -38,7 +42,9 @@ struct Deliveries {
     if (label && report.error.ok()) {
       labels_delivered.fetch_add(1, std::memory_order_relaxed);
     } else if (report.error.ok()) {
-      latency.Add(SteadyNanos() - reinterpret_cast<intptr_t>(report.opaque));
+      const int64_t nanos = SteadyNanos() - reinterpret_cast<intptr_t>(report.opaque);
+      latency.Add(nanos);
+      if (latency_seconds != nullptr) latency_seconds->Observe(static_cast<double>(nanos) / 1e9);
     } else if (logged_failures++ < 10) {
       Logger("produce")->error("delivery failed: topic={} partition={} error={}", report.topic,
                                report.partition, report.error.message());
@@ -272,6 +278,10 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
   for (int w = 0; w < options.workers; ++w) {
     deliveries.push_back(std::make_unique<Deliveries>());
     deliveries.back()->labels_topic = labels_topic;
+    if (options.metrics) {
+      deliveries.back()->latency_seconds =
+          &options.metrics->latency.Add({{"worker", std::to_string(w)}}, metrics::SecondsBuckets());
+    }
     PFAD_ASSIGN_OR_RAISE(
         auto producer,
         kafka::Producer::Make(ProducerProperties(options, w),
@@ -332,6 +342,8 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
       events::AppendConfluentHeader(schema_id, frame);
       events::AppendAvro(e, frame);
       if (!batches.Add(e.user_id.bytes.data(), frame, generated, error)) return fail(error);
+      deliveries[static_cast<size_t>(w)]->bytes.fetch_add(static_cast<int64_t>(16 + frame.size()),
+                                                          std::memory_order_relaxed);
       for (const auto& label : (*mix)->TakeEndedLabels()) {
         if (!SendLabel(producer, labels_topic, label, error)) return fail(error);
       }
@@ -367,6 +379,26 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
     return s;
   };
 
+  // The counters move by what the workers counted since the last time.
+  ProduceStats published;
+  int64_t published_bytes = 0;
+  const auto publish = [&](const ProduceStats& s) {
+    if (!options.metrics) return;
+    ProduceMetrics& m = *options.metrics;
+    int64_t bytes = 0;
+    for (const auto& d : deliveries) bytes += d->bytes.load(std::memory_order_relaxed);
+    m.generated += s.generated - published.generated;
+    m.delivered += s.delivered - published.delivered;
+    m.errors += s.failed - published.failed;
+    m.labels_delivered += s.labels_delivered - published.labels_delivered;
+    m.bytes += bytes - published_bytes;
+    m.recent_delivered = s.delivered - published.delivered;
+    m.recent_errors = s.failed - published.failed;
+    published = s;
+    published_bytes = bytes;
+  };
+  if (options.metrics) options.metrics->connected = true;
+
   SteadyClock::time_point finished;
   {
     std::vector<std::jthread> threads;
@@ -377,7 +409,9 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
     std::jthread reporter([&] {
       std::unique_lock lock(done_mutex);
       while (!done_cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return done; })) {
-        if (progress) progress(snapshot(SteadyClock::now()));
+        const ProduceStats s = snapshot(SteadyClock::now());
+        publish(s);
+        if (progress) progress(s);
       }
     });
     for (auto& t : threads) t.join();
@@ -390,6 +424,7 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
   }
 
   ProduceStats stats = snapshot(finished);
+  publish(stats);
   LatencyHistogram latency;
   for (const auto& d : deliveries) latency.Merge(d->latency);
   stats.latency_p50_ms = latency.PercentileMs(0.50);
@@ -401,6 +436,36 @@ Result<ProduceStats> Run(const ProduceOptions& options, const std::atomic<bool>&
                            stats.generated - stats.delivered, " not)");
   }
   return stats;
+}
+
+ProduceMetrics::ProduceMetrics(std::shared_ptr<metrics::Registry> given)
+    : registry(given ? std::move(given) : std::make_shared<metrics::Registry>()),
+      generated(metrics::CounterFamily(*registry, "pfad_produce_events_generated_total",
+                                       "Events generated and handed to the Kafka producer.")
+                    .Add({})),
+      delivered(metrics::CounterFamily(*registry, "pfad_produce_events_delivered_total",
+                                       "Events the brokers acknowledged.")
+                    .Add({})),
+      errors(metrics::CounterFamily(*registry, "pfad_produce_delivery_errors_total",
+                                    "Messages (events and labels) whose delivery failed for good.")
+                 .Add({})),
+      bytes(metrics::CounterFamily(*registry, "pfad_produce_bytes_total",
+                                   "Key and value bytes of the events handed to the producer.")
+                .Add({})),
+      labels_delivered(metrics::CounterFamily(*registry, "pfad_produce_labels_delivered_total",
+                                              "Fraud labels the brokers acknowledged (--fraud).")
+                           .Add({})),
+      latency(metrics::HistogramFamily(*registry, "pfad_produce_delivery_latency_seconds",
+                                       "Seconds from handing an event to the producer until the brokers "
+                                       "acknowledged it, per worker.")) {}
+
+metrics::CheckResult ProduceMetrics::Health() const {
+  if (!connected) return {false, "connecting to Kafka"};
+  const int64_t failed = recent_errors.load();
+  if (failed > 0 && recent_delivered.load() == 0) {
+    return {false, fmt::format("{} deliveries failed in the last half second and none succeeded", failed)};
+  }
+  return {true, fmt::format("{} events delivered", delivered.load())};
 }
 
 }  // namespace pfad::produce

@@ -25,15 +25,19 @@
 #include "pfad/events/labels.h"
 #include "pfad/events/topics.h"
 #include "pfad/kafka/client.h"
+#include "pfad/metrics/metrics.h"
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace pfad::produce {
+
+struct ProduceMetrics;
 
 struct ProduceOptions {
   std::string bootstrap = "127.0.0.1:9092";
@@ -53,6 +57,8 @@ struct ProduceOptions {
   kafka::Properties properties;                       // librdkafka overrides (-X key=value)
   std::chrono::milliseconds connect_timeout{10'000};  // to reach the broker at start
   kafka::TopicDefaults topics;                        // for creating the labels topic when missing
+  // Where the producer's metrics go (ProduceMetrics); null = not measured.
+  std::shared_ptr<ProduceMetrics> metrics;
 
   // Defaults <- [produce] bootstrap / registry / topic / connect_timeout_s and
   // the [kafka] table (librdkafka properties) of the config file <-
@@ -72,6 +78,21 @@ struct ProduceStats {
   double latency_p50_ms = 0;
   double latency_p99_ms = 0;
   double latency_max_ms = 0;
+};
+
+// The producer's metrics (docs/OPERATIONS.md, "Metrics reference"): counters
+// brought up to date about twice a second from the workers' own counts, the
+// delivery latency observed per acknowledgement into one histogram per worker
+// (label `worker`, bounded by --workers: no lock shared between workers).
+struct ProduceMetrics {
+  explicit ProduceMetrics(std::shared_ptr<metrics::Registry> registry);
+  std::shared_ptr<metrics::Registry> registry;
+  metrics::Count generated, delivered, errors, bytes, labels_delivered;
+  prometheus::Family<prometheus::Histogram>& latency;
+  // /health: not ready while deliveries fail and none succeed.
+  std::atomic<int64_t> recent_delivered{0}, recent_errors{0};
+  std::atomic<bool> connected{false};
+  [[nodiscard]] metrics::CheckResult Health() const;
 };
 
 // The librdkafka properties a worker starts from (defaults, then overrides).

@@ -11,6 +11,8 @@
 //   retry_delay_s = 3
 //   delay_s = 5                           # 60 when following announcements
 //   dashboard_max_backoff_s = 30          # outbox retries back off up to this
+//   outbox_max_messages = 2880            # the outbox's bounds while the dashboard is down
+//   outbox_max_age_s = 86400
 //   report_wait_s = 120                   # backfill: how long it waits for the dashboard
 //   announcements = "user_interactions.windows"   # PFAD_ANNOUNCEMENTS_TOPIC
 //   bootstrap = "127.0.0.1:9092"          # PFAD_KAFKA_BOOTSTRAP

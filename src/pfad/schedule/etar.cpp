@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <optional>
+
 #include "pfad/analyze/report_object.h"
 #include "pfad/common/log.h"
 #include "pfad/kafka/publisher.h"
@@ -9,21 +12,54 @@
 
 namespace pfad::schedule {
 
+namespace {
+
+// Observes the seconds from its creation to its destruction into `histogram` (if any).
+class StageTimer {
+ public:
+  explicit StageTimer(prometheus::Histogram* histogram)
+      : histogram_(histogram), start_(std::chrono::steady_clock::now()) {}
+  ~StageTimer() {
+    if (histogram_ != nullptr) {
+      histogram_->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    }
+  }
+  StageTimer(const StageTimer&) = delete;
+  StageTimer& operator=(const StageTimer&) = delete;
+
+ private:
+  prometheus::Histogram* histogram_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
 MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStore> store) {
   return [options = std::move(options), store = std::move(store)](const events::Minute& minute) -> Status {
-    if (options.extract) PFAD_RETURN_NOT_OK(options.extract(minute, store, options.source));
+    ScheduleMetrics* m = options.metrics.get();
+    if (options.extract) {
+      StageTimer timer(m ? &m->extract_seconds : nullptr);
+      PFAD_RETURN_NOT_OK(options.extract(minute, store, options.source));
+    }
     analyze::AnalyzeRequest request;
     request.input = options.source.Child(events::ObjectName(minute));
     request.options = options.analyze;
     request.engine = options.engine;
+    std::optional<StageTimer> analyze_timer(std::in_place, m ? &m->analyze_seconds : nullptr);
     PFAD_ASSIGN_OR_RAISE(auto outcome, analyze::AnalyzeMinute(*store, *store, request));
+    analyze_timer.reset();
     if (std::holds_alternative<analyze::MinuteReport>(outcome.report) && options.fraud) {
+      StageTimer timer(m ? &m->fraud_seconds : nullptr);
       PFAD_ASSIGN_OR_RAISE(auto fraud, options.fraud->ScoreMinute(*store, request.input));
+      if (m) m->RecordFraud(fraud);
       PFAD_RETURN_NOT_OK(
           analyze::WriteWithFraud(*store, outcome.written_to, outcome.report, std::move(fraud)));
     }
     if (!options.outbox) return Status::OK();
-    PFAD_RETURN_NOT_OK(options.outbox->Add("/report", analyze::ToJson(outcome.report)));
+    StageTimer timer(m ? &m->report_seconds : nullptr);
+    PFAD_RETURN_NOT_OK(
+        options.outbox->Add("/report", analyze::ToJson(outcome.report), minute.Name(), minute.end_ms));
     Logger("schedule")->info("report of {} queued for the dashboard", minute.Name());
     return Status::OK();
   };
@@ -68,9 +104,11 @@ std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& conf
   return std::make_shared<fraud::LiveScorer>(config, std::move(sink));
 }
 
-RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox) {
-  return [outbox = std::move(outbox)](const RunRecord& run) {
-    if (Status st = outbox->Add("/runs", events::ToJson(run).dump()); !st.ok()) {
+RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox, std::shared_ptr<ScheduleMetrics> metrics) {
+  return [outbox = std::move(outbox), metrics = std::move(metrics)](const RunRecord& run) {
+    if (metrics) metrics->RecordRun(run);
+    if (!outbox) return;
+    if (Status st = outbox->Add("/runs", events::ToJson(run).dump(), run.minute); !st.ok()) {
       Logger("schedule")->error("could not keep run {} for the dashboard: {}", run.minute, st.message());
     }
   };

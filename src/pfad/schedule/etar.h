@@ -14,6 +14,7 @@
 #include "pfad/analyze/analyze.h"
 #include "pfad/fraud/live/live_scorer.h"
 #include "pfad/kafka/client.h"
+#include "pfad/schedule/metrics.h"
 #include "pfad/schedule/outbox.h"
 #include "pfad/schedule/scheduler.h"
 #include "pfad/storage/object_store.h"
@@ -40,6 +41,7 @@ struct EtarOptions {
   std::shared_ptr<const analyze::EventCounter>
       engine;                                // null = local; shared by every minute (one Spark session)
   std::shared_ptr<fraud::LiveScorer> fraud;  // null = no fraud step (and no "fraud" object)
+  std::shared_ptr<ScheduleMetrics> metrics;  // null = not measured
 };
 
 // The live scorer of the [fraud] config: alerts to its alerts topic over Kafka
@@ -56,8 +58,9 @@ MinuteExtract ExportFromClickHouse(warehouse::ClickHouseClient client);
 MinuteTask MakeEtarTask(EtarOptions options, std::shared_ptr<storage::ObjectStore> store);
 
 // Reports each ended run to the dashboard (POST /runs, through the outbox), so
-// failures show on the page.
-RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox);
+// failures show on the page; counts it in `metrics` when given.
+RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox,
+                            std::shared_ptr<ScheduleMetrics> metrics = nullptr);
 
 // The Report step alone, at once (pfad report): POSTs a report document to the
 // dashboard; an error unless it answered 200.

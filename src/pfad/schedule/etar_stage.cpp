@@ -25,12 +25,13 @@ Result<EtarStage> EtarStage::Make(EtarSettings settings, const Clock& clock) {
   }
   ScheduleConfig config = std::move(settings.schedule);
   etar.fraud = MakeLiveScorer(settings.fraud, config.kafka);
+  etar.metrics = std::make_shared<ScheduleMetrics>(settings.registry);
   PFAD_ASSIGN_OR_RAISE(auto runs, RunStore::Open(config.state));
   if (!config.DashboardBase().empty()) {
-    PFAD_ASSIGN_OR_RAISE(
-        etar.outbox,
-        DashboardOutbox::Open(config.state, MakeDashboardSender(config.Dashboard()), clock, config.outbox));
+    PFAD_ASSIGN_OR_RAISE(etar.outbox, DashboardOutbox::Open(config.state, MakeDashboardSender(config.Dashboard()),
+                                                            clock, config.outbox, etar.metrics));
   }
+  auto metrics = etar.metrics;
   auto outbox = etar.outbox;
   if (!settings.start.empty()) {
     PFAD_ASSIGN_OR_RAISE(auto start, calendar.Parse(settings.start));
@@ -38,7 +39,7 @@ Result<EtarStage> EtarStage::Make(EtarSettings settings, const Clock& clock) {
     config.options.catchup = true;
   }
   return EtarStage{std::move(config), calendar, std::move(runs), std::move(outbox),
-                   MakeEtarTask(std::move(etar), std::move(store))};
+                   MakeEtarTask(std::move(etar), std::move(store)), std::move(metrics)};
 }
 
 RunObserver EtarStage::RunReporter() const { return outbox ? MakeRunReporter(outbox) : nullptr; }

@@ -21,6 +21,7 @@
 #include "pfad/schedule/announcements.h"
 #include "pfad/schedule/config.h"
 #include "pfad/schedule/etar.h"
+#include "pfad/schedule/metrics.h"
 #include "pfad/schedule/outbox.h"
 #include "pfad/schedule/scheduler.h"
 #include "pfad/storage/object_store.h"
@@ -51,6 +52,8 @@ struct EtarSettings {
   // "YYYY-MM-DD HH:MM": on a first start, catch up from this minute; empty = the
   // schedule's own start.
   std::string start;
+  // Where the schedule's metrics go (schedule/metrics.h); null = a registry of its own.
+  std::shared_ptr<metrics::Registry> registry;
 };
 
 struct EtarStage {
@@ -59,11 +62,14 @@ struct EtarStage {
   std::unique_ptr<RunStore> runs;
   std::shared_ptr<DashboardOutbox> outbox;  // null = no dashboard
   MinuteTask task;
+  std::shared_ptr<ScheduleMetrics> metrics;  // never null
 
   static Result<EtarStage> Make(EtarSettings settings, const Clock& clock);
 
   // Reports each ended run to the dashboard; null without one.
   [[nodiscard]] RunObserver RunReporter() const;
+  // Counts each ended run in `metrics` and reports it as RunReporter does (never null).
+  [[nodiscard]] RunObserver Observer() const { return MakeRunReporter(outbox, metrics); }
   // Follows config.announcements (the ingester's windows topic) and triggers
   // each announced minute on `scheduler` (trigger.h); `also` hears each one
   // first. Null when no announcements topic is set. Destroy it before the scheduler.

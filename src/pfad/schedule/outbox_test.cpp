@@ -127,5 +127,83 @@ TEST_F(OutboxTest, DrainGivesUpAfterItsTimeoutAndSaysHowManyAreLeft) {
   EXPECT_EQ(dashboard_.attempts, 5);  // at 0, 1, 3, 7 and 15 s (backoff 1, 2, 4, 8 s)
 }
 
+// A dashboard down for a simulated day: a report and a run record every minute
+// (1440 minutes), each report queued twice (a late-event rerun of its minute).
+// Compaction keeps one report per minute, the size cap holds the outbox at its
+// bound throughout, the gauges and drop counters say so, and once the
+// dashboard is back it gets the newest messages, in order.
+TEST_F(OutboxTest, ADayWithTheDashboardDownStaysWithinTheBound) {
+  auto metrics = std::make_shared<ScheduleMetrics>();
+  auto outbox = DashboardOutbox::Open(db_.string(), dashboard_.Sender(), clock_,
+                                      {.first_backoff = std::chrono::seconds(1),
+                                       .max_backoff = std::chrono::seconds(30),
+                                       .max_messages = 600,
+                                       .max_age = std::chrono::hours(6)},
+                                      metrics)
+                    .ValueOrDie();
+  constexpr int kMinutes = 1440;
+  int64_t most = 0;
+  for (int m = 0; m < kMinutes; ++m) {
+    const std::string name = "m" + std::to_string(m);
+    const int64_t end = clock_.NowMillis();
+    ASSERT_TRUE(outbox->Add("/report", "first " + name, name, end).ok());
+    ASSERT_TRUE(outbox->Add("/report", "rerun " + name, name, end).ok());
+    ASSERT_TRUE(outbox->Add("/runs", "run " + name, name).ok());
+    clock_.Advance(60'000);
+    ASSERT_TRUE(outbox->DeliverDue().ok());
+    most = std::max(most, metrics->outbox_messages.load());
+  }
+  EXPECT_EQ(most, 600);
+  EXPECT_EQ(outbox->Pending().ValueOrDie(), 600);
+  EXPECT_EQ(metrics->outbox_compacted.load(), kMinutes);                 // each first report replaced
+  EXPECT_EQ(metrics->outbox_dropped_size.load(), 2 * kMinutes - 600);  // the oldest beyond the cap
+  EXPECT_EQ(metrics->outbox_dropped_age.load(), 0);  // 600 messages = 300 minutes, younger than 6 h
+  EXPECT_LE(metrics->outbox_oldest_age_seconds.Value(), 300 * 60);
+  EXPECT_EQ(metrics->outbox_dashboard_up.load(), 0);
+
+  dashboard_.reachable = true;
+  clock_.Advance(30'000);
+  EXPECT_EQ(outbox->DeliverDue().ValueOrDie(), 0);
+  ASSERT_EQ(dashboard_.taken.size(), 600u);
+  EXPECT_EQ(dashboard_.taken.front(), "/report rerun m1140");  // the newest 300 minutes, oldest first
+  EXPECT_EQ(dashboard_.taken.back(), "/runs run m1439");
+  EXPECT_EQ(metrics->outbox_delivered.load(), 600);
+  EXPECT_EQ(metrics->outbox_messages.load(), 0);
+  EXPECT_EQ(metrics->outbox_dashboard_up.load(), 1);
+  // Freshness: the newest report waited 30 s + its minute; the oldest kept one, 300 minutes more.
+  EXPECT_EQ(metrics->last_report_minute_end.Value(), static_cast<double>(1'000'000 + 1439 * 60'000) / 1e3);
+}
+
+TEST_F(OutboxTest, TheAgeCapDropsWhatIsTooOldEvenWithoutNewMessages) {
+  auto metrics = std::make_shared<ScheduleMetrics>();
+  auto outbox = DashboardOutbox::Open(db_.string(), dashboard_.Sender(), clock_,
+                                      {.max_messages = 1000, .max_age = std::chrono::hours(1)}, metrics)
+                    .ValueOrDie();
+  ASSERT_TRUE(outbox->Add("/report", "old", "m0", clock_.NowMillis()).ok());
+  clock_.Advance(30 * 60'000);
+  ASSERT_TRUE(outbox->Add("/report", "newer", "m30", clock_.NowMillis()).ok());
+  EXPECT_EQ(outbox->Pending().ValueOrDie(), 2);
+  EXPECT_EQ(metrics->outbox_oldest_age_seconds.Value(), 30 * 60);
+  clock_.Advance(31 * 60'000);
+  EXPECT_EQ(outbox->Pending().ValueOrDie(), 1);
+  EXPECT_EQ(metrics->outbox_dropped_age.load(), 1);
+  EXPECT_EQ(metrics->outbox_oldest_age_seconds.Value(), 31 * 60);
+}
+
+TEST_F(OutboxTest, AnOutboxFromBeforeTheBoundsIsMigratedAndKeepsItsMessages) {
+  {
+    auto db = SqliteDb::Open(db_.string(), "old",
+                             "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL, "
+                             "body TEXT NOT NULL); INSERT INTO outbox (path, body) VALUES ('/report', 'legacy')")
+                  .ValueOrDie();
+  }
+  auto outbox = Open();
+  EXPECT_EQ(outbox->Pending().ValueOrDie(), 1);
+  ASSERT_TRUE(outbox->Add("/report", "new", "m1", clock_.NowMillis()).ok());
+  dashboard_.reachable = true;
+  EXPECT_EQ(outbox->DeliverDue().ValueOrDie(), 0);
+  EXPECT_EQ(dashboard_.taken, (std::vector<std::string>{"/report legacy", "/report new"}));
+}
+
 }  // namespace
 }  // namespace pfad::schedule
