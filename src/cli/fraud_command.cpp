@@ -119,6 +119,8 @@ struct ScoreFlags {
   std::optional<std::string> model, alerts_topic, bootstrap;
   bool report = false;  // update the report object beside the minute
   bool alerts = false;  // publish the new alerts
+  bool full = false;    // rebuild the window from its objects (the reference path)
+  bool no_snapshot = false;
   StorageFlags storage;
 };
 
@@ -145,6 +147,10 @@ Status RunScore(const ScoreFlags& flags) {
     return Status::OK();
   }
   if (!flags.alerts) config.alerts_topic.clear();
+  // One process per minute (the Airflow task): the live window goes from minute to
+  // minute as a snapshot beside the scores (docs/FRAUD.md section 8).
+  config.full = flags.full;
+  config.snapshots = !flags.full && !flags.no_snapshot;
   PFAD_ASSIGN_OR_RAISE(auto kafka_properties, kafka::ConfiguredProperties(config_file));
   const auto scorer = schedule::MakeLiveScorer(config, kafka_properties);
   fraud::LiveScorer::Timing timing;
@@ -160,6 +166,13 @@ Status RunScore(const ScoreFlags& flags) {
              flags.alerts ? " to " + config.alerts_topic : std::string(" (not published)"));
   fmt::print("timing: {} events, read {:.0f} ms, graph and scores {:.0f} ms, write {:.0f} ms\n",
              timing.events, timing.read_ms, timing.score_ms, timing.write_ms);
+  if (timing.live) {
+    fmt::print(
+        "live window: {} minute objects read, slices {:.0f} ms, combine {:.0f} ms, model {:.0f} ms, "
+        "snapshot {:.0f} ms ({} bytes), state {} bytes, {} entities in several minutes\n",
+        timing.slices_read, timing.slice_ms, timing.combine_ms, timing.model_ms, timing.snapshot_ms,
+        timing.snapshot_bytes, timing.state_bytes, timing.multi_slice_entities);
+  }
   return Status::OK();
 }
 
@@ -303,6 +316,11 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
   scmd->add_option(
       "--bootstrap", score->bootstrap,
       "Kafka bootstrap servers of the alerts (default: $PFAD_KAFKA_BOOTSTRAP, else [fraud] bootstrap)");
+  scmd->add_flag("--full", score->full,
+                 "rebuild the whole window from its minute objects (the reference path) instead of the "
+                 "live window and its snapshot (docs/FRAUD.md section 8)");
+  scmd->add_flag("--no-snapshot", score->no_snapshot,
+                 "keep the live window in this process only: no <minute>.fraud-state is read or written");
   score->storage.AddTo(*scmd);
   scmd->footer(std::string(kExitCodesHelp) + " Without --report, a missing or corrupt model is exit 3.");
   scmd->callback([score, &exit_code] {

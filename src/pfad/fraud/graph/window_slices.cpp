@@ -73,8 +73,8 @@ struct KindRows {
   std::vector<uint32_t> state;   // row -> state index
   std::vector<uint32_t> row_of;  // state index -> row, or kNone
   std::vector<NodeAccumulator> acc;
-  std::vector<Location> first;      // where each row was first seen
-  std::vector<int32_t> multi;       // row -> index into the merged lists, or -1
+  std::vector<Location> first;  // where each row was first seen
+  std::vector<int32_t> multi;   // row -> index into the merged lists, or -1
   std::vector<std::vector<Location>> multi_at;
   std::vector<std::vector<uint32_t>> merged_products, merged_others;
 };
@@ -277,12 +277,12 @@ class Reader {
   Status Csr(fraud::Csr& csr, size_t rows, size_t item_bound) {
     PFAD_RETURN_NOT_OK(Vector(csr.offsets));
     PFAD_RETURN_NOT_OK(Vector(csr.items));
-    if (csr.offsets.size() != rows + 1 || csr.offsets.front() != 0 || csr.offsets.back() != csr.items.size() ||
-        !std::is_sorted(csr.offsets.begin(), csr.offsets.end())) {
+    if (csr.offsets.size() != rows + 1 || csr.offsets.front() != 0 ||
+        csr.offsets.back() != csr.items.size() || !std::is_sorted(csr.offsets.begin(), csr.offsets.end())) {
       return Status::Invalid("corrupt fraud state: inconsistent list offsets");
     }
-    if (item_bound != kNone && std::any_of(csr.items.begin(), csr.items.end(),
-                                           [&](uint32_t x) { return x >= item_bound; })) {
+    if (item_bound != kNone &&
+        std::any_of(csr.items.begin(), csr.items.end(), [&](uint32_t x) { return x >= item_bound; })) {
       return Status::Invalid("corrupt fraud state: an index out of range");
     }
     return Status::OK();
@@ -352,18 +352,20 @@ void SlicedWindow::Add(int64_t minute, std::string name, std::string version, co
   for (size_t p = 0; p < product_state.size(); ++p) {
     product_state[p] = products_.Acquire(std::to_string(ev.product_ids[p]));
   }
-  s.users = MakeKind(ev, g.user_events, g.edges.user_sessions, g.edges.user_products, user_state, session_state,
-                     product_state);
+  s.users = MakeKind(ev, g.user_events, g.edges.user_sessions, g.edges.user_products, user_state,
+                     session_state, product_state);
   s.sessions = MakeKind(ev, g.session_events, g.edges.session_users, g.edges.session_products, session_state,
                         user_state, product_state);
   std::vector<uint32_t> order(product_state.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return product_state[a] < product_state[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return product_state[a] < product_state[b]; });
   auto& p = s.products;
   for (const uint32_t x : order) {
     const auto events_of = g.product_events.row(x);
     uint32_t carts = 0;
-    for (const uint32_t e : events_of) carts += ev.type[e] == static_cast<uint8_t>(events::EventType::kAddToCart);
+    for (const uint32_t e : events_of)
+      carts += ev.type[e] == static_cast<uint8_t>(events::EventType::kAddToCart);
     p.product.push_back(product_state[x]);
     p.events.push_back(static_cast<uint32_t>(events_of.size()));
     p.carts.push_back(carts);
@@ -475,12 +477,12 @@ Result<CombinedWindow> SlicedWindow::Combine(std::span<const int64_t> minutes, b
   }
 
   auto& l = out.links;
-  l.user_sessions = Links(slices, &MinuteSlice::users, &KindSlice::others, users.merged_others, users,
-                          sessions.row_of);
-  l.user_products = Links(slices, &MinuteSlice::users, &KindSlice::products, users.merged_products, users,
-                          product_row);
-  l.session_users = Links(slices, &MinuteSlice::sessions, &KindSlice::others, sessions.merged_others, sessions,
-                          users.row_of);
+  l.user_sessions =
+      Links(slices, &MinuteSlice::users, &KindSlice::others, users.merged_others, users, sessions.row_of);
+  l.user_products =
+      Links(slices, &MinuteSlice::users, &KindSlice::products, users.merged_products, users, product_row);
+  l.session_users = Links(slices, &MinuteSlice::sessions, &KindSlice::others, sessions.merged_others,
+                          sessions, users.row_of);
   l.session_products = Links(slices, &MinuteSlice::sessions, &KindSlice::products, sessions.merged_products,
                              sessions, product_row);
   if (product_links) {
@@ -564,7 +566,8 @@ Result<SlicedWindow> SlicedWindow::Parse(std::string_view bytes) {
       PFAD_RETURN_NOT_OK(r.Csr(k->products, rows, tables[2].size()));
       PFAD_RETURN_NOT_OK(r.Csr(k->others, rows, tables[1 - t].size()));
       for (const uint32_t e : k->entity) {
-        if (e >= tables[t].size() || tables[t][e].empty()) return Status::Invalid("corrupt fraud state: unknown id");
+        if (e >= tables[t].size() || tables[t][e].empty())
+          return Status::Invalid("corrupt fraud state: unknown id");
         ++refs[t][e];
       }
       ++t;
@@ -575,7 +578,8 @@ Result<SlicedWindow> SlicedWindow::Parse(std::string_view bytes) {
       if (v->size() != p.product.size()) return Status::Invalid("corrupt fraud state: row counts differ");
     }
     for (const uint32_t e : p.product) {
-      if (e >= tables[2].size() || tables[2][e].empty()) return Status::Invalid("corrupt fraud state: unknown id");
+      if (e >= tables[2].size() || tables[2][e].empty())
+        return Status::Invalid("corrupt fraud state: unknown id");
       ++refs[2][e];
     }
     const int64_t minute = s.minute;

@@ -52,7 +52,8 @@ std::vector<Ev> RandomMinute(events::Rng& rng, int64_t minute, int events) {
 WindowEvents Build(const std::vector<const std::vector<Ev>*>& minutes) {
   WindowBuilder b;
   for (const auto* m : minutes) {
-    for (const Ev& e : *m) b.Add(e.user, e.session, e.product, e.type, e.error, e.code, e.latency, e.time, e.id);
+    for (const Ev& e : *m)
+      b.Add(e.user, e.session, e.product, e.type, e.error, e.code, e.latency, e.time, e.id);
   }
   return b.Finish();
 }
