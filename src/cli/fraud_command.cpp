@@ -121,6 +121,7 @@ struct ScoreFlags {
   bool alerts = false;  // publish the new alerts
   bool full = false;    // rebuild the window from its objects (the reference path)
   bool no_snapshot = false;
+  EngineFlags engine;  // spark: the window's features from Spark, a trees model over them
   StorageFlags storage;
 };
 
@@ -151,6 +152,20 @@ Status RunScore(const ScoreFlags& flags) {
   // minute as a snapshot beside the scores (docs/FRAUD.md section 8).
   config.full = flags.full;
   config.snapshots = !flags.full && !flags.no_snapshot;
+  if (flags.engine.Name("local") == "spark") {
+    // Above what one scorer holds (docs/FRAUD.md section 8): every minute is a
+    // full computation of the window's features in Spark; no live window here.
+    PFAD_ASSIGN_OR_RAISE(auto spark_config, flags.engine.ResolveSpark(config_file));
+    PFAD_ASSIGN_OR_RAISE(auto session, spark::SparkSession::Open(spark_config));
+    config.snapshots = false;
+    config.features =
+        [session](const std::vector<storage::ObjectUri>& objects) -> Result<fraud::GraphFeatures> {
+      PFAD_ASSIGN_OR_RAISE(auto tables, spark::SparkGraphFeatures(*session, objects));
+      if (tables.size() != 2)
+        return Status::Invalid("the Spark engine gave ", tables.size(), " feature tables");
+      return fraud::GraphFeatures{std::move(tables[0]), std::move(tables[1])};
+    };
+  }
   PFAD_ASSIGN_OR_RAISE(auto kafka_properties, kafka::ConfiguredProperties(config_file));
   const auto scorer = schedule::MakeLiveScorer(config, kafka_properties);
   fraud::LiveScorer::Timing timing;
@@ -321,6 +336,7 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
                  "live window and its snapshot (docs/FRAUD.md section 8)");
   scmd->add_flag("--no-snapshot", score->no_snapshot,
                  "keep the live window in this process only: no <minute>.fraud-state is read or written");
+  score->engine.AddTo(*scmd);
   score->storage.AddTo(*scmd);
   scmd->footer(std::string(kExitCodesHelp) + " Without --report, a missing or corrupt model is exit 3.");
   scmd->callback([score, &exit_code] {

@@ -405,6 +405,26 @@ Result<LiveScorer::Scored> LiveScorer::ScoreFull(const FraudModel& model, const 
   return Scored{std::move(scores), static_cast<int64_t>(events.size())};
 }
 
+Result<LiveScorer::Scored> LiveScorer::ScoreFeatures(const FraudModel& model,
+                                                     const std::vector<WindowObject>& objects,
+                                                     const Clock& clock, Timing& timing) {
+  std::vector<storage::ObjectUri> uris;
+  for (const auto& o : objects) uris.push_back(o.uri);
+  const double from = clock.MonotonicSeconds();
+  PFAD_ASSIGN_OR_RAISE(const auto features, config_.features(uris));
+  const double score_from = clock.MonotonicSeconds();
+  PFAD_ASSIGN_OR_RAISE(auto scores, fraud::ScoreFeatures(model, features, config_.top));
+  timing.read_ms = (score_from - from) * 1000;  // the engine reads and computes the features
+  timing.score_ms = (clock.MonotonicSeconds() - score_from) * 1000;
+  // Every event has a user: the window's events are its users' n_events.
+  int64_t events = 0;
+  const int n_events = features.users.Column("n_events");
+  for (size_t r = 0; n_events >= 0 && r < features.users.rows(); ++r) {
+    events += static_cast<int64_t>(std::llround(features.users.at(r, n_events)));
+  }
+  return Scored{std::move(scores), events};
+}
+
 Result<LiveScorer::Scored> LiveScorer::ScoreLive(const FraudModel& model, const storage::ObjectStore& store,
                                                  const storage::ObjectUri& minute,
                                                  const std::vector<WindowObject>& objects, const Clock& clock,
@@ -414,6 +434,7 @@ Result<LiveScorer::Scored> LiveScorer::ScoreLive(const FraudModel& model, const 
   const int64_t first = last - std::max(model.window_minutes, 1) + 1;
   // Slices outside the window leave (those of later minutes stay for a while: a
   // re-run of an earlier minute, after late data, is followed by the later ones).
+  const double evict_from = clock.MonotonicSeconds();
   for (const int64_t m : window_.Minutes()) {
     if (m < first || m > last + model.window_minutes) window_.Remove(m);
   }
@@ -422,6 +443,7 @@ Result<LiveScorer::Scored> LiveScorer::ScoreLive(const FraudModel& model, const 
   for (const int64_t m : window_.Minutes()) {
     if (m >= first && m <= last && !present.contains(m)) window_.Remove(m);  // the object went away
   }
+  timing.evict_ms = (clock.MonotonicSeconds() - evict_from) * 1000;
   // New minutes and rewritten ones (another version: late data) are read into slices.
   std::vector<int64_t> minutes;
   for (const auto& o : objects) {
@@ -463,7 +485,7 @@ Result<LiveScorer::Scored> LiveScorer::ScoreLive(const FraudModel& model, const 
   PFAD_ASSIGN_OR_RAISE(auto scores, ScoreGraph(model, combined->nodes, combined->links, config_.top));
   timing.combine_ms = (model_from - combine_from) * 1000;
   timing.model_ms = (clock.MonotonicSeconds() - model_from) * 1000;
-  timing.score_ms = timing.slice_ms + timing.combine_ms + timing.model_ms;
+  timing.score_ms = timing.evict_ms + timing.slice_ms + timing.combine_ms + timing.model_ms;
   timing.multi_slice_entities = combined->multi_slice_users + combined->multi_slice_sessions;
   timing.state_bytes = static_cast<int64_t>(window_.Bytes());
   return Scored{std::move(scores), combined->events};
@@ -496,12 +518,13 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
   Timing timing;
   auto objects = WindowObjectsEndingWith(store, minute, m.window_minutes);
   if (!objects.ok()) return not_run("window ending " + name + ": " + objects.status().message());
-  if (!config_.full && config_.snapshots && !snapshot_tried_) {
+  if (!config_.full && config_.snapshots && !config_.features && !snapshot_tried_) {
     snapshot_tried_ = true;
     LoadSnapshot(store, minute, timing);
   }
-  auto scored = config_.full ? ScoreFull(m, store, *objects, clock, timing)
-                             : ScoreLive(m, store, minute, *objects, clock, timing);
+  auto scored = config_.features ? ScoreFeatures(m, *objects, clock, timing)
+                : config_.full   ? ScoreFull(m, store, *objects, clock, timing)
+                                 : ScoreLive(m, store, minute, *objects, clock, timing);
   if (!scored.ok()) {
     return not_run(scored.status().IsCapacityError()
                        ? scored.status().message()
@@ -538,7 +561,7 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
   for (const auto& s : scores) {
     if (s.is_fraud) flagged_now.emplace(s.kind, s.entity_id);
   }
-  if (!config_.full && config_.snapshots) {
+  if (!config_.full && config_.snapshots && !config_.features) {
     if (const Status st = SaveSnapshot(store, minute, *objects, timing); !st.ok()) {
       // The scores are written; the next process builds its window from the objects.
       Logger("fraud")->warn("fraud state snapshot of minute {} not written: {}", name, st.message());
@@ -549,10 +572,16 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
   if (timing_out != nullptr) *timing_out = timing;
   Logger("fraud")->info(
       "scored minute={} objects={} events={} users={} flagged_users={} sessions={} flagged_sessions={} "
-      "new_alerts={} ms={} path={} slices_read={} read_ms={:.0f} combine_ms={:.0f} model_ms={:.0f}",
+      "new_alerts={} ms={} path={} slices_read={} read_ms={:.0f} evict_ms={:.1f} slice_ms={:.0f} "
+      "combine_ms={:.0f} "
+      "model_ms={:.0f} write_ms={:.0f} snapshot_ms={:.0f} state_bytes={} multi_slice_entities={}",
       name, section.window.objects, section.window.events, section.scored[0], section.flagged[0],
       section.scored[1], section.flagged[1], section.new_alerts, section.scoring_ms,
-      timing.live ? "live" : "full", timing.slices_read, timing.read_ms, timing.combine_ms, timing.model_ms);
+      timing.live        ? "live"
+      : config_.features ? "features"
+                         : "full",
+      timing.slices_read, timing.read_ms, timing.evict_ms, timing.slice_ms, timing.combine_ms,
+      timing.model_ms, timing.write_ms, timing.snapshot_ms, timing.state_bytes, timing.multi_slice_entities);
   return section;
 }
 

@@ -57,6 +57,9 @@ struct FraudConfig {
   // Not settings: how the scorer keeps its window (docs/FRAUD.md section 8).
   bool full = false;       // rebuild every window from its objects (`pfad fraud score --full`)
   bool snapshots = false;  // load and save the live window beside the scores (one process per minute)
+  // When set, the window's graph features come from this engine (the Spark engine,
+  // above what one scorer holds) and a trees model scores them; no live window.
+  std::function<Result<GraphFeatures>(const std::vector<storage::ObjectUri>& minute_objects)> features;
 
   static Result<FraudConfig> Resolve(const ConfigFile& file);
   // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
@@ -159,11 +162,12 @@ class LiveScorer {
   struct Timing {
     int64_t events = 0;
     double read_ms = 0;   // reading minute objects (live: the new or changed ones only)
-    double score_ms = 0;  // graph, features and model: slices + combine + model when live
+    double score_ms = 0;  // graph, features and model: evict + slices + combine + model when live
     double write_ms = 0;  // previous scores, alerts, the scores object, the snapshot
     // Live only: the parts of score_ms and write_ms, and what the window did.
     bool live = false;
     int slices_read = 0;     // minute objects read into slices this minute
+    double evict_ms = 0;     // dropping the slices that left the window
     double slice_ms = 0;     // building their slices
     double combine_ms = 0;   // node features and links from the slices
     double model_ms = 0;     // the model and the explanations
@@ -187,6 +191,8 @@ class LiveScorer {
   Result<Scored> ScoreLive(const FraudModel& model, const storage::ObjectStore& store,
                            const storage::ObjectUri& minute, const std::vector<WindowObject>& objects,
                            const Clock& clock, Timing& timing);
+  Result<Scored> ScoreFeatures(const FraudModel& model, const std::vector<WindowObject>& objects,
+                               const Clock& clock, Timing& timing);
   Result<Scored> ScoreFull(const FraudModel& model, const storage::ObjectStore& store,
                            const std::vector<WindowObject>& objects, const Clock& clock, Timing& timing);
   void LoadSnapshot(const storage::ObjectStore& store, const storage::ObjectUri& minute, Timing& timing);

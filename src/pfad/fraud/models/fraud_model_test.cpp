@@ -69,6 +69,35 @@ TEST_P(FraudModelTest, ARoundTripScoresExactlyAsTheTrainedModel) {
   }
 }
 
+// Features from another engine (Spark, above one scorer: docs/FRAUD.md section 8),
+// rows in another order: the same scores for trees; a GNN says it needs the graph.
+TEST_P(FraudModelTest, ScoringFeatureTablesEqualsScoringTheWindowForTrees) {
+  const auto minutes = Generate(4, 20000, 0.1);
+  ASSERT_OK_AND_ASSIGN(const auto model, TrainModel(*store_, minutes, Small()));
+  const std::vector<ObjectUri> window(minutes.end() - 3, minutes.end());
+  ASSERT_OK_AND_ASSIGN(const auto events, ReadWindow(*store_, window));
+  const auto graph = BuildGraph(events);
+  const auto features = WithNeighbours(ComputeNodeFeatures(events, graph), graph.edges);
+  GraphFeatures sorted{SortedById(features.users), SortedById(features.sessions)};
+  auto scored = ScoreFeatures(model, sorted, 10);
+  if (GetParam() != "trees_graph") {
+    ASSERT_FALSE(scored.ok());
+    EXPECT_TRUE(scored.status().IsInvalid());
+    EXPECT_NE(scored.status().message().find("needs the window's graph"), std::string::npos);
+    return;
+  }
+  ASSERT_TRUE(scored.ok()) << scored.status().ToString();
+  ASSERT_OK_AND_ASSIGN(const auto expected, ScoreWindow(model, events, 10));
+  ASSERT_EQ(scored->size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ((*scored)[i].kind, expected[i].kind);
+    EXPECT_EQ((*scored)[i].entity_id, expected[i].entity_id);
+    EXPECT_EQ((*scored)[i].fraud_score, expected[i].fraud_score);
+    EXPECT_EQ((*scored)[i].is_fraud, expected[i].is_fraud);
+    EXPECT_EQ((*scored)[i].top_features, expected[i].top_features);
+  }
+}
+
 TEST_P(FraudModelTest, FlaggedEntitiesAreMostlyLabelledFraudAndCarryTheirTopFeatures) {
   const auto minutes = Generate(9, 20000, 0.1);
   const std::vector<ObjectUri> train(minutes.begin(), minutes.begin() + 6);

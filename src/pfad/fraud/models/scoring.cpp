@@ -34,8 +34,12 @@ std::string TopFeatures(const FeatureTable& table, size_t row, const std::vector
 }
 
 void SortByScore(std::vector<EntityScore>& out, size_t first) {
-  std::stable_sort(out.begin() + static_cast<long>(first), out.end(),
-                   [](const EntityScore& a, const EntityScore& b) { return a.fraud_score > b.fraud_score; });
+  // Ties by id: the order does not depend on the rows' order (first seen, or by id
+  // from another engine).
+  std::sort(
+      out.begin() + static_cast<long>(first), out.end(), [](const EntityScore& a, const EntityScore& b) {
+        return a.fraud_score != b.fraud_score ? a.fraud_score > b.fraud_score : a.entity_id < b.entity_id;
+      });
 }
 
 // Rows to explain per kind: the flagged ones and the `top` highest scores over
@@ -121,9 +125,8 @@ Result<std::vector<EntityScore>> ScoreWithGnn(const FraudModel& model, const Nod
   return out;
 }
 
-Result<std::vector<EntityScore>> ScoreWithTrees(const FraudModel& model, const NodeFeatures& nodes,
-                                                const Adjacency& links, int top) {
-  const auto features = WithNeighbours(nodes, links);
+Result<std::vector<EntityScore>> ScoreWithTrees(const FraudModel& model, const GraphFeatures& features,
+                                                int top) {
   const FeatureTable* tables[2] = {&features.users, &features.sessions};
   std::vector<double> scores[2];
   const FraudModel::Part* parts[2] = {nullptr, nullptr};
@@ -177,7 +180,17 @@ Result<std::vector<EntityScore>> ScoreGraph(const FraudModel& model, const NodeF
                                             const Adjacency& links, int top) {
   if (!model.parts.empty() && model.parts.front().gnn != nullptr)
     return ScoreWithGnn(model, nodes, links, top);
-  return ScoreWithTrees(model, nodes, links, top);
+  return ScoreWithTrees(model, WithNeighbours(nodes, links), top);
+}
+
+Result<std::vector<EntityScore>> ScoreFeatures(const FraudModel& model, const GraphFeatures& features,
+                                               int top) {
+  if (!model.parts.empty() && model.parts.front().gnn != nullptr) {
+    return Status::Invalid("the model ", model.Label(),
+                           " is a graph neural network: it needs the window's graph, not its features; "
+                           "score features from another engine with a trees_graph model");
+  }
+  return ScoreWithTrees(model, features, top);
 }
 
 Result<std::vector<EntityScore>> ScoreWindow(const FraudModel& model, const WindowEvents& events, int top) {

@@ -24,7 +24,7 @@ struct EntityScore {
   std::string top_features;
 };
 
-// Users first, then sessions; each in descending score order. Every entity is
+// Users first, then sessions; each in descending score order (ties by id). Every entity is
 // scored; top_features is computed only for the flagged ones and the `top`
 // highest scores over both kinds (the report's top list; ties by kind, then id),
 // and is empty for the others: explaining every entity cost more than scoring.
@@ -34,6 +34,12 @@ Result<std::vector<EntityScore>> ScoreWindow(const FraudModel& model, const Wind
 // relations; a GNN also needs product_users and product_sessions.
 Result<std::vector<EntityScore>> ScoreGraph(const FraudModel& model, const NodeFeatures& nodes,
                                             const Adjacency& links, int top);
+
+// The same from the window's graph features computed elsewhere (the Spark engine
+// above what one scorer holds: docs/FRAUD.md section 8), tables sorted or not.
+// Trees models only: a GNN needs the graph itself (Invalid, saying so).
+Result<std::vector<EntityScore>> ScoreFeatures(const FraudModel& model, const GraphFeatures& features,
+                                               int top);
 
 // The scores object (docs/DESIGN.md, "Fraud scores", columns: entity_kind, entity_id,
 // fraud_score, is_fraud, model, top_features), written atomically.
