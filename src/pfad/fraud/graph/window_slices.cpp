@@ -230,7 +230,7 @@ class Writer {
   void Vector(const std::vector<T>& values) {
     static_assert(std::is_trivially_copyable_v<T>);
     Pod<uint64_t>(values.size());
-    out_.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+    if (!values.empty()) out_.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
   }
   void Text(std::string_view s) {
     Pod<uint64_t>(s.size());
@@ -262,7 +262,7 @@ class Reader {
     PFAD_RETURN_NOT_OK(Pod(n));
     if (n > in_.size() / sizeof(T)) return Truncated();
     values.resize(n);
-    std::memcpy(values.data(), in_.data(), n * sizeof(T));
+    if (n > 0) std::memcpy(values.data(), in_.data(), n * sizeof(T));  // data() may be null when empty
     in_.remove_prefix(n * sizeof(T));
     return Status::OK();
   }
