@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <thread>
 #include <type_traits>
 
 namespace pfad::fraud {
@@ -352,10 +353,14 @@ void SlicedWindow::Add(int64_t minute, std::string name, std::string version, co
   for (size_t p = 0; p < product_state.size(); ++p) {
     product_state[p] = products_.Acquire(std::to_string(ev.product_ids[p]));
   }
-  s.users = MakeKind(ev, g.user_events, g.edges.user_sessions, g.edges.user_products, user_state,
-                     session_state, product_state);
-  s.sessions = MakeKind(ev, g.session_events, g.edges.session_users, g.edges.session_products, session_state,
-                        user_state, product_state);
+  {  // users and sessions are independent: one on a second thread
+    std::jthread users([&] {
+      s.users = MakeKind(ev, g.user_events, g.edges.user_sessions, g.edges.user_products, user_state,
+                         session_state, product_state);
+    });
+    s.sessions = MakeKind(ev, g.session_events, g.edges.session_users, g.edges.session_products,
+                          session_state, user_state, product_state);
+  }
   std::vector<uint32_t> order(product_state.size());
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(),
