@@ -69,6 +69,7 @@ def test_spark_features_equal_local_features(pfad, features, tmp_path):
             assert not wrong, f"{kind} {name}: {len(wrong)} differ (id, local, spark), e.g. {wrong[:3]}"
 
 
+@pytest.mark.release_only  # its C++ (fraud::ScoreFeatures) is unit-tested under ASan; the CI budget
 def test_spark_engine_scores_the_window_as_the_local_rebuild(pfad, spark_remote, tmp_path):
     """Above what one scorer holds (docs/FRAUD.md section 8): `pfad fraud score --engine spark`
     takes the window's features from Spark and applies the trees model in C++; its scores object
