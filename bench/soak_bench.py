@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -71,7 +72,8 @@ def count_objects(s3: pafs.S3FileSystem, bucket: str) -> dict[str, tuple[int, in
     """stem -> (rows, distinct event_ids) of every minute object in the bucket."""
     out = {}
     for info in s3.get_file_info(pafs.FileSelector(bucket, recursive=True)):
-        if not info.path.endswith(".parquet"):
+        # Minute objects only: YYYY-MM-DD_HH-MM.parquet (not the scores beside them).
+        if not re.fullmatch(r"\d{4}-\d\d-\d\d_\d\d-\d\d\.parquet", info.base_name):
             continue
         ids = pq.read_table(info.path, columns=["event_id"], filesystem=s3)["event_id"]
         out[info.base_name.removesuffix(".parquet")] = (len(ids), pc.count_distinct(ids).as_py())
