@@ -50,6 +50,16 @@ std::string MinuteName(int64_t index) {
                      in_day % 60);
 }
 
+// Line 1 of a snapshot; the format's version is in it.
+constexpr std::string_view kSnapshotMagic = "PFAD-FRAUD-SNAPSHOT 1\n";
+
+std::vector<storage::ObjectUri> UrisOf(const std::vector<WindowObject>& objects) {
+  std::vector<storage::ObjectUri> out;
+  out.reserve(objects.size());
+  for (const auto& o : objects) out.push_back(o.uri);
+  return out;
+}
+
 }  // namespace
 
 ModelSummary ModelSummary::Of(const FraudModel& model) {
@@ -251,10 +261,8 @@ Result<std::vector<WindowObject>> WindowObjectsEndingWith(const storage::ObjectS
 Result<std::vector<storage::ObjectUri>> WindowEndingWith(const storage::ObjectStore& store,
                                                          const storage::ObjectUri& minute,
                                                          int window_minutes) {
-  PFAD_ASSIGN_OR_RAISE(auto objects, WindowObjectsEndingWith(store, minute, window_minutes));
-  std::vector<storage::ObjectUri> out;
-  for (auto& o : objects) out.push_back(std::move(o.uri));
-  return out;
+  PFAD_ASSIGN_OR_RAISE(const auto objects, WindowObjectsEndingWith(store, minute, window_minutes));
+  return UrisOf(objects);
 }
 
 int64_t DefaultMaxWindowEvents() {
@@ -331,9 +339,8 @@ void LiveScorer::LoadSnapshot(const storage::ObjectStore& store, const storage::
       Logger("fraud")->warn("fraud state snapshot {} unusable, building the window from its objects: {}",
                             uri.ToString(), why);
     };
-    constexpr std::string_view kMagic = "PFAD-FRAUD-SNAPSHOT 1\n";
-    if (!rest.starts_with(kMagic)) return bad("not a snapshot of this version");
-    rest.remove_prefix(kMagic.size());
+    if (!rest.starts_with(kSnapshotMagic)) return bad("not a snapshot of this version");
+    rest.remove_prefix(kSnapshotMagic.size());
     const size_t eol = rest.find('\n');
     if (eol == std::string_view::npos) return bad("cut off");
     std::map<std::string, std::set<EntityKey>> flagged;
@@ -377,7 +384,7 @@ Status LiveScorer::SaveSnapshot(const storage::ObjectStore& store, const storage
     list = nlohmann::json::array();
     for (const auto& [kind, id] : entities) list.push_back({std::string(events::ToString(kind)), id});
   }
-  std::string bytes = "PFAD-FRAUD-SNAPSHOT 1\n" + header.dump() + "\n" + window_.Serialize();
+  std::string bytes = std::string(kSnapshotMagic) + header.dump() + "\n" + window_.Serialize();
   const auto uri = BesideMinute(minute, kStateSuffix);
   PFAD_RETURN_NOT_OK(store.Put(uri, bytes));
   // The snapshot two minutes back is no longer needed (the previous one stays for
@@ -394,10 +401,8 @@ Status LiveScorer::SaveSnapshot(const storage::ObjectStore& store, const storage
 Result<LiveScorer::Scored> LiveScorer::ScoreFull(const FraudModel& model, const storage::ObjectStore& store,
                                                  const std::vector<WindowObject>& objects, const Clock& clock,
                                                  Timing& timing) {
-  std::vector<storage::ObjectUri> uris;
-  for (const auto& o : objects) uris.push_back(o.uri);
   const double read_from = clock.MonotonicSeconds();
-  PFAD_ASSIGN_OR_RAISE(auto events, ReadWindow(store, uris));
+  PFAD_ASSIGN_OR_RAISE(auto events, ReadWindow(store, UrisOf(objects)));
   const double score_from = clock.MonotonicSeconds();
   PFAD_ASSIGN_OR_RAISE(auto scores, ScoreWindow(model, events, config_.top));
   timing.read_ms = (score_from - read_from) * 1000;
@@ -408,10 +413,8 @@ Result<LiveScorer::Scored> LiveScorer::ScoreFull(const FraudModel& model, const 
 Result<LiveScorer::Scored> LiveScorer::ScoreFeatures(const FraudModel& model,
                                                      const std::vector<WindowObject>& objects,
                                                      const Clock& clock, Timing& timing) {
-  std::vector<storage::ObjectUri> uris;
-  for (const auto& o : objects) uris.push_back(o.uri);
   const double from = clock.MonotonicSeconds();
-  PFAD_ASSIGN_OR_RAISE(const auto features, config_.features(uris));
+  PFAD_ASSIGN_OR_RAISE(const auto features, config_.features(UrisOf(objects)));
   const double score_from = clock.MonotonicSeconds();
   PFAD_ASSIGN_OR_RAISE(auto scores, fraud::ScoreFeatures(model, features, config_.top));
   timing.read_ms = (score_from - from) * 1000;  // the engine reads and computes the features
@@ -473,8 +476,7 @@ Result<LiveScorer::Scored> LiveScorer::ScoreLive(const FraudModel& model, const 
                                  "(docs/FRAUD.md section 8)");
   }
   const double combine_from = clock.MonotonicSeconds();
-  const bool gnn = !model.parts.empty() && model.parts.front().gnn != nullptr;
-  auto combined = window_.Combine(minutes, gnn);
+  auto combined = window_.Combine(minutes, /*product_links=*/model.IsGnn());
   if (!combined.ok()) {
     Logger("fraud")->warn(
         "the live window of minute {} cannot be combined ({}); rebuilding it from the objects",
@@ -518,7 +520,7 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
   Timing timing;
   auto objects = WindowObjectsEndingWith(store, minute, m.window_minutes);
   if (!objects.ok()) return not_run("window ending " + name + ": " + objects.status().message());
-  if (!config_.full && config_.snapshots && !config_.features && !snapshot_tried_) {
+  if (Snapshotting() && !snapshot_tried_) {
     snapshot_tried_ = true;
     LoadSnapshot(store, minute, timing);
   }
@@ -561,7 +563,7 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
   for (const auto& s : scores) {
     if (s.is_fraud) flagged_now.emplace(s.kind, s.entity_id);
   }
-  if (!config_.full && config_.snapshots && !config_.features) {
+  if (Snapshotting()) {
     if (const Status st = SaveSnapshot(store, minute, *objects, timing); !st.ok()) {
       // The scores are written; the next process builds its window from the objects.
       Logger("fraud")->warn("fraud state snapshot of minute {} not written: {}", name, st.message());

@@ -191,6 +191,8 @@ class LiveScorer {
   Result<Scored> ScoreLive(const FraudModel& model, const storage::ObjectStore& store,
                            const storage::ObjectUri& minute, const std::vector<WindowObject>& objects,
                            const Clock& clock, Timing& timing);
+  // The live window goes from process to process as a snapshot (pfad fraud score).
+  [[nodiscard]] bool Snapshotting() const { return config_.snapshots && !config_.full && !config_.features; }
   Result<Scored> ScoreFeatures(const FraudModel& model, const std::vector<WindowObject>& objects,
                                const Clock& clock, Timing& timing);
   Result<Scored> ScoreFull(const FraudModel& model, const storage::ObjectStore& store,

@@ -34,10 +34,12 @@ const std::vector<std::string>& TrainableModels() {
 
 std::string FraudModel::Label() const { return name + " v" + std::to_string(version); }
 
+bool FraudModel::IsGnn() const {
+  return std::any_of(parts.begin(), parts.end(), [](const Part& p) { return p.gnn != nullptr; });
+}
+
 Result<std::string> FraudModel::Serialize() const {
-  const bool any_gnn =
-      std::any_of(parts.begin(), parts.end(), [](const Part& p) { return p.gnn != nullptr; });
-  const int format = any_gnn ? 2 : 1;
+  const int format = IsGnn() ? 2 : 1;
   nlohmann::json header = {{"model", name},
                            {"version", format},
                            {"trained_on", trained_on},

@@ -42,6 +42,8 @@ struct FraudModel {
 
   // "trees_graph v1", as the scores' `model` column shows it.
   [[nodiscard]] std::string Label() const;
+  // A graph neural network (its parts share one), not boosted trees.
+  [[nodiscard]] bool IsGnn() const;
   [[nodiscard]] Result<std::string> Serialize() const;
   static Result<FraudModel> Parse(std::string_view bytes);
 };

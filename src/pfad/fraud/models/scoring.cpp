@@ -178,14 +178,13 @@ Result<std::vector<EntityScore>> ScoreWithTrees(const FraudModel& model, const G
 
 Result<std::vector<EntityScore>> ScoreGraph(const FraudModel& model, const NodeFeatures& nodes,
                                             const Adjacency& links, int top) {
-  if (!model.parts.empty() && model.parts.front().gnn != nullptr)
-    return ScoreWithGnn(model, nodes, links, top);
+  if (model.IsGnn()) return ScoreWithGnn(model, nodes, links, top);
   return ScoreWithTrees(model, WithNeighbours(nodes, links), top);
 }
 
 Result<std::vector<EntityScore>> ScoreFeatures(const FraudModel& model, const GraphFeatures& features,
                                                int top) {
-  if (!model.parts.empty() && model.parts.front().gnn != nullptr) {
+  if (model.IsGnn()) {
     return Status::Invalid("the model ", model.Label(),
                            " is a graph neural network: it needs the window's graph, not its features; "
                            "score features from another engine with a trees_graph model");
