@@ -2,6 +2,7 @@
 // pfad fraud eval <window> | --interactions <file>  [--json] [--pr-curves <svg>]
 // pfad fraud train <window> --out <model file>
 // pfad fraud score <minute object> [--model <model file>] [--report] [--alerts]
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "pfad/fraud/graph/window_features.h"
 #include "pfad/fraud/live/live_scorer.h"
 #include "pfad/fraud/live/minute_score.h"
+#include "pfad/fraud/loop/retrain.h"
 #include "pfad/fraud/models/fraud_model.h"
 #include "pfad/fraud/models/scoring.h"
 #include "pfad/schedule/etar.h"
@@ -101,16 +103,101 @@ struct TrainFlags {
   WindowFlags window;
   fraud::TrainOptions options;
   std::string out;
+  std::string labels;  // the labels store; "" = <window>/labels
 };
+
+std::string LabelCountsText(const fraud::LabelCounts& c) {
+  return fmt::format("{} users and {} sessions labelled fraud, {} and {} not ({} rows beside the minutes, {} from the "
+                     "labels store)",
+                     c.positive[0], c.positive[1], c.negative[0], c.negative[1], c.beside, c.from_store);
+}
 
 Status RunTrain(const TrainFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(auto config_file, flags.window.storage.LoadConfig());
   PFAD_ASSIGN_OR_RAISE(auto window, OpenWindow(flags.window, config_file, /*last_only=*/false));
-  PFAD_ASSIGN_OR_RAISE(auto model, fraud::TrainModel(*window.store, window.minutes, flags.options));
+  fraud::TrainOptions options = flags.options;
+  fraud::LabelCounts counts;
+  options.label_counts = &counts;
+  if (!flags.labels.empty()) {
+    PFAD_ASSIGN_OR_RAISE(options.labels, storage::ObjectUri::Parse(flags.labels));
+  }
+  PFAD_ASSIGN_OR_RAISE(auto model, fraud::TrainModel(*window.store, window.minutes, options));
   PFAD_ASSIGN_OR_RAISE(auto bytes, model.Serialize());
   PFAD_RETURN_NOT_OK(WriteFile(flags.out, bytes));
-  fmt::print("{}: {} trained on {} minute objects, {}-minute windows\n", flags.out, model.Label(),
-             window.minutes.size(), model.window_minutes);
+  fmt::print("{}: {} trained on {} minute objects, {}-minute windows; labels: {}\n", flags.out, model.Label(),
+             window.minutes.size(), model.window_minutes, LabelCountsText(counts));
+  return Status::OK();
+}
+
+struct RetrainFlags {
+  std::string source, labels;
+  std::optional<std::string> model;
+  fraud::RetrainOptions options;
+  StorageFlags storage;
+  bool json = false;
+};
+
+std::string PrAucText(const std::optional<double>& v) { return v ? fmt::format("{:.4f}", *v) : "-"; }
+
+Status RunRetrain(const RetrainFlags& flags) {
+  PFAD_ASSIGN_OR_RAISE(auto config_file, flags.storage.LoadConfig());
+  PFAD_ASSIGN_OR_RAISE(auto config, fraud::FraudConfig::Resolve(config_file));
+  Overlay(flags.model, config.model);
+  fraud::RetrainOptions options = flags.options;
+  options.model_file = config.model;
+  PFAD_ASSIGN_OR_RAISE(options.storage, flags.storage.Resolve(config_file));
+  PFAD_ASSIGN_OR_RAISE(options.minutes, storage::ObjectUri::Parse(flags.source));
+  if (!flags.labels.empty()) {
+    PFAD_ASSIGN_OR_RAISE(options.labels, storage::ObjectUri::Parse(flags.labels));
+  }
+  PFAD_ASSIGN_OR_RAISE(const auto record, fraud::Retrain(options));
+  if (flags.json) {
+    fmt::print("{}\n", record.ToJson().dump());
+    return Status::OK();
+  }
+  fmt::print("registry v{}: {}; {}\n", record.version, record.promoted ? "promoted to " + options.model_file : "not promoted",
+             record.reason);
+  fmt::print("trained on {} minutes ({} to {}), judged on {} held-out minutes ({} to {})\n", record.train_minutes,
+             record.train_first, record.train_last, record.holdout_minutes, record.holdout_first, record.holdout_last);
+  fmt::print("PR-AUC: challenger {}, champion {}; training labels: {}\n", PrAucText(record.challenger_pr_auc),
+             PrAucText(record.champion_pr_auc), LabelCountsText(record.train_labels));
+  return Status::OK();
+}
+
+std::string FormatUtcMillis(int64_t ms) {
+  return fmt::format("{:%Y-%m-%d %H:%M:%S}", fmt::gmtime(static_cast<std::time_t>(ms / 1000)));
+}
+
+struct ModelsFlags {
+  std::optional<std::string> model;
+  StorageFlags storage;
+  bool json = false;
+};
+
+Status RunModels(const ModelsFlags& flags) {
+  PFAD_ASSIGN_OR_RAISE(auto config_file, flags.storage.LoadConfig());
+  PFAD_ASSIGN_OR_RAISE(auto config, fraud::FraudConfig::Resolve(config_file));
+  Overlay(flags.model, config.model);
+  if (config.model.empty()) return Status::Invalid("no model: give --model, [fraud] model or PFAD_FRAUD_MODEL");
+  PFAD_ASSIGN_OR_RAISE(const auto registry, fraud::ReadRegistry(config.model));
+  if (flags.json) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& r : registry) list.push_back(r.ToJson());
+    fmt::print("{}\n", list.dump());
+    return Status::OK();
+  }
+  auto in_use = fraud::LoadModel(config.model);
+  fmt::print("model in use: {}: {}\n", config.model,
+             in_use.ok() ? in_use->Label() + ", trained on " + in_use->trained_on : in_use.status().message());
+  fmt::print("| version | created (UTC) | model | trained on | held out | PR-AUC challenger | PR-AUC champion | promoted | why |\n");
+  fmt::print("|---|---|---|---|---|---|---|---|---|\n");
+  for (const auto& r : registry) {
+    fmt::print("| v{} | {} | {} | {} to {} ({} min) | {} to {} ({} min) | {} | {} | {} | {} |\n", r.version,
+               FormatUtcMillis(r.created_ms), r.model.empty() ? "-" : r.model, r.train_first, r.train_last,
+               r.train_minutes, r.holdout_first, r.holdout_last, r.holdout_minutes, PrAucText(r.challenger_pr_auc),
+               PrAucText(r.champion_pr_auc), r.promoted ? "yes" : "no", r.reason);
+  }
+  if (registry.empty()) fmt::print("(no retrain yet: {} is empty or absent)\n", fraud::RegistryPath(config.model));
   return Status::OK();
 }
 
@@ -299,6 +386,9 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
                    "a GNN's threshold: this false-positive rate on the training entities")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
+  tcmd->add_option("--labels", train->labels,
+                   "the labels store (docs/FRAUD.md section 9), read beside the minutes' own labels (default: "
+                   "<window>/labels)");
   AddGnnFlags(*tcmd, train->options.gnn);
   tcmd->add_option("--rounds", train->options.trees.rounds, "boosting rounds")
       ->capture_default_str()
@@ -307,6 +397,56 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
   tcmd->footer(std::string(kExitCodesHelp));
   tcmd->callback([train, &exit_code] {
     if (const Status st = RunTrain(*train); !st.ok()) exit_code = ReportError("fraud train", st);
+  });
+
+  auto retrain = std::make_shared<RetrainFlags>();
+  retrain->options.train.model = "trees_graph";
+  CLI::App* rcmd = fraud->add_subcommand(
+      "retrain",
+      "Train a challenger on the last --hours of minute objects and their labels (beside them and in the labels\n"
+      "store), judge it and the model in use (the champion) on the newest --holdout-minutes, and promote it\n"
+      "(replace the model file atomically) only if its PR-AUC is at least the champion's + --margin. Every\n"
+      "candidate is kept as <model>.v<N> and recorded in <model>.registry.jsonl (docs/FRAUD.md section 9).");
+  rcmd->add_option("minutes", retrain->source, "directory or S3 prefix of the minute objects")->required();
+  rcmd->add_option("--model", retrain->model,
+                   "the champion's model file, replaced on promotion (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
+  rcmd->add_option("--labels", retrain->labels, "the labels store (default: <minutes>/labels)");
+  rcmd->add_option("--hours", retrain->options.hours, "the last N hours of minutes: training and held out")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 24 * 30));
+  rcmd->add_option("--holdout-minutes", retrain->options.holdout_minutes, "the newest minutes, held out to judge")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 24 * 60));
+  rcmd->add_option("--margin", retrain->options.margin, "PR-AUC the challenger must gain over the champion")
+      ->capture_default_str()
+      ->check(CLI::Range(-1.0, 1.0));
+  rcmd->add_option("--train-model", retrain->options.train.model, "what to train: gnn_hetero, gnn_sage or trees_graph")
+      ->capture_default_str()
+      ->check(CLI::IsMember(fraud::TrainableModels()));
+  rcmd->add_option("--window-minutes", retrain->options.train.window_minutes, "minutes per window")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1440));
+  rcmd->add_option("--rounds", retrain->options.train.trees.rounds, "boosting rounds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 5000));
+  AddGnnFlags(*rcmd, retrain->options.train.gnn);
+  rcmd->add_flag("--json", retrain->json, "print the registry record as JSON");
+  retrain->storage.AddTo(*rcmd);
+  rcmd->footer(std::string(kExitCodesHelp) + " Not promoting is exit 0; the record says why.");
+  rcmd->callback([retrain, &exit_code] {
+    if (const Status st = RunRetrain(*retrain); !st.ok()) exit_code = ReportError("fraud retrain", st);
+  });
+
+  auto models = std::make_shared<ModelsFlags>();
+  CLI::App* mcmd = fraud->add_subcommand(
+      "models", "List the model registry (every retrain's candidate, its PR-AUCs, promoted or not and why) and the "
+                "model in use.");
+  mcmd->add_option("--model", models->model, "the model file (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
+  mcmd->add_flag("--json", models->json, "print the records as a JSON array");
+  models->storage.AddTo(*mcmd);
+  mcmd->footer(std::string(kExitCodesHelp));
+  mcmd->callback([models, &exit_code] {
+    if (const Status st = RunModels(*models); !st.ok()) exit_code = ReportError("fraud models", st);
   });
 
   auto score = std::make_shared<ScoreFlags>();
