@@ -117,6 +117,8 @@ class SlicedWindow {
   // The node features and links of the window made of the given minutes' slices
   // (each must be held). Invalid when an entity's events interleave across slices.
   [[nodiscard]] Result<CombinedWindow> Combine(std::span<const int64_t> minutes, bool product_links) const;
+  // The product id (decimal text) of a combined window's product index.
+  [[nodiscard]] const std::string& ProductId(uint32_t index) const { return products_.id(index); }
 
   // The state as bytes (a snapshot) and back. Parse checks the format, the version
   // and a checksum: anything else is Invalid.

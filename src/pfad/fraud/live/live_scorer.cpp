@@ -1,5 +1,7 @@
 #include "pfad/fraud/live/live_scorer.h"
 
+#include "pfad/fraud/live/investigation.h"
+
 #include <arrow/api.h>
 #include <fmt/format.h>
 #include <parquet/arrow/reader.h>
@@ -86,6 +88,11 @@ const SettingsTable<FraudConfig>& FraudConfig::Settings() {
        {.env = {"PFAD_FRAUD_MAX_WINDOW_EVENTS"},
         .description = "events the live window may hold before scoring stops with a reason; 0 = sized "
                        "from the memory",
+        .min = 0}},
+      {"fraud.investigations",
+       &FraudConfig::investigations,
+       {.env = {"PFAD_FRAUD_INVESTIGATIONS"},
+        .description = "entity views (why, events, neighbourhood) per minute in the report; 0 = none",
         .min = 0}},
   });
   return table;
@@ -402,12 +409,18 @@ Result<LiveScorer::Scored> LiveScorer::ScoreFull(const FraudModel& model, const 
                                                  const std::vector<WindowObject>& objects, const Clock& clock,
                                                  Timing& timing) {
   const double read_from = clock.MonotonicSeconds();
-  PFAD_ASSIGN_OR_RAISE(auto events, ReadWindow(store, UrisOf(objects)));
+  PFAD_ASSIGN_OR_RAISE(auto read, ReadWindow(store, UrisOf(objects)));
   const double score_from = clock.MonotonicSeconds();
-  PFAD_ASSIGN_OR_RAISE(auto scores, ScoreWindow(model, events, config_.top));
+  auto events = std::make_shared<const WindowEvents>(std::move(read));
+  auto graph = BuildGraph(*events);
+  auto nodes = std::make_shared<const NodeFeatures>(ComputeNodeFeatures(*events, graph));
+  auto links = std::make_shared<const Adjacency>(std::move(graph.edges));
+  PFAD_ASSIGN_OR_RAISE(auto scores, ScoreGraph(model, *nodes, *links, config_.top));
   timing.read_ms = (score_from - read_from) * 1000;
   timing.score_ms = (clock.MonotonicSeconds() - score_from) * 1000;
-  return Scored{std::move(scores), static_cast<int64_t>(events.size())};
+  const int64_t n = static_cast<int64_t>(events->size());
+  auto product_id = [events](uint32_t p) { return std::to_string(events->product_ids[p]); };
+  return Scored{std::move(scores), n, std::move(nodes), std::move(links), std::move(events), std::move(product_id)};
 }
 
 Result<LiveScorer::Scored> LiveScorer::ScoreFeatures(const FraudModel& model,
@@ -449,12 +462,16 @@ Result<LiveScorer::Scored> LiveScorer::ScoreLive(const FraudModel& model, const 
   timing.evict_ms = (clock.MonotonicSeconds() - evict_from) * 1000;
   // New minutes and rewritten ones (another version: late data) are read into slices.
   std::vector<int64_t> minutes;
+  std::shared_ptr<const WindowEvents> newest;  // the events of the scored minute, when read now
   for (const auto& o : objects) {
     minutes.push_back(o.index);
     const MinuteSlice* held = window_.Find(o.index);
     if (held != nullptr && held->version == o.version) continue;
     const double read_from = clock.MonotonicSeconds();
-    PFAD_ASSIGN_OR_RAISE(auto events, ReadWindow(store, {o.uri}));
+    PFAD_ASSIGN_OR_RAISE(auto read, ReadWindow(store, {o.uri}));
+    auto shared = std::make_shared<const WindowEvents>(std::move(read));
+    const WindowEvents& events = *shared;
+    if (o.index == last) newest = shared;
     const double slice_from = clock.MonotonicSeconds();
     if (held != nullptr) {
       Logger("fraud")->info("minute {} changed ({} -> {}): its slice is replaced", o.name, held->version,
@@ -490,7 +507,12 @@ Result<LiveScorer::Scored> LiveScorer::ScoreLive(const FraudModel& model, const 
   timing.score_ms = timing.evict_ms + timing.slice_ms + timing.combine_ms + timing.model_ms;
   timing.multi_slice_entities = combined->multi_slice_users + combined->multi_slice_sessions;
   timing.state_bytes = static_cast<int64_t>(window_.Bytes());
-  return Scored{std::move(scores), combined->events};
+  const int64_t n = combined->events;
+  auto nodes = std::make_shared<const NodeFeatures>(std::move(combined->nodes));
+  auto links = std::make_shared<const Adjacency>(std::move(combined->links));
+  // Called under the window lock, before the next minute changes the window.
+  auto product_id = [this](uint32_t p) { return window_.ProductId(p); };
+  return Scored{std::move(scores), n, std::move(nodes), std::move(links), std::move(newest), std::move(product_id)};
 }
 
 Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore& store,
@@ -550,6 +572,19 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
     }
     auto alerts = SelectNewAlerts(summary, name, scores, already);
     section.new_alerts = static_cast<int64_t>(alerts.size());
+    if (config_.investigations > 0 && scored->nodes) {
+      std::vector<std::pair<events::EntityKind, std::string>> alerted;
+      for (const auto& a : alerts) alerted.emplace_back(a.kind, a.entity_id);
+      const auto which = PickInvestigated(scores, config_.top, alerted, config_.investigations);
+      WindowInHand hand{scored->nodes.get(), scored->links.get(), scored->product_id, scored->listed.get(), 0, 0};
+      static const auto calendar = events::MinuteCalendar::Open();
+      if (calendar.ok()) {
+        if (auto first = calendar->Parse(window.objects.empty() ? name : window.objects.front()); first.ok())
+          hand.window_start_ms = first->start_ms;
+        if (auto last = calendar->Parse(name); last.ok()) hand.window_end_ms = last->end_ms - 1;
+      }
+      section.investigations = BuildInvestigations(m, name, scores, which, hand, InvestigationLimits{}).dump();
+    }
     if (alerts_ && !alerts.empty()) {
       if (const Status st = alerts_(alerts); !st.ok()) {
         return st.WithMessage("publishing ", alerts.size(), " fraud alerts of ", name, ": ", st.message());

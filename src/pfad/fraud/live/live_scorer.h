@@ -48,12 +48,14 @@ namespace pfad::fraud {
 //   bootstrap = "127.0.0.1:9092"          # Kafka of the alerts; PFAD_KAFKA_BOOTSTRAP
 //   top = 10                              # entities in the report's "top" list
 //   max_window_events = 0                 # the live window's bound; 0 = sized from the memory
+//   investigations = 25                   # entity views per minute in the report (0 = none)
 struct FraudConfig {
   std::string model;
   std::string alerts_topic = events::AlertsTopic(events::kEventsTopic);
   std::string bootstrap = "127.0.0.1:9092";
   int top = 10;
   int64_t max_window_events = 0;
+  int investigations = 25;
   // Not settings: how the scorer keeps its window (docs/FRAUD.md section 8).
   bool full = false;       // rebuild every window from its objects (`pfad fraud score --full`)
   bool snapshots = false;  // load and save the live window beside the scores (one process per minute)
@@ -187,6 +189,11 @@ class LiveScorer {
   struct Scored {
     std::vector<EntityScore> scores;
     int64_t events = 0;
+    // What the investigations read (none from the features engine).
+    std::shared_ptr<const NodeFeatures> nodes;
+    std::shared_ptr<const Adjacency> links;
+    std::shared_ptr<const WindowEvents> listed;  // the window's events (full) or the newest minute's (live)
+    std::function<std::string(uint32_t)> product_id;
   };
   Result<Scored> ScoreLive(const FraudModel& model, const storage::ObjectStore& store,
                            const storage::ObjectUri& minute, const std::vector<WindowObject>& objects,
