@@ -251,3 +251,11 @@ def test_investigations_older_than_the_retention_are_dropped(pfad, tmp_path):
     shown = pfad.run("config", env={"PFAD_DASHBOARD_INVESTIGATION_RETENTION_MINUTES": "7"})
     assert "dashboard.investigation_retention_minutes" in shown.stdout and "7" in shown.stdout
 
+
+
+def test_page_serves_the_entity_view_and_the_graph_library(dashboard):
+    with urllib.request.urlopen(f"{dashboard.base}/entity/session/{SESSION}") as res:
+        page = res.read().decode()
+    assert '<script src="/cytoscape.js">' in page and 'id="review-queue"' in page
+    with urllib.request.urlopen(dashboard.base + "/cytoscape.js") as res:
+        assert b"cytoscape" in res.read()

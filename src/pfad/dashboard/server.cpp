@@ -292,6 +292,7 @@ void DashboardServer::Routes() {
   routes.Get("/", asset("text/html; charset=utf-8", IndexHtml()));
   routes.Get("/entity/{}/{}", asset("text/html; charset=utf-8", IndexHtml()));  // the page's entity view
   routes.Get("/app.js", asset("text/javascript", AppJs()));
+  routes.Get("/analyst.js", asset("text/javascript", AnalystJs()));
   routes.Get("/chart.js", asset("text/javascript", ChartJs()));
   routes.Get("/cytoscape.js", asset("text/javascript", CytoscapeJs()));
   routes.Get("/favicon.ico", [](const http::Request&) {
