@@ -259,3 +259,19 @@ def test_page_serves_the_entity_view_and_the_graph_library(dashboard):
     assert '<script src="/cytoscape.js">' in page and 'id="review-queue"' in page
     with urllib.request.urlopen(dashboard.base + "/cytoscape.js") as res:
         assert b"cytoscape" in res.read()
+
+
+def test_read_token_guards_the_analyst_reads(pfad, tmp_path):
+    d = Dashboard(pfad, tmp_path / "r.db", env={"PFAD_DASHBOARD_READ_TOKEN": "r34d", "PFAD_DASHBOARD_TOKEN": "wr1te"})
+    read = {"Authorization": "Bearer r34d"}
+    try:
+        d.call("POST", "/report", report_with(investigation("session", SESSION, 0.97, True)),
+               {"Authorization": "Bearer wr1te"})
+        for path in ["/alerts", f"/entities/session/{SESSION}", "/reviews"]:
+            assert d.call("GET", path)[0] == 401, path
+            assert d.call("GET", path, None, read)[0] == 200, path
+            assert d.call("GET", path, None, {"Cookie": "pfad_read_token=r34d"})[0] == 200, path
+        # The read token does not write.
+        assert review(d, "session", SESSION, "fraud", headers=read)[0] == 401
+    finally:
+        d.stop()
