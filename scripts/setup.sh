@@ -112,7 +112,7 @@ if [[ $mode == test ]]; then
   fi
 fi
 
-# --- Web assets (Chart.js from npm, embedded into the binary at build time) ---
+# --- Web assets (Chart.js and Cytoscape.js from npm, embedded into the binary at build time) ---
 web_stamp="$PFAD_ROOT/web/node_modules/.pfad-$(sha256sum "$PFAD_ROOT/web/package-lock.json" | cut -c1-16)"
 if [[ ! -e $web_stamp ]]; then
   command -v npm >/dev/null || die "npm is needed for the dashboard's web assets"

@@ -20,8 +20,9 @@ StoredReport Row(const SqliteStatement& s) { return StoredReport{s.Int64(0), s.I
 }  // namespace
 
 Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::string& path) {
-  PFAD_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path, "report database", kSchema));
-  return std::unique_ptr<ReportStore>(new ReportStore(std::move(db)));
+  auto shared = std::make_shared<DashboardDatabase>();
+  PFAD_ASSIGN_OR_RAISE(shared->db, SqliteDb::Open(path, "report database", kSchema));
+  return std::unique_ptr<ReportStore>(new ReportStore(std::move(shared)));
 }
 
 ReportStore::~ReportStore() = default;
@@ -34,7 +35,8 @@ Result<StoredReport> ReportStore::Add(const std::string& body, int64_t received_
   return StoredReport{db_->LastInsertRowId(), received_ms, body};
 }
 
-Status ReportStore::AddAll(const std::vector<std::string>& bodies, int64_t received_ms) {
+Status ReportStore::AddAll(const std::vector<std::string>& bodies, int64_t received_ms,
+                           const std::function<Status(SqliteDb&)>& also) {
   std::lock_guard lock(mutex_);
   PFAD_ASSIGN_OR_RAISE(auto transaction, db_->Begin());  // all or none
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("INSERT INTO reports (received_ms, body) VALUES (?, ?)"));
@@ -43,6 +45,7 @@ Status ReportStore::AddAll(const std::vector<std::string>& bodies, int64_t recei
     PFAD_RETURN_NOT_OK(stmt.BindAll(received_ms, body));
     PFAD_RETURN_NOT_OK(stmt.Run("insert"));
   }
+  if (also) PFAD_RETURN_NOT_OK(also(*db_));
   return transaction.Commit();
 }
 
