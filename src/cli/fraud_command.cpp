@@ -107,9 +107,10 @@ struct TrainFlags {
 };
 
 std::string LabelCountsText(const fraud::LabelCounts& c) {
-  return fmt::format("{} users and {} sessions labelled fraud, {} and {} not ({} rows beside the minutes, {} from the "
-                     "labels store)",
-                     c.positive[0], c.positive[1], c.negative[0], c.negative[1], c.beside, c.from_store);
+  return fmt::format(
+      "{} users and {} sessions labelled fraud, {} and {} not ({} rows beside the minutes, {} from the "
+      "labels store)",
+      c.positive[0], c.positive[1], c.negative[0], c.negative[1], c.beside, c.from_store);
 }
 
 Status RunTrain(const TrainFlags& flags) {
@@ -155,10 +156,11 @@ Status RunRetrain(const RetrainFlags& flags) {
     fmt::print("{}\n", record.ToJson().dump());
     return Status::OK();
   }
-  fmt::print("registry v{}: {}; {}\n", record.version, record.promoted ? "promoted to " + options.model_file : "not promoted",
-             record.reason);
-  fmt::print("trained on {} minutes ({} to {}), judged on {} held-out minutes ({} to {})\n", record.train_minutes,
-             record.train_first, record.train_last, record.holdout_minutes, record.holdout_first, record.holdout_last);
+  fmt::print("registry v{}: {}; {}\n", record.version,
+             record.promoted ? "promoted to " + options.model_file : "not promoted", record.reason);
+  fmt::print("trained on {} minutes ({} to {}), judged on {} held-out minutes ({} to {})\n",
+             record.train_minutes, record.train_first, record.train_last, record.holdout_minutes,
+             record.holdout_first, record.holdout_last);
   fmt::print("PR-AUC: challenger {}, champion {}; training labels: {}\n", PrAucText(record.challenger_pr_auc),
              PrAucText(record.champion_pr_auc), LabelCountsText(record.train_labels));
   return Status::OK();
@@ -178,7 +180,8 @@ Status RunModels(const ModelsFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(auto config_file, flags.storage.LoadConfig());
   PFAD_ASSIGN_OR_RAISE(auto config, fraud::FraudConfig::Resolve(config_file));
   Overlay(flags.model, config.model);
-  if (config.model.empty()) return Status::Invalid("no model: give --model, [fraud] model or PFAD_FRAUD_MODEL");
+  if (config.model.empty())
+    return Status::Invalid("no model: give --model, [fraud] model or PFAD_FRAUD_MODEL");
   PFAD_ASSIGN_OR_RAISE(const auto registry, fraud::ReadRegistry(config.model));
   if (flags.json) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
@@ -187,17 +190,22 @@ Status RunModels(const ModelsFlags& flags) {
     return Status::OK();
   }
   auto in_use = fraud::LoadModel(config.model);
-  fmt::print("model in use: {}: {}\n", config.model,
-             in_use.ok() ? in_use->Label() + ", trained on " + in_use->trained_on : in_use.status().message());
-  fmt::print("| version | created (UTC) | model | trained on | held out | PR-AUC challenger | PR-AUC champion | promoted | why |\n");
+  fmt::print(
+      "model in use: {}: {}\n", config.model,
+      in_use.ok() ? in_use->Label() + ", trained on " + in_use->trained_on : in_use.status().message());
+  fmt::print(
+      "| version | created (UTC) | model | trained on | held out | PR-AUC challenger | PR-AUC champion | "
+      "promoted | why |\n");
   fmt::print("|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : registry) {
     fmt::print("| v{} | {} | {} | {} to {} ({} min) | {} to {} ({} min) | {} | {} | {} | {} |\n", r.version,
                FormatUtcMillis(r.created_ms), r.model.empty() ? "-" : r.model, r.train_first, r.train_last,
-               r.train_minutes, r.holdout_first, r.holdout_last, r.holdout_minutes, PrAucText(r.challenger_pr_auc),
-               PrAucText(r.champion_pr_auc), r.promoted ? "yes" : "no", r.reason);
+               r.train_minutes, r.holdout_first, r.holdout_last, r.holdout_minutes,
+               PrAucText(r.challenger_pr_auc), PrAucText(r.champion_pr_auc), r.promoted ? "yes" : "no",
+               r.reason);
   }
-  if (registry.empty()) fmt::print("(no retrain yet: {} is empty or absent)\n", fraud::RegistryPath(config.model));
+  if (registry.empty())
+    fmt::print("(no retrain yet: {} is empty or absent)\n", fraud::RegistryPath(config.model));
   return Status::OK();
 }
 
@@ -386,9 +394,10 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
                    "a GNN's threshold: this false-positive rate on the training entities")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
-  tcmd->add_option("--labels", train->labels,
-                   "the labels store (docs/FRAUD.md section 9), read beside the minutes' own labels (default: "
-                   "<window>/labels)");
+  tcmd->add_option(
+      "--labels", train->labels,
+      "the labels store (docs/FRAUD.md section 9), read beside the minutes' own labels (default: "
+      "<window>/labels)");
   AddGnnFlags(*tcmd, train->options.gnn);
   tcmd->add_option("--rounds", train->options.trees.rounds, "boosting rounds")
       ->capture_default_str()
@@ -403,24 +412,28 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
   retrain->options.train.model = "trees_graph";
   CLI::App* rcmd = fraud->add_subcommand(
       "retrain",
-      "Train a challenger on the last --hours of minute objects and their labels (beside them and in the labels\n"
+      "Train a challenger on the last --hours of minute objects and their labels (beside them and in the "
+      "labels\n"
       "store), judge it and the model in use (the champion) on the newest --holdout-minutes, and promote it\n"
       "(replace the model file atomically) only if its PR-AUC is at least the champion's + --margin. Every\n"
       "candidate is kept as <model>.v<N> and recorded in <model>.registry.jsonl (docs/FRAUD.md section 9).");
   rcmd->add_option("minutes", retrain->source, "directory or S3 prefix of the minute objects")->required();
-  rcmd->add_option("--model", retrain->model,
-                   "the champion's model file, replaced on promotion (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
+  rcmd->add_option(
+      "--model", retrain->model,
+      "the champion's model file, replaced on promotion (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
   rcmd->add_option("--labels", retrain->labels, "the labels store (default: <minutes>/labels)");
   rcmd->add_option("--hours", retrain->options.hours, "the last N hours of minutes: training and held out")
       ->capture_default_str()
       ->check(CLI::Range(1, 24 * 30));
-  rcmd->add_option("--holdout-minutes", retrain->options.holdout_minutes, "the newest minutes, held out to judge")
+  rcmd->add_option("--holdout-minutes", retrain->options.holdout_minutes,
+                   "the newest minutes, held out to judge")
       ->capture_default_str()
       ->check(CLI::Range(1, 24 * 60));
   rcmd->add_option("--margin", retrain->options.margin, "PR-AUC the challenger must gain over the champion")
       ->capture_default_str()
       ->check(CLI::Range(-1.0, 1.0));
-  rcmd->add_option("--train-model", retrain->options.train.model, "what to train: gnn_hetero, gnn_sage or trees_graph")
+  rcmd->add_option("--train-model", retrain->options.train.model,
+                   "what to train: gnn_hetero, gnn_sage or trees_graph")
       ->capture_default_str()
       ->check(CLI::IsMember(fraud::TrainableModels()));
   rcmd->add_option("--window-minutes", retrain->options.train.window_minutes, "minutes per window")
@@ -439,9 +452,11 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
 
   auto models = std::make_shared<ModelsFlags>();
   CLI::App* mcmd = fraud->add_subcommand(
-      "models", "List the model registry (every retrain's candidate, its PR-AUCs, promoted or not and why) and the "
-                "model in use.");
-  mcmd->add_option("--model", models->model, "the model file (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
+      "models",
+      "List the model registry (every retrain's candidate, its PR-AUCs, promoted or not and why) and the "
+      "model in use.");
+  mcmd->add_option("--model", models->model,
+                   "the model file (default: $PFAD_FRAUD_MODEL, else [fraud] model)");
   mcmd->add_flag("--json", models->json, "print the records as a JSON array");
   models->storage.AddTo(*mcmd);
   mcmd->footer(std::string(kExitCodesHelp));

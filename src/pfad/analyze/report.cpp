@@ -106,7 +106,8 @@ FraudSection ParseFraud(const Json& j) {
                      t.value("top_features", std::string())});
   }
   if (j.contains("investigations")) {
-    if (!j.at("investigations").is_array()) throw std::invalid_argument("fraud.investigations must be an array");
+    if (!j.at("investigations").is_array())
+      throw std::invalid_argument("fraud.investigations must be an array");
     f.investigations = j.at("investigations").dump();
   }
   return f;

@@ -221,8 +221,8 @@ Result<FraudLabel> LabelFromDoc(const nlohmann::json& doc, bool external) {
   PFAD_ASSIGN_OR_RAISE(const auto scenario_text, text(has_label ? "label" : kScenarioColumn));
   const auto scenario = ParseScenario(scenario_text);
   if (!scenario) {
-    return Status::Invalid("unknown label ", has_label ? "" : "scenario ", "'", EscapeUntrusted(scenario_text),
-                           "' (expected fraud, not_fraud or a scenario)");
+    return Status::Invalid("unknown label ", has_label ? "" : "scenario ", "'",
+                           EscapeUntrusted(scenario_text), "' (expected fraud, not_fraud or a scenario)");
   }
   label.scenario = *scenario;
   PFAD_ASSIGN_OR_RAISE(label.first_ms, number(kFirstColumn));
@@ -261,7 +261,8 @@ Result<LabelRecord> ParseLabelMessage(std::string_view json, int64_t message_ms)
   record.labelled_at = message_ms;
   record.source = "kafka";
   if (const auto it = doc.find(kLabelledAtColumn); it != doc.end()) {
-    if (!it->is_number_integer()) return Status::Invalid("a label's \"labelled_at\" must be an integer (epoch ms)");
+    if (!it->is_number_integer())
+      return Status::Invalid("a label's \"labelled_at\" must be an integer (epoch ms)");
     record.labelled_at = it->get<int64_t>();
   }
   if (const auto it = doc.find(kSourceColumn); it != doc.end()) {
@@ -316,7 +317,8 @@ Result<std::vector<LabelRecord>> LabelRecordsFromTable(const arrow::Table& table
   std::vector<LabelRecord> records(labels.size());
   for (size_t i = 0; i < labels.size(); ++i) {
     const auto row = static_cast<int64_t>(i);
-    records[i] = {labels[i], std::string(sources.GetView(row)), ats.Value(row), std::string(refs.GetView(row))};
+    records[i] = {labels[i], std::string(sources.GetView(row)), ats.Value(row),
+                  std::string(refs.GetView(row))};
   }
   return records;
 }

@@ -114,8 +114,8 @@ TEST(Labels, UnknownValuesAreInvalidNamingTheValue) {
 TEST(Labels, RecordsRoundTripThroughATable) {
   std::vector<LabelRecord> records;
   for (const auto& label : SomeLabels()) {
-    records.push_back({label, "kafka", label.first_ms + 86'400'000, "user_interactions.labels/0/" +
-                                                                        std::to_string(records.size())});
+    records.push_back({label, "kafka", label.first_ms + 86'400'000,
+                       "user_interactions.labels/0/" + std::to_string(records.size())});
   }
   auto batch = LabelRecordsToRecordBatch(records);
   ASSERT_TRUE(batch.ok()) << batch.status().ToString();
@@ -154,7 +154,8 @@ TEST(Labels, BadMessagesSayWhy) {
   for (const auto& [json, reason] : std::vector<std::pair<std::string, std::string>>{
            {"not json", "JSON object"},
            {"[1]", "JSON object"},
-           {R"({"entity_kind":"product",)" + id + R"(,"label":"fraud","first_ms":1})", "entity_kind 'product'"},
+           {R"({"entity_kind":"product",)" + id + R"(,"label":"fraud","first_ms":1})",
+            "entity_kind 'product'"},
            {R"({"entity_kind":"user","label":"fraud","first_ms":1})", "entity_id"},
            {R"({"entity_kind":"user",)" + id + R"(,"label":"maybe","first_ms":1})", "'maybe'"},
            {R"({"entity_kind":"user",)" + id + R"(,"label":"fraud"})", "first_ms"},

@@ -23,7 +23,8 @@ Result<std::vector<arrow::fs::FileInfo>> ListDir(const storage::ObjectStore& sto
   selector.base_dir = dir.FsPath();
   selector.allow_not_found = true;
   auto infos = store.filesystem()->GetFileInfo(selector);
-  if (!infos.ok()) return Status::IOError(dir.ToString(), ": cannot list the labels: ", infos.status().message());
+  if (!infos.ok())
+    return Status::IOError(dir.ToString(), ": cannot list the labels: ", infos.status().message());
   std::sort(infos->begin(), infos->end(),
             [](const auto& a, const auto& b) { return a.base_name() < b.base_name(); });
   return std::move(*infos);
@@ -47,7 +48,8 @@ Result<std::vector<events::LabelRecord>> ReadObject(const storage::ObjectStore& 
                                                     const storage::ObjectUri& uri) {
   PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(uri));
   auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
-  if (!reader.ok()) return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
+  if (!reader.ok())
+    return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
   std::shared_ptr<arrow::Table> table;
   PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable());
   auto records = events::LabelRecordsFromTable(*table);
@@ -120,7 +122,7 @@ Result<std::vector<events::LabelRecord>> ReadLabelRecords(const storage::ObjectS
 }
 
 Result<std::vector<std::string>> ListLabelStems(const storage::ObjectStore& store,
-                                               const storage::ObjectUri& prefix) {
+                                                const storage::ObjectUri& prefix) {
   std::vector<std::string> stems;
   PFAD_ASSIGN_OR_RAISE(const auto days, ListDir(store, prefix));
   for (const auto& day : days) {

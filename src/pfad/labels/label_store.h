@@ -43,6 +43,6 @@ Result<std::vector<events::LabelRecord>> ReadLabelRecords(const storage::ObjectS
 
 // Every object stem under `prefix` (all days), sorted; writers use it to find where they were.
 Result<std::vector<std::string>> ListLabelStems(const storage::ObjectStore& store,
-                                               const storage::ObjectUri& prefix);
+                                                const storage::ObjectUri& prefix);
 
 }  // namespace pfad::labels

@@ -12,7 +12,8 @@ Result<std::vector<events::FraudLabel>> ReadLabelsObject(const storage::ObjectSt
                                                          const storage::ObjectUri& uri) {
   PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(uri));
   auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
-  if (!reader.ok()) return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
+  if (!reader.ok())
+    return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
   std::shared_ptr<arrow::Table> table;
   PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable());
   auto labels = events::LabelsFromTable(*table);
@@ -87,7 +88,8 @@ Result<LabelIndex> ReadTrainingLabels(const storage::ObjectStore& store,
                            "docs/FRAUD.md section 9)");
   }
   for (int k = 0; k < 2; ++k) {
-    for (const auto& [id, scenario] : index.by_kind[k]) ++(events::IsFraud(scenario) ? c.positive[k] : c.negative[k]);
+    for (const auto& [id, scenario] : index.by_kind[k])
+      ++(events::IsFraud(scenario) ? c.positive[k] : c.negative[k]);
   }
   return index;
 }

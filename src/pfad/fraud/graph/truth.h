@@ -33,8 +33,8 @@ Result<LabelIndex> ReadLabels(const storage::ObjectStore& store,
 // topic's labels and the verdicts), the latest `labelled_at` of an entity standing. Entities
 // without a label are negatives. Invalid when neither holds a label for these minutes.
 struct LabelCounts {
-  int64_t beside = 0;      // rows read beside the minutes
-  int64_t from_store = 0;  // rows read from the store (one per ref)
+  int64_t beside = 0;            // rows read beside the minutes
+  int64_t from_store = 0;        // rows read from the store (one per ref)
   int64_t positive[2] = {0, 0};  // entities labelled fraud, per kind, after the latest stands
   int64_t negative[2] = {0, 0};
 };

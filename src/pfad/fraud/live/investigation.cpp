@@ -68,8 +68,8 @@ std::string Phrase(const std::string& feature) {
       const std::string what = phrases.contains(base) ? phrases.find(base)->second : base;
       std::string who(other);
       who.pop_back();
-      return fmt::format("{} ({} over its {}s)", what, std::string(stat).substr(0, std::string(stat).size() - 1),
-                         who);
+      return fmt::format("{} ({} over its {}s)", what,
+                         std::string(stat).substr(0, std::string(stat).size() - 1), who);
     }
   }
   return feature;
@@ -131,7 +131,8 @@ class Populations {
         const int c = other.Column(feature.substr(other_head.size()));
         if (c < 0) return {};
         const Csr& csr = user ? links_.user_sessions : links_.session_users;
-        return Aggregate(csr, own.rows(), mean, [&](uint32_t j) { return other.at(j, static_cast<size_t>(c)); });
+        return Aggregate(csr, own.rows(), mean,
+                         [&](uint32_t j) { return other.at(j, static_cast<size_t>(c)); });
       }
       if (feature.starts_with(product_head)) {
         const auto& names = ProductFeatureNames();
@@ -139,7 +140,8 @@ class Populations {
         if (it == names.end()) return {};
         const auto c = static_cast<size_t>(it - names.begin());
         const Csr& csr = user ? links_.user_products : links_.session_products;
-        return Aggregate(csr, own.rows(), mean, [&](uint32_t p) { return nodes_.products[p * names.size() + c]; });
+        return Aggregate(csr, own.rows(), mean,
+                         [&](uint32_t p) { return nodes_.products[p * names.size() + c]; });
       }
     }
     return {};
@@ -163,10 +165,13 @@ class Populations {
   std::map<std::pair<int, std::string>, std::vector<double>> cache_;
 };
 
-double PercentBelow(const std::vector<double>& sorted, double v) {
-  if (sorted.empty()) return 0;
+// Shares (in %) of the population strictly below and strictly above `v`.
+std::pair<double, double> PercentBelowAbove(const std::vector<double>& sorted, double v) {
+  if (sorted.empty()) return {0, 0};
+  const auto n = static_cast<double>(sorted.size());
   const auto below = std::lower_bound(sorted.begin(), sorted.end(), v) - sorted.begin();
-  return 100.0 * static_cast<double>(below) / static_cast<double>(sorted.size());
+  const auto above = sorted.end() - std::upper_bound(sorted.begin(), sorted.end(), v);
+  return {100.0 * static_cast<double>(below) / n, 100.0 * static_cast<double>(above) / n};
 }
 
 double Median(const std::vector<double>& sorted) { return sorted.empty() ? 0 : sorted[sorted.size() / 2]; }
@@ -177,17 +182,19 @@ Json Optional(int32_t v) { return v == kNoValue ? Json(nullptr) : Json(v); }
 
 }  // namespace
 
-std::string DescribeFeature(const std::string& feature, double value, double percentile, EntityKind kind) {
+std::string DescribeFeature(const std::string& feature, double value, double below, double above,
+                            EntityKind kind) {
   const std::string population = std::string(events::ToString(kind)) + "s";
   const std::string number = fmt::format("{:.4g}", value);
-  if (percentile >= 50) {
-    return fmt::format("{} {} — higher than {:.1f} % of {}", Phrase(feature), number, percentile, population);
+  if (below >= above) {
+    return fmt::format("{} {} — higher than {:.1f} % of {}", Phrase(feature), number, below, population);
   }
-  return fmt::format("{} {} — lower than {:.1f} % of {}", Phrase(feature), number, 100 - percentile, population);
+  return fmt::format("{} {} — lower than {:.1f} % of {}", Phrase(feature), number, above, population);
 }
 
 std::vector<size_t> PickInvestigated(const std::vector<EntityScore>& scores, int top,
-                                     const std::vector<std::pair<EntityKind, std::string>>& alerted, int limit) {
+                                     const std::vector<std::pair<EntityKind, std::string>>& alerted,
+                                     int limit) {
   std::vector<size_t> out;
   if (limit <= 0) return out;
   std::vector<size_t> order(scores.size());
@@ -197,7 +204,8 @@ std::vector<size_t> PickInvestigated(const std::vector<EntityScore>& scores, int
     if (scores[a].kind != scores[b].kind) return scores[a].kind < scores[b].kind;
     return scores[a].entity_id < scores[b].entity_id;
   };
-  const size_t head = std::min(order.size(), static_cast<size_t>(std::max(top, 0)) + static_cast<size_t>(limit));
+  const size_t head =
+      std::min(order.size(), static_cast<size_t>(std::max(top, 0)) + static_cast<size_t>(limit));
   std::partial_sort(order.begin(), order.begin() + static_cast<long>(head), order.end(), higher);
   std::unordered_set<size_t> taken;
   const auto take = [&](size_t i) {
@@ -217,8 +225,9 @@ std::vector<size_t> PickInvestigated(const std::vector<EntityScore>& scores, int
 }
 
 nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::string& minute,
-                                           const std::vector<EntityScore>& scores, const std::vector<size_t>& which,
-                                           const WindowInHand& window, const InvestigationLimits& limits) {
+                                           const std::vector<EntityScore>& scores,
+                                           const std::vector<size_t>& which, const WindowInHand& window,
+                                           const InvestigationLimits& limits) {
   Json out = Json::array();
   if (which.empty() || window.nodes == nullptr || window.links == nullptr) return out;
   const NodeFeatures& nodes = *window.nodes;
@@ -229,7 +238,8 @@ nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::s
 
   // Node rows of the investigated entities.
   std::unordered_map<std::string, size_t> wanted[2];
-  for (const size_t i : which) wanted[static_cast<int>(scores[i].kind)].emplace(scores[i].entity_id, SIZE_MAX);
+  for (const size_t i : which)
+    wanted[static_cast<int>(scores[i].kind)].emplace(scores[i].entity_id, SIZE_MAX);
   for (int k = 0; k < 2; ++k) {
     for (size_t r = 0; r < tables[k]->rows() && !wanted[k].empty(); ++r) {
       if (auto it = wanted[k].find(tables[k]->ids[r]); it != wanted[k].end()) it->second = r;
@@ -250,7 +260,8 @@ nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::s
     if (product_holders[k].empty()) continue;
     for (size_t r = 0; r < own_products[k]->rows(); ++r) {
       for (const uint32_t p : own_products[k]->row(r)) {
-        if (auto it = product_holders[k].find(p); it != product_holders[k].end()) it->second.push_back(static_cast<uint32_t>(r));
+        if (auto it = product_holders[k].find(p); it != product_holders[k].end())
+          it->second.push_back(static_cast<uint32_t>(r));
       }
     }
   }
@@ -268,7 +279,8 @@ nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::s
         flagged_row[k][r] = flagged[k].contains(tables[k]->ids[r]) ? 1 : 0;
       }
       for (auto& [p, holders] : product_holders[k]) {
-        std::stable_partition(holders.begin(), holders.end(), [&](uint32_t j) { return flagged_row[k][j] != 0; });
+        std::stable_partition(holders.begin(), holders.end(),
+                              [&](uint32_t j) { return flagged_row[k][j] != 0; });
       }
     }
   }
@@ -301,7 +313,8 @@ nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::s
         seen.insert({kind, row});
         h.entities.emplace_back(kind, row);
       }
-      h.edges.emplace_back(from, NodeKey(events::ToString(static_cast<EntityKind>(kind)), tables[kind]->ids[row]));
+      h.edges.emplace_back(from,
+                           NodeKey(events::ToString(static_cast<EntityKind>(kind)), tables[kind]->ids[row]));
       return true;
     };
     // Its counterparts (a user's sessions, a session's users).
@@ -318,7 +331,8 @@ nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::s
         if (!room()) break;
         if (!seen_products.insert(p).second) continue;
         h.products.push_back(p);
-        const std::string product = NodeKey("product", window.product_id ? window.product_id(p) : std::to_string(p));
+        const std::string product =
+            NodeKey("product", window.product_id ? window.product_id(p) : std::to_string(p));
         h.edges.emplace_back(centre, product);
         int per_product = 0;
         for (const uint32_t j : product_holders[k][p]) {
@@ -340,10 +354,12 @@ nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::s
   if (window.events != nullptr) {
     const WindowEvents& ev = *window.events;
     std::unordered_map<std::string, size_t> slot[2];
-    for (size_t n = 0; n < which.size(); ++n) slot[static_cast<int>(scores[which[n]].kind)].emplace(scores[which[n]].entity_id, n);
+    for (size_t n = 0; n < which.size(); ++n)
+      slot[static_cast<int>(scores[which[n]].kind)].emplace(scores[which[n]].entity_id, n);
     std::vector<int32_t> user_slot(ev.user_ids.size(), -1), session_slot(ev.session_ids.size(), -1);
     for (size_t u = 0; u < ev.user_ids.size(); ++u) {
-      if (auto it = slot[kUser].find(ev.user_ids[u]); it != slot[kUser].end()) user_slot[u] = static_cast<int32_t>(it->second);
+      if (auto it = slot[kUser].find(ev.user_ids[u]); it != slot[kUser].end())
+        user_slot[u] = static_cast<int32_t>(it->second);
     }
     for (size_t u = 0; u < ev.session_ids.size(); ++u) {
       if (auto it = slot[kSession].find(ev.session_ids[u]); it != slot[kSession].end())
@@ -351,7 +367,8 @@ nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::s
     }
     for (size_t e = 0; e < ev.size(); ++e) {
       if (const int32_t a = user_slot[ev.user[e]]; a >= 0) event_rows[static_cast<size_t>(a)].push_back(e);
-      if (const int32_t b = session_slot[ev.session[e]]; b >= 0) event_rows[static_cast<size_t>(b)].push_back(e);
+      if (const int32_t b = session_slot[ev.session[e]]; b >= 0)
+        event_rows[static_cast<size_t>(b)].push_back(e);
     }
   }
 
@@ -388,8 +405,9 @@ nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::s
             {"event_type", events::ToString(static_cast<events::EventType>(ev.type[e]))},
             {"status", ev.error[e] ? "ERROR" : "SUCCESS"},
             {"error_code", Optional(ev.error_code[e])},
-            {"product_id", ev.product[e] == kNoValue ? Json(nullptr)
-                                                     : Json(std::to_string(ev.product_ids[static_cast<size_t>(ev.product[e])]))},
+            {"product_id", ev.product[e] == kNoValue
+                               ? Json(nullptr)
+                               : Json(std::to_string(ev.product_ids[static_cast<size_t>(ev.product[e])]))},
             {"session_id", ev.session_ids[ev.session[e]]},
             {"user_id", ev.user_ids[ev.user[e]]}});
       }
@@ -407,10 +425,11 @@ nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::s
         item["median"] = nullptr;
         item["text"] = fmt::format("{} {:.4g}", Phrase(feature), value);
       } else {
-        const double pct = PercentBelow(sorted, value);
-        item["percentile"] = pct;
+        // The percentile counts ties half (mid-rank); the words name the larger strict share.
+        const auto [below, above] = PercentBelowAbove(sorted, value);
+        item["percentile"] = (below + 100 - above) / 2;
         item["median"] = Median(sorted);
-        item["text"] = DescribeFeature(feature, value, pct, s.kind);
+        item["text"] = DescribeFeature(feature, value, below, above, s.kind);
       }
       why.push_back(std::move(item));
     }
@@ -429,12 +448,13 @@ nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::s
       const std::string& id = tables[kind]->ids[row];
       const auto it = score_of.find({kind, id});
       const std::string_view kind_name = events::ToString(static_cast<EntityKind>(kind));
-      graph_nodes.push_back(Json{{"key", NodeKey(kind_name, id)},
-                                 {"kind", kind_name},
-                                 {"id", id},
-                                 {"fraud_score", it == score_of.end() ? Json(nullptr) : Json(it->second->fraud_score)},
-                                 {"is_fraud", it != score_of.end() && it->second->is_fraud},
-                                 {"center", false}});
+      graph_nodes.push_back(
+          Json{{"key", NodeKey(kind_name, id)},
+               {"kind", kind_name},
+               {"id", id},
+               {"fraud_score", it == score_of.end() ? Json(nullptr) : Json(it->second->fraud_score)},
+               {"is_fraud", it != score_of.end() && it->second->is_fraud},
+               {"center", false}});
     }
     for (const uint32_t p : h.products) {
       const std::string id = window.product_id ? window.product_id(p) : std::to_string(p);
@@ -447,7 +467,8 @@ nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::s
     }
     Json graph_links = Json::array();
     std::set<std::pair<std::string, std::string>> unique(h.edges.begin(), h.edges.end());
-    for (const auto& [a, b] : unique) graph_links.push_back(Json{{"source", a}, {"target", b}, {"weight", 1}});
+    for (const auto& [a, b] : unique)
+      graph_links.push_back(Json{{"source", a}, {"target", b}, {"weight", 1}});
     doc["neighbours"] = Json{{"nodes", std::move(graph_nodes)}, {"links", std::move(graph_links)}};
     out.push_back(std::move(doc));
   }

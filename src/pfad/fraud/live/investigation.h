@@ -29,8 +29,8 @@ struct InvestigationLimits {
 };
 
 struct WindowInHand {
-  const NodeFeatures* nodes = nullptr;  // the window's node features (ids in index order)
-  const Adjacency* links = nullptr;     // user/session <-> user/session/product
+  const NodeFeatures* nodes = nullptr;              // the window's node features (ids in index order)
+  const Adjacency* links = nullptr;                 // user/session <-> user/session/product
   std::function<std::string(uint32_t)> product_id;  // product index -> product id text
   // Events to list: the whole window's (full path) or the newest minute's (live path); may be null.
   const WindowEvents* events = nullptr;
@@ -45,10 +45,13 @@ std::vector<size_t> PickInvestigated(const std::vector<EntityScore>& scores, int
 
 // The investigations of scores[which], as a JSON array (the shape of docs/DESIGN.md).
 nlohmann::ordered_json BuildInvestigations(const FraudModel& model, const std::string& minute,
-                                   const std::vector<EntityScore>& scores, const std::vector<size_t>& which,
-                                   const WindowInHand& window, const InvestigationLimits& limits);
+                                           const std::vector<EntityScore>& scores,
+                                           const std::vector<size_t>& which, const WindowInHand& window,
+                                           const InvestigationLimits& limits);
 
-// "payment errors 0.95 — higher than 99.8 % of sessions": a feature in words beside its population.
-std::string DescribeFeature(const std::string& feature, double value, double percentile, events::EntityKind kind);
+// "payment errors 0.95 — higher than 99.8 % of sessions": a feature in words beside its population,
+// given the shares (in %) of the population strictly below and strictly above the value.
+std::string DescribeFeature(const std::string& feature, double value, double below, double above,
+                            events::EntityKind kind);
 
 }  // namespace pfad::fraud

@@ -420,7 +420,8 @@ Result<LiveScorer::Scored> LiveScorer::ScoreFull(const FraudModel& model, const 
   timing.score_ms = (clock.MonotonicSeconds() - score_from) * 1000;
   const int64_t n = static_cast<int64_t>(events->size());
   auto product_id = [events](uint32_t p) { return std::to_string(events->product_ids[p]); };
-  return Scored{std::move(scores), n, std::move(nodes), std::move(links), std::move(events), std::move(product_id)};
+  return Scored{std::move(scores),    n, std::move(nodes), std::move(links), std::move(events),
+                std::move(product_id)};
 }
 
 Result<LiveScorer::Scored> LiveScorer::ScoreFeatures(const FraudModel& model,
@@ -512,7 +513,8 @@ Result<LiveScorer::Scored> LiveScorer::ScoreLive(const FraudModel& model, const 
   auto links = std::make_shared<const Adjacency>(std::move(combined->links));
   // Called under the window lock, before the next minute changes the window.
   auto product_id = [this](uint32_t p) { return window_.ProductId(p); };
-  return Scored{std::move(scores), n, std::move(nodes), std::move(links), std::move(newest), std::move(product_id)};
+  return Scored{std::move(scores),    n, std::move(nodes), std::move(links), std::move(newest),
+                std::move(product_id)};
 }
 
 Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore& store,
@@ -576,14 +578,16 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
       std::vector<std::pair<events::EntityKind, std::string>> alerted;
       for (const auto& a : alerts) alerted.emplace_back(a.kind, a.entity_id);
       const auto which = PickInvestigated(scores, config_.top, alerted, config_.investigations);
-      WindowInHand hand{scored->nodes.get(), scored->links.get(), scored->product_id, scored->listed.get(), 0, 0};
+      WindowInHand hand{
+          scored->nodes.get(), scored->links.get(), scored->product_id, scored->listed.get(), 0, 0};
       static const auto calendar = events::MinuteCalendar::Open();
       if (calendar.ok()) {
         if (auto first = calendar->Parse(window.objects.empty() ? name : window.objects.front()); first.ok())
           hand.window_start_ms = first->start_ms;
         if (auto last = calendar->Parse(name); last.ok()) hand.window_end_ms = last->end_ms - 1;
       }
-      section.investigations = BuildInvestigations(m, name, scores, which, hand, InvestigationLimits{}).dump();
+      section.investigations =
+          BuildInvestigations(m, name, scores, which, hand, InvestigationLimits{}).dump();
     }
     if (alerts_ && !alerts.empty()) {
       if (const Status st = alerts_(alerts); !st.ok()) {

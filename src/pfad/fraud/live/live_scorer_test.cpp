@@ -9,6 +9,7 @@
 
 #include "pfad/fraud/graph/truth.h"
 #include "pfad/fraud/graph/window_events.h"
+#include "pfad/fraud/live/investigation.h"
 #include "pfad/fraud/testing.h"
 #include "pfad/gen/minute_writer.h"
 #include "pfad/storage/local_store_fixture.h"
@@ -290,9 +291,29 @@ TEST_F(LiveScorerTest, InvestigationsExplainListAndDrawTheFlaggedEntities) {
     ASSERT_EQ(inv["why"].size(), (*it->second)["why"].size());
     for (size_t w = 0; w < inv["why"].size(); ++w) {
       EXPECT_EQ(inv["why"][w]["feature"], (*it->second)["why"][w]["feature"]);
-      EXPECT_NEAR(inv["why"][w]["percentile"].get<double>(), (*it->second)["why"][w]["percentile"].get<double>(), 1e-6);
+      EXPECT_NEAR(inv["why"][w]["percentile"].get<double>(),
+                  (*it->second)["why"][w]["percentile"].get<double>(), 1e-6);
     }
   }
+}
+
+TEST(Investigations, FeaturesInWordsAndWhoIsPicked) {
+  EXPECT_EQ(DescribeFeature("payment_error_share", 0.95, 99.8, 0.1, EntityKind::kSession),
+            "payment errors 0.95 — higher than 99.8 % of sessions");
+  // Ties at zero: "lower than" the share strictly above, never "lower than 100 %" of a tie.
+  EXPECT_EQ(DescribeFeature("n_error", 0, 0, 40, EntityKind::kUser),
+            "failed events 0 — lower than 40.0 % of users");
+  EXPECT_EQ(DescribeFeature("session_max_share_error", 1, 97, 0, EntityKind::kUser),
+            "share of failed events (max over its sessions) 1 — higher than 97.0 % of users");
+  const std::vector<EntityScore> scores = {
+      Score(EntityKind::kUser, "u1", 0.9, true),     Score(EntityKind::kUser, "u2", 0.2, false),
+      Score(EntityKind::kUser, "u3", 0.6, true),     Score(EntityKind::kSession, "s1", 0.95, true),
+      Score(EntityKind::kSession, "s2", 0.7, false), Score(EntityKind::kSession, "s3", 0.55, true)};
+  // The top 2, then the alerts, then the other flagged by score, up to the limit.
+  EXPECT_EQ(PickInvestigated(scores, 2, {{EntityKind::kSession, "s3"}}, 4),
+            (std::vector<size_t>{3, 0, 5, 2}));
+  EXPECT_EQ(PickInvestigated(scores, 2, {}, 0), std::vector<size_t>{});
+  EXPECT_EQ(PickInvestigated(scores, 0, {}, 10), (std::vector<size_t>{3, 0, 2, 5}));
 }
 
 }  // namespace

@@ -67,18 +67,19 @@ Status AppendRecord(const std::string& model_file, const ModelRecord& record) {
 }  // namespace
 
 nlohmann::ordered_json ModelRecord::ToJson() const {
-  return Json{{"version", version},
-              {"created_ms", created_ms},
-              {"model", model},
-              {"candidate_file", candidate_file},
-              {"minutes", minutes},
-              {"train", {{"first", train_first}, {"last", train_last}, {"minutes", train_minutes}}},
-              {"holdout", {{"first", holdout_first}, {"last", holdout_last}, {"minutes", holdout_minutes}}},
-              {"labels", {{"train", CountsJson(train_labels)}, {"holdout", CountsJson(holdout_labels)}}},
-              {"pr_auc", {{"challenger", Optional(challenger_pr_auc)}, {"champion", Optional(champion_pr_auc)}}},
-              {"champion", champion},
-              {"promoted", promoted},
-              {"reason", reason}};
+  return Json{
+      {"version", version},
+      {"created_ms", created_ms},
+      {"model", model},
+      {"candidate_file", candidate_file},
+      {"minutes", minutes},
+      {"train", {{"first", train_first}, {"last", train_last}, {"minutes", train_minutes}}},
+      {"holdout", {{"first", holdout_first}, {"last", holdout_last}, {"minutes", holdout_minutes}}},
+      {"labels", {{"train", CountsJson(train_labels)}, {"holdout", CountsJson(holdout_labels)}}},
+      {"pr_auc", {{"challenger", Optional(challenger_pr_auc)}, {"champion", Optional(champion_pr_auc)}}},
+      {"champion", champion},
+      {"promoted", promoted},
+      {"reason", reason}};
 }
 
 Result<ModelRecord> ModelRecord::FromJson(const nlohmann::json& doc) {
@@ -103,8 +104,10 @@ Result<ModelRecord> ModelRecord::FromJson(const nlohmann::json& doc) {
     r.train_labels = CountsFromJson(labels.value("train", nlohmann::json::object()));
     r.holdout_labels = CountsFromJson(labels.value("holdout", nlohmann::json::object()));
     const auto auc = doc.value("pr_auc", nlohmann::json::object());
-    if (auc.contains("challenger") && auc["challenger"].is_number()) r.challenger_pr_auc = auc["challenger"].get<double>();
-    if (auc.contains("champion") && auc["champion"].is_number()) r.champion_pr_auc = auc["champion"].get<double>();
+    if (auc.contains("challenger") && auc["challenger"].is_number())
+      r.challenger_pr_auc = auc["challenger"].get<double>();
+    if (auc.contains("champion") && auc["champion"].is_number())
+      r.champion_pr_auc = auc["champion"].get<double>();
     r.champion = doc.value("champion", "");
     r.promoted = doc.value("promoted", false);
     r.reason = doc.value("reason", "");
@@ -168,7 +171,8 @@ Result<std::optional<double>> HeldOutPrAuc(const storage::ObjectStore& store, co
       const auto it = labels.by_kind[k].find(id);
       truth.push_back(it != labels.by_kind[k].end() && events::IsFraud(it->second));
     }
-    const bool both = std::count(truth.begin(), truth.end(), 1) > 0 && std::count(truth.begin(), truth.end(), 0) > 0;
+    const bool both =
+        std::count(truth.begin(), truth.end(), 1) > 0 && std::count(truth.begin(), truth.end(), 0) > 0;
     if (!both) continue;
     sum += AveragePrecision(scores, truth);
     ++kinds;
@@ -178,7 +182,8 @@ Result<std::optional<double>> HeldOutPrAuc(const storage::ObjectStore& store, co
 }
 
 Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock) {
-  if (options.model_file.empty()) return Status::Invalid("no model file: give --model, [fraud] model or PFAD_FRAUD_MODEL");
+  if (options.model_file.empty())
+    return Status::Invalid("no model file: give --model, [fraud] model or PFAD_FRAUD_MODEL");
   if (options.hours < 1) return Status::Invalid("retrain hours must be at least 1");
   if (options.holdout_minutes < 1) return Status::Invalid("held-out minutes must be at least 1");
   PFAD_ASSIGN_OR_RAISE(auto registry, ReadRegistry(options.model_file));
@@ -190,7 +195,8 @@ Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock) {
   const auto finish = [&](std::string reason) -> Result<ModelRecord> {
     record.reason = std::move(reason);
     PFAD_RETURN_NOT_OK(AppendRecord(options.model_file, record));
-    log->info("retrain v{}: {} ({})", record.version, record.promoted ? "promoted" : "not promoted", record.reason);
+    log->info("retrain v{}: {} ({})", record.version, record.promoted ? "promoted" : "not promoted",
+              record.reason);
     return record;
   };
 
@@ -215,8 +221,8 @@ Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock) {
     record.holdout_last = Stem(holdout.back());
   }
   if (train.empty()) {
-    return finish(fmt::format("no minutes to train on: the last {} h hold {} minutes, all held out", options.hours,
-                              holdout.size()));
+    return finish(fmt::format("no minutes to train on: the last {} h hold {} minutes, all held out",
+                              options.hours, holdout.size()));
   }
   record.train_first = Stem(train.front());
   record.train_last = Stem(train.back());
@@ -224,9 +230,11 @@ Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock) {
 
   // Labels first: without a positive one there is nothing to learn, and that is said, not thrown.
   auto train_labels = ReadTrainingLabels(*store, train, prefix, &record.train_labels);
-  if (!train_labels.ok()) return finish("no labels for the training minutes: " + train_labels.status().message());
+  if (!train_labels.ok())
+    return finish("no labels for the training minutes: " + train_labels.status().message());
   if (record.train_labels.positive[0] + record.train_labels.positive[1] == 0)
-    return finish("no positive label in the training range " + record.train_first + " to " + record.train_last);
+    return finish("no positive label in the training range " + record.train_first + " to " +
+                  record.train_last);
   LabelIndex holdout_labels;
   if (!holdout.empty()) {
     auto read = ReadTrainingLabels(*store, holdout, prefix, &record.holdout_labels);
@@ -237,8 +245,9 @@ Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock) {
   train_options.labels = prefix;
   auto challenger = TrainModel(*store, train, train_options);
   if (!challenger.ok()) return finish("training failed: " + challenger.status().message());
-  challenger->trained_on = fmt::format("{} ({} to {}, labels {}, registry v{})", options.minutes.ToString(),
-                                       record.train_first, record.train_last, prefix.ToString(), record.version);
+  challenger->trained_on =
+      fmt::format("{} ({} to {}, labels {}, registry v{})", options.minutes.ToString(), record.train_first,
+                  record.train_last, prefix.ToString(), record.version);
   record.model = challenger->Label();
   PFAD_ASSIGN_OR_RAISE(const auto bytes, challenger->Serialize());
   PFAD_ASSIGN_OR_RAISE(auto files, LocalStore(options.model_file));
@@ -251,7 +260,8 @@ Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock) {
     champion = *std::move(loaded);
     record.champion = champion->Label();
   } else if (!loaded.status().IsIOError()) {
-    log->warn("retrain: the champion cannot be read, the challenger may replace it: {}", loaded.status().message());
+    log->warn("retrain: the champion cannot be read, the challenger may replace it: {}",
+              loaded.status().message());
   }
   if (holdout.empty()) return finish("no held-out minutes to judge on");
   PFAD_ASSIGN_OR_RAISE(record.challenger_pr_auc, HeldOutPrAuc(*store, *challenger, holdout, holdout_labels));
@@ -259,7 +269,8 @@ Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock) {
     PFAD_ASSIGN_OR_RAISE(record.champion_pr_auc, HeldOutPrAuc(*store, *champion, holdout, holdout_labels));
   }
   if (!record.challenger_pr_auc)
-    return finish("no positive label in the held-out hour " + record.holdout_first + " to " + record.holdout_last);
+    return finish("no positive label in the held-out hour " + record.holdout_first + " to " +
+                  record.holdout_last);
   if (champion && record.champion_pr_auc &&
       *record.challenger_pr_auc < *record.champion_pr_auc + options.margin) {
     return finish(fmt::format("challenger PR-AUC {} below the champion's {} + margin {}",
@@ -272,10 +283,12 @@ Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock) {
   record.promoted = true;
   if (!champion) return finish("no champion yet (" + options.model_file + " absent or unreadable)");
   if (!record.champion_pr_auc) {
-    return finish(fmt::format("challenger PR-AUC {}; the champion could not be measured", Percent(*record.challenger_pr_auc)));
+    return finish(fmt::format("challenger PR-AUC {}; the champion could not be measured",
+                              Percent(*record.challenger_pr_auc)));
   }
   return finish(fmt::format("challenger PR-AUC {} at least the champion's {} + margin {}",
-                            Percent(*record.challenger_pr_auc), Percent(*record.champion_pr_auc), options.margin));
+                            Percent(*record.challenger_pr_auc), Percent(*record.champion_pr_auc),
+                            options.margin));
 }
 
 }  // namespace pfad::fraud

@@ -43,7 +43,7 @@ struct ModelRecord {
   int train_minutes = 0, holdout_minutes = 0;
   LabelCounts train_labels, holdout_labels;
   std::optional<double> challenger_pr_auc, champion_pr_auc;  // unset: not measured (see reason)
-  std::string champion;  // the champion's label, "" when there was none
+  std::string champion;                                      // the champion's label, "" when there was none
   bool promoted = false;
   std::string reason;  // why promoted or not, in words
 

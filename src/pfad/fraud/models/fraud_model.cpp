@@ -8,8 +8,8 @@
 #include "pfad/fraud/graph/graph_features.h"
 #include "pfad/fraud/graph/truth.h"
 #include "pfad/fraud/graph/window_events.h"
-#include "pfad/labels/label_store.h"
 #include "pfad/fraud/models/metrics.h"
+#include "pfad/labels/label_store.h"
 
 namespace pfad::fraud {
 namespace {
@@ -212,10 +212,11 @@ Result<FraudModel> TrainModel(const storage::ObjectStore& store,
   if (options.window_minutes < 1) return Status::Invalid("window minutes must be at least 1");
   if (!(options.train_fpr >= 0 && options.train_fpr < 1))
     return Status::Invalid("train FPR must be in [0, 1)");
-  PFAD_ASSIGN_OR_RAISE(const LabelIndex labels,
-                       ReadTrainingLabels(store, minutes,
-                                          options.labels.value_or(labels::DefaultLabelsPrefix(minutes.front().Parent())),
-                                          options.label_counts));
+  PFAD_ASSIGN_OR_RAISE(
+      const LabelIndex labels,
+      ReadTrainingLabels(store, minutes,
+                         options.labels.value_or(labels::DefaultLabelsPrefix(minutes.front().Parent())),
+                         options.label_counts));
   const bool gnn = options.model != "trees_graph";
   FeatureTable rows[2];
   std::vector<TrainingWindow> windows;

@@ -13,8 +13,8 @@
 // Invalid and never scores.
 #pragma once
 
-#include "pfad/fraud/models/boosted_trees.h"
 #include "pfad/fraud/graph/truth.h"
+#include "pfad/fraud/models/boosted_trees.h"
 #include "pfad/fraud/models/gnn.h"
 #include "pfad/storage/object_store.h"
 
@@ -66,10 +66,10 @@ struct TrainOptions {
   LabelCounts* label_counts = nullptr;  // filled when set
 };
 
-// Trains on labelled minutes (labels beside them and in the labels store, ReadTrainingLabels): the minutes are cut into
-// consecutive windows of window_minutes, as scoring sees them. Trees: the rows
-// of all windows train one model per kind. GNN: one network over all windows'
-// graphs (full batch, each window its own graph). Invalid without fraud of a kind.
+// Trains on labelled minutes (labels beside them and in the labels store, ReadTrainingLabels): the minutes
+// are cut into consecutive windows of window_minutes, as scoring sees them. Trees: the rows of all windows
+// train one model per kind. GNN: one network over all windows' graphs (full batch, each window its own
+// graph). Invalid without fraud of a kind.
 Result<FraudModel> TrainModel(const storage::ObjectStore& store,
                               const std::vector<storage::ObjectUri>& minutes, const TrainOptions& options);
 
