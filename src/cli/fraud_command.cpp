@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "pfad/analyze/analyze.h"
+#include "pfad/common/http_client.h"
 #include "pfad/fraud/eval/evaluate.h"
 #include "pfad/fraud/eval/render.h"
 #include "pfad/fraud/graph/truth.h"
@@ -131,7 +132,7 @@ Status RunTrain(const TrainFlags& flags) {
 }
 
 struct RetrainFlags {
-  std::string source, labels;
+  std::string source, labels, dashboard;
   std::optional<std::string> model;
   fraud::RetrainOptions options;
   StorageFlags storage;
@@ -152,6 +153,22 @@ Status RunRetrain(const RetrainFlags& flags) {
     PFAD_ASSIGN_OR_RAISE(options.labels, storage::ObjectUri::Parse(flags.labels));
   }
   PFAD_ASSIGN_OR_RAISE(const auto record, fraud::Retrain(options));
+  if (!flags.dashboard.empty()) {
+    // The page shows the registry beside the model in use; the registry file stays the record.
+    HttpRequest request;
+    request.method = "POST";
+    request.url = flags.dashboard + "/models";
+    request.body =
+        nlohmann::ordered_json{{"model_file", options.model_file}, {"record", record.ToJson()}}.dump();
+    request.headers.push_back("Content-Type: application/json");
+    if (const char* token = std::getenv("PFAD_DASHBOARD_TOKEN"); token != nullptr && *token != '\0')
+      request.headers.push_back(std::string("Authorization: Bearer ") + token);
+    auto sent = SendHttp(request);
+    if (!sent.ok() || sent->status != 200) {
+      fmt::print(stderr, "pfad fraud retrain: the record was not posted to {}: {}\n", request.url,
+                 sent.ok() ? fmt::format("HTTP {} {}", sent->status, sent->body) : sent.status().message());
+    }
+  }
   if (flags.json) {
     fmt::print("{}\n", record.ToJson().dump());
     return Status::OK();
@@ -161,8 +178,12 @@ Status RunRetrain(const RetrainFlags& flags) {
   fmt::print("trained on {} minutes ({} to {}), judged on {} held-out minutes ({} to {})\n",
              record.train_minutes, record.train_first, record.train_last, record.holdout_minutes,
              record.holdout_first, record.holdout_last);
-  fmt::print("PR-AUC: challenger {}, champion {}; training labels: {}\n", PrAucText(record.challenger_pr_auc),
-             PrAucText(record.champion_pr_auc), LabelCountsText(record.train_labels));
+  fmt::print(
+      "PR-AUC: challenger {}, champion {}; alert precision: challenger {}, champion {}; training labels: "
+      "{}\n",
+      PrAucText(record.challenger_pr_auc), PrAucText(record.champion_pr_auc),
+      PrAucText(record.challenger_precision), PrAucText(record.champion_precision),
+      LabelCountsText(record.train_labels));
   return Status::OK();
 }
 
@@ -444,6 +465,9 @@ void RegisterFraud(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 5000));
   AddGnnFlags(*rcmd, retrain->options.train.gnn);
   rcmd->add_flag("--json", retrain->json, "print the registry record as JSON");
+  rcmd->add_option(
+      "--dashboard", retrain->dashboard,
+      "also post the record to this dashboard (http://host:port; token from $PFAD_DASHBOARD_TOKEN)");
   retrain->storage.AddTo(*rcmd);
   rcmd->footer(std::string(kExitCodesHelp) + " Not promoting is exit 0; the record says why.");
   rcmd->callback([retrain, &exit_code] {

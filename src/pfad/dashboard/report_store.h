@@ -59,6 +59,12 @@ class ReportStore {
   [[nodiscard]] Result<std::vector<events::RunRecord>> Runs(int limit, bool failed_only);
   [[nodiscard]] Result<int64_t> FailedRunCount();
 
+  // The model registry's records as `pfad fraud retrain` posts them (docs/FRAUD.md section 9),
+  // one per (model file, version); listed newest first, as posted.
+  [[nodiscard]] Status PutModel(const std::string& model_file, int64_t version, const std::string& body,
+                                int64_t received_ms);
+  [[nodiscard]] Result<std::vector<std::string>> Models(int limit);
+
  private:
   explicit ReportStore(std::shared_ptr<DashboardDatabase> shared)
       : shared_(std::move(shared)), db_(shared_->db.get()), mutex_(shared_->mutex) {}

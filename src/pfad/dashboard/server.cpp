@@ -246,6 +246,40 @@ void DashboardServer::Routes() {
     return JsonBody("null");
   });
 
+  // The model registry's records, posted by `pfad fraud retrain --dashboard`: shown beside the
+  // model in use. {"model_file": string, "record": {"version": integer, ...}}.
+  routes.Post("/models", [=, this](const http::Request& req) {
+    if (auto denied = unauthorized(req)) return std::move(*denied);
+    auto doc = ParseBoundedJson(req.body, options_.max_json_depth);
+    if (!doc.ok()) return Detail(422, "Invalid request body: " + doc.status().message() + ".");
+    const Json& d = *doc;
+    if (!d.is_object() || !d.contains("model_file") || !d["model_file"].is_string() ||
+        !d.contains("record") || !d["record"].is_object() || !d["record"].contains("version") ||
+        !d["record"]["version"].is_number_integer()) {
+      return Detail(422,
+                    "Invalid request body: expected {\"model_file\": string, \"record\": {\"version\": "
+                    "integer, ...}}.");
+    }
+    Json stored = d["record"];
+    stored["model_file"] = d["model_file"];
+    if (const Status st =
+            store_->PutModel(d["model_file"].get<std::string>(), d["record"]["version"].get<int64_t>(),
+                             stored.dump(), clock_.NowMillis());
+        !st.ok()) {
+      return internal_error(st);
+    }
+    Publish("model", stored.dump());
+    return JsonBody("null");
+  });
+
+  routes.Get("/models", reading([=, this](const http::Request&) {
+               auto models = store_->Models(50);
+               if (!models.ok()) return internal_error(models.status());
+               Json list = Json::array();
+               for (const auto& body : *models) list.push_back(Json::parse(body));
+               return JsonBody(Json{{"models", std::move(list)}}.dump());
+             }));
+
   routes.Get("/runs", reading([=, this](const http::Request& req) {
                auto runs = store_->Runs(60, req.Param("failed").has_value());
                if (!runs.ok()) return internal_error(runs.status());

@@ -77,6 +77,8 @@ nlohmann::ordered_json ModelRecord::ToJson() const {
       {"holdout", {{"first", holdout_first}, {"last", holdout_last}, {"minutes", holdout_minutes}}},
       {"labels", {{"train", CountsJson(train_labels)}, {"holdout", CountsJson(holdout_labels)}}},
       {"pr_auc", {{"challenger", Optional(challenger_pr_auc)}, {"champion", Optional(champion_pr_auc)}}},
+      {"alert_precision",
+       {{"challenger", Optional(challenger_precision)}, {"champion", Optional(champion_precision)}}},
       {"champion", champion},
       {"promoted", promoted},
       {"reason", reason}};
@@ -108,6 +110,11 @@ Result<ModelRecord> ModelRecord::FromJson(const nlohmann::json& doc) {
       r.challenger_pr_auc = auc["challenger"].get<double>();
     if (auc.contains("champion") && auc["champion"].is_number())
       r.champion_pr_auc = auc["champion"].get<double>();
+    const auto precision = doc.value("alert_precision", nlohmann::json::object());
+    if (precision.contains("challenger") && precision["challenger"].is_number())
+      r.challenger_precision = precision["challenger"].get<double>();
+    if (precision.contains("champion") && precision["champion"].is_number())
+      r.champion_precision = precision["champion"].get<double>();
     r.champion = doc.value("champion", "");
     r.promoted = doc.value("promoted", false);
     r.reason = doc.value("reason", "");
@@ -145,9 +152,10 @@ Result<std::vector<ModelRecord>> ReadRegistry(const std::string& model_file) {
   return out;
 }
 
-Result<std::optional<double>> HeldOutPrAuc(const storage::ObjectStore& store, const FraudModel& model,
-                                           const std::vector<storage::ObjectUri>& minutes,
-                                           const LabelIndex& labels) {
+Result<Judgement> JudgeOnHeldOut(const storage::ObjectStore& store, const FraudModel& model,
+                                 const std::vector<storage::ObjectUri>& minutes, const LabelIndex& labels) {
+  double threshold[2] = {0.5, 0.5};
+  for (const auto& part : model.parts) threshold[static_cast<int>(part.kind)] = part.threshold;
   std::unordered_map<std::string, double> best[2];
   const auto w = static_cast<size_t>(std::max(1, model.window_minutes));
   for (size_t start = 0; start < minutes.size(); start += w) {
@@ -161,6 +169,8 @@ Result<std::optional<double>> HeldOutPrAuc(const storage::ObjectStore& store, co
       slot = std::max(slot, s.fraud_score);
     }
   }
+  Judgement out;
+  int64_t flagged_fraud = 0;
   double sum = 0;
   int kinds = 0;
   for (int k = 0; k < 2; ++k) {
@@ -170,6 +180,10 @@ Result<std::optional<double>> HeldOutPrAuc(const storage::ObjectStore& store, co
       scores.push_back(score);
       const auto it = labels.by_kind[k].find(id);
       truth.push_back(it != labels.by_kind[k].end() && events::IsFraud(it->second));
+      if (score >= threshold[k]) {
+        ++out.flagged;
+        flagged_fraud += truth.back();
+      }
     }
     const bool both =
         std::count(truth.begin(), truth.end(), 1) > 0 && std::count(truth.begin(), truth.end(), 0) > 0;
@@ -177,8 +191,9 @@ Result<std::optional<double>> HeldOutPrAuc(const storage::ObjectStore& store, co
     sum += AveragePrecision(scores, truth);
     ++kinds;
   }
-  if (kinds == 0) return std::optional<double>();
-  return std::optional<double>(sum / kinds);
+  if (kinds > 0) out.pr_auc = sum / kinds;
+  if (out.flagged > 0) out.precision = static_cast<double>(flagged_fraud) / static_cast<double>(out.flagged);
+  return out;
 }
 
 Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock) {
@@ -264,9 +279,15 @@ Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock) {
               loaded.status().message());
   }
   if (holdout.empty()) return finish("no held-out minutes to judge on");
-  PFAD_ASSIGN_OR_RAISE(record.challenger_pr_auc, HeldOutPrAuc(*store, *challenger, holdout, holdout_labels));
+  PFAD_ASSIGN_OR_RAISE(const auto challenger_judged,
+                       JudgeOnHeldOut(*store, *challenger, holdout, holdout_labels));
+  record.challenger_pr_auc = challenger_judged.pr_auc;
+  record.challenger_precision = challenger_judged.precision;
   if (champion) {
-    PFAD_ASSIGN_OR_RAISE(record.champion_pr_auc, HeldOutPrAuc(*store, *champion, holdout, holdout_labels));
+    PFAD_ASSIGN_OR_RAISE(const auto champion_judged,
+                         JudgeOnHeldOut(*store, *champion, holdout, holdout_labels));
+    record.champion_pr_auc = champion_judged.pr_auc;
+    record.champion_precision = champion_judged.precision;
   }
   if (!record.challenger_pr_auc)
     return finish("no positive label in the held-out hour " + record.holdout_first + " to " +

@@ -43,7 +43,10 @@ struct ModelRecord {
   int train_minutes = 0, holdout_minutes = 0;
   LabelCounts train_labels, holdout_labels;
   std::optional<double> challenger_pr_auc, champion_pr_auc;  // unset: not measured (see reason)
-  std::string champion;                                      // the champion's label, "" when there was none
+  // The alerts' precision on the held-out minutes: of the entities each model flags (at its
+  // threshold), the share labelled fraud by the labels that arrived. Unset: nothing flagged.
+  std::optional<double> challenger_precision, champion_precision;
+  std::string champion;  // the champion's label, "" when there was none
   bool promoted = false;
   std::string reason;  // why promoted or not, in words
 
@@ -60,11 +63,13 @@ Result<std::vector<ModelRecord>> ReadRegistry(const std::string& model_file);
 // or registry is an error.
 Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock = DefaultClock());
 
-// The mean over entity kinds with a positive label of the average precision of `model`'s scores
-// on `minutes` (cut into its windows; an entity's highest score counts). Unset when no kind has
-// both classes.
-Result<std::optional<double>> HeldOutPrAuc(const storage::ObjectStore& store, const FraudModel& model,
-                                           const std::vector<storage::ObjectUri>& minutes,
-                                           const LabelIndex& labels);
+// A model judged on held-out minutes (cut into its windows; an entity's highest score counts).
+struct Judgement {
+  std::optional<double> pr_auc;     // mean over kinds with both classes of the average precision
+  std::optional<double> precision;  // flagged entities labelled fraud / flagged entities
+  int64_t flagged = 0;
+};
+Result<Judgement> JudgeOnHeldOut(const storage::ObjectStore& store, const FraudModel& model,
+                                 const std::vector<storage::ObjectUri>& minutes, const LabelIndex& labels);
 
 }  // namespace pfad::fraud

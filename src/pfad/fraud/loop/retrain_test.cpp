@@ -88,6 +88,9 @@ TEST_F(RetrainTest, TheFirstCandidateIsPromotedThenAWeakerOneIsNot) {
   ASSERT_TRUE(first.challenger_pr_auc.has_value());
   EXPECT_GT(*first.challenger_pr_auc, 0.5);
   EXPECT_FALSE(first.champion_pr_auc.has_value());
+  ASSERT_TRUE(first.challenger_precision.has_value());  // the alerts, against the labels that came
+  EXPECT_GT(*first.challenger_precision, 0.5);
+  EXPECT_LE(*first.challenger_precision, 1.0);
   EXPECT_NE(first.reason.find("no champion"), std::string::npos) << first.reason;
   const std::string promoted = ReadAll(dir_ / "model.bin");
   EXPECT_EQ(promoted, ReadAll(dir_ / "model.bin.v1"));
@@ -113,6 +116,7 @@ TEST_F(RetrainTest, TheFirstCandidateIsPromotedThenAWeakerOneIsNot) {
   EXPECT_EQ(registry[2].reason, third.reason);
   EXPECT_EQ(registry[0].train_labels.positive[1], first.train_labels.positive[1]);
   EXPECT_EQ(registry[1].champion_pr_auc, second.champion_pr_auc);
+  EXPECT_EQ(registry[1].champion_precision, second.champion_precision);
 }
 
 TEST_F(RetrainTest, WithoutAPositiveLabelNothingIsPromotedAndTheRecordSaysWhy) {
