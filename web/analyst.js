@@ -124,6 +124,32 @@ async function refreshQueue() {
   $('alerts').tBodies[0].replaceChildren(...rows);
 }
 
+// ---- The model registry (overview): `pfad fraud retrain --dashboard` posts each record ----
+
+async function refreshModels() {
+  const res = await fetch('/models');
+  if (!res.ok) return;
+  const { models } = await res.json();
+  const rows = models.filter(isObject).map((m) => {
+    const tr = document.createElement('tr');
+    const pr = isObject(m.pr_auc) ? m.pr_auc : {};
+    const precision = isObject(m.alert_precision) ? m.alert_precision : {};
+    const holdout = isObject(m.holdout) ? m.holdout : {};
+    cell(tr, `v${text(m.version)}`);
+    cell(tr, utc(m.created_ms));
+    cell(tr, text(m.model));
+    cell(tr, `${text(holdout.first)} to ${text(holdout.last)}`);
+    cell(tr, score3(pr.challenger), 'score');
+    cell(tr, score3(pr.champion), 'score');
+    cell(tr, `${score3(precision.challenger)} / ${score3(precision.champion)}`, 'score');
+    cell(tr, m.promoted ? 'yes' : 'no', m.promoted ? 'promoted' : '');
+    cell(tr, text(m.reason));
+    return tr;
+  });
+  $('models-card').hidden = rows.length === 0;
+  $('models').tBodies[0].replaceChildren(...rows);
+}
+
 // ---- The entity view ----
 
 let entityChart;

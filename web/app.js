@@ -375,8 +375,10 @@ async function start() {
   refreshTrend();
   refreshFailures();
   refreshQueue();
+  refreshModels();
   follow({
     run: () => refreshFailures(),
+    model: () => refreshModels(),
     report: (e) => { showReport(JSON.parse(e.data)); refreshTrend(); refreshQueue(); },
     review: () => refreshQueue(),
     cleared: () => { showReport({ report: 'No report stored.' }); },
