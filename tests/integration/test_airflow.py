@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.fs as pafs
 import pytest
 
-from conftest import ROOT, exists, read_json
+from conftest import ROOT, as_stored, exists, read_json
 from kafka_util import START, consume_raw, create_topics, delete_topics, kafka_envs
 from test_clickhouse import clickhouse  # noqa: F401 (fixture)
 from test_dashboard import Dashboard
@@ -86,7 +86,7 @@ def test_minute_with_data_and_minute_without(airflow_env, pfad_s3, minio_env, s3
         # No model configured: the fraud task says so in the report and the run goes on.
         assert report["report"]["fraud"]["status"] == "not_run"
         assert "no fraud model configured" in report["report"]["fraud"]["reason"]
-        assert dashboard.call("GET", "/report") == (200, report)
+        assert dashboard.call("GET", "/report") == (200, as_stored(report))
         run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:32:00+00:00")
         assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
         assert dashboard.call("GET", "/report") == (200, {"report": "No data for 2025-01-15_10-01."})
@@ -120,7 +120,7 @@ def test_fraud_task_scores_alerts_and_survives_a_corrupt_model(airflow_env, pfad
         report = read_json(s3, f"{bucket}/2025-01-15_10-00.json")
         assert report["report"]["fraud"]["status"] == "not_run"
         assert "bad.pfm: corrupt" in report["report"]["fraud"]["reason"]
-        assert dashboard.call("GET", "/report") == (200, report)
+        assert dashboard.call("GET", "/report") == (200, as_stored(report))
 
         extra["PFAD_FRAUD_MODEL"] = str(model)
         run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:32:00+00:00")
@@ -129,7 +129,14 @@ def test_fraud_task_scores_alerts_and_survives_a_corrupt_model(airflow_env, pfad
         fraud = report["report"]["fraud"]
         assert fraud["status"] == "scored" and fraud["window"]["objects"] == 2 and fraud["new_alerts"] > 0
         assert exists(s3, f"{bucket}/2025-01-15_10-01.scores.parquet")
-        assert dashboard.call("GET", "/report") == (200, report)
+        assert dashboard.call("GET", "/report") == (200, as_stored(report))
+        # The entity views travel with the report: each flagged one opens at the dashboard.
+        assert fraud["investigations"]
+        flagged = [i for i in fraud["investigations"] if i["is_fraud"]]
+        assert flagged
+        status, view = dashboard.call("GET", f"/entities/{flagged[0]['entity_kind']}/{flagged[0]['entity_id']}")
+        assert status == 200 and view["investigation"]["minute"] == "2025-01-15_10-01"
+        assert dashboard.call("GET", "/alerts")[1]["alerts"]
         alerts = consume_raw(bootstrap, topic, 1, expected=fraud["new_alerts"])
         assert len(alerts) == fraud["new_alerts"]
         assert {json.loads(m.value())["minute"] for m in alerts} == {"2025-01-15_10-01"}
@@ -157,7 +164,7 @@ def test_spark_engine_chosen_by_airflow_variable(airflow_env, pfad_s3, minio_env
         assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
         report = read_json(s3, f"{bucket}/2025-01-15_10-00.json")
         assert report["report"]["total_events"] == 5805
-        assert dashboard.call("GET", "/report") == (200, report)
+        assert dashboard.call("GET", "/report") == (200, as_stored(report))
     finally:
         dashboard.stop()
 
@@ -193,7 +200,7 @@ def test_a_minute_ingested_only_to_clickhouse_is_exported_analyzed_and_reported(
         assert body["total_events"] == 6000
         assert body["total_errors"] == sum(n for (_, st), n in counts.items() if st == "ERROR")
         assert {(t, st): n for t, v in body["by_event_type"].items() for st, n in v.items() if n} == counts
-        assert dashboard.call("GET", "/report") == (200, report)
+        assert dashboard.call("GET", "/report") == (200, as_stored(report))
         # The next minute has no rows in ClickHouse: no object, and "No data for ...".
         run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:32:00+00:00")
         assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
