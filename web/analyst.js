@@ -337,7 +337,7 @@ async function showEntity(kind, id) {
   $('entity-actions').hidden = !isObject(c.investigation);
   drawScores(Array.isArray(c.scores) ? c.scores.filter(isObject) : [], inv.threshold);
   drawWhy(inv.why);
-  drawEvents(inv.events);
+  drawEvents(Array.isArray(c.events) && c.events.length ? c.events : inv.events);
   drawGraph(inv.neighbours);
   drawReviews(Array.isArray(c.reviews) ? c.reviews : []);
   return true;

@@ -69,11 +69,26 @@ def test_investigations_are_kept_apart_from_the_report(dashboard):
     assert status == 200
     assert entity == {"entity_kind": "session", "entity_id": SESSION, "investigation": session,
                       "scores": [{"minute": MINUTE, "fraud_score": 0.97, "threshold": 0.5, "is_fraud": True}],
-                      "reviews": []}
+                      "events": session["events"], "reviews": []}
     assert dashboard.call("GET", f"/entities/user/{SESSION}")[0] == 404
     assert dashboard.call("GET", "/entities/user/nobody") == \
         (404, {"detail": "No investigation or review of this entity."})
     assert dashboard.call("GET", f"/entities/product/{PRODUCT}")[0] == 400
+
+
+def test_the_events_of_every_kept_minute_once_newest_first(dashboard):
+    def event(ts: int, kind: str = "CHECKOUT") -> dict:
+        return {"ts_ms": ts, "event_type": kind, "status": "ERROR", "error_code": 3, "product_id": "7",
+                "session_id": SESSION, "user_id": USER}
+    first = investigation("session", SESSION, 0.7, True, minute="2025-01-15_10-05")
+    first["events"] = [event(1000), event(900)]
+    second = investigation("session", SESSION, 0.9, True, minute="2025-01-15_10-06")
+    second["events"] = [event(2000, "PAYMENT"), event(1000)]  # 1000 again: listed once
+    for inv in (first, second):
+        assert dashboard.call("POST", "/report", report_with(inv, minute=inv["minute"])) == (200, None)
+    _, entity = dashboard.call("GET", f"/entities/session/{SESSION}")
+    assert [e["ts_ms"] for e in entity["events"]] == [2000, 1000, 900]
+    assert entity["investigation"]["events"] == second["events"]
 
 
 def test_scores_over_the_minutes_and_the_latest_investigation(dashboard):

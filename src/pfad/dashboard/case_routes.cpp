@@ -59,10 +59,13 @@ void DashboardServer::CaseRoutes() {
                             {"threshold", OptionalNumber(p.threshold)},
                             {"is_fraud", p.is_fraud}});
         }
+        Json events = Json::array();
+        for (const auto& e : c.events) events.push_back(Json::parse(e));
         return JsonBody(Json{{"entity_kind", ToString(*kind)},
                              {"entity_id", id},
                              {"investigation", c.investigation ? Json::parse(*c.investigation) : Json()},
                              {"scores", std::move(scores)},
+                             {"events", std::move(events)},
                              {"reviews", ReviewList(c.reviews)}}
                             .dump());
       }));

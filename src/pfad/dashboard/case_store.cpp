@@ -120,6 +120,18 @@ Result<std::optional<EntityCase>> CaseStore::Entity(EntityKind kind, const std::
                           .is_fraud = scores.Int(3) != 0});
   }
 
+  PFAD_ASSIGN_OR_RAISE(
+      auto events,
+      db.Prepare("SELECT DISTINCT e.value, json_extract(e.value, '$.ts_ms') AS ts FROM investigations, "
+                 "json_each(investigations.body, '$.events') AS e WHERE entity_kind = ? AND "
+                 "entity_id = ? ORDER BY ts DESC, e.value DESC LIMIT 100"));
+  PFAD_RETURN_NOT_OK(events.BindAll(ToString(kind), id));
+  while (true) {
+    PFAD_ASSIGN_OR_RAISE(const bool row, events.Step("read events"));
+    if (!row) break;
+    out.events.push_back(events.Text(0));
+  }
+
   const std::string sql = std::string("SELECT ") + kReviewColumns +
                           " FROM reviews WHERE entity_kind = ? AND entity_id = ? ORDER BY id DESC";
   PFAD_ASSIGN_OR_RAISE(auto reviews, db.Prepare(sql.c_str()));

@@ -38,6 +38,9 @@ struct EntityCase {
   std::optional<std::string> investigation;  // the latest element's JSON, if any is kept
   std::vector<ScorePoint> scores;            // oldest minute first
   std::vector<Review> reviews;               // newest first
+  // The events of every kept investigation of the entity (each minute lists its own: the live
+  // scorer has the scored minute's events in hand), once each, newest first, at most 100.
+  std::vector<std::string> events;
 };
 
 // An open alert of GET /alerts.
