@@ -53,10 +53,14 @@ int RunConsume(ConsumeFlags& flags) {
              "refused)\n",
              s.messages, s.labels_written, s.dlq, s.reviews, s.reviews_refused);
   if (flags.json) {
-    const nlohmann::json json = {{"messages", s.messages},        {"labels_written", s.labels_written},
-                                 {"dlq", s.dlq},                  {"reviews", s.reviews},
-                                 {"reviews_refused", s.reviews_refused}, {"objects_written", s.objects_written},
-                                 {"batches", s.batches},          {"write_failures", s.write_failures}};
+    const nlohmann::json json = {{"messages", s.messages},
+                                 {"labels_written", s.labels_written},
+                                 {"dlq", s.dlq},
+                                 {"reviews", s.reviews},
+                                 {"reviews_refused", s.reviews_refused},
+                                 {"objects_written", s.objects_written},
+                                 {"batches", s.batches},
+                                 {"write_failures", s.write_failures}};
     fmt::print("{}\n", json.dump());
   }
   return kOk;
@@ -66,7 +70,8 @@ int RunConsume(ConsumeFlags& flags) {
 
 void RegisterLabels(CLI::App& app, int& exit_code) {
   CLI::App* labels_cmd = app.add_subcommand(
-      "labels", "Fraud labels from the world: the labels store training reads (docs/DESIGN.md, \"Labels store\")");
+      "labels",
+      "Fraud labels from the world: the labels store training reads (docs/DESIGN.md, \"Labels store\")");
   labels_cmd->require_subcommand(1);
 
   auto flags = std::make_shared<ConsumeFlags>();
@@ -85,7 +90,8 @@ void RegisterLabels(CLI::App& app, int& exit_code) {
   cmd->add_option("--bootstrap", o.bootstrap, "Kafka bootstrap servers")
       ->envname("PFAD_KAFKA_BOOTSTRAP")
       ->capture_default_str();
-  cmd->add_option("--topic", o.topic, "the events topic; labels are read from <topic>.labels")->capture_default_str();
+  cmd->add_option("--topic", o.topic, "the events topic; labels are read from <topic>.labels")
+      ->capture_default_str();
   cmd->add_option("--group", flags->group, "consumer group (default: [labels] group, else pfad-labels)");
   cmd->add_option("--labels", flags->labels,
                   "the labels store: directory, file:// or s3://bucket/prefix (default: $PFAD_LABELS_PREFIX, "
@@ -111,8 +117,9 @@ void RegisterLabels(CLI::App& app, int& exit_code) {
   cmd->add_option("-X", flags->properties,
                   "librdkafka property key=value (repeatable; [kafka] in the config; never a secret such "
                   "as sasl.password: PFAD_KAFKA_SASL_PASSWORD or the config)");
-  cmd->add_option("--connect-timeout", flags->connect_timeout_s,
-                  "seconds to wait for the broker and the topic at start (and, with --once, for the dashboard)")
+  cmd->add_option(
+         "--connect-timeout", flags->connect_timeout_s,
+         "seconds to wait for the broker and the topic at start (and, with --once, for the dashboard)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--once", o.once,
@@ -120,11 +127,12 @@ void RegisterLabels(CLI::App& app, int& exit_code) {
                 "(tests, retraining)");
   cmd->add_flag("--json", flags->json, "print the final counts as JSON on stdout");
   flags->storage.AddTo(*cmd);
-  cmd->footer(std::string(kExitCodesHelp) +
-              "\nExit 3 when no labels store is given. Exit 4 at start when the broker, the labels topic or "
-              "the store cannot be reached within --connect-timeout, or the broker refuses to create a missing "
-              "DLQ topic; with --once also when the dashboard cannot be read within it (the topic's labels are "
-              "stored and committed by then). Without --once an unreachable dashboard is logged and retried.");
+  cmd->footer(
+      std::string(kExitCodesHelp) +
+      "\nExit 3 when no labels store is given. Exit 4 at start when the broker, the labels topic or "
+      "the store cannot be reached within --connect-timeout, or the broker refuses to create a missing "
+      "DLQ topic; with --once also when the dashboard cannot be read within it (the topic's labels are "
+      "stored and committed by then). Without --once an unreachable dashboard is logged and retried.");
   cmd->callback([flags, &exit_code] { exit_code = RunConsume(*flags); });
 }
 

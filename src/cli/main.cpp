@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
                        "Arrow and librdkafka versions) and exit");
   std::string log_level;
   app.add_option("--log-level", log_level,
-                 "trace, debug, info, warn, error or off (default: info for the ingest and labels services, else warn)")
+                 "trace, debug, info, warn, error or off (default: info for the ingest and labels services, "
+                 "else warn)")
       ->envname("PFAD_LOG_LEVEL");
   app.parse_complete_callback([&] {
     const std::string command =

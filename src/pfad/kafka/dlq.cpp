@@ -13,12 +13,13 @@ Status DlqPublisher::Publish(const Message& message, std::string_view kind, std:
       {"pfad.source.offset", std::to_string(message.offset)},
       {"pfad.source.timestamp", std::to_string(message.timestamp_ms)},
   };
-  if (Status st = producer_.Produce(topic_, {.key = message.key, .value = message.value, .headers = &headers});
+  if (Status st =
+          producer_.Produce(topic_, {.key = message.key, .value = message.value, .headers = &headers});
       !st.ok()) {
     return Status::IOError("cannot send to the DLQ topic ", topic_, ": ", st.message());
   }
-  Logger(component_)->warn("dlq kind={} partition={} offset={} error={}", kind, message.partition,
-                           message.offset, error);
+  Logger(component_)
+      ->warn("dlq kind={} partition={} offset={} error={}", kind, message.partition, message.offset, error);
   return Status::OK();
 }
 

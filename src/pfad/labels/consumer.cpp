@@ -24,9 +24,10 @@ struct PartitionBatch {
 
 }  // namespace
 
-LabelConsumer::LabelConsumer(const LabelsOptions& options, kafka::Consumer& consumer, kafka::Producer& producer,
-                             const storage::ObjectStore& store, storage::ObjectUri prefix, ReviewSource* reviews,
-                             const Clock& clock, const std::atomic<bool>& stop)
+LabelConsumer::LabelConsumer(const LabelsOptions& options, kafka::Consumer& consumer,
+                             kafka::Producer& producer, const storage::ObjectStore& store,
+                             storage::ObjectUri prefix, ReviewSource* reviews, const Clock& clock,
+                             const std::atomic<bool>& stop)
     : options_(options),
       consumer_(consumer),
       producer_(producer),
@@ -42,17 +43,20 @@ LabelConsumer::LabelConsumer(const LabelsOptions& options, kafka::Consumer& cons
 Status LabelConsumer::Open() {
   auto partitions = consumer_.WaitForTopic(labels_topic_, options_.connect_timeout);
   if (!partitions.ok()) {
-    return Status::IOError("the labels topic ", labels_topic_, " cannot be read (", partitions.status().message(),
+    return Status::IOError("the labels topic ", labels_topic_, " cannot be read (",
+                           partitions.status().message(),
                            "): create it, or let pfad produce --fraud create it");
   }
   PFAD_RETURN_NOT_OK(
-      producer_.EnsureTopic(options_.DlqTopic(), 1, options_.topics.replication_factor, options_.connect_timeout)
+      producer_
+          .EnsureTopic(options_.DlqTopic(), 1, options_.topics.replication_factor, options_.connect_timeout)
           .status());
   PFAD_RETURN_NOT_OK(store_.CheckContainer(prefix_));
   if (reviews_) PFAD_RETURN_NOT_OK(reviews_->Resume());
   if (options_.once) {
     for (int32_t p = 0; p < *partitions; ++p) {
-      PFAD_ASSIGN_OR_RAISE(const auto marks, consumer_.QueryWatermarks(labels_topic_, p, options_.connect_timeout));
+      PFAD_ASSIGN_OR_RAISE(const auto marks,
+                           consumer_.QueryWatermarks(labels_topic_, p, options_.connect_timeout));
       if (marks.high > marks.low) targets_[p] = marks.high;
     }
   }
@@ -61,7 +65,8 @@ Status LabelConsumer::Open() {
 
 void LabelConsumer::OnRebalance(const kafka::Rebalance& rebalance) {
   std::string partitions;
-  for (const auto& tp : rebalance.partitions) partitions += (partitions.empty() ? "" : ",") + std::to_string(tp.partition);
+  for (const auto& tp : rebalance.partitions)
+    partitions += (partitions.empty() ? "" : ",") + std::to_string(tp.partition);
   if (rebalance.kind == kafka::RebalanceKind::kAssigned) {
     Log()->info("assigned partitions={}", partitions);
     return;
@@ -72,7 +77,8 @@ void LabelConsumer::OnRebalance(const kafka::Rebalance& rebalance) {
 }
 
 bool LabelConsumer::Collect() {
-  const double deadline = clock_.MonotonicSeconds() + std::chrono::duration<double>(options_.batch_time).count();
+  const double deadline =
+      clock_.MonotonicSeconds() + std::chrono::duration<double>(options_.batch_time).count();
   const auto max = static_cast<size_t>(options_.batch_messages);
   bool read = false;
   while (batch_.size() < max && !stop_ && fatal_.ok()) {
@@ -100,7 +106,8 @@ bool LabelConsumer::Collect() {
 Status LabelConsumer::WaitForDlq() {
   while (producer_.in_flight() > 0 && !stop_) (void)producer_.Flush(milliseconds(1000));
   if (producer_.failed() > 0) {
-    return Status::IOError("the DLQ topic ", options_.DlqTopic(), " did not take a message: ", producer_.last_failure());
+    return Status::IOError("the DLQ topic ", options_.DlqTopic(),
+                           " did not take a message: ", producer_.last_failure());
   }
   if (producer_.in_flight() > 0) return Status::Cancelled("stopped while the DLQ was being written");
   return Status::OK();
@@ -141,7 +148,8 @@ bool LabelConsumer::FlushBatch() {
       // One error per outage; the retries at debug level.
       if (write_failures_in_row_++ == 0) {
         Log()->error(
-            "writing the labels of partition={} offsets {}.. failed, retrying with backoff up to {} ms; nothing "
+            "writing the labels of partition={} offsets {}.. failed, retrying with backoff up to {} ms; "
+            "nothing "
             "is committed past them: {}",
             partition, part.first_offset, kMaxWriteBackoffMs, uris.status().message());
       } else {
@@ -174,8 +182,8 @@ bool LabelConsumer::FlushBatch() {
   stats_.dlq += dlq;
   stats_.objects_written += objects;
   ++stats_.batches;
-  Log()->info("batch messages={} labels_written={} dlq={} objects={} partitions={}", batch_.size(), written, dlq,
-              objects, parts.size());
+  Log()->info("batch messages={} labels_written={} dlq={} objects={} partitions={}", batch_.size(), written,
+              dlq, objects, parts.size());
   batch_.clear();
   return true;
 }
@@ -197,14 +205,16 @@ bool LabelConsumer::CaughtUp() {
 
 void LabelConsumer::DrainReviews() {
   if (!reviews_) return;
-  const double give_up = clock_.MonotonicSeconds() + std::chrono::duration<double>(options_.connect_timeout).count();
+  const double give_up =
+      clock_.MonotonicSeconds() + std::chrono::duration<double>(options_.connect_timeout).count();
   while (!stop_) {
     const Status st = reviews_->Poll();
     if (st.ok()) return;
     if (clock_.MonotonicSeconds() >= give_up) {
-      fatal_ = Status::IOError("--once: the reviews could not be taken within the connect timeout (the topic's "
-                               "labels are stored and committed): ",
-                               st.message());
+      fatal_ = Status::IOError(
+          "--once: the reviews could not be taken within the connect timeout (the topic's "
+          "labels are stored and committed): ",
+          st.message());
       return;
     }
     clock_.SleepFor(std::min(options_.review_poll, milliseconds(1000)));
@@ -230,10 +240,11 @@ Result<LabelsStats> LabelConsumer::Finish() {
     stats_.reviews = reviews_->taken();
     stats_.reviews_refused = reviews_->refused();
   }
-  Log()->info("final messages={} labels_written={} dlq={} reviews={} reviews_refused={} objects={} batches={} "
-              "write_failures={}",
-              stats_.messages, stats_.labels_written, stats_.dlq, stats_.reviews, stats_.reviews_refused,
-              stats_.objects_written, stats_.batches, stats_.write_failures);
+  Log()->info(
+      "final messages={} labels_written={} dlq={} reviews={} reviews_refused={} objects={} batches={} "
+      "write_failures={}",
+      stats_.messages, stats_.labels_written, stats_.dlq, stats_.reviews, stats_.reviews_refused,
+      stats_.objects_written, stats_.batches, stats_.write_failures);
   consumer_.Close();
   if (!fatal_.ok()) return fatal_;
   return stats_;
@@ -245,8 +256,9 @@ Result<LabelsStats> Run(const LabelsOptions& options, const storage::StorageConf
   PFAD_ASSIGN_OR_RAISE(const auto prefix, storage::ObjectUri::Parse(options.prefix));
   PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(prefix, storage));
   LabelConsumer* loop = nullptr;  // set before the first Poll, the only place rebalances arrive
-  PFAD_ASSIGN_OR_RAISE(auto consumer, kafka::Consumer::Make(ConsumerProperties(options),
-                                                            [&](const kafka::Rebalance& r) { loop->OnRebalance(r); }));
+  PFAD_ASSIGN_OR_RAISE(auto consumer,
+                       kafka::Consumer::Make(ConsumerProperties(options),
+                                             [&](const kafka::Rebalance& r) { loop->OnRebalance(r); }));
   PFAD_ASSIGN_OR_RAISE(auto producer, kafka::Producer::Make(ProducerProperties(options)));
   std::unique_ptr<DashboardReviews> reviews;
   if (!options.dashboard_url.empty()) {
@@ -260,7 +272,8 @@ Result<LabelsStats> Run(const LabelsOptions& options, const storage::StorageConf
   PFAD_RETURN_NOT_OK(consumer_loop.Open());
   Log()->info("consuming topic={} group={} labels={} dlq={} dashboard={} once={} librdkafka={}",
               options.LabelsTopic(), options.group, prefix.ToString(), options.DlqTopic(),
-              options.dashboard_url.empty() ? "-" : options.dashboard_url, options.once, kafka::LibraryVersion());
+              options.dashboard_url.empty() ? "-" : options.dashboard_url, options.once,
+              kafka::LibraryVersion());
   while (consumer_loop.Step()) {
   }
   return consumer_loop.Finish();

@@ -54,7 +54,7 @@ struct LabelsOptions {
   std::string dashboard_ca;
   std::chrono::milliseconds review_poll{2000};
   std::chrono::milliseconds connect_timeout{10'000};
-  bool once = false;  // stop once the topic (as it was at start) and the reviews are taken
+  bool once = false;             // stop once the topic (as it was at start) and the reviews are taken
   kafka::Properties properties;  // librdkafka overrides, for consumer and producer
   kafka::TopicDefaults topics;   // for creating the DLQ topic when missing
 

@@ -47,7 +47,8 @@ class RecordingProducer final : public kafka::Producer {
     }
   };
   Status Produce(const std::string& topic, const kafka::OutgoingMessage& m) override {
-    sent.push_back({topic, std::string(m.key), std::string(m.value), m.headers ? *m.headers : kafka::Headers{}});
+    sent.push_back(
+        {topic, std::string(m.key), std::string(m.value), m.headers ? *m.headers : kafka::Headers{}});
     CountQueued(1);
     CountDelivery({.topic = topic});
     return Status::OK();
@@ -87,9 +88,8 @@ class LabelConsumerTest : public storage::LocalStoreFixture {
   // One `pfad labels consume --once` run.
   Result<LabelsStats> ConsumeOnce(RecordingProducer& dlq) {
     LabelConsumer* loop = nullptr;
-    PFAD_ASSIGN_OR_RAISE(auto consumer, kafka::Consumer::Make(ConsumerProperties(options_), [&](const auto& r) {
-                           loop->OnRebalance(r);
-                         }));
+    PFAD_ASSIGN_OR_RAISE(auto consumer, kafka::Consumer::Make(ConsumerProperties(options_),
+                                                              [&](const auto& r) { loop->OnRebalance(r); }));
     const auto prefix = storage::ObjectUri::Parse(options_.prefix).ValueOrDie();
     LabelConsumer labels(options_, *consumer, dlq, *store_, prefix, nullptr, DefaultClock(), stop_);
     loop = &labels;
@@ -142,7 +142,9 @@ TEST_F(LabelConsumerTest, StoresEveryLabelWithItsRefAndCommits) {
 TEST_F(LabelConsumerTest, SendsWhatIsNoLabelToTheDlqWithHeadersAndStoresTheRest) {
   Send(0, LabelJson(1));
   Send(0, "not json");
-  Send(0, R"({"entity_kind":"product","entity_id":"0f8fad5b-d9cb-469f-a165-70867728950e","label":"fraud","first_ms":1})");
+  Send(
+      0,
+      R"({"entity_kind":"product","entity_id":"0f8fad5b-d9cb-469f-a165-70867728950e","label":"fraud","first_ms":1})");
   Send(0, R"({"entity_kind":"user","label":"fraud","first_ms":1})");
   Send(0, LabelJson(2));
   Delivered();
@@ -168,8 +170,10 @@ TEST_F(LabelConsumerTest, SendsWhatIsNoLabelToTheDlqWithHeadersAndStoresTheRest)
     EXPECT_GT(std::stoll(m.Header("pfad.source.timestamp")), 0);
   }
   EXPECT_EQ(dlq.sent[0].value, "not json");
-  EXPECT_NE(dlq.sent[1].Header("pfad.error").find("product"), std::string::npos) << dlq.sent[1].Header("pfad.error");
-  EXPECT_NE(dlq.sent[2].Header("pfad.error").find("entity_id"), std::string::npos) << dlq.sent[2].Header("pfad.error");
+  EXPECT_NE(dlq.sent[1].Header("pfad.error").find("product"), std::string::npos)
+      << dlq.sent[1].Header("pfad.error");
+  EXPECT_NE(dlq.sent[2].Header("pfad.error").find("entity_id"), std::string::npos)
+      << dlq.sent[2].Header("pfad.error");
 }
 
 TEST_F(LabelConsumerTest, ABatchWrittenButNotCommittedCountsOnceAfterTheRestart) {
@@ -212,7 +216,9 @@ TEST_F(LabelConsumerTest, AFailedWriteIsRetriedWithBackoffAndNothingIsCommittedB
   Delivered();
   // The store cannot be written while a file stands where the labels' directory goes.
   const auto blocker = dir_ / "labels";
-  { std::ofstream(blocker) << "x"; }
+  {
+    std::ofstream(blocker) << "x";
+  }
   RetryClock clock;
   kafka::Consumer* consumer_seen = nullptr;
   std::vector<int64_t> committed_while_failing;
@@ -222,8 +228,9 @@ TEST_F(LabelConsumerTest, AFailedWriteIsRetriedWithBackoffAndNothingIsCommittedB
     if (clock.slept.size() == 3) std::filesystem::remove(blocker);
   };
   LabelConsumer* loop = nullptr;
-  auto consumer =
-      kafka::Consumer::Make(ConsumerProperties(options_), [&](const auto& r) { loop->OnRebalance(r); }).ValueOrDie();
+  auto consumer = kafka::Consumer::Make(ConsumerProperties(options_), [&](const auto& r) {
+                    loop->OnRebalance(r);
+                  }).ValueOrDie();
   consumer_seen = consumer.get();
   RecordingProducer dlq;
   LabelConsumer labels(options_, *consumer, dlq, *store_, Uri("labels"), nullptr, clock, stop_);
@@ -234,8 +241,10 @@ TEST_F(LabelConsumerTest, AFailedWriteIsRetriedWithBackoffAndNothingIsCommittedB
   const auto stats = labels.Finish().ValueOrDie();
   EXPECT_EQ(stats.write_failures, 3);
   EXPECT_EQ(stats.labels_written, 4);
-  EXPECT_EQ(clock.slept, (std::vector<milliseconds>{milliseconds(250), milliseconds(500), milliseconds(1000)}));
-  for (int64_t offset : committed_while_failing) EXPECT_LT(offset, 0) << "committed before the labels were stored";
+  EXPECT_EQ(clock.slept,
+            (std::vector<milliseconds>{milliseconds(250), milliseconds(500), milliseconds(1000)}));
+  for (int64_t offset : committed_while_failing)
+    EXPECT_LT(offset, 0) << "committed before the labels were stored";
   EXPECT_EQ(Stored().size(), 4u);
 }
 

@@ -87,8 +87,9 @@ kafka::Properties ConsumerProperties(const LabelsOptions& options) {
 
 kafka::Properties ProducerProperties(const LabelsOptions& options) {
   kafka::Properties props = {
-      {"bootstrap.servers", options.bootstrap}, {"acks", "all"}, {"enable.idempotence", "true"},
-      {"linger.ms", "5"},                       {"client.id", "pfad-labels-dlq"},
+      {"bootstrap.servers", options.bootstrap}, {"acks", "all"},
+      {"enable.idempotence", "true"},           {"linger.ms", "5"},
+      {"client.id", "pfad-labels-dlq"},
   };
   for (const auto& [k, v] : options.properties) props[k] = v;
   return props;

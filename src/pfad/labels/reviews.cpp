@@ -101,7 +101,8 @@ int64_t LastReviewId(std::span<const std::string> stems) {
     if (dash + 1 >= stem.size() || dash < kReviewStemPrefix.size()) continue;
     int64_t id = 0;
     const char* end = stem.data() + stem.size();
-    if (const auto [ptr, ec] = std::from_chars(stem.data() + dash + 1, end, id); ec == std::errc() && ptr == end) {
+    if (const auto [ptr, ec] = std::from_chars(stem.data() + dash + 1, end, id);
+        ec == std::errc() && ptr == end) {
       last = std::max(last, id);
     }
   }
@@ -117,7 +118,8 @@ Result<std::string> DashboardReviews::Page(int64_t after, int limit) {
   PFAD_ASSIGN_OR_RAISE(const auto response, SendHttp(request));
   if (response.status == 200) return response.body;
   if (response.status == 401 || response.status == 403) {
-    return Status::IOError("the dashboard at ", access_.url, " refused to list reviews (HTTP ", response.status,
+    return Status::IOError("the dashboard at ", access_.url, " refused to list reviews (HTTP ",
+                           response.status,
                            "): give its read token (--dashboard-token or PFAD_DASHBOARD_READ_TOKEN)");
   }
   if (response.status == 404) {
@@ -153,14 +155,14 @@ Status ReviewPoller::TakeAll() {
     }
     for (const auto& reason : page.refused) Log()->error("review not taken (not a label): {}", reason);
     if (!page.records.empty()) {
-      PFAD_RETURN_NOT_OK(WriteLabelRecords(store_, prefix_, ReviewStem(page.first_id, page.last_id), page.records)
-                             .status());
+      PFAD_RETURN_NOT_OK(
+          WriteLabelRecords(store_, prefix_, ReviewStem(page.first_id, page.last_id), page.records).status());
     }
     last_id_ = page.last_id;
     taken_ += static_cast<int64_t>(page.records.size());
     refused_ += static_cast<int64_t>(page.refused.size());
-    Log()->info("reviews taken={} refused={} ids={}..{}", page.records.size(), page.refused.size(), page.first_id,
-                page.last_id);
+    Log()->info("reviews taken={} refused={} ids={}..{}", page.records.size(), page.refused.size(),
+                page.first_id, page.last_id);
     if (page.reviews < static_cast<size_t>(kReviewPageLimit)) return Status::OK();
   }
 }
@@ -170,15 +172,17 @@ Status ReviewPoller::Poll() {
   next_poll_ = now + interval_s_;
   Status st = TakeAll();
   if (st.ok()) {
-    if (failures_in_row_ > 0) Log()->info("reviews: {} readable again after {} failed polls", source_.Name(), failures_in_row_);
+    if (failures_in_row_ > 0)
+      Log()->info("reviews: {} readable again after {} failed polls", source_.Name(), failures_in_row_);
     failures_in_row_ = 0;
     return st;
   }
   ++failures_in_row_;
   if (now - last_failure_log_ >= kFailureLogEvery) {
     last_failure_log_ = now;
-    Log()->warn("reviews: cannot take them ({} failed polls so far; retrying every {} s, logged once a minute): {}",
-                failures_in_row_, interval_s_, st.message());
+    Log()->warn(
+        "reviews: cannot take them ({} failed polls so far; retrying every {} s, logged once a minute): {}",
+        failures_in_row_, interval_s_, st.message());
   }
   return st;
 }

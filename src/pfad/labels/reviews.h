@@ -57,8 +57,8 @@ class ReviewSource {
 };
 
 struct DashboardAccess {
-  std::string url;    // http(s)://host:port of `pfad dashboard`
-  std::string token;  // bearer token when the dashboard needs one to read; "" = none
+  std::string url;      // http(s)://host:port of `pfad dashboard`
+  std::string token;    // bearer token when the dashboard needs one to read; "" = none
   std::string ca_file;  // PEM CA trusted for an https:// dashboard; "" = the system's
   std::chrono::milliseconds timeout{5000};
 };

@@ -47,9 +47,9 @@ TEST(ReviewPage, EachReviewIsALabelWithItsRef) {
 }
 
 TEST(ReviewPage, RefusesABadReviewButCountsItsId) {
-  const auto page = ParseReviewPage(PageJson({ReviewJson(1, "maybe"), ReviewJson(2, "fraud", "product"),
-                                              ReviewJson(4)}))
-                        .ValueOrDie();
+  const auto page =
+      ParseReviewPage(PageJson({ReviewJson(1, "maybe"), ReviewJson(2, "fraud", "product"), ReviewJson(4)}))
+          .ValueOrDie();
   ASSERT_EQ(page.records.size(), 1u);
   EXPECT_EQ(page.records[0].ref, "review/4");
   ASSERT_EQ(page.refused.size(), 2u);
