@@ -204,16 +204,34 @@ def test_every_label_once_when_killed_nine_times_over(pfad_s3, labels_topic, buc
 
 
 class ReviewDashboard:
-    """`pfad dashboard` on a free port, for its /reviews."""
+    """`pfad dashboard` on a free port with a write token, for its investigations and /reviews."""
 
     def __init__(self, pfad, tmp_path, token: str):
-        from test_dashboard import Dashboard  # noqa: PLC0415 - the dashboard tests' runner
+        from test_dashboard import REPORT, Dashboard  # noqa: PLC0415 - the dashboard tests' runner
 
         self.dashboard = Dashboard(pfad, tmp_path / "dashboard.db", env={"PFAD_DASHBOARD_TOKEN": token})
         self.token = token
+        self.report = REPORT
 
     def call(self, method: str, path: str, body: dict | None = None):
         return self.dashboard.call(method, path, body, headers={"Authorization": f"Bearer {self.token}"})
+
+    def investigate(self, minute: str, entities: list[str], first_ms: int, last_ms: int) -> None:
+        """A report whose fraud object flags these users (what an analyst then reviews)."""
+        doc = json.loads(json.dumps(self.report))
+        doc["report"]["file_name"] = f"{minute}.json"
+        doc["report"]["fraud"] = {"status": "scored", "investigations": [
+            {"entity_kind": "user", "entity_id": e, "minute": minute, "fraud_score": 0.9, "threshold": 0.5,
+             "is_fraud": True, "model": "trees_graph v1", "first_ms": first_ms, "last_ms": last_ms, "why": [],
+             "events": [], "neighbours": {"nodes": [], "links": []}} for e in entities]}
+        status, body = self.call("POST", "/report", doc)
+        assert status == 200, body
+
+    def review(self, entity: str, verdict: str, note: str) -> int:
+        status, body = self.call("POST", "/reviews", {"entity_kind": "user", "entity_id": entity,
+                                                       "verdict": verdict, "note": note})
+        assert status in (200, 201), body
+        return body["id"]
 
 
 def test_review_verdicts_become_labels_and_resume_after_the_last(pfad, pfad_s3, labels_topic, bucket, s3, tmp_path):
@@ -226,32 +244,30 @@ def test_review_verdicts_become_labels_and_resume_after_the_last(pfad, pfad_s3, 
         if status == 404:
             pytest.skip("needs the dashboard's /reviews route (analyst-dashboard branch)")
         entities = [str(uuid.uuid4()) for _ in range(3)]
+        dashboard.investigate("2025-01-15_10-05", entities, START_MS + 300_000, START_MS + 359_000)
         for entity, verdict in zip(entities, ["fraud", "not_fraud", "fraud"]):
-            status, body = dashboard.call("POST", "/reviews", {"entity_kind": "user", "entity_id": entity,
-                                                               "verdict": verdict, "note": "test"})
-            assert status in (200, 201), body
+            dashboard.review(entity, verdict, "test")
         args = consume_args(topic, bootstrap, f"s3://{bucket}/labels", "--once", "--json", "--dashboard",
                             dashboard.dashboard.base)
         run = pfad_s3.run(*args, env={"PFAD_DASHBOARD_TOKEN": token}, timeout=60)
         assert run.code == 0, run.stderr
         assert json.loads(run.stdout)["reviews"] == 3
         _, listed = dashboard.call("GET", "/reviews?after=0&limit=10")
-        ids = [r["id"] for r in listed["reviews"]]
         stored = by_ref(stored_labels(s3, f"{bucket}/labels"))
-        assert set(stored) == {f"review/{i}" for i in ids}
+        assert set(stored) == {f"review/{r['id']}" for r in listed["reviews"]}
         for review in listed["reviews"]:
             row = stored[f"review/{review['id']}"]
             assert (row["entity_id"], row["scenario"], row["source"], row["labelled_at"]) == \
                 (review["entity_id"], review["verdict"], "review", review["reviewed_ms"])
+            assert (row["first_ms"], row["last_ms"]) == (START_MS + 300_000, START_MS + 359_000)
 
-        # A restart takes only the reviews after the last one stored.
-        status, _ = dashboard.call("POST", "/reviews", {"entity_kind": "user", "entity_id": entities[0],
-                                                       "verdict": "not_fraud", "note": "overruled"})
-        assert status in (200, 201)
+        # A restart takes only the reviews after the last one stored; the newer verdict stands.
+        overruled = dashboard.review(entities[0], "not_fraud", "overruled")
         again = pfad_s3.run(*args, env={"PFAD_DASHBOARD_TOKEN": token}, timeout=60)
         assert again.code == 0, again.stderr
         assert json.loads(again.stdout)["reviews"] == 1
-        assert len(by_ref(stored_labels(s3, f"{bucket}/labels"))) == 4
+        stored = by_ref(stored_labels(s3, f"{bucket}/labels"))
+        assert len(stored) == 4 and stored[f"review/{overruled}"]["scenario"] == "not_fraud"
     finally:
         assert dashboard.dashboard.stop() == 0
 

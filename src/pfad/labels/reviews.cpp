@@ -19,15 +19,18 @@ constexpr std::string_view kReviewStemPrefix = "review-";
 constexpr double kFailureLogEvery = 60.0;  // seconds between log lines while the dashboard is down
 
 // The review as a label, or why it cannot be one.
-Result<events::LabelRecord> ReviewRecord(const nlohmann::json& review, int64_t id) {
+Result<events::LabelRecord> ReviewRecord(const nlohmann::json& review, int64_t id,
+                                         const events::MinuteCalendar& calendar) {
   const auto text = [&](const char* key) -> Result<std::string> {
     const auto it = review.find(key);
     if (it == review.end() || !it->is_string()) return Status::Invalid("no \"", key, "\" string");
     return it->get<std::string>();
   };
-  const auto number = [&](const char* key) -> Result<int64_t> {
+  // An integer, nullopt when null or absent.
+  const auto number = [&](const char* key) -> Result<std::optional<int64_t>> {
     const auto it = review.find(key);
-    if (it == review.end() || !it->is_number_integer()) return Status::Invalid("no \"", key, "\" integer");
+    if (it == review.end() || it->is_null()) return std::nullopt;
+    if (!it->is_number_integer()) return Status::Invalid("\"", key, "\" is not an integer");
     return it->get<int64_t>();
   };
   events::LabelRecord record;
@@ -47,10 +50,22 @@ Result<events::LabelRecord> ReviewRecord(const nlohmann::json& review, int64_t i
   } else {
     return Status::Invalid("unknown verdict '", EscapeUntrusted(verdict), "' (expected fraud or not_fraud)");
   }
-  PFAD_ASSIGN_OR_RAISE(record.label.first_ms, number("first_ms"));
-  PFAD_ASSIGN_OR_RAISE(record.label.last_ms, number("last_ms"));
+  PFAD_ASSIGN_OR_RAISE(const auto reviewed, number("reviewed_ms"));
+  if (!reviewed) return Status::Invalid("no \"reviewed_ms\" integer");
+  record.labelled_at = *reviewed;
+  PFAD_ASSIGN_OR_RAISE(const auto first, number("first_ms"));
+  PFAD_ASSIGN_OR_RAISE(const auto last, number("last_ms"));
+  // Without the entity's times, the minute it was investigated in; else the review's time.
+  int64_t span_first = *reviewed, span_last = *reviewed;
+  if (const auto it = review.find("minute"); it != review.end() && it->is_string()) {
+    if (auto minute = calendar.Parse(it->get<std::string>()); minute.ok()) {
+      span_first = minute->start_ms;
+      span_last = minute->end_ms - 1;
+    }
+  }
+  record.label.first_ms = first.value_or(span_first);
+  record.label.last_ms = last.value_or(std::max(span_last, record.label.first_ms));
   if (record.label.last_ms < record.label.first_ms) return Status::Invalid("last_ms is before first_ms");
-  PFAD_ASSIGN_OR_RAISE(record.labelled_at, number("reviewed_ms"));
   record.source = "review";
   record.ref = fmt::format("review/{}", id);
   return record;
@@ -58,7 +73,7 @@ Result<events::LabelRecord> ReviewRecord(const nlohmann::json& review, int64_t i
 
 }  // namespace
 
-Result<ReviewPage> ParseReviewPage(std::string_view json) {
+Result<ReviewPage> ParseReviewPage(std::string_view json, const events::MinuteCalendar& calendar) {
   const auto doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("reviews") || !doc["reviews"].is_array()) {
     return Status::Invalid("the dashboard's /reviews answer is not {\"reviews\":[...]}: ",
@@ -79,7 +94,7 @@ Result<ReviewPage> ParseReviewPage(std::string_view json) {
     if (page.first_id == 0) page.first_id = id;
     page.last_id = id;
     ++page.reviews;
-    auto record = ReviewRecord(review, id);
+    auto record = ReviewRecord(review, id, calendar);
     if (record.ok()) {
       page.records.push_back(std::move(*record));
     } else {
@@ -138,6 +153,10 @@ ReviewPoller::ReviewPoller(ReviewSource& source, const storage::ObjectStore& sto
       interval_s_(std::chrono::duration<double>(interval).count()) {}
 
 Status ReviewPoller::Resume() {
+  if (!calendar_) {
+    PFAD_ASSIGN_OR_RAISE(auto calendar, events::MinuteCalendar::Open());
+    calendar_.emplace(std::move(calendar));
+  }
   PFAD_ASSIGN_OR_RAISE(const auto stems, ListLabelStems(store_, prefix_));
   last_id_ = LastReviewId(stems);
   Log()->info("reviews resume after_id={} dashboard={}", last_id_, source_.Name());
@@ -145,9 +164,10 @@ Status ReviewPoller::Resume() {
 }
 
 Status ReviewPoller::TakeAll() {
+  if (!calendar_) return Status::Invalid("ReviewPoller::Poll before Resume");
   while (true) {
     PFAD_ASSIGN_OR_RAISE(const auto body, source_.Page(last_id_, kReviewPageLimit));
-    PFAD_ASSIGN_OR_RAISE(const auto page, ParseReviewPage(body));
+    PFAD_ASSIGN_OR_RAISE(const auto page, ParseReviewPage(body, *calendar_));
     if (page.reviews == 0) return Status::OK();
     if (page.first_id <= last_id_) {
       return Status::Invalid("the dashboard listed review ", page.first_id, " when asked for those after ",

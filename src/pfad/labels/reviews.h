@@ -5,6 +5,9 @@
 // The dashboard lists reviews in id order, GET <url>/reviews?after=<id>&limit=<n>:
 //   {"reviews":[{"id":7,"entity_kind":"user","entity_id":"<uuid>","verdict":"fraud",
 //                "note":"…","reviewed_ms":…,"first_ms":…,"last_ms":…,"minute":"…"}, …]}
+// first_ms / last_ms (the entity's activity in its latest investigation) may be null; the
+// label then spans the investigation's minute ("YYYY-MM-DD_HH-MM", pipeline time), else the
+// review's own time.
 // A page of reviews is stored as one object named after its first and last id
 // (ReviewStem), so where to resume after a restart is in the store itself: the highest
 // last id among the stems (LastReviewId). No other state is kept.
@@ -13,10 +16,12 @@
 #include "pfad/common/clock.h"
 #include "pfad/common/status.h"
 #include "pfad/events/labels.h"
+#include "pfad/events/minute.h"
 #include "pfad/storage/object_store.h"
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,10 +41,10 @@ struct ReviewPage {
   std::vector<std::string> refused;  // "review <id>: <reason>", for the log
 };
 
-// Parses a /reviews answer. A review with an unknown kind or verdict, a bad id or times is
-// refused (named in `refused`, its id still counted as seen); an answer that is not the
-// documented shape, or ids that do not ascend, is Invalid.
-Result<ReviewPage> ParseReviewPage(std::string_view json);
+// Parses a /reviews answer (`calendar` reads the minutes). A review with an unknown kind or
+// verdict, a bad id or times is refused (named in `refused`, its id still counted as seen); an
+// answer that is not the documented shape, or ids that do not ascend, is Invalid.
+Result<ReviewPage> ParseReviewPage(std::string_view json, const events::MinuteCalendar& calendar);
 
 // "review-<first id, 12 digits>-<last id, 12 digits>".
 std::string ReviewStem(int64_t first_id, int64_t last_id);
@@ -83,7 +88,7 @@ class ReviewPoller {
   ReviewPoller(ReviewSource& source, const storage::ObjectStore& store, storage::ObjectUri prefix,
                const Clock& clock, std::chrono::milliseconds interval);
 
-  // Finds where the last run stopped (the store's review stems).
+  // Finds where the last run stopped (the store's review stems); opens the pipeline's calendar.
   [[nodiscard]] Status Resume();
   [[nodiscard]] bool Due() const { return clock_.MonotonicSeconds() >= next_poll_; }
   // Takes every review there is now; the error of the source or the store otherwise.
@@ -100,6 +105,7 @@ class ReviewPoller {
   const storage::ObjectStore& store_;
   storage::ObjectUri prefix_;
   const Clock& clock_;
+  std::optional<events::MinuteCalendar> calendar_;  // set by Resume
   double interval_s_;
   double next_poll_ = 0;
   double last_failure_log_ = -1e18;

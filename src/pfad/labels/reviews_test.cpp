@@ -26,9 +26,15 @@ std::string PageJson(const std::vector<std::string>& reviews) {
   return body + "]}";
 }
 
+const events::MinuteCalendar& Calendar() {
+  static const auto calendar = events::MinuteCalendar::Open().ValueOrDie();
+  return calendar;
+}
+
 TEST(ReviewPage, EachReviewIsALabelWithItsRef) {
   const auto page =
-      ParseReviewPage(PageJson({ReviewJson(3), ReviewJson(5, "not_fraud", "session")})).ValueOrDie();
+      ParseReviewPage(PageJson({ReviewJson(3), ReviewJson(5, "not_fraud", "session")}), Calendar())
+          .ValueOrDie();
   ASSERT_EQ(page.records.size(), 2u);
   EXPECT_EQ(page.reviews, 2u);
   EXPECT_EQ(page.first_id, 3);
@@ -48,7 +54,8 @@ TEST(ReviewPage, EachReviewIsALabelWithItsRef) {
 
 TEST(ReviewPage, RefusesABadReviewButCountsItsId) {
   const auto page =
-      ParseReviewPage(PageJson({ReviewJson(1, "maybe"), ReviewJson(2, "fraud", "product"), ReviewJson(4)}))
+      ParseReviewPage(PageJson({ReviewJson(1, "maybe"), ReviewJson(2, "fraud", "product"), ReviewJson(4)}),
+                      Calendar())
           .ValueOrDie();
   ASSERT_EQ(page.records.size(), 1u);
   EXPECT_EQ(page.records[0].ref, "review/4");
@@ -58,12 +65,29 @@ TEST(ReviewPage, RefusesABadReviewButCountsItsId) {
   EXPECT_EQ(page.last_id, 4);
 }
 
+TEST(ReviewPage, WithoutTheEntitysTimesTheLabelSpansItsMinuteElseTheReviewTime) {
+  const std::string unknown_times =
+      R"({"id":1,"entity_kind":"user","entity_id":"0f8fad5b-d9cb-469f-a165-70867728950e",)"
+      R"("verdict":"fraud","note":"","reviewed_ms":1736930000000,"first_ms":null,)"
+      R"("last_ms":null,"minute":"2025-01-15_10-05"})";
+  std::string no_minute = unknown_times;
+  no_minute.replace(no_minute.find("2025-01-15_10-05"), 16, "");
+  const auto page = ParseReviewPage(PageJson({unknown_times}), Calendar()).ValueOrDie();
+  ASSERT_EQ(page.records.size(), 1u);
+  EXPECT_EQ(page.records[0].label.first_ms, kT0 + 5 * 60'000);  // 10:05 Tehran
+  EXPECT_EQ(page.records[0].label.last_ms, kT0 + 6 * 60'000 - 1);
+  const auto bare = ParseReviewPage(PageJson({no_minute}), Calendar()).ValueOrDie();
+  ASSERT_EQ(bare.records.size(), 1u);
+  EXPECT_EQ(bare.records[0].label.first_ms, 1736930000000);
+  EXPECT_EQ(bare.records[0].label.last_ms, 1736930000000);
+}
+
 TEST(ReviewPage, RefusesAnotherShapeOrOrder) {
-  EXPECT_TRUE(ParseReviewPage("not json").status().IsInvalid());
-  EXPECT_TRUE(ParseReviewPage(R"({"items":[]})").status().IsInvalid());
-  EXPECT_TRUE(ParseReviewPage(PageJson({ReviewJson(5), ReviewJson(4)})).status().IsInvalid());
-  EXPECT_TRUE(ParseReviewPage(R"({"reviews":[{"verdict":"fraud"}]})").status().IsInvalid());
-  EXPECT_EQ(ParseReviewPage(R"({"reviews":[]})").ValueOrDie().reviews, 0u);
+  EXPECT_TRUE(ParseReviewPage("not json", Calendar()).status().IsInvalid());
+  EXPECT_TRUE(ParseReviewPage(R"({"items":[]})", Calendar()).status().IsInvalid());
+  EXPECT_TRUE(ParseReviewPage(PageJson({ReviewJson(5), ReviewJson(4)}), Calendar()).status().IsInvalid());
+  EXPECT_TRUE(ParseReviewPage(R"({"reviews":[{"verdict":"fraud"}]})", Calendar()).status().IsInvalid());
+  EXPECT_EQ(ParseReviewPage(R"({"reviews":[]})", Calendar()).ValueOrDie().reviews, 0u);
 }
 
 TEST(ReviewStems, NameTheIdsAndGiveWhereToResume) {
