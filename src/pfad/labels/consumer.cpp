@@ -76,11 +76,10 @@ void LabelConsumer::OnRebalance(const kafka::Rebalance& rebalance) {
   Log()->info("revoked partitions={}", partitions);
 }
 
-bool LabelConsumer::Collect() {
+void LabelConsumer::Collect() {
   const double deadline =
       clock_.MonotonicSeconds() + std::chrono::duration<double>(options_.batch_time).count();
   const auto max = static_cast<size_t>(options_.batch_messages);
-  bool read = false;
   while (batch_.size() < max && !stop_ && fatal_.ok()) {
     const double left_s = deadline - clock_.MonotonicSeconds();
     if (left_s <= 0) break;
@@ -98,9 +97,7 @@ bool LabelConsumer::Collect() {
       ++got;
     }
     if (got == 0) break;  // idle: waiting longer buys nothing
-    read = true;
   }
-  return read;
 }
 
 Status LabelConsumer::WaitForDlq() {
@@ -176,6 +173,8 @@ bool LabelConsumer::FlushBatch() {
   if (Status st = consumer_.Commit(offsets, /*sync=*/true); !st.ok()) {
     Log()->warn("offset commit failed (the batch is read again after a restart; its labels count once): {}",
                 st.message());
+  } else {
+    for (const auto& tp : offsets) ReachedOffset(tp.partition, tp.offset);
   }
   stats_.messages += static_cast<int64_t>(batch_.size());
   stats_.labels_written += written;
@@ -188,18 +187,22 @@ bool LabelConsumer::FlushBatch() {
   return true;
 }
 
+void LabelConsumer::ReachedOffset(int32_t partition, int64_t committed) {
+  if (auto it = targets_.find(partition); it != targets_.end() && committed >= it->second) targets_.erase(it);
+}
+
 bool LabelConsumer::CaughtUp() {
+  if (targets_.empty()) return true;
+  // Partitions this member does not commit (held by another member, or with nothing new to
+  // read) are asked of the broker, at most twice a second.
   const double now = clock_.MonotonicSeconds();
   if (now - last_caught_up_check_ < 0.5) return false;
   last_caught_up_check_ = now;
-  if (targets_.empty()) return true;
   std::vector<kafka::TopicPartition> asked;
   for (const auto& [p, end] : targets_) asked.push_back({.topic = labels_topic_, .partition = p});
   auto committed = consumer_.Committed(asked, milliseconds(5000));
   if (!committed.ok()) return false;
-  for (const auto& tp : *committed) {
-    if (tp.offset >= targets_[tp.partition]) targets_.erase(tp.partition);
-  }
+  for (const auto& tp : *committed) ReachedOffset(tp.partition, tp.offset);
   return targets_.empty();
 }
 
@@ -223,10 +226,11 @@ void LabelConsumer::DrainReviews() {
 
 bool LabelConsumer::Step() {
   if (stop_ || !fatal_.ok()) return false;
-  const bool read = Collect();
+  Collect();
   if (!FlushBatch()) return false;
   if (reviews_ && reviews_->Due()) (void)reviews_->Poll();  // logged there, retried when next due
-  if (options_.once && !read && CaughtUp()) {
+  // Checked after every batch: a topic still being written is done at its ends as they were.
+  if (options_.once && CaughtUp()) {
     DrainReviews();
     return false;
   }

@@ -108,15 +108,15 @@ class LabelConsumer {
   [[nodiscard]] const LabelsStats& stats() const { return stats_; }
 
  private:
-  // Polls until the batch is full, batch_time has passed or the topic is idle; true when
-  // something was read.
-  bool Collect();
+  // Polls until the batch is full, batch_time has passed or the topic is idle.
+  void Collect();
   // Parses, DLQs, writes and commits the batch (retrying the write). False when the batch
   // could not be finished (stop during a retry, or a fatal error).
   bool FlushBatch();
   [[nodiscard]] Status WaitForDlq();
   // With `once`: every partition's committed offset is at its end as it was at Open.
   bool CaughtUp();
+  void ReachedOffset(int32_t partition, int64_t committed);
   // With `once`: takes the reviews there are now, retrying until connect_timeout.
   void DrainReviews();
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <set>
+#include <thread>
 
 #include "pfad/kafka/mock_cluster.h"
 #include "pfad/labels/label_store.h"
@@ -196,6 +197,32 @@ TEST_F(LabelConsumerTest, ABatchWrittenButNotCommittedCountsOnceAfterTheRestart)
   for (const auto& r : stored) refs.insert(r.ref);
   EXPECT_EQ(stored.size(), static_cast<size_t>(kLabels));
   EXPECT_EQ(refs.size(), static_cast<size_t>(kLabels));
+}
+
+TEST_F(LabelConsumerTest, OnceEndsAtTheEndsOfStartEvenWhileTheTopicIsWritten) {
+  for (int i = 0; i < 20; ++i) Send(i % 2, LabelJson(i));
+  Delivered();
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    auto producer = kafka::Producer::Make({{"bootstrap.servers", cluster_->bootstrap()}}).ValueOrDie();
+    for (int i = 20; writing; ++i) {
+      (void)producer->Produce(kLabelsTopic, {.key = "k", .value = LabelJson(i)});
+      producer->Poll(milliseconds(2));
+    }
+    (void)producer->Flush(milliseconds(10'000));
+  });
+  RecordingProducer dlq;
+  options_.batch_messages = 3;  // a batch never waits for the topic to go idle
+  const auto stats = ConsumeOnce(dlq);
+  writing = false;
+  writer.join();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_GE(stats->labels_written, 20);
+  std::set<std::string> refs;
+  for (const auto& r : Stored()) refs.insert(r.ref);
+  for (int p = 0; p < 2; ++p) {
+    for (int o = 0; o < 10; ++o) EXPECT_TRUE(refs.contains(fmt::format("{}/{}/{}", kLabelsTopic, p, o)));
+  }
 }
 
 // The system's time, but each SleepFor (a retry's backoff) returns at once and runs `on_sleep`.
