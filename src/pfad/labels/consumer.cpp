@@ -72,7 +72,7 @@ void LabelConsumer::OnRebalance(const kafka::Rebalance& rebalance) {
     return;
   }
   // Revoked: what was read is written and committed now, so the next owner starts after it.
-  if (!batch_.empty()) (void)FlushBatch();
+  if (!batch_.empty() && fatal_.ok()) (void)FlushBatch();
   Log()->info("revoked partitions={}", partitions);
 }
 
@@ -239,6 +239,7 @@ bool LabelConsumer::Step() {
 
 Result<LabelsStats> LabelConsumer::Finish() {
   if (fatal_.ok()) (void)FlushBatch();  // stopping: the batch read so far is written and committed
+  batch_.clear();                       // what is left is not committed: read again after a restart
   (void)producer_.Flush(milliseconds(10'000));
   if (reviews_) {
     stats_.reviews = reviews_->taken();
@@ -261,8 +262,9 @@ Result<LabelsStats> Run(const LabelsOptions& options, const storage::StorageConf
   PFAD_ASSIGN_OR_RAISE(auto store, storage::ObjectStore::Open(prefix, storage));
   LabelConsumer* loop = nullptr;  // set before the first Poll, the only place rebalances arrive
   PFAD_ASSIGN_OR_RAISE(auto consumer,
-                       kafka::Consumer::Make(ConsumerProperties(options),
-                                             [&](const kafka::Rebalance& r) { loop->OnRebalance(r); }));
+                       kafka::Consumer::Make(ConsumerProperties(options), [&](const kafka::Rebalance& r) {
+                         if (loop != nullptr) loop->OnRebalance(r);
+                       }));
   PFAD_ASSIGN_OR_RAISE(auto producer, kafka::Producer::Make(ProducerProperties(options)));
   std::unique_ptr<DashboardReviews> reviews;
   if (!options.dashboard_url.empty()) {
