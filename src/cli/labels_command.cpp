@@ -80,7 +80,7 @@ void RegisterLabels(CLI::App& app, int& exit_code) {
       "consume",
       "Fill the labels store from the labels topic <topic>.labels (group pfad-labels) and, with\n"
       "--dashboard, from the dashboard's review verdicts, every label exactly once as read: each batch\n"
-      "is written as <labels>/YYYY-MM-DD/kafka-<partition>-<first offset>.parquet before its offsets\n"
+      "is written as <labels>/YYYY-MM-DD/kafka-<partition>-<first>-<last offset>.parquet before its offsets\n"
       "are committed, and readers keep one row per ref (<topic>/<partition>/<offset>, review/<id>), so\n"
       "a batch read again after a crash counts once. A message that is no label goes to\n"
       "<topic>.labels.dlq with headers naming the error and the source (kind invalid-label). Reviews\n"

@@ -12,7 +12,7 @@ import uuid
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from conftest import LoggedProcess, wait_for_log
 from kafka_util import START, START_MS, consume_raw, create_topics, delete_topics, kafka_envs
@@ -28,7 +28,13 @@ def labels_topic(kafka_env):
 
 
 def consume_args(topic: str, bootstrap: str, labels: str, *extra: str) -> list[str]:
-    return ["labels", "consume", "--topic", topic, "--bootstrap", bootstrap, "--labels", labels, *extra]
+    """pfad labels consume's flags, in a consumer group of the test's own."""
+    return ["labels", "consume", "--topic", topic, "--bootstrap", bootstrap, "--labels", labels,
+            "--group", group_of(topic), *extra]
+
+
+def group_of(topic: str) -> str:
+    return f"g-{topic}"
 
 
 def stored_labels(s3: pafs.S3FileSystem, root: str) -> list[dict]:
@@ -103,6 +109,21 @@ def test_every_produced_label_is_stored_once(pfad_s3, kafka_env, registry_env, l
     assert again.code == 0, again.stderr
     assert json.loads(again.stdout)["messages"] == 0
     assert len(stored_labels(s3, f"{bucket}/labels")) == produced
+
+    # A crash after every write and before every commit: the group's offsets back at the start.
+    # The next run writes it all again, in other batches; every label still counts once.
+    rewind = Consumer({"bootstrap.servers": bootstrap, "group.id": group_of(topic)})
+    rewind.commit(offsets=[TopicPartition(f"{topic}.labels", p, 0) for p in range(3)], asynchronous=False)
+    rewind.close()
+    rerun = pfad_s3.run(*consume_args(topic, bootstrap, f"s3://{bucket}/labels", "--once", "--json",
+                                      "--batch-messages", "7"), timeout=120)
+    assert rerun.code == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["labels_written"] == produced
+    rows = stored_labels(s3, f"{bucket}/labels")
+    # Objects are named after both ends of their offsets: the rerun's smaller batches add objects
+    # beside the first run's and never replace (shrink) one of them.
+    assert len(rows) == 2 * produced
+    assert_same_labels(by_ref(rows), sent)
 
 
 def test_bad_labels_go_to_the_dlq_with_headers_and_the_rest_is_stored(pfad_s3, labels_topic, bucket, s3):

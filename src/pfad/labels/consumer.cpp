@@ -136,7 +136,8 @@ bool LabelConsumer::FlushBatch() {
     if (part.records.empty()) continue;
     int64_t backoff_ms = 0;
     while (true) {
-      auto uris = WriteLabelRecords(store_, prefix_, KafkaStem(partition, part.first_offset), part.records);
+      auto uris = WriteLabelRecords(
+          store_, prefix_, KafkaStem(partition, part.first_offset, part.next_offset - 1), part.records);
       if (uris.ok()) {
         objects += static_cast<int64_t>(uris->size());
         break;

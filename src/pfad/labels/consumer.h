@@ -9,7 +9,7 @@
 // - a batch (up to batch_messages, or batch_time, or until the topic is idle) is parsed; a
 //   message that is no label goes to `<labels topic>.dlq` with the DLQ headers
 //   (kafka/dlq.h, kind "invalid-label"); the labels of each partition are written as one
-//   object per UTC day named `kafka-<partition>-<first offset, 20 digits>`, each with
+//   object per UTC day named `kafka-<partition>-<first offset>-<last offset>`, each with
 //   ref "<topic>/<partition>/<offset>";
 // - only then, and once the DLQ producer has nothing in flight, are the offsets committed
 //   (sync). A failed write is retried with backoff; nothing is committed past it;
@@ -74,8 +74,11 @@ Status Validate(const LabelsOptions& options);
 kafka::Properties ConsumerProperties(const LabelsOptions& options);
 kafka::Properties ProducerProperties(const LabelsOptions& options);
 
-// "kafka-<partition>-<first offset, 20 digits>".
-std::string KafkaStem(int32_t partition, int64_t first_offset);
+// "kafka-<partition>-<first offset, 20 digits>-<last offset, 20 digits>". Both ends: an object
+// is only ever replaced by one of the same messages (offsets never change), so a consumer that
+// reads a range again in other batches (after a crash, or a zombie member still writing after
+// a rebalance) adds objects and never shrinks one holding committed labels.
+std::string KafkaStem(int32_t partition, int64_t first_offset, int64_t last_offset);
 
 struct LabelsStats {
   int64_t messages = 0;        // read from the labels topic

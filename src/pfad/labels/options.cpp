@@ -95,8 +95,8 @@ kafka::Properties ProducerProperties(const LabelsOptions& options) {
   return props;
 }
 
-std::string KafkaStem(int32_t partition, int64_t first_offset) {
-  return fmt::format("kafka-{}-{:020}", partition, first_offset);
+std::string KafkaStem(int32_t partition, int64_t first_offset, int64_t last_offset) {
+  return fmt::format("kafka-{}-{:020}-{:020}", partition, first_offset, last_offset);
 }
 
 }  // namespace pfad::labels
