@@ -308,3 +308,21 @@ def test_an_unreachable_dashboard_is_retried_not_fatal(pfad_s3, labels_topic, bu
     assert run.stop() == 0, run.output()[-3000:]  # SIGTERM: exit 0
     assert run.output().count("reviews: cannot take them") == 1, "logged once a minute, not at every poll"
     assert len(by_ref(stored_labels(s3, f"{bucket}/labels"))) == 10
+
+
+def test_start_errors_are_clear_and_leave_nothing_behind(pfad, pfad_s3, labels_topic, bucket):
+    from confluent_kafka.admin import AdminClient  # noqa: PLC0415
+
+    topic, bootstrap = labels_topic
+    no_store = pfad.run("labels", "consume", "--topic", topic, "--bootstrap", bootstrap,
+                        env={"PFAD_LABELS_PREFIX": ""})
+    assert no_store.code == 3 and "--labels" in no_store.stderr, no_store.stderr
+    no_topic = pfad_s3.run(*consume_args(topic, bootstrap, f"s3://{bucket}/labels", "--once",
+                                         "--connect-timeout", "2"))
+    assert no_topic.code == 4 and f"no topic '{topic}.labels'" in no_topic.stderr, no_topic.stderr
+    create_topics(bootstrap, {f"{topic}.labels": 1})
+    no_bucket = pfad_s3.run(*consume_args(topic, bootstrap, f"s3://{bucket}-absent/labels", "--once",
+                                          "--connect-timeout", "2"))
+    assert no_bucket.code == 4 and f"bucket '{bucket}-absent' does not exist" in no_bucket.stderr, no_bucket.stderr
+    topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
+    assert f"{topic}.labels.dlq" not in topics, "a failed start created the DLQ topic"

@@ -43,16 +43,16 @@ LabelConsumer::LabelConsumer(const LabelsOptions& options, kafka::Consumer& cons
 Status LabelConsumer::Open() {
   auto partitions = consumer_.WaitForTopic(labels_topic_, options_.connect_timeout);
   if (!partitions.ok()) {
-    return Status::IOError("the labels topic ", labels_topic_, " cannot be read (",
-                           partitions.status().message(),
-                           "): create it, or let pfad produce --fraud create it");
+    return Status::IOError(partitions.status().message(),
+                           " (pfad produce --fraud also creates the labels topic)");
   }
+  PFAD_RETURN_NOT_OK(store_.CheckContainer(prefix_));
+  if (reviews_) PFAD_RETURN_NOT_OK(reviews_->Resume());
+  // Created only once the rest is known to work: a failed start leaves nothing behind.
   PFAD_RETURN_NOT_OK(
       producer_
           .EnsureTopic(options_.DlqTopic(), 1, options_.topics.replication_factor, options_.connect_timeout)
           .status());
-  PFAD_RETURN_NOT_OK(store_.CheckContainer(prefix_));
-  if (reviews_) PFAD_RETURN_NOT_OK(reviews_->Resume());
   if (options_.once) {
     for (int32_t p = 0; p < *partitions; ++p) {
       PFAD_ASSIGN_OR_RAISE(const auto marks,
