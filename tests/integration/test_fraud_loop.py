@@ -5,11 +5,15 @@ atomic rename, keeps every candidate in the registry, and posts the record to th
 from __future__ import annotations
 
 import json
+import time
+import uuid
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from conftest import LoggedProcess
+from kafka_util import START, common_args, consume_raw, create_topics, delete_topics, kafka_envs
 from test_dashboard import Dashboard
 
 
@@ -98,3 +102,97 @@ def test_retrain_without_a_positive_label_does_not_promote(pfad_s3, s3, bucket, 
     assert run.code == 0, run.stderr
     assert "not promoted" in run.stdout and "no positive label" in run.stdout
     assert not model.exists()
+
+
+def wait_reports(dashboard: Dashboard, names: set[str], timeout: float = 120) -> dict[str, dict]:
+    deadline, by_name = time.monotonic() + timeout, {}
+    while time.monotonic() < deadline and not names <= set(by_name):
+        reports = [r["report"]["report"] for r in dashboard.call("GET", "/reports?limit=50")[1]["reports"]]
+        by_name = {r["file_name"]: r for r in reports if isinstance(r, dict)}
+        time.sleep(0.5)
+    assert names <= set(by_name), sorted(by_name)
+    return by_name
+
+
+def test_the_loop_end_to_end(pfad_s3, kafka_env, registry_env, minio_env, topics, bucket, s3, tmp_path):
+    """produce --fraud -> ingest -> run with a model -> alerts and entity views -> a verdict ->
+    labels consume (topic + verdicts) -> retrain -> the promoted model scores the next minute in the
+    same `pfad run` process."""
+    topic, _ = topics
+    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
+    create_topics(bootstrap, {f"{topic}.labels": 3, f"{topic}.fraud": 1})
+    env = {**kafka_envs(kafka_env, registry_env), "PFAD_FRAUD_ALERTS_TOPIC": f"{topic}.fraud"}
+    # The champion: trees on generated minutes of another seed.
+    assert pfad_s3.run("gen", str(tmp_path / "train"), "--rows", "6000", "--minute", "2025-01-14 10:00", "--minutes",
+                       "4", "--fraud", "0.1", "--seed", "3").code == 0
+    model = tmp_path / "model.pfm"
+    trained = pfad_s3.run("fraud", "train", str(tmp_path / "train"), "--out", str(model), "--model", "trees_graph",
+                          "--window-minutes", "5", timeout=300)
+    assert trained.code == 0, trained.stderr
+    dashboard = Dashboard(pfad_s3, tmp_path / "reports.db")
+    run = LoggedProcess([pfad_s3.binary, "run", "--source", f"s3://{bucket}", "--dashboard", dashboard.base,
+                         "--state", tmp_path / "runs.db", "--announcements", f"{topic}.windows",
+                         "--fraud-model", model], {**pfad_s3.env, **env, "PFAD_LOG_LEVEL": "info"},
+                        tmp_path / "run.log")
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    try:
+        time.sleep(2)  # following the windows topic from its end
+        produce = pfad_s3.run("produce", "--topic", topic, "--count", "48000", "--minutes", "8", "--start-time", START,
+                              "--seed", "8", "--fraud", "0.1", env=env, timeout=180)
+        assert produce.code == 0, produce.stderr
+        ingest = pfad_s3.run("ingest", *common_args(topic, f"s3://{bucket}", group), "--until-idle", env=env,
+                             timeout=180)
+        assert ingest.code == 0, ingest.stderr
+        minutes = [f"2025-01-15_10-0{i}" for i in range(8)]
+        by_name = wait_reports(dashboard, {f"{m}.json" for m in minutes})
+        assert all(by_name[f"{m}.json"]["fraud"]["status"] == "scored" for m in minutes)
+        assert sum(by_name[f"{m}.json"]["fraud"]["new_alerts"] for m in minutes) > 0
+        assert consume_raw(bootstrap, f"{topic}.fraud", 1, timeout=30)
+        # An analyst opens the newest open alert and judges it.
+        status, queue = dashboard.call("GET", "/alerts")
+        assert status == 200 and queue["alerts"], queue
+        alert = queue["alerts"][0]
+        status, view = dashboard.call("GET", f"/entities/{alert['entity_kind']}/{alert['entity_id']}")
+        assert status == 200 and view["investigation"]["why"] and view["investigation"]["neighbours"]["nodes"]
+        status, verdict = dashboard.call("POST", "/reviews", {"entity_kind": alert["entity_kind"],
+                                                              "entity_id": alert["entity_id"], "verdict": "fraud"})
+        assert status == 201, verdict
+
+        # The labels that arrived (the producer's, the verdict), once each, into the store.
+        labels = pfad_s3.run("labels", "consume", "--once", "--topic", topic, "--bootstrap", bootstrap, "--labels",
+                             f"s3://{bucket}/labels", "--group", f"l-{group}", "--dashboard", dashboard.base,
+                             env=env, timeout=180)
+        assert labels.code == 0, labels.stderr
+        rows = []
+        for info in s3.get_file_info(pafs.FileSelector(f"{bucket}/labels", recursive=True)):
+            if info.path.endswith(".parquet"):
+                rows += pq.read_table(info.path, filesystem=s3).to_pylist()
+        refs = {r["ref"] for r in rows}
+        assert f"review/{verdict['id']}" in refs
+        assert len(refs) == len(consume_raw(bootstrap, f"{topic}.labels", 3, timeout=60)) + 1
+
+        # Retrain on them; promotion is forced (margin -1): that the rule promotes only a challenger at least as
+        # good is test_retrain_learns_from_the_labels_store_promotes_and_posts_the_record's. Here: the running
+        # `pfad run` scores the next minute with the promoted file, without a restart.
+        retrain = pfad_s3.run("fraud", "retrain", f"s3://{bucket}", "--model", str(model), "--hours", "1",
+                              "--holdout-minutes", "3", "--window-minutes", "5", "--margin", "-1", "--json",
+                              "--dashboard", dashboard.base, timeout=300)
+        assert retrain.code == 0, retrain.stderr
+        record = json.loads(retrain.stdout)
+        assert record["promoted"] and record["labels"]["train"]["rows_from_store"] > 0, record
+        assert dashboard.call("GET", "/models")[1]["models"][0]["version"] == record["version"]
+        loaded_before = run.output().count("fraud model loaded")
+        more = pfad_s3.run("produce", "--topic", topic, "--count", "6000", "--minutes", "1", "--start-time",
+                           "2025-01-15 10:08", "--seed", "9", "--fraud", "0.1", env=env, timeout=120)
+        assert more.code == 0, more.stderr
+        ingest = pfad_s3.run("ingest", *common_args(topic, f"s3://{bucket}", group), "--until-idle", env=env,
+                             timeout=120)
+        assert ingest.code == 0, ingest.stderr
+        scored = wait_reports(dashboard, {"2025-01-15_10-08.json"})["2025-01-15_10-08.json"]
+        assert scored["fraud"]["status"] == "scored"
+        assert run.output().count("fraud model loaded") == loaded_before + 1, run.output()[-3000:]
+    finally:
+        code = run.stop()
+        assert dashboard.stop() == 0
+        delete_topics(bootstrap, [f"{topic}.labels", f"{topic}.labels.dlq", f"{topic}.fraud"])
+    assert code == 0, run.output()[-3000:]
