@@ -14,6 +14,7 @@ Environment of the workers (as for the minute DAG):
   PFAD_KAFKA_BOOTSTRAP  Kafka of the labels topic; PFAD_TOPIC the events topic (labels: <topic>.labels)
   PFAD_DASHBOARD_URL    the dashboard: its verdicts are labels, and the registry record goes to it
   PFAD_RETRAIN_HOURS    hours of minutes to train and judge on (default 6)
+  PFAD_RETRAIN_HOLDOUT_MINUTES  the newest minutes held out to judge on (default 60)
   PFAD_RETRAIN_MARGIN   PR-AUC a challenger must gain over the champion (default 0)
 The Airflow Variable `pfad_retrain_schedule` (a cron expression, read when the file is parsed)
 overrides the hourly schedule.
@@ -46,7 +47,8 @@ with DAG(
     retrain = BashOperator(
         task_id="retrain",
         bash_command=(f'{pfad} fraud retrain "$PFAD_SOURCE" --labels {labels} '
-                      '--hours "${PFAD_RETRAIN_HOURS:-6}" --margin "${PFAD_RETRAIN_MARGIN:-0}" '
+                      '--hours "${PFAD_RETRAIN_HOURS:-6}" --holdout-minutes "${PFAD_RETRAIN_HOLDOUT_MINUTES:-60}" '
+                      '--margin "${PFAD_RETRAIN_MARGIN:-0}" '
                       f'--dashboard {dashboard}'),
         append_env=True,
     )

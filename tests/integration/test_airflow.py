@@ -208,3 +208,43 @@ def test_a_minute_ingested_only_to_clickhouse_is_exported_analyzed_and_reported(
         assert dashboard.call("GET", "/report") == (200, {"report": "No data for 2025-01-15_10-01."})
     finally:
         dashboard.stop()
+
+
+def test_retrain_dag_takes_the_labels_then_retrains_hourly(airflow_env, pfad_s3, minio_env, kafka_env, s3, bucket,
+                                                           tmp_path):
+    probe = ("import json\n"
+             "from airflow.models.dagbag import DagBag\n"
+             "bag = DagBag()\n"
+             "assert not bag.import_errors, bag.import_errors\n"
+             "dag = bag.get_dag('pfad_retrain')\n"
+             "print(json.dumps({'tasks': [t.task_id for t in dag.topological_sort()],\n"
+             "  'schedule': str(dag.timetable.expression), 'max_active_runs': dag.max_active_runs}))\n")
+    out = subprocess.run([str(AIRFLOW.parent / "python"), "-c", probe], env=airflow_env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == \
+        {"tasks": ["labels", "retrain"], "schedule": "0 * * * *", "max_active_runs": 1}
+
+    gen = pfad_s3.run("gen", f"s3://{bucket}", "--rows", "6000", "--minute", "2025-01-15 10:00", "--minutes", "12",
+                      "--fraud", "0.1", "--seed", "8")
+    assert gen.code == 0, gen.stderr
+    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
+    topic = f"airflow-{bucket}"
+    create_topics(bootstrap, {f"{topic}.labels": 1})
+    model = tmp_path / "model.pfm"
+    dashboard = Dashboard(pfad_s3, tmp_path / "reports.db")
+    try:
+        extra = {"PFAD_SOURCE": f"s3://{bucket}", "PFAD_DASHBOARD_URL": dashboard.base, "PFAD_TOPIC": topic,
+                 "PFAD_KAFKA_BOOTSTRAP": bootstrap, "PFAD_FRAUD_MODEL": str(model), "PFAD_RETRAIN_HOURS": "1",
+                 "PFAD_RETRAIN_HOLDOUT_MINUTES": "4",
+                 **{k: v for k, v in minio_env.items() if k.startswith("AWS_")}}
+        env = {**airflow_env, **extra, "PFAD_BIN": str(pfad_s3.binary)}
+        run = subprocess.run([str(AIRFLOW), "dags", "test", "pfad_retrain", "2025-01-15T07:00:00+00:00"], env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+        assert model.exists(), (run.stdout + run.stderr)[-3000:]
+        status, body = dashboard.call("GET", "/models")
+        assert status == 200 and body["models"][0]["promoted"], body
+    finally:
+        dashboard.stop()
+        delete_topics(bootstrap, [f"{topic}.labels", f"{topic}.labels.dlq"])
