@@ -9,7 +9,6 @@
 
 #include "cli.h"
 #include "pfad/analyze/analyze.h"
-#include "pfad/common/http_client.h"
 #include "pfad/fraud/eval/evaluate.h"
 #include "pfad/fraud/eval/render.h"
 #include "pfad/fraud/graph/truth.h"
@@ -155,18 +154,11 @@ Status RunRetrain(const RetrainFlags& flags) {
   PFAD_ASSIGN_OR_RAISE(const auto record, fraud::Retrain(options));
   if (!flags.dashboard.empty()) {
     // The page shows the registry beside the model in use; the registry file stays the record.
-    HttpRequest request;
-    request.method = "POST";
-    request.url = flags.dashboard + "/models";
-    request.body =
-        nlohmann::ordered_json{{"model_file", options.model_file}, {"record", record.ToJson()}}.dump();
-    request.headers.push_back("Content-Type: application/json");
-    if (const char* token = std::getenv("PFAD_DASHBOARD_TOKEN"); token != nullptr && *token != '\0')
-      request.headers.push_back(std::string("Authorization: Bearer ") + token);
-    auto sent = SendHttp(request);
-    if (!sent.ok() || sent->status != 200) {
-      fmt::print(stderr, "pfad fraud retrain: the record was not posted to {}: {}\n", request.url,
-                 sent.ok() ? fmt::format("HTTP {} {}", sent->status, sent->body) : sent.status().message());
+    const char* token = std::getenv("PFAD_DASHBOARD_TOKEN");
+    if (const Status st =
+            fraud::PostModelRecord(flags.dashboard, token ? token : "", options.model_file, record);
+        !st.ok()) {
+      fmt::print(stderr, "pfad fraud retrain: the record was not posted: {}\n", st.message());
     }
   }
   if (flags.json) {

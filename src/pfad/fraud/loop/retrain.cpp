@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "pfad/common/http_client.h"
 #include "pfad/common/log.h"
 #include "pfad/events/minute.h"
 #include "pfad/fraud/graph/window_events.h"
@@ -122,6 +123,20 @@ Result<ModelRecord> ModelRecord::FromJson(const nlohmann::json& doc) {
   } catch (const nlohmann::json::exception& e) {
     return Status::Invalid("a registry record has a field of the wrong type: ", e.what());
   }
+}
+
+Status PostModelRecord(const std::string& dashboard_url, const std::string& token,
+                       const std::string& model_file, const ModelRecord& record) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = dashboard_url + "/models";
+  request.body = Json{{"model_file", model_file}, {"record", record.ToJson()}}.dump();
+  request.headers.push_back("Content-Type: application/json");
+  if (!token.empty()) request.headers.push_back("Authorization: Bearer " + token);
+  PFAD_ASSIGN_OR_RAISE(const auto response, SendHttp(request));
+  if (response.status != 200)
+    return Status::IOError(request.url, ": HTTP ", response.status, " ", response.body.substr(0, 300));
+  return Status::OK();
 }
 
 std::string RegistryPath(const std::string& model_file) { return model_file + ".registry.jsonl"; }

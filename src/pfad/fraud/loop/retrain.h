@@ -63,6 +63,11 @@ Result<std::vector<ModelRecord>> ReadRegistry(const std::string& model_file);
 // or registry is an error.
 Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock = DefaultClock());
 
+// Posts a record to a dashboard's POST /models (docs/DESIGN.md, "Dashboard HTTP API"), with the
+// write token when one is given. The registry file stays the record; this is for the page.
+Status PostModelRecord(const std::string& dashboard_url, const std::string& token,
+                       const std::string& model_file, const ModelRecord& record);
+
 // A model judged on held-out minutes (cut into its windows; an entity's highest score counts).
 struct Judgement {
   std::optional<double> pr_auc;     // mean over kinds with both classes of the average precision
