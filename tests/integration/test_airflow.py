@@ -210,6 +210,7 @@ def test_a_minute_ingested_only_to_clickhouse_is_exported_analyzed_and_reported(
         dashboard.stop()
 
 
+@pytest.mark.release_only  # retrain's C++ runs under ASan in test_fraud_loop.py; the CI budget
 def test_retrain_dag_takes_the_labels_then_retrains_hourly(airflow_env, pfad_s3, minio_env, kafka_env, s3, bucket,
                                                            tmp_path):
     probe = ("import json\n"

@@ -4,6 +4,7 @@ minutes), judges challenger against champion on the held-out newest minutes, pro
 atomic rename, keeps every candidate in the registry, and posts the record to the dashboard."""
 from __future__ import annotations
 
+import datetime
 import json
 import time
 import uuid
@@ -11,6 +12,7 @@ import uuid
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import LoggedProcess
 from kafka_util import START, common_args, consume_raw, create_topics, delete_topics, kafka_envs
@@ -30,7 +32,6 @@ def move_labels_into_the_store(s3: pafs.S3FileSystem, bucket: str) -> int:
             rows.append(r)
         s3.delete_file(info.path)
     days = {}
-    import datetime
     for r in rows:
         day = datetime.datetime.fromtimestamp(r["first_ms"] / 1000, datetime.timezone.utc).strftime("%Y-%m-%d")
         days.setdefault(day, []).append(r)
@@ -114,6 +115,7 @@ def wait_reports(dashboard: Dashboard, names: set[str], timeout: float = 120) ->
     return by_name
 
 
+@pytest.mark.release_only  # its C++ runs under ASan in the other tests of this file and the units; the CI budget
 def test_the_loop_end_to_end(pfad_s3, kafka_env, registry_env, minio_env, topics, bucket, s3, tmp_path):
     """produce --fraud -> ingest -> run with a model -> alerts and entity views -> a verdict ->
     labels consume (topic + verdicts) -> retrain -> the promoted model scores the next minute in the

@@ -184,6 +184,7 @@ def send_labels(bootstrap: str, topic: str, count: int) -> None:
     assert producer.flush(60) == 0
 
 
+@pytest.mark.release_only  # the consumer runs under ASan in the other tests of this file; 200,000 labels nine times are the CI budget's
 def test_every_label_once_when_killed_nine_times_over(pfad_s3, labels_topic, bucket, s3, tmp_path):
     """200,000 labels in the topic; the consumer is killed with SIGKILL at random moments while it
     works through them and restarted each time, then runs until caught up."""
