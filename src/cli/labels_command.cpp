@@ -13,7 +13,7 @@ constexpr double Seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; 
 struct ConsumeFlags {
   labels::LabelsOptions options;
   // Only what was given goes over the resolved settings.
-  std::optional<std::string> labels, group, dashboard, dashboard_token;
+  std::optional<std::string> labels, group, dashboard;
   std::optional<int64_t> batch_messages, batch_ms, review_poll_ms;
   double connect_timeout_s = Seconds(labels::LabelsOptions{}.connect_timeout.count());
   std::vector<std::string> properties;
@@ -34,7 +34,6 @@ int RunConsume(ConsumeFlags& flags) {
   Overlay(flags.labels, o.prefix);
   Overlay(flags.group, o.group);
   Overlay(flags.dashboard, o.dashboard_url);
-  Overlay(flags.dashboard_token, o.dashboard_token);
   Overlay(flags.batch_messages, o.batch_messages);
   if (flags.batch_ms) o.batch_time = std::chrono::milliseconds(*flags.batch_ms);
   if (flags.review_poll_ms) o.review_poll = std::chrono::milliseconds(*flags.review_poll_ms);
@@ -106,10 +105,8 @@ void RegisterLabels(CLI::App& app, int& exit_code) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--dashboard", flags->dashboard,
                   "take the review verdicts of this dashboard, http(s)://host:port (default: [labels] "
-                  "dashboard; none when empty)");
-  cmd->add_option("--dashboard-token", flags->dashboard_token,
-                  "bearer token when the dashboard needs one to read (default: $PFAD_DASHBOARD_READ_TOKEN, "
-                  "$PFAD_DASHBOARD_TOKEN, else [labels] dashboard_token; CA for https: $PFAD_DASHBOARD_CA)");
+                  "dashboard; none when empty); its read token from $PFAD_DASHBOARD_READ_TOKEN, "
+                  "$PFAD_DASHBOARD_TOKEN or [labels] dashboard_token, never a flag; CA: $PFAD_DASHBOARD_CA");
   cmd->add_option("--review-poll-ms", flags->review_poll_ms,
                   "how often the dashboard is asked for new reviews, in ms (default: [labels] review_poll_s, "
                   "else 2000)")

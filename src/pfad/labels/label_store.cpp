@@ -46,18 +46,23 @@ bool IsLabelObject(const arrow::fs::FileInfo& info) {
 
 Result<std::vector<events::LabelRecord>> ReadObject(const storage::ObjectStore& store,
                                                     const storage::ObjectUri& uri) {
-  PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(uri));
-  auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
-  if (!reader.ok())
-    return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
-  std::shared_ptr<arrow::Table> table;
-  PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable());
+  PFAD_ASSIGN_OR_RAISE(const auto table, ReadLabelsTable(store, uri));
   auto records = events::LabelRecordsFromTable(*table);
   if (!records.ok()) return Status::Invalid(uri.ToString(), ": ", records.status().message());
   return records;
 }
 
 }  // namespace
+
+Result<std::shared_ptr<arrow::Table>> ReadLabelsTable(const storage::ObjectStore& store,
+                                                      const storage::ObjectUri& uri) {
+  PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(uri));
+  auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
+  if (!reader.ok()) return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
+  std::shared_ptr<arrow::Table> table;
+  PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable());
+  return table;
+}
 
 std::string LabelDay(int64_t epoch_ms) {
   const std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000 - (epoch_ms % 1000 < 0 ? 1 : 0));

@@ -14,7 +14,10 @@
 #include "pfad/events/labels.h"
 #include "pfad/storage/object_store.h"
 
+#include <arrow/type_fwd.h>
+
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,6 +43,11 @@ Result<std::vector<storage::ObjectUri>> WriteLabelRecords(const storage::ObjectS
 Result<std::vector<events::LabelRecord>> ReadLabelRecords(const storage::ObjectStore& store,
                                                           const storage::ObjectUri& prefix, int64_t from_ms,
                                                           int64_t to_ms);
+
+// A labels object (beside a minute, or in the store) as a table; Invalid, naming it, when it is
+// not readable Parquet.
+Result<std::shared_ptr<arrow::Table>> ReadLabelsTable(const storage::ObjectStore& store,
+                                                      const storage::ObjectUri& uri);
 
 // Every object stem under `prefix` (all days), sorted; writers use it to find where they were.
 Result<std::vector<std::string>> ListLabelStems(const storage::ObjectStore& store,

@@ -135,7 +135,7 @@ Result<std::string> DashboardReviews::Page(int64_t after, int limit) {
   if (response.status == 401 || response.status == 403) {
     return Status::IOError("the dashboard at ", access_.url, " refused to list reviews (HTTP ",
                            response.status,
-                           "): give its read token (--dashboard-token or PFAD_DASHBOARD_READ_TOKEN)");
+                           "): give its read token (PFAD_DASHBOARD_READ_TOKEN or [labels] dashboard_token)");
   }
   if (response.status == 404) {
     return Status::IOError("the dashboard at ", access_.url,

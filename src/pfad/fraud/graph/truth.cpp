@@ -1,7 +1,6 @@
 #include "pfad/fraud/graph/truth.h"
 
 #include <arrow/api.h>
-#include <parquet/arrow/reader.h>
 
 #include "pfad/labels/label_store.h"
 
@@ -10,12 +9,7 @@ namespace {
 
 Result<std::vector<events::FraudLabel>> ReadLabelsObject(const storage::ObjectStore& store,
                                                          const storage::ObjectUri& uri) {
-  PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(uri));
-  auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
-  if (!reader.ok())
-    return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
-  std::shared_ptr<arrow::Table> table;
-  PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable());
+  PFAD_ASSIGN_OR_RAISE(const auto table, labels::ReadLabelsTable(store, uri));
   auto labels = events::LabelsFromTable(*table);
   if (!labels.ok()) return Status::Invalid(uri.ToString(), ": ", labels.status().message());
   return labels;
