@@ -15,7 +15,7 @@ in the same run:
    features + scikit-learn trees, same minutes and labels).
 3. `labels`: PFAD_BENCH_ANALYST_LABELS (200,000) label messages (the JSON `pfad produce --fraud`
    sends, from the generated labels) produced to a fresh `<topic>.labels` on the Kafka at
-   $PFAD_KAFKA_BOOTSTRAP; then `pfad labels consume --once` into a local labels store, timed from
+   $PFAD_KAFKA_BOOTSTRAP (deleted at the end); then `pfad labels consume --once` into a local labels store, timed from
    start to exit, when the build has that command; peer: bench/python_labels_consumer.py.
 
   analyst_bench.py [entity] [retrain] [labels]     (default: all three)
@@ -115,9 +115,9 @@ def serve(cmd: list[str], port: int, db: Path, reports: list[Path], paths: Path,
         view = get_json(base + sample)
         out["check"] = {"scores": len(view["scores"]), "events": len(view["investigation"]["events"]),
                         "alerts": len(get_json(base + "/alerts?limit=1000")["alerts"])}
-        out["entity"] = wrk(["-t2", f"-c{VIEWERS}", f"-d{SECONDS}s", "-s", str(BENCH / "entity_view.lua"), base, "--",
-                             str(paths)])
-        out["alerts"] = wrk(["-t2", f"-c{VIEWERS}", f"-d{SECONDS}s", base + "/alerts"])
+        load = ["-t2", f"-c{VIEWERS}", f"-d{SECONDS}s", "--timeout", "30s"]  # wrk's 2 s default would cut the tail
+        out["entity"] = wrk([*load, "-s", str(BENCH / "entity_view.lua"), base, "--", str(paths)])
+        out["alerts"] = wrk([*load, base + "/alerts"])
     finally:
         proc.terminate()
         proc.wait()
@@ -125,8 +125,13 @@ def serve(cmd: list[str], port: int, db: Path, reports: list[Path], paths: Path,
     return out
 
 
+def load_average() -> str:
+    return f"load average {os.getloadavg()[0]:.1f} at the start"
+
+
 def entity_views(raw: dict) -> None:
     reports = hour_of_reports()
+    load = load_average()
     rows = investigations(reports)
     entities = sorted({(i["entity_kind"], i["entity_id"]) for i in rows})
     body_bytes = sum(len(json.dumps(i, separators=(",", ":"))) for i in rows)
@@ -150,7 +155,7 @@ def entity_views(raw: dict) -> None:
 
     report.stamp(f"{os.cpu_count()} cores; {len(reports)} reports of `pfad backfill` over `pfad gen --fraud 0.05` "
                  f"minutes at {RATE:,} events/s: {len(rows):,} investigations of {len(entities):,} entities; "
-                 f"{VIEWERS} wrk connections (2 threads) for {SECONDS} s per row, same machine")
+                 f"{VIEWERS} wrk connections (2 threads) for {SECONDS} s per row, same machine; {load}")
     table = []
     for name, r in results.items():
         for route in ("entity", "alerts"):
@@ -161,7 +166,10 @@ def entity_views(raw: dict) -> None:
     report.table(["service", "POST of the 60 reports", "SQLite file after the hour", "per investigation"],
                  [[name, f"{r['post_s']:.2f} s", f"{r['db_bytes'] / 2**20:.1f} MiB",
                    f"{r['db_bytes'] / len(rows) / 1024:.1f} KiB"] for name, r in results.items()])
-    print(f"Investigation JSON: {body_bytes / len(rows) / 1024:.1f} KiB each on average (compact).\n")
+    pfad_bytes = results["pfad dashboard"]["db_bytes"]
+    print(f"Investigation JSON: {body_bytes / len(rows) / 1024:.1f} KiB each on average (compact). At 50,000 "
+          f"events/s the hour is the same {len(rows):,} investigations (at most 25 a minute, kept 60 minutes), "
+          f"so about {pfad_bytes / 2**20:.0f} MiB: the file does not grow with the event rate.\n")
 
 
 # --- 2. Retrain --------------------------------------------------------------------------------
@@ -169,6 +177,7 @@ def entity_views(raw: dict) -> None:
 def retrain(raw: dict) -> None:
     data = minutes()
     clean(data)
+    load = load_average()
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("pfad fraud retrain, no champion", "pfad fraud retrain, with champion"):
@@ -183,14 +192,15 @@ def retrain(raw: dict) -> None:
                                                       "pr_auc": peer["pr_auc_mean"]}
     raw["retrain"] = runs
     report.stamp(f"{os.cpu_count()} cores; the last {HOUR} of {WARM + HOUR} `pfad gen --fraud 0.05` minutes of "
-                 f"{RATE * 60:,} events: {HOUR - 10} to train on ({(HOUR - 10) * RATE * 60:,} events), 10 held out")
+                 f"{RATE * 60:,} events: {HOUR - 10} to train on ({(HOUR - 10) * RATE * 60:,} events), 10 held out; {load}")
     rows = []
     for name, r in runs.items():
         pr = f"{r['pr_auc']:.3f}" if r["pr_auc"] is not None else "not measured"
         if r.get("champion_pr_auc") is not None:
             pr += f" (champion {r['champion_pr_auc']:.3f})"
-        rows.append([name, f"{r['wall_s']:.1f} s", f"{r['peak_rss'] / 2**20:,.0f} MiB", pr])
-    report.table(["run", "wall", "peak RSS", "held-out PR-AUC (mean of user, session)"], rows)
+        promoted = {True: "yes", False: "no"}.get(r.get("promoted"), "")
+        rows.append([name, f"{r['wall_s']:.1f} s", f"{r['peak_rss'] / 2**20:,.0f} MiB", pr, promoted])
+    report.table(["run", "wall", "peak RSS", "held-out PR-AUC (mean of user, session)", "promoted"], rows)
     print(f"Peer steps: features {peer['features_s']:.1f} s, training {peer['train_s']:.1f} s, judging "
           f"{peer['judge_s']:.1f} s; training rows {peer['rows']}.\n")
 
@@ -237,7 +247,23 @@ def labels(raw: dict) -> None:
     events_topic = f"analyst-bench-{uuid.uuid4().hex[:8]}"
     topic = events_topic + ".labels"
     produce_labels(bootstrap, topic, LABELS)
-    runs = {}
+    try:
+        runs = consume_labels(bootstrap, events_topic, topic)
+    finally:
+        from confluent_kafka.admin import AdminClient
+        AdminClient({"bootstrap.servers": bootstrap}).delete_topics([topic])[topic].result()
+    raw["labels"] = {"topic": topic, "labels": LABELS, "runs": runs}
+    report.stamp(f"{os.cpu_count()} cores; {LABELS:,} label messages on a fresh 3-partition `{topic}` "
+                 f"(Kafka {bootstrap}); from process start to exit; {runs.pop('load')}")
+    rows = [[name, f"{r['seconds']:.1f} s", f"{LABELS / r['seconds']:,.0f}"] for name, r in runs.items()]
+    if "pfad labels consume --once" not in runs:
+        rows.insert(0, ["pfad labels consume --once", "pending: labels consumer not merged", "pending"])
+    report.table(["consumer", "wall", "labels/s"], rows)
+
+
+def consume_labels(bootstrap: str, events_topic: str, topic: str) -> dict:
+    """Each consumer reads the whole topic into its own store, in a new consumer group."""
+    runs = {"load": load_average()}
     with tempfile.TemporaryDirectory() as tmp:
         if has_labels_consumer():
             start = time.perf_counter()
@@ -249,13 +275,7 @@ def labels(raw: dict) -> None:
         out = subprocess.run([str(PY), str(BENCH / "python_labels_consumer.py"), bootstrap, topic, str(LABELS),
                               f"{tmp}/py"], check=True, capture_output=True, text=True).stdout
         runs["Python: confluent-kafka + pyarrow"] = {"seconds": time.perf_counter() - start, **json.loads(out)}
-    raw["labels"] = {"topic": topic, "labels": LABELS, "runs": runs}
-    report.stamp(f"{os.cpu_count()} cores; {LABELS:,} label messages on a fresh 3-partition `{topic}` "
-                 f"(Kafka {bootstrap}); from process start to exit")
-    rows = [[name, f"{r['seconds']:.1f} s", f"{LABELS / r['seconds']:,.0f}"] for name, r in runs.items()]
-    if "pfad labels consume --once" not in runs:
-        rows.insert(0, ["pfad labels consume --once", "pending: labels consumer not merged", "pending"])
-    report.table(["consumer", "wall", "labels/s"], rows)
+    return runs
 
 
 def main() -> None:
