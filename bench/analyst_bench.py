@@ -192,7 +192,8 @@ def retrain(raw: dict) -> None:
                                                       "pr_auc": peer["pr_auc_mean"]}
     raw["retrain"] = runs
     report.stamp(f"{os.cpu_count()} cores; the last {HOUR} of {WARM + HOUR} `pfad gen --fraud 0.05` minutes of "
-                 f"{RATE * 60:,} events: {HOUR - 10} to train on ({(HOUR - 10) * RATE * 60:,} events), 10 held out; {load}")
+                 f"{RATE * 60:,} events: {HOUR - 10} to train on ({(HOUR - 10) * RATE * 60:,} events), 10 held out; "
+                 f"{load}")
     rows = []
     for name, r in runs.items():
         pr = f"{r['pr_auc']:.3f}" if r["pr_auc"] is not None else "not measured"
@@ -239,7 +240,7 @@ def produce_labels(bootstrap: str, topic: str, n: int) -> None:
 
 def has_labels_consumer() -> bool:
     res = subprocess.run([str(PFAD), "labels", "consume", "--help"], capture_output=True, text=True)
-    return res.returncode == 0 and "consume" in res.stdout
+    return res.returncode == 0 and "pfad labels consume" in res.stdout  # an unknown command prints pfad's help
 
 
 def labels(raw: dict) -> None:
