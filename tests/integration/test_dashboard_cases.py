@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import secrets
 import threading
 import time
 import urllib.request
@@ -205,11 +206,12 @@ def test_write_token_guards_reviews(pfad, tmp_path):
 
 def test_config_token_guards_reviews(pfad, tmp_path):
     config = tmp_path / "pfad.toml"
-    config.write_text('[dashboard]\ntoken = "from-file"\n')
+    token = secrets.token_urlsafe(24)
+    config.write_text(f'[dashboard]\ntoken = "{token}"\n')
     d = Dashboard(pfad, tmp_path / "r.db", env={"PFAD_CONFIG": str(config)})
     try:
         assert review(d, "session", SESSION, "fraud")[0] == 401
-        assert review(d, "session", SESSION, "fraud", headers={"Authorization": "Bearer from-file"})[0] == 404
+        assert review(d, "session", SESSION, "fraud", headers={"Authorization": f"Bearer {token}"})[0] == 404
     finally:
         d.stop()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import secrets
 import time
 import uuid
 
@@ -52,11 +53,12 @@ def test_retrain_learns_from_the_labels_store_promotes_and_posts_the_record(pfad
     assert gen.code == 0, gen.stderr
     assert move_labels_into_the_store(s3, bucket) > 0
     model = tmp_path / "model.pfm"
-    dashboard = Dashboard(pfad_s3, tmp_path / "dash.db", "--token", "analyst-secret")
+    token = secrets.token_urlsafe(24)
+    dashboard = Dashboard(pfad_s3, tmp_path / "dash.db", env={"PFAD_DASHBOARD_TOKEN": token})
     try:
         common = ["fraud", "retrain", prefix, "--model", str(model), "--hours", "1", "--holdout-minutes", "6",
                   "--window-minutes", "5", "--rounds", "30", "--dashboard", dashboard.base, "--json"]
-        first = pfad_s3.run(*common, env={"PFAD_DASHBOARD_TOKEN": "analyst-secret"}, timeout=300)
+        first = pfad_s3.run(*common, env={"PFAD_DASHBOARD_TOKEN": token}, timeout=300)
         assert first.code == 0, first.stderr
         record = json.loads(first.stdout)
         assert record["promoted"], record
@@ -66,7 +68,7 @@ def test_retrain_learns_from_the_labels_store_promotes_and_posts_the_record(pfad
         assert model.read_bytes() == (tmp_path / "model.pfm.v1").read_bytes()
 
         # A challenger that must beat the champion by more than it can: not promoted, said why.
-        second = pfad_s3.run(*common, "--margin", "0.5", env={"PFAD_DASHBOARD_TOKEN": "analyst-secret"}, timeout=300)
+        second = pfad_s3.run(*common, "--margin", "0.5", env={"PFAD_DASHBOARD_TOKEN": token}, timeout=300)
         assert second.code == 0, second.stderr
         record2 = json.loads(second.stdout)
         assert not record2["promoted"]

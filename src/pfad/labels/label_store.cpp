@@ -58,7 +58,8 @@ Result<std::shared_ptr<arrow::Table>> ReadLabelsTable(const storage::ObjectStore
                                                       const storage::ObjectUri& uri) {
   PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(uri));
   auto reader = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
-  if (!reader.ok()) return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
+  if (!reader.ok())
+    return Status::Invalid(uri.ToString(), ": not readable Parquet: ", reader.status().message());
   std::shared_ptr<arrow::Table> table;
   PFAD_ASSIGN_OR_RAISE(table, (*reader)->ReadTable());
   return table;
