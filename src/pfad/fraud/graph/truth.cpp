@@ -17,10 +17,14 @@ Result<std::vector<events::FraudLabel>> ReadLabelsObject(const storage::ObjectSt
 
 }  // namespace
 
-storage::ObjectUri BesideMinute(const storage::ObjectUri& minute, std::string_view suffix) {
+std::string MinuteStem(const storage::ObjectUri& minute) {
   std::string name = minute.Basename();
   if (name.ends_with(events::kObjectSuffix)) name.resize(name.size() - events::kObjectSuffix.size());
-  return minute.Sibling(name + std::string(suffix));
+  return name;
+}
+
+storage::ObjectUri BesideMinute(const storage::ObjectUri& minute, std::string_view suffix) {
+  return minute.Sibling(MinuteStem(minute) + std::string(suffix));
 }
 
 Result<LabelIndex> ReadLabels(const storage::ObjectStore& store,
@@ -55,9 +59,7 @@ Result<LabelIndex> ReadTrainingLabels(const storage::ObjectStore& store,
   PFAD_ASSIGN_OR_RAISE(const auto calendar, events::MinuteCalendar::Open());
   int64_t from_ms = INT64_MAX, to_ms = INT64_MIN, beside_objects = 0;
   for (const auto& minute : minutes) {
-    std::string name = minute.Basename();
-    if (name.ends_with(events::kObjectSuffix)) name.resize(name.size() - events::kObjectSuffix.size());
-    if (auto m = calendar.Parse(name); m.ok()) {
+    if (auto m = calendar.Parse(MinuteStem(minute)); m.ok()) {
       from_ms = std::min(from_ms, m->start_ms);
       to_ms = std::max(to_ms, m->end_ms);
     }

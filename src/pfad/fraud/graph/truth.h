@@ -20,6 +20,9 @@ struct LabelIndex {
   }
 };
 
+// "YYYY-MM-DD_HH-MM": a minute object's name without ".parquet".
+std::string MinuteStem(const storage::ObjectUri& minute);
+
 // "<dir>/YYYY-MM-DD_HH-MM.labels.parquet" (or .scores.parquet) beside a minute object.
 storage::ObjectUri BesideMinute(const storage::ObjectUri& minute, std::string_view suffix);
 

@@ -23,11 +23,7 @@ namespace {
 
 constexpr int kHistogramBins = 10;
 
-std::string MinuteOf(const storage::ObjectUri& minute_object) {
-  std::string name = minute_object.Basename();
-  if (name.ends_with(events::kObjectSuffix)) name.resize(name.size() - events::kObjectSuffix.size());
-  return name;
-}
+std::string MinuteOf(const storage::ObjectUri& minute_object) { return MinuteStem(minute_object); }
 
 // "YYYY-MM-DD_HH-MM" <-> minutes since 1970-01-01 00:00 of the same wall clock.
 // Asia/Tehran has kept one offset since 2022, so wall-clock minutes are minutes.

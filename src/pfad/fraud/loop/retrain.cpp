@@ -17,12 +17,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string Stem(const storage::ObjectUri& minute) {
-  std::string name = minute.Basename();
-  if (name.ends_with(events::kObjectSuffix)) name.resize(name.size() - events::kObjectSuffix.size());
-  return name;
-}
-
 Json CountsJson(const LabelCounts& c) {
   return Json{{"rows_beside_minutes", c.beside},
               {"rows_from_store", c.from_store},
@@ -235,27 +229,27 @@ Result<ModelRecord> Retrain(const RetrainOptions& options, const Clock& clock) {
   PFAD_ASSIGN_OR_RAISE(const auto all, ListMinuteObjects(*store, options.minutes));
   if (all.empty()) return finish("no minute objects under " + options.minutes.ToString());
   PFAD_ASSIGN_OR_RAISE(const auto calendar, events::MinuteCalendar::Open());
-  PFAD_ASSIGN_OR_RAISE(const auto newest, calendar.Parse(Stem(all.back())));
+  PFAD_ASSIGN_OR_RAISE(const auto newest, calendar.Parse(MinuteStem(all.back())));
   const int64_t from_ms = newest.end_ms - int64_t{options.hours} * 3'600'000;
   const int64_t holdout_ms = newest.end_ms - int64_t{options.holdout_minutes} * 60'000;
   std::vector<storage::ObjectUri> train, holdout;
   for (const auto& uri : all) {
-    auto m = calendar.Parse(Stem(uri));
+    auto m = calendar.Parse(MinuteStem(uri));
     if (!m.ok() || m->start_ms < from_ms) continue;
     (m->start_ms >= holdout_ms ? holdout : train).push_back(uri);
   }
   record.train_minutes = static_cast<int>(train.size());
   record.holdout_minutes = static_cast<int>(holdout.size());
   if (!holdout.empty()) {
-    record.holdout_first = Stem(holdout.front());
-    record.holdout_last = Stem(holdout.back());
+    record.holdout_first = MinuteStem(holdout.front());
+    record.holdout_last = MinuteStem(holdout.back());
   }
   if (train.empty()) {
     return finish(fmt::format("no minutes to train on: the last {} h hold {} minutes, all held out",
                               options.hours, holdout.size()));
   }
-  record.train_first = Stem(train.front());
-  record.train_last = Stem(train.back());
+  record.train_first = MinuteStem(train.front());
+  record.train_last = MinuteStem(train.back());
   const auto prefix = options.labels.value_or(labels::DefaultLabelsPrefix(options.minutes));
 
   // Labels first: without a positive one there is nothing to learn, and that is said, not thrown.
