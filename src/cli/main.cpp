@@ -29,7 +29,8 @@ namespace {
 constexpr std::string_view kMinuteBufferCommands[] = {"ingest", "demo"};
 
 // The long-running sub-commands: their first log line names the build.
-constexpr std::string_view kServiceCommands[] = {"ingest", "run", "backfill", "dashboard", "produce", "demo"};
+constexpr std::string_view kServiceCommands[] = {"ingest",    "labels",  "run", "backfill",
+                                                 "dashboard", "produce", "demo"};
 
 std::string VersionText() {
   return fmt::format("pfad {} ({})\nArrow {}\nlibrdkafka {}", pfad::cli::kBuildVersion, pfad::cli::kBuildType,
@@ -96,22 +97,24 @@ int main(int argc, char** argv) {
                        "Arrow and librdkafka versions) and exit");
   std::string log_level;
   app.add_option("--log-level", log_level,
-                 "trace, debug, info, warn, error or off (default: info for the ingest service, else warn)")
+                 "trace, debug, info, warn, error or off (default: info for the ingest and labels services, "
+                 "else warn)")
       ->envname("PFAD_LOG_LEVEL");
   app.parse_complete_callback([&] {
     const std::string command =
         app.get_subcommands().empty() ? std::string() : app.get_subcommands().front()->get_name();
     // A long-running stage reports its progress and metrics in its log by default.
-    pfad::SetLogLevel(!log_level.empty() ? log_level : command == "ingest" ? "info" : "warn");
+    const bool service = command == "ingest" || command == "labels";
+    pfad::SetLogLevel(!log_level.empty() ? log_level : service ? "info" : "warn");
     pfad::metrics::SetBuildInfo(*pfad::metrics::ProcessRegistry(), pfad::cli::kBuildVersion, command);
     if (std::ranges::find(kServiceCommands, command) != std::end(kServiceCommands)) {
       // The version first, whatever the level (unless logging is off or errors only).
       auto logger = pfad::Logger("pfad");
-      if (logger->level() > spdlog::level::info && logger->level() <= spdlog::level::warn) {
-        logger->set_level(spdlog::level::info);
-      }
-      logger->info("pfad {} ({}) {} starting, pid {}", pfad::cli::kBuildVersion, pfad::cli::kBuildType, command,
-                   ::getpid());
+      const auto level = logger->level();
+      if (level > spdlog::level::info && level <= spdlog::level::warn) logger->set_level(spdlog::level::info);
+      logger->info("pfad {} ({}) {} starting, pid {}", pfad::cli::kBuildVersion, pfad::cli::kBuildType,
+                   command, ::getpid());
+      logger->set_level(level);
     }
     // Each minute's Arrow buffers are freed once its object is stored; the system
     // allocator hands those pages back, where the wheel's default pool keeps them.
@@ -127,6 +130,7 @@ int main(int argc, char** argv) {
   pfad::cli::RegisterMinute(app, exit_code);
   pfad::cli::RegisterProduce(app, exit_code);
   pfad::cli::RegisterIngest(app, exit_code);
+  pfad::cli::RegisterLabels(app, exit_code);
   pfad::cli::RegisterExport(app, exit_code);
   pfad::cli::RegisterDashboard(app, exit_code);
   pfad::cli::RegisterSchedule(app, exit_code);

@@ -40,7 +40,8 @@ DashboardSender MakeDashboardSender(DashboardTarget dashboard) {
 
 Result<std::unique_ptr<DashboardOutbox>> DashboardOutbox::Open(const std::string& db_path,
                                                                DashboardSender send, const Clock& clock,
-                                                               OutboxOptions options) {
+                                                               OutboxOptions options,
+                                                               std::shared_ptr<ScheduleMetrics> metrics) {
   PFAD_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(db_path, "run-state database",
                                                "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY "
                                                "AUTOINCREMENT, path TEXT NOT NULL, body TEXT NOT NULL, "
@@ -86,18 +87,20 @@ Status DashboardOutbox::Bound() {
   PFAD_ASSIGN_OR_RAISE(const int64_t count, CountLocked("SELECT COUNT(*) FROM outbox"));
   const int64_t excess = count - options_.max_messages;
   if (excess > 0) {
-    PFAD_ASSIGN_OR_RAISE(auto stmt,
-                         db_->Prepare("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)"));
+    PFAD_ASSIGN_OR_RAISE(
+        auto stmt,
+        db_->Prepare("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)"));
     PFAD_RETURN_NOT_OK(stmt.Bind(1, excess));
     PFAD_RETURN_NOT_OK(stmt.Run("drop outbox messages past the size cap"));
     metrics_->outbox_dropped_size += excess;
   }
   if ((aged > 0 || excess > 0) && !cap_reported_) {
     Logger("schedule")
-        ->warn("outbox bound reached (at most {} messages, none older than {} s): dropping the oldest "
-               "undelivered ones ({} now; every drop is counted in pfad_outbox_dropped_total); their report "
-               "objects stay in storage (pfad report <uri> posts one again)",
-               options_.max_messages, options_.max_age.count() / 1000, aged + std::max<int64_t>(excess, 0));
+        ->warn(
+            "outbox bound reached (at most {} messages, none older than {} s): dropping the oldest "
+            "undelivered ones ({} now; every drop is counted in pfad_outbox_dropped_total); their report "
+            "objects stay in storage (pfad report <uri> posts one again)",
+            options_.max_messages, options_.max_age.count() / 1000, aged + std::max<int64_t>(excess, 0));
     cap_reported_ = true;
   }
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("SELECT COUNT(*), MIN(added_ms) FROM outbox"));
@@ -106,7 +109,8 @@ Status DashboardOutbox::Bound() {
   const int64_t depth = stmt.Int64(0);
   metrics_->outbox_messages = depth;
   metrics_->outbox_oldest_age_seconds.Set(
-      depth == 0 || stmt.IsNull(1) ? 0.0 : static_cast<double>(std::max<int64_t>(0, now - stmt.Int64(1))) / 1e3);
+      depth == 0 || stmt.IsNull(1) ? 0.0
+                                   : static_cast<double>(std::max<int64_t>(0, now - stmt.Int64(1))) / 1e3);
   if (depth == 0) cap_reported_ = false;  // the outage is over: warn again at the next one
   return Status::OK();
 }
@@ -131,7 +135,8 @@ Status DashboardOutbox::Add(const std::string& path, const std::string& body, co
     }
     PFAD_ASSIGN_OR_RAISE(
         auto stmt,
-        db_->Prepare("INSERT INTO outbox (path, body, minute, minute_end_ms, added_ms) VALUES (?, ?, ?, ?, ?)"));
+        db_->Prepare(
+            "INSERT INTO outbox (path, body, minute, minute_end_ms, added_ms) VALUES (?, ?, ?, ?, ?)"));
     PFAD_RETURN_NOT_OK(stmt.BindAll(path, body, minute, minute_end_ms, clock_.NowMillis()));
     PFAD_RETURN_NOT_OK(stmt.Run("store a message for the dashboard"));
     PFAD_RETURN_NOT_OK(Bound());
