@@ -19,6 +19,7 @@ struct ConsumeFlags {
   std::vector<std::string> properties;
   bool json = false;
   StorageFlags storage;
+  MetricsFlags metrics;
 };
 
 int RunConsume(ConsumeFlags& flags) {
@@ -44,7 +45,13 @@ int RunConsume(ConsumeFlags& flags) {
   if (Status st = labels::Validate(o); !st.ok()) return ReportError("labels consume", st);
   auto storage = flags.storage.Resolve(*config);
   if (!storage.ok()) return ReportError("labels consume", storage.status());
-  auto stats = labels::Run(o, *storage, StopOnSignals(), DefaultClock());
+  const std::atomic<bool>& stop = StopOnSignals();
+  o.metrics = std::make_shared<labels::LabelsMetrics>(metrics::ProcessRegistry());
+  auto health = std::make_shared<metrics::Health>();
+  health->Add("writes", [m = o.metrics] { return m->WritesHealth(); });
+  auto endpoint = flags.metrics.Serve("labels", health);
+  if (!endpoint.ok()) return ReportError("labels consume", endpoint.status());
+  auto stats = labels::Run(o, *storage, stop, DefaultClock());
   if (!stats.ok()) return ReportError("labels consume", stats.status());
   const auto& s = *stats;
   fmt::print(stderr,
@@ -124,6 +131,7 @@ void RegisterLabels(CLI::App& app, int& exit_code) {
                 "(tests, retraining)");
   cmd->add_flag("--json", flags->json, "print the final counts as JSON on stdout");
   flags->storage.AddTo(*cmd);
+  flags->metrics.AddTo(*cmd);
   cmd->footer(
       std::string(kExitCodesHelp) +
       "\nExit 3 when no labels store is given. Exit 4 at start when the broker, the labels topic or "

@@ -47,10 +47,10 @@ std::shared_ptr<metrics::Health> ScheduleHealth(const schedule::EtarStage& stage
     health->Add("dashboard", [outbox = stage.outbox, m = stage.metrics] {
       const int64_t kept = m->outbox_messages.load();
       if (!outbox->dashboard_up()) {
-        return metrics::CheckResult{false,
-                                    fmt::format("the dashboard does not take messages; {} kept in the outbox, "
-                                                "oldest {:.0f} s",
-                                                kept, m->outbox_oldest_age_seconds.Value())};
+        return metrics::CheckResult{
+            false, fmt::format("the dashboard does not take messages; {} kept in the outbox, "
+                               "oldest {:.0f} s",
+                               kept, m->outbox_oldest_age_seconds.Value())};
       }
       return metrics::CheckResult{true, fmt::format("reachable; {} messages waiting", kept)};
     });

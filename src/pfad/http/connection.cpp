@@ -176,7 +176,9 @@ void EventLoop::Apply(Delivery d) {
       c.awaiting = false;
       c.last_activity = Now();
       SerializeResponse(d.response, c.head_method, c.keep_alive, c.out);
-      if (options_.observe) options_.observe(c.route != nullptr ? std::string_view(*c.route) : std::string_view(), d.response.status);
+      if (options_.observe)
+        options_.observe(c.route != nullptr ? std::string_view(*c.route) : std::string_view(),
+                         d.response.status);
       if (!c.keep_alive) c.close_after_write = true;
       break;
     }
@@ -186,7 +188,8 @@ void EventLoop::Apply(Delivery d) {
         return;
       }
       c.awaiting = false;
-      if (options_.observe) options_.observe(c.route != nullptr ? std::string_view(*c.route) : std::string_view(), 200);
+      if (options_.observe)
+        options_.observe(c.route != nullptr ? std::string_view(*c.route) : std::string_view(), 200);
       c.stream = d.stream;
       c.in.clear();
       AppendStatusLine(c.out, 200);

@@ -98,7 +98,7 @@ class EventLoop {
     std::optional<Head> head;
     std::string out;
     size_t out_sent = 0;
-    bool awaiting = false;  // a request was handed to its handler; its answer is not in yet
+    bool awaiting = false;               // a request was handed to its handler; its answer is not in yet
     const std::string* route = nullptr;  // the awaited request's route pattern (null: none matched)
     bool in_dispatch = false;
     bool keep_alive = true;

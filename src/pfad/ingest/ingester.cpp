@@ -360,10 +360,10 @@ Result<IngestStats> Run(const IngestOptions& given, std::vector<std::unique_ptr<
   if (options.metrics_port > 0) {
     auto health = std::make_shared<metrics::Health>();
     health->Add("writes", [&loop] { return loop.metrics().WritesHealth(); });
-    PFAD_ASSIGN_OR_RAISE(endpoint, metrics::Endpoint::Start({.host = options.metrics_host,
-                                                             .port = options.metrics_port,
-                                                             .name = "ingest-metrics"},
-                                                            loop.metrics().registry, std::move(health)));
+    PFAD_ASSIGN_OR_RAISE(
+        endpoint, metrics::Endpoint::Start(
+                      {.host = options.metrics_host, .port = options.metrics_port, .name = "ingest-metrics"},
+                      loop.metrics().registry, std::move(health)));
   }
   while (loop.Step()) {
   }

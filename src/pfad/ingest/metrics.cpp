@@ -24,7 +24,8 @@ IngestMetrics::IngestMetrics(std::shared_ptr<metrics::Registry> given)
       events_in(Counter(*registry, "events_in_total", "Messages consumed.")),
       events_stored(Counter(*registry, "events_stored_total", "Events added to minute objects.")),
       objects_written(Counter(*registry, "objects_written_total", "Minute object writes that added events.")),
-      object_updates(Counter(*registry, "object_updates_total", "Writes that merged into an existing object.")),
+      object_updates(
+          Counter(*registry, "object_updates_total", "Writes that merged into an existing object.")),
       dlq(Counter(*registry, "dlq_total", "Messages sent to the dead-letter topic.")),
       write_failures(Counter(*registry, "write_failures_total", "Failed object writes (retried).")),
       lag(Gauge(*registry, "lag_messages", "Messages behind the ends of the assigned partitions.")),
@@ -67,7 +68,8 @@ void IngestMetrics::RecordLatency(int64_t latency_ms) {
 metrics::CheckResult IngestMetrics::WritesHealth() const {
   const int64_t failing = failed_writes_in_row.load();
   if (failing > 0) {
-    return {false, fmt::format("the last {} object writes failed (retrying; is the sink reachable?)", failing)};
+    return {false,
+            fmt::format("the last {} object writes failed (retrying; is the sink reachable?)", failing)};
   }
   return {true, fmt::format("{} events stored", events_stored.load())};
 }

@@ -22,7 +22,31 @@ struct PartitionBatch {
   std::vector<events::LabelRecord> records;
 };
 
+prometheus::Counter& Counter(metrics::Registry& r, const std::string& name, const std::string& help) {
+  return metrics::CounterFamily(r, "pfad_labels_" + name, help).Add({});
+}
+
 }  // namespace
+
+LabelsMetrics::LabelsMetrics(std::shared_ptr<metrics::Registry> given)
+    : registry(given ? std::move(given) : std::make_shared<metrics::Registry>()),
+      messages(Counter(*registry, "messages_total", "Messages read from the labels topic and committed.")),
+      labels_written(
+          Counter(*registry, "written_total", "Labels from the topic written to the labels store.")),
+      dlq(Counter(*registry, "dlq_total", "Messages sent to the labels dead-letter topic.")),
+      reviews(Counter(*registry, "reviews_total", "Review verdicts taken from the dashboard as labels.")),
+      objects_written(Counter(*registry, "objects_written_total", "Objects written to the labels store.")),
+      write_failures(
+          Counter(*registry, "write_failures_total", "Failed writes to the labels store (retried).")) {}
+
+metrics::CheckResult LabelsMetrics::WritesHealth() const {
+  const int64_t failing = failed_writes_in_row.load();
+  if (failing > 0) {
+    return {false, fmt::format("the last {} writes to the labels store failed (retrying; is it reachable?)",
+                               failing)};
+  }
+  return {true, fmt::format("{} labels written", labels_written.load())};
+}
 
 LabelConsumer::LabelConsumer(const LabelsOptions& options, kafka::Consumer& consumer,
                              kafka::Producer& producer, const storage::ObjectStore& store,
@@ -36,7 +60,8 @@ LabelConsumer::LabelConsumer(const LabelsOptions& options, kafka::Consumer& cons
       clock_(clock),
       stop_(stop),
       labels_topic_(options.LabelsTopic()),
-      dlq_(producer, options.DlqTopic(), "labels") {
+      dlq_(producer, options.DlqTopic(), "labels"),
+      metrics_(options.metrics) {
   if (reviews != nullptr) reviews_.emplace(*reviews, store_, prefix_, clock_, options_.review_poll);
 }
 
@@ -143,6 +168,10 @@ bool LabelConsumer::FlushBatch() {
         break;
       }
       ++stats_.write_failures;
+      if (metrics_) {
+        ++metrics_->write_failures;
+        ++metrics_->failed_writes_in_row;
+      }
       // One error per outage; the retries at debug level.
       if (write_failures_in_row_++ == 0) {
         Log()->error(
@@ -161,6 +190,7 @@ bool LabelConsumer::FlushBatch() {
       Log()->info("writing labels works again after {} failed attempts", write_failures_in_row_);
       write_failures_in_row_ = 0;
     }
+    if (metrics_) metrics_->failed_writes_in_row = 0;
     written += static_cast<int64_t>(part.records.size());
   }
   if (Status st = WaitForDlq(); !st.ok()) {
@@ -182,6 +212,12 @@ bool LabelConsumer::FlushBatch() {
   stats_.dlq += dlq;
   stats_.objects_written += objects;
   ++stats_.batches;
+  if (metrics_) {
+    metrics_->messages += static_cast<int64_t>(batch_.size());
+    metrics_->labels_written += written;
+    metrics_->dlq += dlq;
+    metrics_->objects_written += objects;
+  }
   Log()->info("batch messages={} labels_written={} dlq={} objects={} partitions={}", batch_.size(), written,
               dlq, objects, parts.size());
   batch_.clear();
@@ -230,6 +266,10 @@ bool LabelConsumer::Step() {
   Collect();
   if (!FlushBatch()) return false;
   if (reviews_ && reviews_->Due()) (void)reviews_->Poll();  // logged there, retried when next due
+  if (reviews_ && metrics_) {
+    metrics_->reviews += reviews_->taken() - reviews_counted_;
+    reviews_counted_ = reviews_->taken();
+  }
   // Checked after every batch: a topic still being written is done at its ends as they were.
   if (options_.once && CaughtUp()) {
     DrainReviews();

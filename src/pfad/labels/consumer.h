@@ -29,6 +29,7 @@
 #include "pfad/kafka/dlq.h"
 #include "pfad/kafka/producer.h"
 #include "pfad/labels/reviews.h"
+#include "pfad/metrics/metrics.h"
 #include "pfad/storage/object_store.h"
 
 #include <atomic>
@@ -41,6 +42,20 @@
 #include <vector>
 
 namespace pfad::labels {
+
+// The consumer's pfad_labels_* metrics (docs/OPERATIONS.md, "Metrics reference"), in the
+// registry `pfad labels consume --metrics-port` serves.
+struct LabelsMetrics {
+  // Registers the families in `registry` (null: a registry of its own).
+  explicit LabelsMetrics(std::shared_ptr<metrics::Registry> registry = nullptr);
+
+  std::shared_ptr<metrics::Registry> registry;
+  metrics::Count messages, labels_written, dlq, reviews, objects_written, write_failures;
+  std::atomic<int64_t> failed_writes_in_row{0};
+
+  // /health: ready unless the label writes are failing.
+  [[nodiscard]] metrics::CheckResult WritesHealth() const;
+};
 
 struct LabelsOptions {
   std::string bootstrap = "127.0.0.1:9092";
@@ -57,6 +72,7 @@ struct LabelsOptions {
   bool once = false;             // stop once the topic (as it was at start) and the reviews are taken
   kafka::Properties properties;  // librdkafka overrides, for consumer and producer
   kafka::TopicDefaults topics;   // for creating the DLQ topic when missing
+  std::shared_ptr<LabelsMetrics> metrics;  // null: counted in the run's statistics only
 
   [[nodiscard]] std::string LabelsTopic() const { return events::LabelsTopic(topic); }
   [[nodiscard]] std::string DlqTopic() const { return events::DlqTopic(LabelsTopic()); }
@@ -137,7 +153,9 @@ class LabelConsumer {
   std::map<int32_t, int64_t> targets_;  // with `once`: partition -> its end at Open
   double last_caught_up_check_ = -1e18;
   int64_t write_failures_in_row_ = 0;
+  int64_t reviews_counted_ = 0;  // the reviews already added to the metrics
   LabelsStats stats_;
+  std::shared_ptr<LabelsMetrics> metrics_;
   Status fatal_;
   static constexpr int64_t kMaxWriteBackoffMs = 10'000;
 };

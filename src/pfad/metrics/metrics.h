@@ -116,7 +116,7 @@ class Health {
 
 struct EndpointOptions {
   std::string host = "127.0.0.1";
-  int port = 0;                 // 0 = any free port
+  int port = 0;                  // 0 = any free port
   std::string name = "metrics";  // for the HTTP server's log lines
   // Run before each GET /metrics collects (gauges read on demand); may be null.
   std::function<void()> before_scrape;

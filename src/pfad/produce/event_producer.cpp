@@ -33,7 +33,7 @@ struct Deliveries {
   std::string labels_topic;
   LatencyHistogram latency;
   std::atomic<int64_t> labels_delivered{0};
-  std::atomic<int64_t> bytes{0};                        // keys and values queued
+  std::atomic<int64_t> bytes{0};                     // keys and values queued
   prometheus::Histogram* latency_seconds = nullptr;  // this worker's, when measured
   int logged_failures = 0;
 

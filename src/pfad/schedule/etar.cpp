@@ -21,8 +21,7 @@ class StageTimer {
       : histogram_(histogram), start_(std::chrono::steady_clock::now()) {}
   ~StageTimer() {
     if (histogram_ != nullptr) {
-      histogram_->Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+      histogram_->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
     }
   }
   StageTimer(const StageTimer&) = delete;
@@ -104,7 +103,8 @@ std::shared_ptr<fraud::LiveScorer> MakeLiveScorer(const fraud::FraudConfig& conf
   return std::make_shared<fraud::LiveScorer>(config, std::move(sink));
 }
 
-RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox, std::shared_ptr<ScheduleMetrics> metrics) {
+RunObserver MakeRunReporter(std::shared_ptr<DashboardOutbox> outbox,
+                            std::shared_ptr<ScheduleMetrics> metrics) {
   return [outbox = std::move(outbox), metrics = std::move(metrics)](const RunRecord& run) {
     if (metrics) metrics->RecordRun(run);
     if (!outbox) return;

@@ -28,8 +28,9 @@ Result<EtarStage> EtarStage::Make(EtarSettings settings, const Clock& clock) {
   etar.metrics = std::make_shared<ScheduleMetrics>(settings.registry);
   PFAD_ASSIGN_OR_RAISE(auto runs, RunStore::Open(config.state));
   if (!config.DashboardBase().empty()) {
-    PFAD_ASSIGN_OR_RAISE(etar.outbox, DashboardOutbox::Open(config.state, MakeDashboardSender(config.Dashboard()),
-                                                            clock, config.outbox, etar.metrics));
+    PFAD_ASSIGN_OR_RAISE(etar.outbox,
+                         DashboardOutbox::Open(config.state, MakeDashboardSender(config.Dashboard()), clock,
+                                               config.outbox, etar.metrics));
   }
   auto metrics = etar.metrics;
   auto outbox = etar.outbox;
@@ -38,8 +39,12 @@ Result<EtarStage> EtarStage::Make(EtarSettings settings, const Clock& clock) {
     config.options.start_ms = start.start_ms;
     config.options.catchup = true;
   }
-  return EtarStage{std::move(config), calendar, std::move(runs), std::move(outbox),
-                   MakeEtarTask(std::move(etar), std::move(store)), std::move(metrics)};
+  return EtarStage{std::move(config),
+                   calendar,
+                   std::move(runs),
+                   std::move(outbox),
+                   MakeEtarTask(std::move(etar), std::move(store)),
+                   std::move(metrics)};
 }
 
 RunObserver EtarStage::RunReporter() const { return outbox ? MakeRunReporter(outbox) : nullptr; }

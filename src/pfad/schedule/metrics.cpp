@@ -10,17 +10,17 @@ std::shared_ptr<metrics::Registry> OrOwn(std::shared_ptr<metrics::Registry> regi
 }
 
 prometheus::Histogram& Stage(metrics::Registry& r, const std::string& stage) {
-  return metrics::HistogramFamily(r, "pfad_etar_stage_duration_seconds",
+  return metrics::HistogramFamily(r, "pfad_minute_stage_duration_seconds",
                                   "Seconds each stage of a minute's ETAR task took (extract, analyze, fraud; "
                                   "report = storing it in the outbox).")
       .Add({{"stage", stage}}, metrics::SecondsBuckets());
 }
 
 prometheus::Counter& Outbox(metrics::Registry& r, const std::string& reason) {
-  return metrics::CounterFamily(
-             r, "pfad_outbox_dropped_total",
-             "Outbox messages dropped undelivered: compacted (a newer message of the same minute replaced it), "
-             "size_cap, age_cap, refused (the dashboard answered 4xx).")
+  return metrics::CounterFamily(r, "pfad_outbox_dropped_total",
+                                "Outbox messages dropped undelivered: compacted (a newer message of the same "
+                                "minute replaced it), "
+                                "size_cap, age_cap, refused (the dashboard answered 4xx).")
       .Add({{"reason", reason}});
 }
 
@@ -37,28 +37,29 @@ ScheduleMetrics::ScheduleMetrics(std::shared_ptr<metrics::Registry> given)
       analyze_seconds(Stage(*registry, "analyze")),
       fraud_seconds(Stage(*registry, "fraud")),
       report_seconds(Stage(*registry, "report")),
-      freshness_seconds(metrics::HistogramFamily(*registry, "pfad_etar_report_freshness_seconds",
+      freshness_seconds(metrics::HistogramFamily(*registry, "pfad_report_freshness_seconds",
                                                  "Seconds from a minute's end until the dashboard took its "
                                                  "report.")
                             .Add({}, metrics::SecondsBuckets())),
       last_report_minute_end(
-          metrics::GaugeFamily(*registry, "pfad_etar_last_report_minute_end_timestamp_seconds",
+          metrics::GaugeFamily(*registry, "pfad_last_report_minute_end_timestamp_seconds",
                                "End (Unix seconds) of the newest minute whose report the dashboard took.")
               .Add({})),
-      runs_succeeded(metrics::CounterFamily(*registry, "pfad_schedule_runs_total",
+      runs_succeeded(metrics::CounterFamily(*registry, "pfad_runs_total",
                                             "Ended runs of a minute, by outcome (success, failed after its "
                                             "last retry).")
                          .Add({{"outcome", "success"}})),
-      runs_failed(metrics::CounterFamily(*registry, "pfad_schedule_runs_total", "").Add({{"outcome", "failed"}})),
-      retries(metrics::CounterFamily(*registry, "pfad_schedule_retries_total",
+      runs_failed(metrics::CounterFamily(*registry, "pfad_runs_total", "").Add({{"outcome", "failed"}})),
+      retries(metrics::CounterFamily(*registry, "pfad_run_retries_total",
                                      "Failed attempts of a minute's run that were tried again.")
                   .Add({})),
-      outbox_messages(metrics::GaugeFamily(*registry, "pfad_outbox_messages",
+      outbox_messages(metrics::GaugeFamily(*registry, "pfad_outbox_depth",
                                            "Messages (reports, run records) waiting in the outbox.")
                           .Add({})),
-      outbox_oldest_age_seconds(metrics::GaugeFamily(*registry, "pfad_outbox_oldest_age_seconds",
-                                                     "Age of the oldest message in the outbox (0 when empty).")
-                                    .Add({})),
+      outbox_oldest_age_seconds(
+          metrics::GaugeFamily(*registry, "pfad_outbox_oldest_age_seconds",
+                               "Age of the oldest message in the outbox (0 when empty).")
+              .Add({})),
       outbox_dashboard_up(metrics::GaugeFamily(*registry, "pfad_outbox_dashboard_up",
                                                "1 while the dashboard takes messages, 0 while delivery backs "
                                                "off.")
@@ -70,22 +71,24 @@ ScheduleMetrics::ScheduleMetrics(std::shared_ptr<metrics::Registry> given)
       outbox_dropped_size(Outbox(*registry, "size_cap")),
       outbox_dropped_age(Outbox(*registry, "age_cap")),
       outbox_refused(Outbox(*registry, "refused")),
-      fraud_scored_windows(metrics::CounterFamily(*registry, "pfad_fraud_windows_total",
+      fraud_scored_windows(metrics::CounterFamily(*registry, "pfad_fraud_runs_total",
                                                   "Minutes whose window the fraud step handled, by state "
                                                   "(scored, not_run: no model, too few minutes, ...).")
-                               .Add({{"state", "scored"}})),
+                               .Add({{"outcome", "scored"}})),
       fraud_not_run_windows(
-          metrics::CounterFamily(*registry, "pfad_fraud_windows_total", "").Add({{"state", "not_run"}})),
-      fraud_scored{metrics::Count(Fraud(*registry, "pfad_fraud_entities_scored_total",
-                                        "Entities scored by the fraud model, by kind (user, session).", "user")),
-                   metrics::Count(Fraud(*registry, "pfad_fraud_entities_scored_total", "", "session"))},
+          metrics::CounterFamily(*registry, "pfad_fraud_runs_total", "").Add({{"outcome", "not_run"}})),
+      fraud_scored{
+          metrics::Count(Fraud(*registry, "pfad_fraud_entities_scored_total",
+                               "Entities scored by the fraud model, by kind (user, session).", "user")),
+          metrics::Count(Fraud(*registry, "pfad_fraud_entities_scored_total", "", "session"))},
       fraud_flagged{
           metrics::Count(Fraud(*registry, "pfad_fraud_entities_flagged_total",
                                "Entities scored at or above the model's threshold, by kind.", "user")),
           metrics::Count(Fraud(*registry, "pfad_fraud_entities_flagged_total", "", "session"))},
-      fraud_alerts(metrics::CounterFamily(*registry, "pfad_fraud_alerts_published_total",
-                                          "New fraud alerts raised (sent to the alerts topic when one is set).")
-                       .Add({})) {
+      fraud_alerts(
+          metrics::CounterFamily(*registry, "pfad_fraud_alerts_published_total",
+                                 "New fraud alerts raised (sent to the alerts topic when one is set).")
+              .Add({})) {
   outbox_dashboard_up = 1;
 }
 

@@ -2,14 +2,14 @@
 // registry (pfad/metrics/metrics.h); every name is listed in
 // docs/OPERATIONS.md, "Metrics reference".
 //
-//   pfad_etar_stage_duration_seconds{stage}     extract, analyze, fraud, report (into the outbox)
-//   pfad_etar_report_freshness_seconds          minute end -> its report taken by the dashboard
-//   pfad_etar_last_report_minute_end_timestamp_seconds
-//   pfad_schedule_runs_total{outcome}           ended runs: success, failed
-//   pfad_schedule_retries_total                 failed attempts that were tried again
-//   pfad_outbox_messages, pfad_outbox_oldest_age_seconds, pfad_outbox_dashboard_up
+//   pfad_minute_stage_duration_seconds{stage}     extract, analyze, fraud, report (into the outbox)
+//   pfad_report_freshness_seconds          minute end -> its report taken by the dashboard
+//   pfad_last_report_minute_end_timestamp_seconds
+//   pfad_runs_total{outcome}           ended runs: success, failed
+//   pfad_run_retries_total                 failed attempts that were tried again
+//   pfad_outbox_depth, pfad_outbox_oldest_age_seconds, pfad_outbox_dashboard_up
 //   pfad_outbox_delivered_total, pfad_outbox_dropped_total{reason}
-//   pfad_fraud_windows_total{state}, pfad_fraud_entities_scored_total{kind},
+//   pfad_fraud_runs_total{state}, pfad_fraud_entities_scored_total{kind},
 //   pfad_fraud_entities_flagged_total{kind}, pfad_fraud_alerts_published_total
 #pragma once
 

@@ -155,7 +155,7 @@ TEST_F(OutboxTest, ADayWithTheDashboardDownStaysWithinTheBound) {
   }
   EXPECT_EQ(most, 600);
   EXPECT_EQ(outbox->Pending().ValueOrDie(), 600);
-  EXPECT_EQ(metrics->outbox_compacted.load(), kMinutes);                 // each first report replaced
+  EXPECT_EQ(metrics->outbox_compacted.load(), kMinutes);               // each first report replaced
   EXPECT_EQ(metrics->outbox_dropped_size.load(), 2 * kMinutes - 600);  // the oldest beyond the cap
   EXPECT_EQ(metrics->outbox_dropped_age.load(), 0);  // 600 messages = 300 minutes, younger than 6 h
   EXPECT_LE(metrics->outbox_oldest_age_seconds.Value(), 300 * 60);
@@ -192,10 +192,11 @@ TEST_F(OutboxTest, TheAgeCapDropsWhatIsTooOldEvenWithoutNewMessages) {
 
 TEST_F(OutboxTest, AnOutboxFromBeforeTheBoundsIsMigratedAndKeepsItsMessages) {
   {
-    auto db = SqliteDb::Open(db_.string(), "old",
-                             "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL, "
-                             "body TEXT NOT NULL); INSERT INTO outbox (path, body) VALUES ('/report', 'legacy')")
-                  .ValueOrDie();
+    auto db =
+        SqliteDb::Open(db_.string(), "old",
+                       "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT NOT NULL, "
+                       "body TEXT NOT NULL); INSERT INTO outbox (path, body) VALUES ('/report', 'legacy')")
+            .ValueOrDie();
   }
   auto outbox = Open();
   EXPECT_EQ(outbox->Pending().ValueOrDie(), 1);
