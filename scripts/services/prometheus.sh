@@ -7,7 +7,7 @@
 #            127.0.0.1:$PFAD_PROMETHEUS_PORT (idempotent: a running one gets the new
 #            configuration through `reload`); wait up to ~30 s for /-/ready.
 #   stop     Stop it (TERM, then KILL after 10 s). Exit 0 if it was not running.
-#   reload   Write the configuration again and make the running Prometheus read it (SIGHUP).
+#   reload   Write the configuration again and make the running Prometheus read it.
 #   status   Print running/stopped. Exit 0 if running and ready, else 3.
 #   env      Print `export PFAD_PROMETHEUS_URL=http://127.0.0.1:<port>`.
 #   config   Print the configuration that `start` would write.
@@ -98,7 +98,7 @@ start() {
   port_in_use "$PORT" && die "port $PORT is taken by another process (set PFAD_PROMETHEUS_PORT)"
   mkdir -p "$STATE/data"
   log "starting prometheus on $URL (targets: ${TARGETS:-none})"
-  setsid bash -c 'echo $$ >"$0"; shift; exec "$@"' "$PIDFILE" prometheus \
+  setsid bash -c 'echo $$ >"$0"; shift; exec "$@"' "$PIDFILE" x prometheus \
     --config.file="$CONFIG" --storage.tsdb.path="$STATE/data" --storage.tsdb.retention.time=1d \
     --web.listen-address="127.0.0.1:$PORT" --web.enable-lifecycle \
     >"$LOG" 2>&1 </dev/null &
@@ -114,8 +114,9 @@ reload() {
   local p
   p=$(pid) || die "prometheus is not running"
   check_config
-  kill -HUP "$p"
-  log "prometheus (pid $p) reloads $CONFIG (targets: ${TARGETS:-none})"
+  # POST /-/reload (--web.enable-lifecycle) answers once the configuration is read; SIGHUP would not wait.
+  curl -fsS --max-time 30 -X POST "$URL/-/reload" >/dev/null || die "prometheus (pid $p) did not reload $CONFIG"
+  log "prometheus (pid $p) reloaded $CONFIG (targets: ${TARGETS:-none})"
 }
 
 stop() { stop_pidfile prometheus "$PIDFILE" 10; }
