@@ -151,9 +151,15 @@ TEST_F(LabelConsumerTest, SendsWhatIsNoLabelToTheDlqWithHeadersAndStoresTheRest)
   Send(0, LabelJson(2));
   Delivered();
   RecordingProducer dlq;
+  options_.metrics = std::make_shared<LabelsMetrics>();
   const auto stats = ConsumeOnce(dlq).ValueOrDie();
   EXPECT_EQ(stats.dlq, 3);
   EXPECT_EQ(stats.labels_written, 2);
+  // The served metrics count the same.
+  EXPECT_EQ(options_.metrics->dlq.load(), 3);
+  EXPECT_EQ(options_.metrics->labels_written.load(), 2);
+  EXPECT_EQ(options_.metrics->messages.load(), 5);
+  EXPECT_TRUE(options_.metrics->WritesHealth().ready);
   const auto stored = Stored();
   ASSERT_EQ(stored.size(), 2u);
   std::set<std::string> refs;
@@ -257,8 +263,11 @@ TEST_F(LabelConsumerTest, AFailedWriteIsRetriedWithBackoffAndNothingIsCommittedB
   clock.on_sleep = [&] {
     auto committed = consumer_seen->Committed({{.topic = kLabelsTopic, .partition = 0}}, milliseconds(5000));
     committed_while_failing.push_back(committed.ok() ? (*committed)[0].offset : -2);
+    // While the writes fail, /health says so.
+    EXPECT_FALSE(options_.metrics->WritesHealth().ready);
     if (clock.slept.size() == 3) std::filesystem::remove(blocker);
   };
+  options_.metrics = std::make_shared<LabelsMetrics>();
   LabelConsumer* loop = nullptr;
   auto consumer = kafka::Consumer::Make(ConsumerProperties(options_), [&](const auto& r) {
                     loop->OnRebalance(r);
@@ -273,6 +282,8 @@ TEST_F(LabelConsumerTest, AFailedWriteIsRetriedWithBackoffAndNothingIsCommittedB
   const auto stats = labels.Finish().ValueOrDie();
   EXPECT_EQ(stats.write_failures, 3);
   EXPECT_EQ(stats.labels_written, 4);
+  EXPECT_EQ(options_.metrics->write_failures.load(), 3);
+  EXPECT_TRUE(options_.metrics->WritesHealth().ready);
   EXPECT_EQ(clock.slept,
             (std::vector<milliseconds>{milliseconds(250), milliseconds(500), milliseconds(1000)}));
   for (int64_t offset : committed_while_failing)
