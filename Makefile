@@ -1,6 +1,6 @@
 # PFAD entry points. Every target installs what it needs first (scripts/setup.sh,
 # idempotent, caches in ~/.cache/pfad).
-.PHONY: demo test test-tsan test-unit bench fuzz build build-asan setup-demo setup-test clean
+.PHONY: demo test test-tsan test-unit bench fuzz build build-asan setup-demo setup-test clean install check-rules check-deploy
 
 PRESET ?= release
 
@@ -39,6 +39,25 @@ build: $(BUILD_DIR)/build.ninja
 
 $(BUILD_DIR)/build.ninja: CMakePresets.json | setup-demo
 	cmake --preset $(PRESET) >/dev/null
+
+# The release binary, the systemd units, the Prometheus rules, the Airflow DAG and the
+# configuration examples under PREFIX (and DESTDIR): docs/OPERATIONS.md, "Running PFAD as a service".
+PREFIX ?= /usr/local
+DESTDIR ?=
+install:
+	$(MAKE) build PRESET=release
+	scripts/install.sh build/pfad $(PREFIX) $(DESTDIR)
+
+# promtool check and unit tests of deploy/prometheus (part of make test; promtool comes from
+# Debian's prometheus, which scripts/setup.sh test installs).
+check-rules:
+	scripts/check_deploy.sh rules
+
+# Everything under deploy/: the rules, the units (systemd-analyze), make install into a temp dir.
+check-deploy: build
+	scripts/check_deploy.sh rules
+	scripts/check_deploy.sh units
+	scripts/check_deploy.sh install
 
 setup-demo:
 	scripts/setup.sh demo

@@ -44,7 +44,12 @@ def wrk(args: list[str]) -> dict:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {m.group(1): m.group(2) for m in re.finditer(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "non2xx": int(errors.group(1)) if errors else 0}
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"),
+            "max": re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M).group(1),
+            "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+            "non2xx": int(errors.group(1)) if errors else 0,
+            "socket_errors": sum(int(g) for g in socket.groups()) if socket else 0}
 
 
 def measure(base: str) -> dict:

@@ -36,7 +36,8 @@ def ingest(topic: str, wanted: int, database: str) -> dict:
     from confluent_kafka.serialization import MessageField, SerializationContext
 
     ch = client()
-    deserializer = AvroDeserializer(SchemaRegistryClient({"url": os.environ["PFAD_REGISTRY_URL"]}))
+    deserializer = AvroDeserializer(SchemaRegistryClient({"url": os.environ["PFAD_REGISTRY_URL"], "timeout": 30}),
+                                    conf={"subject.name.strategy.type": "TOPIC"})
     consumer = Consumer({"bootstrap.servers": os.environ["PFAD_KAFKA_BOOTSTRAP"], "group.id": f"py-{uuid.uuid4().hex}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.subscribe([topic])

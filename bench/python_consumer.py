@@ -25,7 +25,8 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 
 def main():
     topic, wanted, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    deserializer = AvroDeserializer(SchemaRegistryClient({"url": os.environ["PFAD_REGISTRY_URL"]}))
+    deserializer = AvroDeserializer(SchemaRegistryClient({"url": os.environ["PFAD_REGISTRY_URL"], "timeout": 30}),
+                                    conf={"subject.name.strategy.type": "TOPIC"})
     consumer = Consumer({"bootstrap.servers": os.environ["PFAD_KAFKA_BOOTSTRAP"], "group.id": f"py-{uuid.uuid4().hex}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     consumer.subscribe([topic])

@@ -11,13 +11,19 @@
 - freshness: for each minute, minute end -> its report received by the dashboard, p50/p99 of
   the first 10 whole minutes against the last 10.
 
+With PFAD_BENCH_SOAK_FRAUD_MODEL (a `pfad fraud train` model file), `pfad run` scores every
+minute's window live (docs/FRAUD.md section 8) and each report of the run must carry a scored
+`fraud` object; the fraud step's time per minute is printed beside freshness.
+
 Needs Kafka, the registry and MinIO (scripts/bench.sh soak starts them). Knobs:
-PFAD_BENCH_SOAK_RATE (events/s), PFAD_BENCH_SOAK_S (seconds of producing).
+PFAD_BENCH_SOAK_RATE (events/s), PFAD_BENCH_SOAK_S (seconds of producing),
+PFAD_BENCH_SOAK_FRAUD_MODEL.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -35,6 +41,7 @@ from freshness_bench import PFAD, free_port, minute_end_ms
 
 RATE = int(os.environ.get("PFAD_BENCH_SOAK_RATE", "50000"))
 SECONDS = int(os.environ.get("PFAD_BENCH_SOAK_S", "1800"))
+FRAUD_MODEL = os.environ.get("PFAD_BENCH_SOAK_FRAUD_MODEL", "")
 WARM_S = 180
 
 
@@ -65,7 +72,8 @@ def count_objects(s3: pafs.S3FileSystem, bucket: str) -> dict[str, tuple[int, in
     """stem -> (rows, distinct event_ids) of every minute object in the bucket."""
     out = {}
     for info in s3.get_file_info(pafs.FileSelector(bucket, recursive=True)):
-        if not info.path.endswith(".parquet"):
+        # Minute objects only: YYYY-MM-DD_HH-MM.parquet (not the scores beside them).
+        if not re.fullmatch(r"\d{4}-\d\d-\d\d_\d\d-\d\d\.parquet", info.base_name):
             continue
         ids = pq.read_table(info.path, columns=["event_id"], filesystem=s3)["event_id"]
         out[info.base_name.removesuffix(".parquet")] = (len(ids), pc.count_distinct(ids).as_py())
@@ -86,6 +94,7 @@ def main():
     s3.create_dir(bucket)
     port, metrics_port = free_port(), free_port()
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    fraud_flags = ["--fraud-model", FRAUD_MODEL, "--fraud-alerts-topic", ""] if FRAUD_MODEL else []
     samples: list[tuple[float, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         procs = {
@@ -96,7 +105,7 @@ def main():
                                         str(metrics_port)], **quiet),
             "run": subprocess.Popen([PFAD, "run", "--source", f"s3://{bucket}", "--dashboard",
                                      f"http://127.0.0.1:{port}", "--state", f"{tmp}/runs.db", "--announcements",
-                                     topics[2]], **quiet),
+                                     topics[2]] + fraud_flags, **quiet),
         }
         stop = threading.Event()
 
@@ -140,6 +149,7 @@ def main():
     stored = sum(rows for rows, _ in objects.values())
     distinct = sum(d for _, d in objects.values())
     minutes, mismatched = [], []
+    unscored, fraud_ms = [], []  # with a fraud model: minutes without scores, the fraud step per minute
     for entry in history:
         body = entry["report"]["report"]
         if not isinstance(body, dict):
@@ -150,6 +160,12 @@ def main():
         end = minute_end_ms(stem)
         if started_ms < end - 60_000 and end <= ended_ms:  # whole minutes of the live run
             minutes.append((stem, entry["received_ms"] - end))
+            if FRAUD_MODEL:
+                section = body.get("fraud") or {}
+                if section.get("status") != "scored":
+                    unscored.append((stem, section.get("status"), section.get("reason")))
+                else:
+                    fraud_ms.append(section.get("scoring_ms", 0))
     minutes.sort()
     reported = {m[0] for m in minutes} | {stem for stem, _, _ in mismatched}
     reported |= {e["report"]["report"]["file_name"].removesuffix(".json") for e in history
@@ -162,7 +178,8 @@ def main():
     raw = {"rate": RATE, "seconds": SECONDS, "produced": produced, "stored": stored, "distinct": distinct,
            "objects": len(objects), "reports_mismatched": mismatched, "unreported": unreported,
            "failed_runs": failed_runs, "exits_before_stop": exits,
-           "minutes": minutes, "rss_samples": samples}
+           "minutes": minutes, "rss_samples": samples, "fraud_model": FRAUD_MODEL, "fraud_unscored": unscored,
+           "fraud_ms": fraud_ms}
     report.save("soak", raw)
     report.stamp(f"{os.cpu_count()} cores; live producer at {RATE:,} events/s for {SECONDS} s; ingest grace 5 s; "
                  f"sink MinIO; pfad run on announcements")
@@ -177,8 +194,16 @@ def main():
                   [f"last {len(last)}", f"{percentile(last, 0.5) / 1000:.2f} s", f"{percentile(last, 0.99) / 1000:.2f} s"],
                   [f"all {len(minutes)}", f"{percentile([m[1] for m in minutes], 0.5) / 1000:.2f} s",
                    f"{percentile([m[1] for m in minutes], 0.99) / 1000:.2f} s"]])
+    if FRAUD_MODEL:
+        report.table(["minutes scored (live window)", "not scored", "fraud step p50", "fraud step p99", "max"],
+                     [[str(len(fraud_ms)), str(len(unscored)),
+                       f"{percentile(fraud_ms, 0.5) / 1000:.2f} s" if fraud_ms else "-",
+                       f"{percentile(fraud_ms, 0.99) / 1000:.2f} s" if fraud_ms else "-",
+                       f"{max(fraud_ms) / 1000:.2f} s" if fraud_ms else "-"]])
     if any(code is not None for code in exits.values()):
         raise SystemExit(f"a process ended before the run did: {exits}")
+    if unscored:
+        raise SystemExit(f"soak FAILED: minutes without fraud scores: {unscored}")
     if distinct != produced["delivered"] or stored != distinct or mismatched or unreported:
         raise SystemExit(f"soak FAILED: {produced['delivered'] - distinct} lost, {stored - distinct} twice, "
                          f"{len(mismatched)} reports unlike their objects, no report for {unreported}")

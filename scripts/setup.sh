@@ -14,6 +14,8 @@ debs=(build-essential cmake ninja-build pkg-config ccache tzdata
       libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libcctz-dev
       libtomlplusplus-dev libgtest-dev libgmock-dev python3-venv)
 debs+=(libcurl4-openssl-dev libssl-dev libsqlite3-dev)
+# make install: points the installed binary at the private libraries copied beside it
+debs+=(patchelf)
 # librdkafka is built from source below; these are what it links
 debs+=(curl libsasl2-dev zlib1g-dev)
 # Spark engine: the Spark Connect client (gRPC + protobuf; protocol from the pyspark wheel)
@@ -28,6 +30,9 @@ debs+=(libeigen3-dev)
 # The fuzz targets (tests/fuzz, the fuzz preset): clang and libclang_rt.fuzzer. Bookworm's
 # default clang is 14; 19 handles libstdc++ 12's C++20 headers better.
 [[ $mode == test || $mode == fuzz ]] && debs+=(clang-19 libclang-rt-19-dev llvm-19)  # llvm-19: llvm-symbolizer
+# scripts/check_deploy.sh (make test, make check-rules): promtool for the Prometheus rules
+# (Debian's prometheus 2.42 ships it); systemd-analyze, for the units, comes with systemd
+[[ $mode == test ]] && debs+=(prometheus systemd)
 # The warehouse sink's tests and bench: a real ClickHouse server (Debian ships 18.16)
 [[ $mode == test ]] && debs+=(clickhouse-server clickhouse-client)
 # One dpkg-query for all of them: one per package took seconds on a loaded machine, and
@@ -107,7 +112,7 @@ if [[ $mode == test ]]; then
   fi
 fi
 
-# --- Web assets (Chart.js from npm, embedded into the binary at build time) ---
+# --- Web assets (Chart.js and Cytoscape.js from npm, embedded into the binary at build time) ---
 web_stamp="$PFAD_ROOT/web/node_modules/.pfad-$(sha256sum "$PFAD_ROOT/web/package-lock.json" | cut -c1-16)"
 if [[ ! -e $web_stamp ]]; then
   command -v npm >/dev/null || die "npm is needed for the dashboard's web assets"

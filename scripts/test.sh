@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: install, build, start the real services, run the security and repository
+# `make test`: install, build, check deploy/ (scripts/check_deploy.sh: the Prometheus rules,
+# the systemd units, make install), start the real services, run the security and repository
 # checks (scripts/check_security.sh, scripts/check_repo.sh) and every test (unit and
 # integration, optimised and under ASan+UBSan), fuzz every libFuzzer target for 30 s, and
 # stop the services again, also when a test fails.
@@ -64,6 +65,11 @@ if [[ $mode == tsan ]]; then
   pytest_run build-tsan/pfad -m tsan
 else
   build release
+  # Seconds, and only the release binary: early, so a broken rule or unit shows at once.
+  log "deploy checks: Prometheus rules (promtool), systemd units (systemd-analyze), make install"
+  scripts/check_deploy.sh rules || failed=1
+  scripts/check_deploy.sh units build/pfad || failed=1
+  scripts/check_deploy.sh install || failed=1
   build asan-ubsan
   # Before the services start, so the fuzzers have the cores to themselves.
   log "fuzzing (every target 30 s)"

@@ -1,5 +1,5 @@
 // The dashboard page: the latest report as a grouped bar chart with totals, the last hour
-// as a trend, and the reports' fraud section (docs/DESIGN.md, "The report's fraud object") as panels, updated from the
+// as a trend, the review queue and entity view (analyst.js), and the reports' fraud section (docs/DESIGN.md, "The report's fraud object") as panels, updated from the
 // server's push stream (/events) as soon as a report arrives. Text from reports only ever
 // reaches the page through textContent or the charts' canvas, never as HTML.
 'use strict';
@@ -332,37 +332,58 @@ async function refreshFailures() {
 
 // A read token in the address (/#token=…) moves into the cookie the server accepts on
 // every data request (the event stream too: EventSource cannot send a header) and out of
-// the address bar; a fragment never reaches the server or its logs.
-function takeReadToken() {
+// the address bar; a fragment never reaches the server or its logs. A write token
+// (/#write_token=…) goes the same way into sessionStorage (analyst.js).
+function takeTokens() {
   const m = location.hash.match(/(?:^#|&)token=([^&]*)/);
-  if (!m) return;
-  const secure = location.protocol === 'https:' ? '; Secure' : '';
-  document.cookie = `pfad_read_token=${m[1]}; Path=/; SameSite=Strict${secure}`;
-  history.replaceState(null, '', location.pathname + location.search);
+  if (m) {
+    const secure = location.protocol === 'https:' ? '; Secure' : '';
+    document.cookie = `pfad_read_token=${m[1]}; Path=/; SameSite=Strict${secure}`;
+  }
+  if (takeWriteToken() || m) history.replaceState(null, '', location.pathname + location.search);
 }
 // A token given to the open page (the address edited) takes effect at once.
 window.addEventListener('hashchange', () => {
-  if (/(?:^#|&)token=/.test(location.hash)) { takeReadToken(); location.reload(); }
+  if (/(?:^#|&)(write_)?token=/.test(location.hash)) { takeTokens(); location.reload(); }
 });
 
-async function start() {
-  takeReadToken();
-  const res = await fetch('/report');
-  if (res.status === 401) {
-    $('locked').style.display = 'block';
-    $('live').textContent = 'locked';
-    return;
-  }
-  if (res.ok) showReport(await res.json());
-  else $('nodata').style.display = 'block', $('nodata').textContent = 'No report yet.';
-  refreshTrend();
-  refreshFailures();
+function locked() {
+  $('locked').style.display = 'block';
+  $('live').textContent = 'locked';
+}
+
+function follow(handlers) {
   const events = new EventSource('/events');
-  events.addEventListener('run', () => refreshFailures());
-  events.addEventListener('report', (e) => { showReport(JSON.parse(e.data)); refreshTrend(); });
-  events.addEventListener('cleared', () => { showReport({ report: 'No report stored.' }); });
+  for (const [name, handler] of Object.entries(handlers)) events.addEventListener(name, handler);
   events.onopen = () => { $('live').textContent = 'live'; };
   events.onerror = () => { $('live').textContent = 'reconnecting…'; };
 }
 
-start();
+async function start() {
+  takeTokens();
+  const entity = entityRoute();
+  if (entity) {
+    if (!(await startEntity(entity))) return locked();
+    const reload = () => showEntity(entity.kind, entity.id);
+    follow({ report: reload, review: reload });
+    return;
+  }
+  const res = await fetch('/report');
+  if (res.status === 401) return locked();
+  if (res.ok) showReport(await res.json());
+  else $('nodata').style.display = 'block', $('nodata').textContent = 'No report yet.';
+  refreshTrend();
+  refreshFailures();
+  refreshQueue();
+  refreshModels();
+  follow({
+    run: () => refreshFailures(),
+    model: () => refreshModels(),
+    report: (e) => { showReport(JSON.parse(e.data)); refreshTrend(); refreshQueue(); },
+    review: () => refreshQueue(),
+    cleared: () => { showReport({ report: 'No report stored.' }); },
+  });
+}
+
+// After analyst.js (loaded next) has defined the review queue and the entity view.
+document.addEventListener('DOMContentLoaded', start);

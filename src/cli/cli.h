@@ -120,6 +120,7 @@ void RegisterGen(CLI::App& app, int& exit_code);
 void RegisterMinute(CLI::App& app, int& exit_code);
 void RegisterProduce(CLI::App& app, int& exit_code);
 void RegisterIngest(CLI::App& app, int& exit_code);
+void RegisterLabels(CLI::App& app, int& exit_code);
 void RegisterExport(CLI::App& app, int& exit_code);
 void RegisterDashboard(CLI::App& app, int& exit_code);
 void RegisterSchedule(CLI::App& app, int& exit_code);

@@ -15,6 +15,7 @@
 #include "pfad/fraud/live/live_scorer.h"
 #include "pfad/ingest/ingester.h"
 #include "pfad/kafka/client.h"
+#include "pfad/labels/consumer.h"
 #include "pfad/produce/event_producer.h"
 #include "pfad/schedule/config.h"
 #include "pfad/spark/session.h"
@@ -58,6 +59,7 @@ Result<std::vector<EffectiveSetting>> AllSettings(const ConfigFile& file) {
   PFAD_RETURN_NOT_OK(add(schedule::ScheduleConfig::Settings().Explain(file)));
   PFAD_RETURN_NOT_OK(add(warehouse::ClickHouseConfig::Settings().Explain(file)));
   PFAD_RETURN_NOT_OK(add(fraud::FraudConfig::Settings().Explain(file)));
+  PFAD_RETURN_NOT_OK(add(labels::LabelsOptions::Settings().Explain(file)));
   PFAD_RETURN_NOT_OK(add(kafka::TopicDefaults::Settings().Explain(file)));
   PFAD_RETURN_NOT_OK(add(KafkaProperties(file)));
   return all;

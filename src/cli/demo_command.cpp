@@ -36,6 +36,12 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
       "--fraud-model", options->fraud_model,
       "fraud model file (`pfad fraud train`); default: train one at start on a few generated labelled "
       "minutes");
+  cmd->add_option(
+         "--retrain-minutes", options->retrain_minutes,
+         "the analyst loop: retrain a challenger on the labels that arrived every N minutes, promote it "
+         "if at least as good (0 = never; docs/FRAUD.md section 9)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1440));
   cmd->callback([options, &exit_code] {
     if (options->dir.empty()) options->dir = CacheDir() + "/demo-live";
     const std::atomic<bool>& stop = StopOnSignals();

@@ -91,13 +91,15 @@ int main(int argc, char** argv) {
                        "Arrow and librdkafka versions) and exit");
   std::string log_level;
   app.add_option("--log-level", log_level,
-                 "trace, debug, info, warn, error or off (default: info for the ingest service, else warn)")
+                 "trace, debug, info, warn, error or off (default: info for the ingest and labels services, "
+                 "else warn)")
       ->envname("PFAD_LOG_LEVEL");
   app.parse_complete_callback([&] {
     const std::string command =
         app.get_subcommands().empty() ? std::string() : app.get_subcommands().front()->get_name();
     // A long-running stage reports its progress and metrics in its log by default.
-    pfad::SetLogLevel(!log_level.empty() ? log_level : command == "ingest" ? "info" : "warn");
+    const bool service = command == "ingest" || command == "labels";
+    pfad::SetLogLevel(!log_level.empty() ? log_level : service ? "info" : "warn");
     // Each minute's Arrow buffers are freed once its object is stored; the system
     // allocator hands those pages back, where the wheel's default pool keeps them.
     // Arrow reads this variable once, at its first allocation (it has no call that
@@ -112,6 +114,7 @@ int main(int argc, char** argv) {
   pfad::cli::RegisterMinute(app, exit_code);
   pfad::cli::RegisterProduce(app, exit_code);
   pfad::cli::RegisterIngest(app, exit_code);
+  pfad::cli::RegisterLabels(app, exit_code);
   pfad::cli::RegisterExport(app, exit_code);
   pfad::cli::RegisterDashboard(app, exit_code);
   pfad::cli::RegisterSchedule(app, exit_code);

@@ -248,6 +248,16 @@ def bucket(s3) -> str:
     s3.delete_dir(name)
 
 
+def as_stored(report: dict) -> dict:
+    """A report as the dashboard keeps it: its fraud object's investigations go to the entity
+    views (docs/DESIGN.md, "Investigations"), the rest is stored as posted."""
+    body = report.get("report")
+    fraud = body.get("fraud") if isinstance(body, dict) else None
+    if not isinstance(fraud, dict) or "investigations" not in fraud:
+        return report
+    return {**report, "report": {**body, "fraud": {k: v for k, v in fraud.items() if k != "investigations"}}}
+
+
 def read_json(s3: pafs.S3FileSystem, path: str) -> dict:
     with s3.open_input_stream(path) as f:
         return json.loads(f.read())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.fs as pafs
 import pytest
 
-from conftest import ROOT, exists, read_json
+from conftest import ROOT, as_stored, exists, read_json
 from kafka_util import START, consume_raw, create_topics, delete_topics, kafka_envs
 from test_clickhouse import clickhouse  # noqa: F401 (fixture)
 from test_dashboard import Dashboard
@@ -86,7 +86,7 @@ def test_minute_with_data_and_minute_without(airflow_env, pfad_s3, minio_env, s3
         # No model configured: the fraud task says so in the report and the run goes on.
         assert report["report"]["fraud"]["status"] == "not_run"
         assert "no fraud model configured" in report["report"]["fraud"]["reason"]
-        assert dashboard.call("GET", "/report") == (200, report)
+        assert dashboard.call("GET", "/report") == (200, as_stored(report))
         run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:32:00+00:00")
         assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
         assert dashboard.call("GET", "/report") == (200, {"report": "No data for 2025-01-15_10-01."})
@@ -120,7 +120,7 @@ def test_fraud_task_scores_alerts_and_survives_a_corrupt_model(airflow_env, pfad
         report = read_json(s3, f"{bucket}/2025-01-15_10-00.json")
         assert report["report"]["fraud"]["status"] == "not_run"
         assert "bad.pfm: corrupt" in report["report"]["fraud"]["reason"]
-        assert dashboard.call("GET", "/report") == (200, report)
+        assert dashboard.call("GET", "/report") == (200, as_stored(report))
 
         extra["PFAD_FRAUD_MODEL"] = str(model)
         run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:32:00+00:00")
@@ -129,7 +129,14 @@ def test_fraud_task_scores_alerts_and_survives_a_corrupt_model(airflow_env, pfad
         fraud = report["report"]["fraud"]
         assert fraud["status"] == "scored" and fraud["window"]["objects"] == 2 and fraud["new_alerts"] > 0
         assert exists(s3, f"{bucket}/2025-01-15_10-01.scores.parquet")
-        assert dashboard.call("GET", "/report") == (200, report)
+        assert dashboard.call("GET", "/report") == (200, as_stored(report))
+        # The entity views travel with the report: each flagged one opens at the dashboard.
+        assert fraud["investigations"]
+        flagged = [i for i in fraud["investigations"] if i["is_fraud"]]
+        assert flagged
+        status, view = dashboard.call("GET", f"/entities/{flagged[0]['entity_kind']}/{flagged[0]['entity_id']}")
+        assert status == 200 and view["investigation"]["minute"] == "2025-01-15_10-01"
+        assert dashboard.call("GET", "/alerts")[1]["alerts"]
         alerts = consume_raw(bootstrap, topic, 1, expected=fraud["new_alerts"])
         assert len(alerts) == fraud["new_alerts"]
         assert {json.loads(m.value())["minute"] for m in alerts} == {"2025-01-15_10-01"}
@@ -157,7 +164,7 @@ def test_spark_engine_chosen_by_airflow_variable(airflow_env, pfad_s3, minio_env
         assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
         report = read_json(s3, f"{bucket}/2025-01-15_10-00.json")
         assert report["report"]["total_events"] == 5805
-        assert dashboard.call("GET", "/report") == (200, report)
+        assert dashboard.call("GET", "/report") == (200, as_stored(report))
     finally:
         dashboard.stop()
 
@@ -193,7 +200,7 @@ def test_a_minute_ingested_only_to_clickhouse_is_exported_analyzed_and_reported(
         assert body["total_events"] == 6000
         assert body["total_errors"] == sum(n for (_, st), n in counts.items() if st == "ERROR")
         assert {(t, st): n for t, v in body["by_event_type"].items() for st, n in v.items() if n} == counts
-        assert dashboard.call("GET", "/report") == (200, report)
+        assert dashboard.call("GET", "/report") == (200, as_stored(report))
         # The next minute has no rows in ClickHouse: no object, and "No data for ...".
         run = dags_test(airflow_env, pfad_s3, extra, "2025-01-15T06:32:00+00:00")
         assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
@@ -201,3 +208,44 @@ def test_a_minute_ingested_only_to_clickhouse_is_exported_analyzed_and_reported(
         assert dashboard.call("GET", "/report") == (200, {"report": "No data for 2025-01-15_10-01."})
     finally:
         dashboard.stop()
+
+
+@pytest.mark.release_only  # retrain's C++ runs under ASan in test_fraud_loop.py; the CI budget
+def test_retrain_dag_takes_the_labels_then_retrains_hourly(airflow_env, pfad_s3, minio_env, kafka_env, s3, bucket,
+                                                           tmp_path):
+    probe = ("import json\n"
+             "from airflow.models.dagbag import DagBag\n"
+             "bag = DagBag()\n"
+             "assert not bag.import_errors, bag.import_errors\n"
+             "dag = bag.get_dag('pfad_retrain')\n"
+             "print(json.dumps({'tasks': [t.task_id for t in dag.topological_sort()],\n"
+             "  'schedule': str(dag.timetable.expression), 'max_active_runs': dag.max_active_runs}))\n")
+    out = subprocess.run([str(AIRFLOW.parent / "python"), "-c", probe], env=airflow_env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == \
+        {"tasks": ["labels", "retrain"], "schedule": "0 * * * *", "max_active_runs": 1}
+
+    gen = pfad_s3.run("gen", f"s3://{bucket}", "--rows", "6000", "--minute", "2025-01-15 10:00", "--minutes", "12",
+                      "--fraud", "0.1", "--seed", "8")
+    assert gen.code == 0, gen.stderr
+    bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
+    topic = f"airflow-{bucket}"
+    create_topics(bootstrap, {f"{topic}.labels": 1})
+    model = tmp_path / "model.pfm"
+    dashboard = Dashboard(pfad_s3, tmp_path / "reports.db")
+    try:
+        extra = {"PFAD_SOURCE": f"s3://{bucket}", "PFAD_DASHBOARD_URL": dashboard.base, "PFAD_TOPIC": topic,
+                 "PFAD_KAFKA_BOOTSTRAP": bootstrap, "PFAD_FRAUD_MODEL": str(model), "PFAD_RETRAIN_HOURS": "1",
+                 "PFAD_RETRAIN_HOLDOUT_MINUTES": "4",
+                 **{k: v for k, v in minio_env.items() if k.startswith("AWS_")}}
+        env = {**airflow_env, **extra, "PFAD_BIN": str(pfad_s3.binary)}
+        run = subprocess.run([str(AIRFLOW), "dags", "test", "pfad_retrain", "2025-01-15T07:00:00+00:00"], env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+        assert model.exists(), (run.stdout + run.stderr)[-3000:]
+        status, body = dashboard.call("GET", "/models")
+        assert status == 200 and body["models"][0]["promoted"], body
+    finally:
+        dashboard.stop()
+        delete_topics(bootstrap, [f"{topic}.labels", f"{topic}.labels.dlq"])

@@ -187,7 +187,7 @@ def test_export_errors_are_one_clear_line_and_exit_4(pfad, clickhouse, tmp_path)
 def test_a_schema_evolved_writer_still_lands_in_clickhouse(pfad, kafka_env, registry_env, topics, clickhouse,
                                                           tmp_path):
     topic, partitions = topics
-    registry = SchemaRegistryClient({"url": registry_env["PFAD_REGISTRY_URL"]})
+    registry = SchemaRegistryClient({"url": registry_env["PFAD_REGISTRY_URL"], "timeout": 30})
     v1 = registry.register_schema(f"{topic}-value", Schema(SCHEMA_TEXT, "AVRO"))
     evolved = json.loads(SCHEMA_TEXT)
     evolved["fields"].append({"name": "channel", "type": "string", "default": "web"})

@@ -12,7 +12,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import Pfad, exists, read_json
+from conftest import Pfad, as_stored, exists, read_json
 from kafka_util import consume_raw, create_topics, delete_topics
 from test_dashboard import Dashboard
 
@@ -80,7 +80,7 @@ def test_backfill_scores_reports_and_alerts_each_flagged_entity_once(pfad_s3, s3
     new_alerts, ever_flagged = 0, set()
     for i, minute in enumerate(MINUTES):
         stored = read_json(s3, f"{bucket}/{minute}.json")
-        assert posted[f"{minute}.json"] == stored
+        assert posted[f"{minute}.json"] == as_stored(stored)
         report = stored["report"]
         assert report["total_events"] == 6000  # the reference keys are still there
         fraud = report["fraud"]

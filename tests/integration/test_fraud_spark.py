@@ -69,6 +69,45 @@ def test_spark_features_equal_local_features(pfad, features, tmp_path):
             assert not wrong, f"{kind} {name}: {len(wrong)} differ (id, local, spark), e.g. {wrong[:3]}"
 
 
+@pytest.mark.release_only  # its C++ (fraud::ScoreFeatures) is unit-tested under ASan; the CI budget
+def test_spark_engine_scores_the_window_as_the_local_rebuild(pfad, spark_remote, tmp_path):
+    """Above what one scorer holds (docs/FRAUD.md section 8): `pfad fraud score --engine spark`
+    takes the window's features from Spark and applies the trees model in C++; its scores object
+    equals the local full rebuild's."""
+    import shutil
+    base = tmp_path / "base"
+    base.mkdir()
+    gen = pfad.run("gen", str(base), "--rows", "3000", "--minute", "2026-11-01 10:00", "--minutes", "4",
+                   "--seed", "9", "--fraud", "0.1", timeout=120)
+    assert gen.code == 0, gen.stderr
+    model = tmp_path / "trees.pfm"
+    train = pfad.run("fraud", "train", str(base), "--out", str(model), "--model", "trees_graph",
+                     "--window-minutes", "3", timeout=300)
+    assert train.code == 0, train.stderr
+    scores = {}
+    for engine in ("local", "spark"):
+        window = tmp_path / engine
+        shutil.copytree(base, window)
+        minute = window / "2026-11-01_10-03.parquet"
+        args = ["--engine", "spark"] if engine == "spark" else ["--full"]
+        env = {"PFAD_SPARK_REMOTE": spark_remote} if engine == "spark" else {}
+        run = pfad.run("fraud", "score", str(minute), "--model", str(model), *args, env=env,
+                       timeout=SPARK_TIMEOUT)
+        assert run.code == 0, run.stderr
+        assert "did not run" not in run.stdout, run.stdout
+        assert "over 3 minutes" in run.stdout, run.stdout
+        scores[engine] = pq.read_table(window / "2026-11-01_10-03.scores.parquet").to_pylist()
+        assert not (window / "2026-11-01_10-03.fraud-state").exists(), engine
+    local, spark = scores["local"], scores["spark"]
+    assert len(local) > 100 and len(spark) == len(local)
+    assert any(row["is_fraud"] for row in local)
+    for a, b in zip(local, spark):
+        assert (a["entity_kind"], a["entity_id"], a["is_fraud"], a["model"]) == \
+            (b["entity_kind"], b["entity_id"], b["is_fraud"], b["model"])
+        assert close(a["fraud_score"], b["fraud_score"]), (a, b)
+        assert bool(a["top_features"]) == bool(b["top_features"]), (a, b)
+
+
 # The tiny window: users A, B; sessions S1, S2 (A's), S3 (shared by A and B); products 1, 2, 3.
 # Ids sort A < B and S1 < S2 < S3; E6 < E5, so at B's and S3's tied first instant E6 (CHECKOUT)
 # comes first although the file holds E5 (PAYMENT) first.

@@ -89,7 +89,7 @@ def test_exactly_once_when_killed_nine_times_over(pfad_s3, kafka_env, registry_e
         env={**pfad_s3.env, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     # Late and out-of-order events of the first two minutes, sent while the rest flows.
-    registry = SchemaRegistryClient({"url": registry_env["PFAD_REGISTRY_URL"]})
+    registry = SchemaRegistryClient({"url": registry_env["PFAD_REGISTRY_URL"], "timeout": 30})
     schema_id = registry.register_schema(f"{topic}-value", Schema(SCHEMA_TEXT, "AVRO"))
     late = Producer({"bootstrap.servers": kafka_env["PFAD_KAFKA_BOOTSTRAP"], "enable.idempotence": True})
     rng = random.Random(5)
@@ -212,7 +212,7 @@ def test_poison_messages_go_to_the_dlq_and_good_ones_around_them_are_ingested(pf
                                                                               topics, bucket, s3, tmp_path):
     topic, _ = topics
     bootstrap = kafka_env["PFAD_KAFKA_BOOTSTRAP"]
-    registry = SchemaRegistryClient({"url": registry_env["PFAD_REGISTRY_URL"]})
+    registry = SchemaRegistryClient({"url": registry_env["PFAD_REGISTRY_URL"], "timeout": 30})
     schema_id = registry.register_schema(f"{topic}-value", Schema(SCHEMA_TEXT, "AVRO"))
     # v2 of the schema: adds a field with a default, drops product_id (which has one).
     evolved = json.loads(SCHEMA_TEXT)

@@ -46,6 +46,7 @@ Json FraudToJson(const FraudSection& f) {
                             {"top_features", t.top_features}});
   }
   j["scoring_ms"] = f.scoring_ms;
+  if (!f.investigations.empty()) j["investigations"] = Json::parse(f.investigations);
   return j;
 }
 
@@ -103,6 +104,11 @@ FraudSection ParseFraud(const Json& j) {
     f.top.push_back({t.at("entity_kind").get<std::string>(), t.at("entity_id").get<std::string>(),
                      t.at("fraud_score").get<double>(), t.at("is_fraud").get<bool>(),
                      t.value("top_features", std::string())});
+  }
+  if (j.contains("investigations")) {
+    if (!j.at("investigations").is_array())
+      throw std::invalid_argument("fraud.investigations must be an array");
+    f.investigations = j.at("investigations").dump();
   }
   return f;
 }

@@ -75,6 +75,9 @@ struct FraudSection {
   };
   std::vector<Top> top;  // descending fraud_score
   int64_t scoring_ms = 0;
+  // The entity views of the minute (docs/DESIGN.md, "Investigations"): a JSON array as text,
+  // "" = none. Last in the fraud object; the dashboard moves them out of the stored report.
+  std::string investigations;
   friend bool operator==(const FraudSection&, const FraudSection&) = default;
 };
 

@@ -88,6 +88,12 @@ Status SqliteStatement::Bind(int index, int value) {
   return BindResult(sqlite3_bind_int(stmt_, index, value), index);
 }
 
+Status SqliteStatement::Bind(int index, double value) {
+  return BindResult(sqlite3_bind_double(stmt_, index, value), index);
+}
+
+Status SqliteStatement::BindNull(int index) { return BindResult(sqlite3_bind_null(stmt_, index), index); }
+
 Result<bool> SqliteStatement::Step(const char* doing) {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -113,6 +119,8 @@ bool SqliteStatement::IsNull(int column) const { return sqlite3_column_type(stmt
 int64_t SqliteStatement::Int64(int column) const { return sqlite3_column_int64(stmt_, column); }
 
 int SqliteStatement::Int(int column) const { return sqlite3_column_int(stmt_, column); }
+
+double SqliteStatement::Double(int column) const { return sqlite3_column_double(stmt_, column); }
 
 std::string SqliteStatement::Text(int column) const {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));

@@ -48,6 +48,8 @@ class SqliteStatement {
   }
   [[nodiscard]] Status Bind(int index, int64_t value);
   [[nodiscard]] Status Bind(int index, int value);
+  [[nodiscard]] Status Bind(int index, double value);
+  [[nodiscard]] Status BindNull(int index);
   // Binds the arguments to parameters 1, 2, ... in order.
   template <typename... Args>
   [[nodiscard]] Status BindAll(const Args&... args) {
@@ -69,6 +71,7 @@ class SqliteStatement {
   [[nodiscard]] bool IsNull(int column) const;
   [[nodiscard]] int64_t Int64(int column) const;
   [[nodiscard]] int Int(int column) const;
+  [[nodiscard]] double Double(int column) const;
   // The column as text; NULL reads as "".
   [[nodiscard]] std::string Text(int column) const;
 

@@ -48,6 +48,15 @@ TEST(SqliteDb, BindsAndReadsTypedValues) {
   EXPECT_EQ(select.Text(1), std::string("with\0nul", 8));
   EXPECT_FALSE(select.Step("read").ValueOrDie());
 
+  auto real = db->Prepare("SELECT ? * 2").ValueOrDie();
+  ASSERT_TRUE(real.Bind(1, 0.25).ok());
+  ASSERT_TRUE(real.Step("read").ValueOrDie());
+  EXPECT_DOUBLE_EQ(real.Double(0), 0.5);
+  ASSERT_TRUE(real.Reset("reset").ok());
+  ASSERT_TRUE(real.BindNull(1).ok());
+  ASSERT_TRUE(real.Step("read").ValueOrDie());
+  EXPECT_TRUE(real.IsNull(0));
+
   auto null = db->Prepare("SELECT MAX(n), NULL FROM t WHERE n < 0").ValueOrDie();
   ASSERT_TRUE(null.Step("read").ValueOrDie());
   EXPECT_TRUE(null.IsNull(0));

@@ -32,6 +32,12 @@ const SettingsTable<DashboardConfig>& DashboardConfig::Settings() {
       {"dashboard.threads",
        &C::threads,
        {.description = "event loops serving connections", .min = 1, .max = 64}},
+      {"dashboard.investigation_retention_minutes",
+       &C::investigation_retention_minutes,
+       {.env = {"PFAD_DASHBOARD_INVESTIGATION_RETENTION_MINUTES"},
+        .unit = "minutes",
+        .description = "investigations (and so open alerts) older than this are deleted; reviews are kept",
+        .min = 1}},
   });
   return table;
 }

@@ -12,7 +12,9 @@ constexpr const char* kSchema =
     "INSERT OR IGNORE INTO slot VALUES (0, 0);"
     "CREATE TABLE IF NOT EXISTS runs (minute TEXT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT "
     "NULL, "
-    "error TEXT NOT NULL, updated_ms INTEGER NOT NULL);";
+    "error TEXT NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS models (model_file TEXT NOT NULL, version INTEGER NOT NULL, "
+    "received_ms INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (model_file, version));";
 
 // A row of SELECT id, received_ms, body.
 StoredReport Row(const SqliteStatement& s) { return StoredReport{s.Int64(0), s.Int64(1), s.Text(2)}; }
@@ -20,8 +22,9 @@ StoredReport Row(const SqliteStatement& s) { return StoredReport{s.Int64(0), s.I
 }  // namespace
 
 Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::string& path) {
-  PFAD_ASSIGN_OR_RAISE(auto db, SqliteDb::Open(path, "report database", kSchema));
-  return std::unique_ptr<ReportStore>(new ReportStore(std::move(db)));
+  auto shared = std::make_shared<DashboardDatabase>();
+  PFAD_ASSIGN_OR_RAISE(shared->db, SqliteDb::Open(path, "report database", kSchema));
+  return std::unique_ptr<ReportStore>(new ReportStore(std::move(shared)));
 }
 
 ReportStore::~ReportStore() = default;
@@ -34,7 +37,8 @@ Result<StoredReport> ReportStore::Add(const std::string& body, int64_t received_
   return StoredReport{db_->LastInsertRowId(), received_ms, body};
 }
 
-Status ReportStore::AddAll(const std::vector<std::string>& bodies, int64_t received_ms) {
+Status ReportStore::AddAll(const std::vector<std::string>& bodies, int64_t received_ms,
+                           const std::function<Status(SqliteDb&)>& also) {
   std::lock_guard lock(mutex_);
   PFAD_ASSIGN_OR_RAISE(auto transaction, db_->Begin());  // all or none
   PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("INSERT INTO reports (received_ms, body) VALUES (?, ?)"));
@@ -43,6 +47,7 @@ Status ReportStore::AddAll(const std::vector<std::string>& bodies, int64_t recei
     PFAD_RETURN_NOT_OK(stmt.BindAll(received_ms, body));
     PFAD_RETURN_NOT_OK(stmt.Run("insert"));
   }
+  if (also) PFAD_RETURN_NOT_OK(also(*db_));
   return transaction.Commit();
 }
 
@@ -91,6 +96,28 @@ Status ReportStore::PutRun(const events::RunRecord& run) {
   PFAD_RETURN_NOT_OK(stmt.BindAll(run.minute, events::ToString(run.state), run.attempts, run.error,
                                   run.updated_ms.value_or(0)));
   return stmt.Run("write run");
+}
+
+Status ReportStore::PutModel(const std::string& model_file, int64_t version, const std::string& body,
+                             int64_t received_ms) {
+  std::lock_guard lock(mutex_);
+  PFAD_ASSIGN_OR_RAISE(auto stmt, db_->Prepare("INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?)"));
+  PFAD_RETURN_NOT_OK(stmt.BindAll(model_file, version, received_ms, body));
+  return stmt.Run("write model record");
+}
+
+Result<std::vector<std::string>> ReportStore::Models(int limit) {
+  std::lock_guard lock(mutex_);
+  PFAD_ASSIGN_OR_RAISE(auto stmt,
+                       db_->Prepare("SELECT body FROM models ORDER BY received_ms DESC, version DESC "
+                                    "LIMIT ?"));
+  PFAD_RETURN_NOT_OK(stmt.Bind(1, limit));
+  std::vector<std::string> out;
+  while (true) {
+    PFAD_ASSIGN_OR_RAISE(const bool row, stmt.Step("read model records"));
+    if (!row) return out;
+    out.push_back(stmt.Text(0));
+  }
 }
 
 Result<std::vector<events::RunRecord>> ReportStore::Runs(int limit, bool failed_only) {

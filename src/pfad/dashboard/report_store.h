@@ -8,6 +8,7 @@
 #include "pfad/events/run_record.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,14 @@
 #include <vector>
 
 namespace pfad::dashboard {
+
+// The dashboard's one SQLite handle, shared by its stores (ReportStore,
+// CaseStore) so that a POST's report and its investigations commit together.
+// The mutex serialises every use of the handle.
+struct DashboardDatabase {
+  std::unique_ptr<SqliteDb> db;
+  std::mutex mutex;
+};
 
 struct StoredReport {
   int64_t id = 0;
@@ -27,10 +36,15 @@ class ReportStore {
   // Opens (creating if needed) the database at `path`; ":memory:" for tests.
   static Result<std::unique_ptr<ReportStore>> Open(const std::string& path);
   ~ReportStore();
+  // The handle, for the other stores of the same database.
+  [[nodiscard]] const std::shared_ptr<DashboardDatabase>& database() const { return shared_; }
 
   [[nodiscard]] Result<StoredReport> Add(const std::string& body, int64_t received_ms);
-  // Stores several reports in one transaction (one commit for all), in order.
-  [[nodiscard]] Status AddAll(const std::vector<std::string>& bodies, int64_t received_ms);
+  // Stores several reports in one transaction (one commit for all), in order;
+  // `also` (if set) runs in the same transaction, after them: its error rolls
+  // everything back.
+  [[nodiscard]] Status AddAll(const std::vector<std::string>& bodies, int64_t received_ms,
+                              const std::function<Status(SqliteDb&)>& also = {});
   // The newest report since the last Clear(), if any.
   [[nodiscard]] Result<std::optional<StoredReport>> Latest();
   // The newest `limit` reports, newest first (history is kept across Clear()),
@@ -45,10 +59,18 @@ class ReportStore {
   [[nodiscard]] Result<std::vector<events::RunRecord>> Runs(int limit, bool failed_only);
   [[nodiscard]] Result<int64_t> FailedRunCount();
 
+  // The model registry's records as `pfad fraud retrain` posts them (docs/FRAUD.md section 9),
+  // one per (model file, version); listed newest first, as posted.
+  [[nodiscard]] Status PutModel(const std::string& model_file, int64_t version, const std::string& body,
+                                int64_t received_ms);
+  [[nodiscard]] Result<std::vector<std::string>> Models(int limit);
+
  private:
-  explicit ReportStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
-  std::unique_ptr<SqliteDb> db_;
-  std::mutex mutex_;
+  explicit ReportStore(std::shared_ptr<DashboardDatabase> shared)
+      : shared_(std::move(shared)), db_(shared_->db.get()), mutex_(shared_->mutex) {}
+  std::shared_ptr<DashboardDatabase> shared_;
+  SqliteDb* db_;
+  std::mutex& mutex_;
 };
 
 }  // namespace pfad::dashboard

@@ -138,6 +138,18 @@ TEST(DashboardConfig, ReadTokenAndTlsFromFileThenEnvironment) {
     ::unsetenv(v);
 }
 
+TEST(DashboardConfig, InvestigationRetentionFromFileThenEnvironment) {
+  ::unsetenv("PFAD_DASHBOARD_INVESTIGATION_RETENTION_MINUTES");
+  EXPECT_EQ(DashboardConfig::Resolve(ConfigFile()).ValueOrDie().investigation_retention_minutes, 60);
+  auto file = ConfigFile::Parse("[dashboard]\ninvestigation_retention_minutes = 15\n").ValueOrDie();
+  EXPECT_EQ(DashboardConfig::Resolve(file).ValueOrDie().investigation_retention_minutes, 15);
+  ::setenv("PFAD_DASHBOARD_INVESTIGATION_RETENTION_MINUTES", "5", 1);
+  EXPECT_EQ(DashboardConfig::Resolve(file).ValueOrDie().investigation_retention_minutes, 5);
+  ::setenv("PFAD_DASHBOARD_INVESTIGATION_RETENTION_MINUTES", "0", 1);
+  EXPECT_TRUE(DashboardConfig::Resolve(file).status().IsInvalid());
+  ::unsetenv("PFAD_DASHBOARD_INVESTIGATION_RETENTION_MINUTES");
+}
+
 TEST(ReportStore, UnopenableDatabaseIsAnError) {
   EXPECT_TRUE(ReportStore::Open("/nonexistent/dir/x.db").status().IsIOError());
 }

@@ -28,7 +28,7 @@ Result<Json> ParseBoundedJson(std::string_view text, int max_depth) {
   return doc;
 }
 
-Result<std::string> ReportDocument(std::string_view body, int max_depth) {
+Result<ReportPost> ReportDocument(std::string_view body, int max_depth) {
   auto doc = ParseBoundedJson(body, max_depth);
   if (!doc.ok()) return Status::Invalid("Invalid request body: ", doc.status().message(), ".");
   Json& d = *doc;
@@ -36,9 +36,28 @@ Result<std::string> ReportDocument(std::string_view body, int max_depth) {
   if (!d.is_object() || report == d.end() || !(report->is_object() || report->is_string())) {
     return Status::Invalid("Invalid request body: expected {\"report\": object or string}.");
   }
+  ReportPost out;
+  const auto fraud = report->is_object() ? report->find("fraud") : report->end();
+  if (fraud != report->end() && fraud->is_object()) {
+    if (const auto list = fraud->find("investigations"); list != fraud->end()) {
+      if (list->is_array()) {
+        for (size_t i = 0; i < list->size(); ++i) {
+          auto investigation = Investigation::Parse((*list)[i]);
+          if (investigation.ok()) {
+            out.investigations.push_back(*std::move(investigation));
+          } else {
+            out.skipped.push_back("investigations[" + std::to_string(i) +
+                                  "]: " + investigation.status().message());
+          }
+        }
+      }
+      fraud->erase(list);
+    }
+  }
   Json stored;
   stored["report"] = std::move(*report);
-  return stored.dump();
+  out.document = stored.dump();
+  return out;
 }
 
 }  // namespace pfad::dashboard

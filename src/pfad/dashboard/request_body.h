@@ -4,6 +4,7 @@
 #pragma once
 
 #include "pfad/common/status.h"
+#include "pfad/dashboard/investigation.h"
 
 #include <nlohmann/json.hpp>
 
@@ -17,9 +18,11 @@ namespace pfad::dashboard {
 // reaches the recursive parser. Invalid saying why.
 Result<nlohmann::ordered_json> ParseBoundedJson(std::string_view text, int max_depth);
 
-// The document the dashboard stores for a POST /report body: {"report": <the
-// body's "report" object or string>}, as JSON text. Invalid with the text of
-// the 422 answer ("Invalid request body: ...") for anything else.
-Result<std::string> ReportDocument(std::string_view body, int max_depth);
+// What the dashboard stores for a POST /report body: the document {"report":
+// <the body's "report" object or string>} as JSON text, without
+// report.fraud.investigations, whose valid elements come apart (the invalid ones
+// are skipped, each with its reason). Invalid with the text of the 422 answer
+// ("Invalid request body: ...") for anything else.
+Result<ReportPost> ReportDocument(std::string_view body, int max_depth);
 
 }  // namespace pfad::dashboard

@@ -16,12 +16,6 @@ constexpr const char* kNoReport = "No report stored.";
 
 constexpr auto Detail = http::DetailResponse;
 
-http::Response JsonBody(std::string body) {
-  http::Response r;
-  r.body = std::move(body);
-  return r;
-}
-
 // The cookie the page keeps its read token in (web/app.js sets it).
 constexpr std::string_view kReadTokenCookie = "pfad_read_token";
 
@@ -54,17 +48,20 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Make(const DashboardCo
   }
   PFAD_ASSIGN_OR_RAISE(auto store,
                        ReportStore::Open(options.database.empty() ? ":memory:" : options.database));
-  std::unique_ptr<DashboardServer> server(new DashboardServer(options, std::move(store), clock));
+  PFAD_ASSIGN_OR_RAISE(auto cases, CaseStore::Open(store->database()));
+  std::unique_ptr<DashboardServer> server(
+      new DashboardServer(options, std::move(store), std::move(cases), clock));
   PFAD_RETURN_NOT_OK(server->LoadLatest());
   return server;
 }
 
 DashboardServer::DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store,
-                                 const Clock& clock)
+                                 std::unique_ptr<CaseStore> cases, const Clock& clock)
     : options_(std::move(options)),
       write_token_(options_.token),
       read_token_(options_.read_token),
       store_(std::move(store)),
+      cases_(std::move(cases)),
       clock_(clock) {
   http::ServerOptions o;
   o.tls_cert_file = options_.tls_cert;
@@ -88,9 +85,16 @@ void DashboardServer::CommitPending() {
   }
   if (batch.empty()) return;
   std::vector<std::string> bodies;
+  std::vector<Investigation> investigations;
   bodies.reserve(batch.size());
-  for (auto& w : batch) bodies.push_back(std::move(w.body));
-  const Status st = store_->AddAll(bodies, clock_.NowMillis());
+  for (auto& w : batch) {
+    bodies.push_back(std::move(w.post.document));
+    std::move(w.post.investigations.begin(), w.post.investigations.end(), std::back_inserter(investigations));
+  }
+  const int64_t now = clock_.NowMillis();
+  const int64_t keep_since = RetentionStartMs();
+  const Status st = store_->AddAll(
+      bodies, now, [&](SqliteDb& db) { return CaseStore::AddWithin(db, investigations, now, keep_since); });
   if (!st.ok()) {
     Logger("dashboard")->error("{}", st.ToString());
     for (auto& w : batch) w.responder.Send(Detail(500, "Internal error: " + st.message()));
@@ -114,6 +118,10 @@ Status DashboardServer::LoadLatest() {
 
 DashboardServer::~DashboardServer() { Stop(); }
 
+int64_t DashboardServer::RetentionStartMs() const {
+  return clock_.NowMillis() - int64_t{options_.investigation_retention_minutes} * 60'000;
+}
+
 void DashboardServer::Publish(const std::string& event, const std::string& data) {
   std::lock_guard lock(streams_mutex_);
   if (streams_.empty()) return;
@@ -121,50 +129,67 @@ void DashboardServer::Publish(const std::string& event, const std::string& data)
   std::erase_if(streams_, [&](const std::shared_ptr<http::Stream>& s) { return !s->Send(chunk); });
 }
 
+http::Response DashboardServer::JsonBody(std::string body) {
+  http::Response r;
+  r.body = std::move(body);
+  return r;
+}
+
+http::Response DashboardServer::InternalError(const Status& st) {
+  Logger("dashboard")->error("{}", st.ToString());
+  return Detail(500, "Internal error: " + st.message());
+}
+
+namespace {
+http::Response Refusal() {
+  http::Response r = Detail(401, "Missing or invalid bearer token.");
+  r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+}  // namespace
+
+std::optional<http::Response> DashboardServer::Unauthorized(const http::Request& req) const {
+  if (!write_token_.configured()) return std::nullopt;
+  if (write_token_.Matches(http::BearerToken(req.Header("authorization")))) return std::nullopt;
+  return Refusal();
+}
+
+// The page cannot put a header on its event stream, so its cookie counts too.
+std::optional<http::Response> DashboardServer::Unreadable(const http::Request& req) const {
+  if (!read_token_.configured()) return std::nullopt;
+  const std::string_view bearer = http::BearerToken(req.Header("authorization"));
+  if (read_token_.Matches(bearer) || write_token_.Matches(bearer)) return std::nullopt;
+  std::string cookie;  // the page keeps it percent-encoded, as it was in the address
+  if (http::PercentDecode(CookieValue(req.Header("cookie"), kReadTokenCookie), false, cookie) &&
+      read_token_.Matches(cookie)) {
+    return std::nullopt;
+  }
+  return Refusal();
+}
+
+http::SyncHandler DashboardServer::Reading(http::SyncHandler handler) const {
+  return [this, handler = std::move(handler)](const http::Request& req) {
+    if (auto no = Unreadable(req)) return std::move(*no);
+    return handler(req);
+  };
+}
+
 void DashboardServer::Routes() {
   auto& routes = *http_;
   routes.AfterRound([this] { CommitPending(); });
 
-  const auto refusal = [] {
-    http::Response r = Detail(401, "Missing or invalid bearer token.");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return r;
-  };
-  // A missing or wrong write token; nothing when writes are open.
-  const auto unauthorized = [this, refusal](const http::Request& req) -> std::optional<http::Response> {
-    if (!write_token_.configured()) return std::nullopt;
-    if (write_token_.Matches(http::BearerToken(req.Header("authorization")))) return std::nullopt;
-    return refusal();
-  };
-  // A missing or wrong read (or write) token; nothing when reads are open. The
-  // page cannot put a header on its event stream, so its cookie counts too.
-  const auto unreadable = [this, refusal](const http::Request& req) -> std::optional<http::Response> {
-    if (!read_token_.configured()) return std::nullopt;
-    const std::string_view bearer = http::BearerToken(req.Header("authorization"));
-    if (read_token_.Matches(bearer) || write_token_.Matches(bearer)) return std::nullopt;
-    std::string cookie;  // the page keeps it percent-encoded, as it was in the address
-    if (http::PercentDecode(CookieValue(req.Header("cookie"), kReadTokenCookie), false, cookie) &&
-        read_token_.Matches(cookie)) {
-      return std::nullopt;
-    }
-    return refusal();
-  };
-  // A GET of data: the handler behind the read check.
-  const auto reading = [unreadable](http::SyncHandler handler) {
-    return [unreadable, handler = std::move(handler)](const http::Request& req) {
-      if (auto no = unreadable(req)) return std::move(*no);
-      return handler(req);
-    };
-  };
-  const auto internal_error = [](const Status& st) {
-    Logger("dashboard")->error("{}", st.ToString());
-    return Detail(500, "Internal error: " + st.message());
-  };
+  const auto unauthorized = [this](const http::Request& req) { return Unauthorized(req); };
+  const auto unreadable = [this](const http::Request& req) { return Unreadable(req); };
+  const auto reading = [this](http::SyncHandler handler) { return Reading(std::move(handler)); };
+  const auto internal_error = InternalError;
 
   routes.Route("POST", "/report", [=, this](http::Request& req, http::Responder responder) {
     if (auto denied = unauthorized(req)) return responder.Send(std::move(*denied));
     auto stored = ReportDocument(req.body, options_.max_json_depth);
     if (!stored.ok()) return responder.Send(Detail(422, stored.status().message()));
+    for (const auto& why : stored->skipped) {
+      Logger("dashboard")->warn("report investigation skipped: {}", why);
+    }
     std::lock_guard lock(pending_mutex_);
     pending_.push_back({*std::move(stored), std::move(responder)});
     has_pending_.store(true, std::memory_order_release);
@@ -221,6 +246,40 @@ void DashboardServer::Routes() {
     return JsonBody("null");
   });
 
+  // The model registry's records, posted by `pfad fraud retrain --dashboard`: shown beside the
+  // model in use. {"model_file": string, "record": {"version": integer, ...}}.
+  routes.Post("/models", [=, this](const http::Request& req) {
+    if (auto denied = unauthorized(req)) return std::move(*denied);
+    auto doc = ParseBoundedJson(req.body, options_.max_json_depth);
+    if (!doc.ok()) return Detail(422, "Invalid request body: " + doc.status().message() + ".");
+    const Json& d = *doc;
+    if (!d.is_object() || !d.contains("model_file") || !d["model_file"].is_string() ||
+        !d.contains("record") || !d["record"].is_object() || !d["record"].contains("version") ||
+        !d["record"]["version"].is_number_integer()) {
+      return Detail(422,
+                    "Invalid request body: expected {\"model_file\": string, \"record\": {\"version\": "
+                    "integer, ...}}.");
+    }
+    Json stored = d["record"];
+    stored["model_file"] = d["model_file"];
+    if (const Status st =
+            store_->PutModel(d["model_file"].get<std::string>(), d["record"]["version"].get<int64_t>(),
+                             stored.dump(), clock_.NowMillis());
+        !st.ok()) {
+      return internal_error(st);
+    }
+    Publish("model", stored.dump());
+    return JsonBody("null");
+  });
+
+  routes.Get("/models", reading([=, this](const http::Request&) {
+               auto models = store_->Models(50);
+               if (!models.ok()) return internal_error(models.status());
+               Json list = Json::array();
+               for (const auto& body : *models) list.push_back(Json::parse(body));
+               return JsonBody(Json{{"models", std::move(list)}}.dump());
+             }));
+
   routes.Get("/runs", reading([=, this](const http::Request& req) {
                auto runs = store_->Runs(60, req.Param("failed").has_value());
                if (!runs.ok()) return internal_error(runs.status());
@@ -247,6 +306,8 @@ void DashboardServer::Routes() {
         return JsonBody(Json{{"reports", std::move(list)}}.dump());
       }));
 
+  CaseRoutes();
+
   routes.Route("GET", "/events", [this, unreadable](http::Request& req, http::Responder responder) {
     if (auto no = unreadable(req)) return responder.Send(std::move(*no));
     auto stream = responder.OpenStream("text/event-stream", {{"Cache-Control", "no-cache"}});
@@ -263,8 +324,11 @@ void DashboardServer::Routes() {
     };
   };
   routes.Get("/", asset("text/html; charset=utf-8", IndexHtml()));
+  routes.Get("/entity/{}/{}", asset("text/html; charset=utf-8", IndexHtml()));  // the page's entity view
   routes.Get("/app.js", asset("text/javascript", AppJs()));
+  routes.Get("/analyst.js", asset("text/javascript", AnalystJs()));
   routes.Get("/chart.js", asset("text/javascript", ChartJs()));
+  routes.Get("/cytoscape.js", asset("text/javascript", CytoscapeJs()));
   routes.Get("/favicon.ico", [](const http::Request&) {
     http::Response r;
     r.status = 204;

@@ -2,7 +2,10 @@
 // API (POST/GET/DELETE /report, GET /health; same status codes, bodies and
 // `detail` messages) plus history (GET /reports?limit=N), a server-sent-events
 // stream of new reports (GET /events) and the web page at / with its assets,
-// all served by this process (no CDN).
+// all served by this process (no CDN). For analysts: the investigations that
+// reports carry (report.fraud.investigations, kept apart from the report), the
+// open alerts, the entity view and verdicts (GET /alerts, GET /entities/{kind}/{id},
+// POST and GET /reviews; the page at /entity/{kind}/{id}).
 //
 // Security: loopback by default; with a bearer token, POST and DELETE need
 // "Authorization: Bearer <token>"; binding anything but loopback without a
@@ -19,6 +22,7 @@
 #include "pfad/common/config_file.h"
 #include "pfad/common/settings.h"
 #include "pfad/common/status.h"
+#include "pfad/dashboard/case_store.h"
 #include "pfad/dashboard/report_store.h"
 #include "pfad/http/secret.h"
 #include "pfad/http/server.h"
@@ -27,15 +31,17 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace pfad::dashboard {
 
 // The dashboard's settings: defaults <- [dashboard] host / port / token /
-// read_token / tls_cert / tls_key / database / max_body_bytes / threads of the
-// config file <- PFAD_DASHBOARD_TOKEN, PFAD_DASHBOARD_READ_TOKEN,
-// PFAD_DASHBOARD_TLS_CERT, PFAD_DASHBOARD_TLS_KEY.
+// read_token / tls_cert / tls_key / database / max_body_bytes / threads /
+// investigation_retention_minutes of the config file <- PFAD_DASHBOARD_TOKEN,
+// PFAD_DASHBOARD_READ_TOKEN, PFAD_DASHBOARD_TLS_CERT, PFAD_DASHBOARD_TLS_KEY,
+// PFAD_DASHBOARD_INVESTIGATION_RETENTION_MINUTES.
 struct DashboardConfig {
   std::string host = "127.0.0.1";
   int port = 8080;         // 0 = any free port
@@ -46,7 +52,8 @@ struct DashboardConfig {
   std::string database;    // SQLite file; empty = in memory
   size_t max_body_bytes = 1 << 20;
   int max_json_depth = 64;
-  int threads = 1;  // event loops (connections and streams cost no thread each)
+  int threads = 1;                           // event loops (connections and streams cost no thread each)
+  int investigation_retention_minutes = 60;  // investigations older than this are deleted
 
   static Result<DashboardConfig> Resolve(const ConfigFile& file);
   // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
@@ -72,8 +79,20 @@ class DashboardServer {
   [[nodiscard]] const char* scheme() const { return options_.tls_cert.empty() ? "http" : "https"; }
 
  private:
-  DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store, const Clock& clock);
+  DashboardServer(DashboardConfig options, std::unique_ptr<ReportStore> store,
+                  std::unique_ptr<CaseStore> cases, const Clock& clock);
   void Routes();
+  void CaseRoutes();  // case_routes.cpp
+  // A 401 for a missing or wrong write token; nothing when writes are open.
+  [[nodiscard]] std::optional<http::Response> Unauthorized(const http::Request& req) const;
+  // A 401 for a missing or wrong read (or write) token; nothing when reads are open.
+  [[nodiscard]] std::optional<http::Response> Unreadable(const http::Request& req) const;
+  static http::Response JsonBody(std::string body);       // 200, application/json
+  static http::Response InternalError(const Status& st);  // logged, 500
+  // A GET of data: `handler` behind the read check.
+  [[nodiscard]] http::SyncHandler Reading(http::SyncHandler handler) const;
+  // The oldest receipt time an investigation may have to be kept, now.
+  [[nodiscard]] int64_t RetentionStartMs() const;
   Status LoadLatest();
   void Publish(const std::string& event, const std::string& data);
 
@@ -81,6 +100,7 @@ class DashboardServer {
   http::SecretToken write_token_;
   http::SecretToken read_token_;
   std::unique_ptr<ReportStore> store_;
+  std::unique_ptr<CaseStore> cases_;
   const Clock& clock_;
   std::unique_ptr<http::Server> http_;
   int port_ = 0;
@@ -98,7 +118,7 @@ class DashboardServer {
   // transaction, then publishes and answers them all. A POST is acknowledged
   // only once its report is committed.
   struct PendingWrite {
-    std::string body;
+    ReportPost post;
     http::Responder responder;
   };
   void CommitPending();

@@ -13,9 +13,11 @@
 #include "pfad/events/topics.h"
 #include "pfad/fraud/graph/window_features.h"
 #include "pfad/fraud/live/live_scorer.h"
+#include "pfad/fraud/loop/retrain.h"
 #include "pfad/fraud/models/fraud_model.h"
 #include "pfad/gen/minute_writer.h"
 #include "pfad/ingest/ingester.h"
+#include "pfad/labels/consumer.h"
 #include "pfad/produce/event_producer.h"
 #include "pfad/schedule/etar_stage.h"
 
@@ -136,6 +138,8 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   if (settings.fraud.model.empty()) {
     PFAD_ASSIGN_OR_RAISE(settings.fraud.model, TrainStartupModel(options, calendar, first));
   }
+  const std::string model_file = settings.fraud.model;
+  const std::string settings_dashboard = settings.schedule.dashboard_url;
   PFAD_ASSIGN_OR_RAISE(auto etar, schedule::EtarStage::Make(std::move(settings), clock));
   etar.outbox->Start(std::chrono::milliseconds(250));
   schedule::MinuteScheduler scheduler(etar.config.Options(), etar.calendar, clock, *etar.runs, etar.task,
@@ -199,9 +203,53 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   log->info("demo: kafka (embedded) at {}, registry at {}, minutes in {}; dashboard on http://{}:{}",
             kafka->bootstrap(), registry->url(), options.dir, options.host, server->port());
 
+  // The analyst loop: labels (the producer's, the page's verdicts) into the store, and a retrain
+  // every few minutes whose record the page shows (with the alerts' precision against the labels).
+  labels::LabelsOptions labelling;
+  labelling.bootstrap = kafka->bootstrap();
+  labelling.topic = topic;
+  labelling.prefix = (std::filesystem::path(options.dir) / "labels").string();
+  labelling.dashboard_url = settings_dashboard;
+  StageThread labeller([&]() -> Status {
+    auto stats = labels::Run(labelling, storage::StorageConfig{}, stop_stages, clock);
+    if (!stats.ok()) log->warn("demo: the labels consumer stopped: {}", stats.status().message());
+    return Status::OK();  // the loop is a side stream: the pipeline goes on without it
+  });
+  StageThread retrainer([&]() -> Status {
+    if (options.retrain_minutes <= 0) return Status::OK();
+    fraud::RetrainOptions retrain;
+    retrain.minutes = dir;
+    retrain.model_file = model_file;
+    retrain.hours = 1;
+    retrain.holdout_minutes = 3;
+    retrain.train.model = "trees_graph";
+    retrain.train.window_minutes = 10;
+    const auto every = std::chrono::minutes(options.retrain_minutes);
+    auto next = std::chrono::steady_clock::now() + every;
+    while (!stop.load() && !stop_stages.load()) {
+      if (std::chrono::steady_clock::now() < next) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      next += every;
+      auto record = fraud::Retrain(retrain, clock);
+      if (!record.ok()) {
+        log->warn("demo: retrain failed: {}", record.status().message());
+        continue;
+      }
+      log->info("demo: retrain v{}: {} ({})", record->version,
+                record->promoted ? "promoted" : "kept the model", record->reason);
+      if (const Status st = fraud::PostModelRecord(settings_dashboard, "", model_file, *record); !st.ok())
+        log->warn("demo: the registry record was not shown: {}", st.message());
+    }
+    return Status::OK();
+  });
+
   const Status result = schedule::RunForever(scheduler, clock, std::chrono::milliseconds(200),
                                              [&] { return stop.load() || stop_stages.load(); });
   stop_stages = true;
+  (void)retrainer.Join();
+  (void)labeller.Join();
   const Status produced = producer.Join();
   const Status ingested = ingester.Join();
   announcements.reset();

@@ -31,6 +31,10 @@ struct DemoOptions {
   double fraud_share = 0.05;  // share of users that are fraud actors; 0 = none
   std::string fraud_model;    // a model file; empty = train one at start
   int training_minutes = 10;  // labelled minutes the start-up model trains on (one window)
+  // The analyst loop (docs/FRAUD.md section 9): the embedded labels topic and the page's verdicts
+  // feed the labels store under <dir>/labels; every this many minutes a retrain judges a
+  // challenger against the model in use (0 = no retraining).
+  int retrain_minutes = 5;
 };
 
 // Runs until `stop` turns true; then stops every part cleanly.

@@ -25,6 +25,8 @@ constexpr std::array<std::pair<Scenario, std::string_view>, kScenarioCount> kSce
     {Scenario::kPowerUser, "power_user"},
     {Scenario::kFlashSale, "flash_sale"},
     {Scenario::kSharedDevice, "shared_device"},
+    {Scenario::kFraud, "fraud"},
+    {Scenario::kNotFraud, "not_fraud"},
 }};
 
 constexpr std::string_view kKindColumn = "entity_kind";
@@ -32,6 +34,9 @@ constexpr std::string_view kIdColumn = "entity_id";
 constexpr std::string_view kScenarioColumn = "scenario";
 constexpr std::string_view kFirstColumn = "first_ms";
 constexpr std::string_view kLastColumn = "last_ms";
+constexpr std::string_view kSourceColumn = "source";
+constexpr std::string_view kLabelledAtColumn = "labelled_at";
+constexpr std::string_view kRefColumn = "ref";
 
 // The column `name` as one array of `type`; Invalid naming it otherwise.
 Result<std::shared_ptr<arrow::Array>> Column(const arrow::Table& table, std::string_view name,
@@ -87,10 +92,12 @@ bool IsFraud(Scenario scenario) {
     case Scenario::kAccountTakeover:
     case Scenario::kCartHoarding:
     case Scenario::kFraudRing:
+    case Scenario::kFraud:
       return true;
     case Scenario::kPowerUser:
     case Scenario::kFlashSale:
     case Scenario::kSharedDevice:
+    case Scenario::kNotFraud:
       return false;
   }
   return false;
@@ -183,9 +190,10 @@ std::string LabelToJson(const FraudLabel& label) {
   return doc.dump();
 }
 
-Result<FraudLabel> ParseLabelJson(std::string_view json) {
-  const auto doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return Status::Invalid("a label must be a JSON object: ", json);
+namespace {
+
+// The label fields of a parsed message; `label_key` is "scenario" (pfad produce) or "label".
+Result<FraudLabel> LabelFromDoc(const nlohmann::json& doc, bool external) {
   const auto text = [&](std::string_view key) -> Result<std::string> {
     const auto it = doc.find(key);
     if (it == doc.end() || !it->is_string()) return Status::Invalid("a label needs \"", key, "\" (a string)");
@@ -200,19 +208,119 @@ Result<FraudLabel> ParseLabelJson(std::string_view json) {
   FraudLabel label;
   PFAD_ASSIGN_OR_RAISE(const auto kind_text, text(kKindColumn));
   const auto kind = ParseEntityKind(kind_text);
-  if (!kind) return Status::Invalid("unknown label entity_kind '", kind_text, "' (expected user or session)");
+  if (!kind) {
+    return Status::Invalid("unknown label entity_kind '", EscapeUntrusted(kind_text),
+                           "' (expected user or session)");
+  }
   label.kind = *kind;
   PFAD_ASSIGN_OR_RAISE(const auto id_text, text(kIdColumn));
   auto id = Uuid::Parse(id_text);
   if (!id.ok()) return Status::Invalid("label entity_id '", EscapeUntrusted(id_text), "' is not a UUID");
   label.entity_id = *id;
-  PFAD_ASSIGN_OR_RAISE(const auto scenario_text, text(kScenarioColumn));
+  const bool has_label = external && doc.contains("label");
+  PFAD_ASSIGN_OR_RAISE(const auto scenario_text, text(has_label ? "label" : kScenarioColumn));
   const auto scenario = ParseScenario(scenario_text);
-  if (!scenario) return Status::Invalid("unknown label scenario '", EscapeUntrusted(scenario_text), "'");
+  if (!scenario) {
+    return Status::Invalid("unknown label ", has_label ? "" : "scenario ", "'",
+                           EscapeUntrusted(scenario_text), "' (expected fraud, not_fraud or a scenario)");
+  }
   label.scenario = *scenario;
   PFAD_ASSIGN_OR_RAISE(label.first_ms, number(kFirstColumn));
-  PFAD_ASSIGN_OR_RAISE(label.last_ms, number(kLastColumn));
+  if (external && !doc.contains(kLastColumn)) {
+    label.last_ms = label.first_ms;
+  } else {
+    PFAD_ASSIGN_OR_RAISE(label.last_ms, number(kLastColumn));
+  }
+  if (label.last_ms < label.first_ms) return Status::Invalid("a label's last_ms is before its first_ms");
   return label;
+}
+
+nlohmann::json ParseObject(std::string_view json, Status* error) {
+  auto doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    *error = Status::Invalid("a label must be a JSON object: ", EscapeUntrusted(json.substr(0, 200)));
+  }
+  return doc;
+}
+
+}  // namespace
+
+Result<FraudLabel> ParseLabelJson(std::string_view json) {
+  Status error;
+  const auto doc = ParseObject(json, &error);
+  PFAD_RETURN_NOT_OK(error);
+  return LabelFromDoc(doc, /*external=*/false);
+}
+
+Result<LabelRecord> ParseLabelMessage(std::string_view json, int64_t message_ms) {
+  Status error;
+  const auto doc = ParseObject(json, &error);
+  PFAD_RETURN_NOT_OK(error);
+  LabelRecord record;
+  PFAD_ASSIGN_OR_RAISE(record.label, LabelFromDoc(doc, /*external=*/true));
+  record.labelled_at = message_ms;
+  record.source = "kafka";
+  if (const auto it = doc.find(kLabelledAtColumn); it != doc.end()) {
+    if (!it->is_number_integer())
+      return Status::Invalid("a label's \"labelled_at\" must be an integer (epoch ms)");
+    record.labelled_at = it->get<int64_t>();
+  }
+  if (const auto it = doc.find(kSourceColumn); it != doc.end()) {
+    if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
+        it->get_ref<const std::string&>().size() > 64) {
+      return Status::Invalid("a label's \"source\" must be a string of 1 to 64 bytes");
+    }
+    record.source = it->get<std::string>();
+  }
+  return record;
+}
+
+std::shared_ptr<arrow::Schema> LabelRecordSchema() {
+  static const auto schema = [] {
+    auto fields = LabelSchema()->fields();
+    fields.push_back(arrow::field(std::string(kSourceColumn), arrow::utf8(), false));
+    fields.push_back(arrow::field(std::string(kLabelledAtColumn), arrow::int64(), false));
+    fields.push_back(arrow::field(std::string(kRefColumn), arrow::utf8(), false));
+    return arrow::schema(std::move(fields));
+  }();
+  return schema;
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> LabelRecordsToRecordBatch(std::span<const LabelRecord> records) {
+  std::vector<FraudLabel> labels;
+  labels.reserve(records.size());
+  arrow::StringBuilder source, ref;
+  arrow::Int64Builder labelled_at;
+  for (const auto& r : records) {
+    labels.push_back(r.label);
+    PFAD_RETURN_NOT_OK(source.Append(r.source));
+    PFAD_RETURN_NOT_OK(labelled_at.Append(r.labelled_at));
+    PFAD_RETURN_NOT_OK(ref.Append(r.ref));
+  }
+  PFAD_ASSIGN_OR_RAISE(auto base, LabelsToRecordBatch(labels));
+  auto columns = base->columns();
+  columns.resize(8);
+  PFAD_RETURN_NOT_OK(source.Finish(&columns[5]));
+  PFAD_RETURN_NOT_OK(labelled_at.Finish(&columns[6]));
+  PFAD_RETURN_NOT_OK(ref.Finish(&columns[7]));
+  return arrow::RecordBatch::Make(LabelRecordSchema(), base->num_rows(), std::move(columns));
+}
+
+Result<std::vector<LabelRecord>> LabelRecordsFromTable(const arrow::Table& table) {
+  PFAD_ASSIGN_OR_RAISE(auto labels, LabelsFromTable(table));
+  PFAD_ASSIGN_OR_RAISE(auto source_array, Column(table, kSourceColumn, arrow::utf8()));
+  PFAD_ASSIGN_OR_RAISE(auto at_array, Column(table, kLabelledAtColumn, arrow::int64()));
+  PFAD_ASSIGN_OR_RAISE(auto ref_array, Column(table, kRefColumn, arrow::utf8()));
+  const auto& sources = static_cast<const arrow::StringArray&>(*source_array);
+  const auto& ats = static_cast<const arrow::Int64Array&>(*at_array);
+  const auto& refs = static_cast<const arrow::StringArray&>(*ref_array);
+  std::vector<LabelRecord> records(labels.size());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const auto row = static_cast<int64_t>(i);
+    records[i] = {labels[i], std::string(sources.GetView(row)), ats.Value(row),
+                  std::string(refs.GetView(row))};
+  }
+  return records;
 }
 
 }  // namespace pfad::events

@@ -34,8 +34,13 @@ enum class Scenario : uint8_t {
   kPowerUser,
   kFlashSale,
   kSharedDevice,
+  // Labels without a scenario: an analyst's verdict, a chargeback, a case system.
+  kFraud,     // "fraud"
+  kNotFraud,  // "not_fraud"
 };
-inline constexpr int kScenarioCount = 8;
+inline constexpr int kScenarioCount = 10;
+// The scenarios the generator plays (kBot .. kSharedDevice).
+inline constexpr int kGeneratedScenarioCount = 8;
 std::string_view ToString(Scenario scenario);  // "bot", "card_testing", ... (snake case)
 std::optional<Scenario> ParseScenario(std::string_view text);
 // True for the fraud scenarios, false for the look-alikes.
@@ -63,8 +68,32 @@ Result<std::shared_ptr<arrow::RecordBatch>> LabelsToRecordBatch(std::span<const 
 // has another type, or a kind, id or scenario is unknown.
 Result<std::vector<FraudLabel>> LabelsFromTable(const arrow::Table& table);
 
-// The `<topic>.labels` message value: {"entity_kind":…,"entity_id":…,"scenario":…,"first_ms":…,"last_ms":…}.
+// A label in the labels store (docs/DESIGN.md, "Labels store"): the label, where it came from,
+// when it was given, and a reference unique to it (the store is read with one row per ref, so a
+// label written twice after a crash counts once).
+struct LabelRecord {
+  FraudLabel label;
+  std::string source;       // "gen", "kafka", "review", or what the message said
+  int64_t labelled_at = 0;  // epoch ms the label was given (a chargeback days after the events)
+  std::string ref;          // "<topic>/<partition>/<offset>", "review/<id>", ...
+
+  friend bool operator==(const LabelRecord&, const LabelRecord&) = default;
+};
+
+// The label columns, then source: string, labelled_at: int64, ref: string.
+std::shared_ptr<arrow::Schema> LabelRecordSchema();
+Result<std::shared_ptr<arrow::RecordBatch>> LabelRecordsToRecordBatch(std::span<const LabelRecord> records);
+Result<std::vector<LabelRecord>> LabelRecordsFromTable(const arrow::Table& table);
+
+// The `<topic>.labels` message value, as `pfad produce --fraud` writes it:
+// {"entity_kind":…,"entity_id":…,"scenario":…,"first_ms":…,"last_ms":…}.
 std::string LabelToJson(const FraudLabel& label);
 Result<FraudLabel> ParseLabelJson(std::string_view json);
+
+// A `<topic>.labels` message from any writer: the form above, or an external system's
+// {"entity_kind":…,"entity_id":…,"label":"fraud"|"not_fraud"|<scenario>,"first_ms":…,
+//  "last_ms":…(optional, default first_ms),"labelled_at":…(optional),"source":…(optional)}.
+// `labelled_at` defaults to `message_ms`, `source` to "kafka". Invalid with the reason otherwise.
+Result<LabelRecord> ParseLabelMessage(std::string_view json, int64_t message_ms);
 
 }  // namespace pfad::events

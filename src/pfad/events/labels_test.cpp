@@ -111,5 +111,62 @@ TEST(Labels, UnknownValuesAreInvalidNamingTheValue) {
   }
 }
 
+TEST(Labels, RecordsRoundTripThroughATable) {
+  std::vector<LabelRecord> records;
+  for (const auto& label : SomeLabels()) {
+    records.push_back({label, "kafka", label.first_ms + 86'400'000,
+                       "user_interactions.labels/0/" + std::to_string(records.size())});
+  }
+  auto batch = LabelRecordsToRecordBatch(records);
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  auto table = arrow::Table::FromRecordBatches({*batch});
+  ASSERT_TRUE(table.ok());
+  auto back = LabelRecordsFromTable(**table);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, records);
+  // A table of labels alone (no source, labelled_at, ref) is not a labels store object.
+  EXPECT_TRUE(LabelRecordsFromTable(*TableOf(SomeLabels())).status().IsInvalid());
+}
+
+TEST(Labels, MessagesOfEveryWriterParse) {
+  // pfad produce --fraud
+  const auto produced = SomeLabels()[0];
+  auto a = ParseLabelMessage(LabelToJson(produced), 42);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->label, produced);
+  EXPECT_EQ(a->labelled_at, 42);
+  EXPECT_EQ(a->source, "kafka");
+  // A chargeback system: label, one event time, its own label time and source.
+  auto b = ParseLabelMessage(R"({"entity_kind":"user","entity_id":"00000000-0000-4000-8000-000000000001",
+      "label":"fraud","first_ms":1000,"labelled_at":99000,"source":"chargeback"})",
+                             42);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->label.scenario, Scenario::kFraud);
+  EXPECT_TRUE(IsFraud(b->label.scenario));
+  EXPECT_EQ(b->label.last_ms, 1000);
+  EXPECT_EQ(b->labelled_at, 99000);
+  EXPECT_EQ(b->source, "chargeback");
+  EXPECT_FALSE(IsFraud(*ParseScenario("not_fraud")));
+}
+
+TEST(Labels, BadMessagesSayWhy) {
+  const std::string id = R"("entity_id":"00000000-0000-4000-8000-000000000001")";
+  for (const auto& [json, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"not json", "JSON object"},
+           {"[1]", "JSON object"},
+           {R"({"entity_kind":"product",)" + id + R"(,"label":"fraud","first_ms":1})",
+            "entity_kind 'product'"},
+           {R"({"entity_kind":"user","label":"fraud","first_ms":1})", "entity_id"},
+           {R"({"entity_kind":"user",)" + id + R"(,"label":"maybe","first_ms":1})", "'maybe'"},
+           {R"({"entity_kind":"user",)" + id + R"(,"label":"fraud"})", "first_ms"},
+           {R"({"entity_kind":"user",)" + id + R"(,"label":"fraud","first_ms":5,"last_ms":1})", "before"},
+           {R"({"entity_kind":"user",)" + id + R"(,"label":"fraud","first_ms":5,"source":""})", "source"},
+       }) {
+    const auto st = ParseLabelMessage(json, 0).status();
+    EXPECT_TRUE(st.IsInvalid()) << json;
+    EXPECT_NE(st.message().find(reason), std::string::npos) << json << " -> " << st.message();
+  }
+}
+
 }  // namespace
 }  // namespace pfad::events

@@ -82,6 +82,9 @@ std::unique_ptr<Actor> DrawActor(events::Scenario scenario, ActorContext& ctx) {
       return detail::MakeFlashSale(ctx);
     case Scenario::kSharedDevice:
       return detail::MakeSharedDevice(ctx);
+    case Scenario::kFraud:  // labels from the world, not behaviours to generate
+    case Scenario::kNotFraud:
+      return nullptr;
   }
   return nullptr;
 }

@@ -117,7 +117,7 @@ TEST(TrafficMix, LabelsMatchTheActorsBehaviour) {
   const auto labels = Merge(run);
   std::set<Scenario> scenarios;
   for (const auto& [key, l] : labels) scenarios.insert(l.scenario);
-  EXPECT_EQ(scenarios.size(), static_cast<size_t>(events::kScenarioCount));
+  EXPECT_EQ(scenarios.size(), static_cast<size_t>(events::kGeneratedScenarioCount));
 
   const auto label_of = [&](EntityKind kind, const events::Uuid& id) -> const FraudLabel* {
     const auto it = labels.find(Key(kind, id));

@@ -37,7 +37,7 @@ Ingester::Ingester(const IngestOptions& options, kafka::Consumer& consumer, kafk
       stop_(stop),
       windows_(std::move(calendar), options.windows),
       writer_(std::move(sinks), clock),
-      dlq_(producer, options.dlq_topic),
+      dlq_(producer, options.dlq_topic, "ingest"),
       announcer_(producer, options.windows_topic),
       progress_(consumer, options.topic) {
   last_commit_ = last_log_ = clock_.MonotonicSeconds();

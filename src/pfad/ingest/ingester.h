@@ -10,8 +10,8 @@
 //
 // The parts: MinuteWindows (window.h: which event waits for which minute, what
 // may be committed), WindowWriter (window_writer.h: stores closed windows in
-// every MinuteSink on its own thread), WriterSchemas (schemas.h), DlqPublisher
-// and AnnouncementPublisher (publishers.h), IngestMetrics (metrics.h). The
+// every MinuteSink on its own thread), WriterSchemas (schemas.h), kafka::DlqPublisher
+// (kafka/dlq.h) and AnnouncementPublisher (publishers.h), IngestMetrics (metrics.h). The
 // Ingester below is only the loop that joins them; it talks to Kafka through
 // kafka::Consumer / kafka::Producer, so tests drive it with fakes and a ManualClock.
 //
@@ -34,6 +34,7 @@
 #include "pfad/ingest/window_writer.h"
 #include "pfad/kafka/client.h"
 #include "pfad/kafka/consumer.h"
+#include "pfad/kafka/dlq.h"
 #include "pfad/kafka/producer.h"
 #include "pfad/storage/object_store.h"
 
@@ -133,7 +134,7 @@ class Ingester {
   const std::atomic<bool>& stop_;
   MinuteWindows windows_;
   WindowWriter writer_;
-  DlqPublisher dlq_;
+  kafka::DlqPublisher dlq_;
   AnnouncementPublisher announcer_;
   GroupProgress progress_;
   IngestMetrics metrics_;

@@ -82,7 +82,7 @@ TEST(GenerateOnly, FraudShareMixesInActorsAndGivesEachEntityOneLabel) {
   EXPECT_NE(mixed, reference);
   std::set<int> scenarios;
   for (const auto& [key, l] : labels) scenarios.insert(static_cast<int>(l.scenario));
-  EXPECT_EQ(scenarios.size(), static_cast<size_t>(events::kScenarioCount));
+  EXPECT_EQ(scenarios.size(), static_cast<size_t>(events::kGeneratedScenarioCount));
   // Every labelled user's events fall within its label's lifetime span.
   for (const auto& [w, e] : mixed) {
     const auto it = labels.find("user" + e.user_id.ToString());

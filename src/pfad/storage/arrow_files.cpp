@@ -3,6 +3,8 @@
 #include <arrow/filesystem/filesystem.h>
 #include <arrow/io/interfaces.h>
 
+#include <chrono>
+
 namespace pfad::storage::internal {
 
 std::string_view StripTrailingSlashes(std::string_view s) {
@@ -45,6 +47,10 @@ Result<ObjectInfo> StatFile(arrow::fs::FileSystem& fs, const ObjectUri& uri) {
   out.exists = info->type() != arrow::fs::FileType::NotFound;
   out.is_directory = info->type() == arrow::fs::FileType::Directory;
   out.size = info->size();
+  if (info->mtime() != arrow::fs::kNoTime) {
+    out.mtime_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(info->mtime().time_since_epoch()).count();
+  }
   return out;
 }
 

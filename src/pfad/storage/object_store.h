@@ -80,6 +80,7 @@ struct ObjectInfo {
   bool exists = false;
   bool is_directory = false;
   int64_t size = 0;
+  int64_t mtime_ns = 0;  // last modification (S3: whole seconds), 0 when unknown
 };
 
 // A whole object with a version tag for PutIfVersion (S3: its ETag).

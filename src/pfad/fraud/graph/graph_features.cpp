@@ -19,71 +19,60 @@ constexpr size_t kProductColumns = 4;
 
 double Ratio(double num, double den) { return den == 0 ? 0.0 : num / den; }
 
-// Population mean and standard deviation (two passes, for stable figures).
-template <typename Values>
-std::pair<double, double> MeanStd(const Values& values, size_t n) {
-  if (n == 0) return {0.0, 0.0};
-  double sum = 0;
-  for (size_t i = 0; i < n; ++i) sum += values(i);
-  const double mean = sum / static_cast<double>(n);
-  double squares = 0;
-  for (size_t i = 0; i < n; ++i) squares += (values(i) - mean) * (values(i) - mean);
-  return {mean, std::sqrt(squares / static_cast<double>(n))};
-}
-
 size_t DistinctCount(std::vector<int32_t>& values) {
   std::sort(values.begin(), values.end());
   return static_cast<size_t>(std::unique(values.begin(), values.end()) - values.begin());
 }
 
-// One entity's node features from its events (in time order) and its degree.
-void EntityFeatures(const WindowEvents& ev, std::span<const uint32_t> order, size_t degree, double* out,
-                    std::vector<int32_t>& scratch) {
-  const size_t n = order.size();
-  double by_type[events::kEventTypeCount] = {};
-  double errors = 0, payment_errors = 0;
-  for (const uint32_t e : order) {
-    by_type[ev.type[e]] += 1;
-    errors += ev.error[e];
-    if (ev.error[e] && ev.type[e] == static_cast<uint8_t>(EventType::kPayment)) payment_errors += 1;
-  }
+// Population mean and standard deviation of n values from their sum and sum of squares,
+// the variance's numerator computed exactly in integers.
+std::pair<double, double> MeanStd(int64_t n, int64_t sum, Int128 squares) {
+  if (n <= 0) return {0.0, 0.0};
+  const Int128 numerator = static_cast<Int128>(n) * squares - static_cast<Int128>(sum) * sum;
   const auto dn = static_cast<double>(n);
-  out[0] = dn;
-  for (int t = 0; t < events::kEventTypeCount; ++t) {
-    out[1 + t] = by_type[t];
-    out[6 + t] = Ratio(by_type[t], dn);
+  const double variance = numerator <= 0 ? 0.0 : static_cast<double>(numerator) / (dn * dn);
+  return {static_cast<double>(sum) / dn, std::sqrt(variance)};
+}
+
+}  // namespace
+
+NodeAccumulator AccumulateEvents(const WindowEvents& ev, std::span<const uint32_t> order, size_t degree,
+                                 std::vector<int32_t>& scratch) {
+  NodeAccumulator a;
+  a.n = static_cast<int64_t>(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const uint32_t e = order[i];
+    a.by_type[ev.type[e]] += 1;
+    a.errors += ev.error[e];
+    if (ev.error[e] && ev.type[e] == static_cast<uint8_t>(EventType::kPayment)) a.payment_errors += 1;
+    a.latency_sum += ev.latency_ms[e];
+    a.latency_squares += static_cast<Int128>(ev.latency_ms[e]) * ev.latency_ms[e];
+    if (i > 0) {
+      const int64_t gap = ev.time_ms[e] - ev.time_ms[order[i - 1]];
+      a.gap_squares += static_cast<Int128>(gap) * gap;
+    }
   }
-  out[11] = errors;
-  out[12] = Ratio(errors, dn);
+  if (!order.empty()) {
+    a.first_ms = ev.time_ms[order.front()];
+    a.last_ms = ev.time_ms[order.back()];
+    a.first_id = ev.event_id[order.front()];
+    a.first_type = ev.type[order.front()];
+  }
   scratch.clear();
   for (const uint32_t e : order) {
     if (ev.error_code[e] != kNoValue) scratch.push_back(ev.error_code[e]);
   }
-  const auto codes = static_cast<double>(DistinctCount(scratch));
-  out[13] = codes;
-  out[14] = Ratio(codes, errors);
-  out[15] = Ratio(payment_errors, by_type[static_cast<int>(EventType::kPayment)]);
-  const auto [lat_mean, lat_std] =
-      MeanStd([&](size_t i) { return static_cast<double>(ev.latency_ms[order[i]]); }, n);
-  out[16] = lat_mean;
-  out[17] = lat_std;
-  const auto gap = [&](size_t i) {
-    return static_cast<double>(ev.time_ms[order[i + 1]] - ev.time_ms[order[i]]);
-  };
-  const auto [gap_mean, gap_std] = MeanStd(gap, n < 2 ? 0 : n - 1);
-  out[18] = gap_mean;
-  out[19] = (n < 3 || gap_mean == 0) ? 0.0 : gap_std / gap_mean;
-  out[20] = n == 0 ? 0.0 : static_cast<double>(ev.time_ms[order[n - 1]] - ev.time_ms[order[0]]);
+  a.error_codes = static_cast<int64_t>(DistinctCount(scratch));
   scratch.clear();
   for (const uint32_t e : order) {
     if (ev.product[e] != kNoValue) scratch.push_back(ev.product[e]);
   }
-  const auto products = static_cast<double>(DistinctCount(scratch));
-  out[21] = products;
-  out[22] = Ratio(products, dn);
-  out[23] = static_cast<double>(degree);
-  out[24] = n == 0 ? 0.0 : static_cast<double>(ev.type[order[0]]);
+  a.products = static_cast<int64_t>(DistinctCount(scratch));
+  a.degree = static_cast<int64_t>(degree);
+  return a;
 }
+
+namespace {
 
 FeatureTable NodeTable(EntityKind kind, const WindowEvents& ev, const std::vector<std::string>& ids,
                        const Csr& events_of, const Csr& neighbours) {
@@ -94,8 +83,8 @@ FeatureTable NodeTable(EntityKind kind, const WindowEvents& ev, const std::vecto
   t.values.assign(ids.size() * kNodeColumns, 0.0);
   std::vector<int32_t> scratch;
   for (size_t r = 0; r < ids.size(); ++r) {
-    EntityFeatures(ev, events_of.row(r), neighbours.row(r).size(), t.values.data() + r * kNodeColumns,
-                   scratch);
+    NodeFeaturesOf(AccumulateEvents(ev, events_of.row(r), neighbours.row(r).size(), scratch),
+                   t.values.data() + r * kNodeColumns);
   }
   return t;
 }
@@ -139,6 +128,34 @@ FeatureTable WithAggregates(const FeatureTable& node, const FeatureTable& other,
 }
 
 }  // namespace
+
+void NodeFeaturesOf(const NodeAccumulator& a, double* out) {
+  const auto dn = static_cast<double>(a.n);
+  out[0] = dn;
+  for (int t = 0; t < events::kEventTypeCount; ++t) {
+    out[1 + t] = static_cast<double>(a.by_type[t]);
+    out[6 + t] = Ratio(out[1 + t], dn);
+  }
+  out[11] = static_cast<double>(a.errors);
+  out[12] = Ratio(out[11], dn);
+  out[13] = static_cast<double>(a.error_codes);
+  out[14] = Ratio(out[13], out[11]);
+  out[15] = Ratio(static_cast<double>(a.payment_errors),
+                  static_cast<double>(a.by_type[static_cast<int>(EventType::kPayment)]));
+  const auto [lat_mean, lat_std] = MeanStd(a.n, a.latency_sum, a.latency_squares);
+  out[16] = lat_mean;
+  out[17] = lat_std;
+  // The gaps of n events in time order sum to last - first.
+  const int64_t gaps = a.n < 2 ? 0 : a.n - 1;
+  const auto [gap_mean, gap_std] = MeanStd(gaps, gaps == 0 ? 0 : a.last_ms - a.first_ms, a.gap_squares);
+  out[18] = gap_mean;
+  out[19] = (a.n < 3 || gap_mean == 0) ? 0.0 : gap_std / gap_mean;
+  out[20] = a.n == 0 ? 0.0 : static_cast<double>(a.last_ms - a.first_ms);
+  out[21] = static_cast<double>(a.products);
+  out[22] = Ratio(out[21], dn);
+  out[23] = static_cast<double>(a.degree);
+  out[24] = a.n == 0 ? 0.0 : static_cast<double>(a.first_type);
+}
 
 const std::vector<std::string>& NodeFeatureNames() {
   static const std::vector<std::string> names = {"n_events",

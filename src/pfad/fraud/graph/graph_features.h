@@ -9,10 +9,42 @@
 #include "pfad/fraud/graph/window_graph.h"
 #include "pfad/storage/object_store.h"
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace pfad::fraud {
+
+// Exact sums of squares (-Wpedantic accepts the GCC/Clang type through __extension__).
+__extension__ typedef __int128 Int128;
+
+// What the node features of one user or session are computed from: sums over
+// its events, the first and last event, and its distinct counts. Integer where
+// the definition is an integer, so that partial accumulators of minutes
+// (window_slices.h) combine exactly; the full path (ComputeNodeFeatures) fills
+// the same structure from the events, so both paths compute bit-identical features.
+struct NodeAccumulator {
+  int64_t n = 0;
+  int64_t by_type[events::kEventTypeCount] = {};
+  int64_t errors = 0;
+  int64_t payment_errors = 0;
+  int64_t latency_sum = 0;
+  Int128 latency_squares = 0;
+  Int128 gap_squares = 0;  // sum of squared gaps between consecutive events (ms^2)
+  int64_t first_ms = 0, last_ms = 0;
+  events::Uuid first_id;  // the first event (time, then event id) and its type
+  uint8_t first_type = 0;
+  int64_t error_codes = 0;  // distinct non-null error codes
+  int64_t products = 0;     // distinct non-null products
+  int64_t degree = 0;       // users: distinct sessions; sessions: distinct users
+};
+// The 25 node features (docs/FRAUD.md section 2) of an accumulator.
+void NodeFeaturesOf(const NodeAccumulator& acc, double* out);
+// The accumulator of an entity from its events (indices into `events`, in
+// (time, event id) order) and its degree; `scratch` is reused between calls.
+NodeAccumulator AccumulateEvents(const WindowEvents& events, std::span<const uint32_t> order, size_t degree,
+                                 std::vector<int32_t>& scratch);
 
 // The 25 node feature names, in column order.
 const std::vector<std::string>& NodeFeatureNames();

@@ -20,6 +20,9 @@ struct LabelIndex {
   }
 };
 
+// "YYYY-MM-DD_HH-MM": a minute object's name without ".parquet".
+std::string MinuteStem(const storage::ObjectUri& minute);
+
 // "<dir>/YYYY-MM-DD_HH-MM.labels.parquet" (or .scores.parquet) beside a minute object.
 storage::ObjectUri BesideMinute(const storage::ObjectUri& minute, std::string_view suffix);
 
@@ -27,6 +30,20 @@ storage::ObjectUri BesideMinute(const storage::ObjectUri& minute, std::string_vi
 // the labels are not the columns of docs/DESIGN.md, "Fraud labels".
 Result<LabelIndex> ReadLabels(const storage::ObjectStore& store,
                               const std::vector<storage::ObjectUri>& minutes);
+
+// Training's labels (docs/FRAUD.md section 9): those beside the minutes where there are any
+// (`pfad gen`), then the labels store under `labels_prefix` for the minutes' time range (the
+// topic's labels and the verdicts), the latest `labelled_at` of an entity standing. Entities
+// without a label are negatives. Invalid when neither holds a label for these minutes.
+struct LabelCounts {
+  int64_t beside = 0;            // rows read beside the minutes
+  int64_t from_store = 0;        // rows read from the store (one per ref)
+  int64_t positive[2] = {0, 0};  // entities labelled fraud, per kind, after the latest stands
+  int64_t negative[2] = {0, 0};
+};
+Result<LabelIndex> ReadTrainingLabels(const storage::ObjectStore& store,
+                                      const std::vector<storage::ObjectUri>& minutes,
+                                      const storage::ObjectUri& labels_prefix, LabelCounts* counts = nullptr);
 
 // 1 for entities labelled with a fraud scenario, 0 otherwise (look-alikes and
 // ordinary traffic), per id.

@@ -196,7 +196,10 @@ Status ParsedRows::Append(const arrow::RecordBatch& batch) {
 
 namespace {
 
-Result<ParsedRows> ParseObject(const storage::ObjectStore& store, const storage::ObjectUri& object) {
+// Part `part` of `parts` of an object: a contiguous share of its row groups (all
+// of them when parts is 1), so that one object can be parsed on several threads.
+Result<ParsedRows> ParseObject(const storage::ObjectStore& store, const storage::ObjectUri& object, int part,
+                               int parts) {
   PFAD_ASSIGN_OR_RAISE(auto file, store.OpenForRead(object));
   auto opened = parquet::arrow::OpenFile(file, arrow::default_memory_pool());
   if (!opened.ok()) {
@@ -204,8 +207,12 @@ Result<ParsedRows> ParseObject(const storage::ObjectStore& store, const storage:
                            ": not a readable Parquet minute object: ", opened.status().message());
   }
   std::unique_ptr<parquet::arrow::FileReader> reader = *std::move(opened);
-  reader->set_use_threads(false);  // the files are read in parallel instead
-  PFAD_ASSIGN_OR_RAISE(auto batches, reader->GetRecordBatchReader());
+  reader->set_use_threads(false);  // the files (or their parts) are read in parallel instead
+  const int groups = reader->num_row_groups();
+  std::vector<int> mine;
+  for (int g = groups * part / parts; g < groups * (part + 1) / parts; ++g) mine.push_back(g);
+  if (mine.empty()) return ParsedRows{};
+  PFAD_ASSIGN_OR_RAISE(auto batches, reader->GetRecordBatchReader(mine));
   ParsedRows rows;
   while (true) {
     PFAD_ASSIGN_OR_RAISE(auto batch, batches->Next());
@@ -353,17 +360,24 @@ Result<std::vector<storage::ObjectUri>> ListMinuteObjects(const storage::ObjectS
 
 Result<WindowEvents> ReadWindow(const storage::ObjectStore& store,
                                 const std::vector<storage::ObjectUri>& objects) {
-  // Parse the objects on up to two threads (decoding dominates), then intern
-  // their ids in object order on this one, so indices do not depend on timing.
-  std::vector<Result<ParsedRows>> parsed(objects.size(), Status::Invalid("not read"));
+  // Parse the objects on every core (decoding dominates), then intern their ids
+  // in object order on this thread, so indices do not depend on timing. With
+  // fewer objects than cores (the live window reads one a minute) each object is
+  // split by row groups instead.
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const int parts = objects.size() >= cores ? 1 : static_cast<int>(cores);
+  const size_t pieces = objects.size() * static_cast<size_t>(parts);
+  std::vector<Result<ParsedRows>> parsed(pieces, Status::Invalid("not read"));
   std::atomic<size_t> next{0};
   const auto work = [&] {
-    for (size_t i = next++; i < objects.size(); i = next++) parsed[i] = ParseObject(store, objects[i]);
+    for (size_t i = next++; i < pieces; i = next++) {
+      parsed[i] =
+          ParseObject(store, objects[i / static_cast<size_t>(parts)], static_cast<int>(i % parts), parts);
+    }
   };
   {
     std::vector<std::jthread> threads;
-    const size_t helpers =
-        std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), objects.size());
+    const size_t helpers = std::min(cores, pieces);
     for (size_t t = 1; t < helpers; ++t) threads.emplace_back(work);
     work();
   }

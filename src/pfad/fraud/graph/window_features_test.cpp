@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "pfad/events/minute.h"
+#include "pfad/fraud/graph/window_events.h"
+#include "pfad/fraud/testing.h"
 #include "pfad/gen/minute_writer.h"
 #include "pfad/storage/local_store_fixture.h"
 
@@ -15,16 +17,42 @@ namespace {
 
 class WindowFeaturesTest : public storage::LocalStoreFixture {
  protected:
-  void Generate(int64_t minutes, const std::string& dir) {
+  void Generate(int64_t minutes, const std::string& dir, int64_t rows = 500,
+                int64_t row_group_rows = 1 << 20) {
     const auto calendar = events::MinuteCalendar::Open().ValueOrDie();
     gen::SyntheticMinutes spec{.first = calendar.Parse("2026-11-01 10:00").ValueOrDie(),
                                .minutes = minutes,
-                               .rows = 500,
+                               .rows = rows,
                                .generator = {.seed = 4},
-                               .fraud_share = 0.1};  // labels beside the minutes: not minute objects
+                               .fraud_share = 0.1,  // labels beside the minutes: not minute objects
+                               .row_group_rows = row_group_rows};
     ASSERT_TRUE(gen::WriteSyntheticMinutes({.target = Uri(dir), .store = store_}, calendar, spec).ok());
   }
 };
+
+// One object is parsed on every core, a share of its row groups each (the live
+// window reads one object a minute): the events are those of the object read whole.
+TEST_F(WindowFeaturesTest, AnObjectOfManyRowGroupsReadsAsOneOfOne) {
+  Generate(1, "many", 5000, 700);  // 8 row groups
+  Generate(1, "one", 5000);
+  ASSERT_OK_AND_ASSIGN(const auto many, ListMinuteObjects(*store_, Uri("many")));
+  ASSERT_OK_AND_ASSIGN(const auto one, ListMinuteObjects(*store_, Uri("one")));
+  ASSERT_OK_AND_ASSIGN(const auto a, ReadWindow(*store_, many));
+  ASSERT_OK_AND_ASSIGN(const auto b, ReadWindow(*store_, one));
+  ASSERT_EQ(a.size(), 5000u);
+  EXPECT_EQ(a.user_ids, b.user_ids);
+  EXPECT_EQ(a.session_ids, b.session_ids);
+  EXPECT_EQ(a.product_ids, b.product_ids);
+  EXPECT_EQ(a.user, b.user);
+  EXPECT_EQ(a.session, b.session);
+  EXPECT_EQ(a.product, b.product);
+  EXPECT_EQ(a.type, b.type);
+  EXPECT_EQ(a.error, b.error);
+  EXPECT_EQ(a.error_code, b.error_code);
+  EXPECT_EQ(a.latency_ms, b.latency_ms);
+  EXPECT_EQ(a.time_ms, b.time_ms);
+  EXPECT_TRUE(a.event_id == b.event_id);
+}
 
 TEST_F(WindowFeaturesTest, OpenMinuteWindowKeepsTheLastMinutesInOrder) {
   Generate(3, "w");

@@ -1,10 +1,13 @@
 #include "pfad/fraud/live/live_scorer.h"
 
+#include "pfad/fraud/live/investigation.h"
+
 #include <arrow/api.h>
 #include <fmt/format.h>
 #include <parquet/arrow/reader.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -20,11 +23,7 @@ namespace {
 
 constexpr int kHistogramBins = 10;
 
-std::string MinuteOf(const storage::ObjectUri& minute_object) {
-  std::string name = minute_object.Basename();
-  if (name.ends_with(events::kObjectSuffix)) name.resize(name.size() - events::kObjectSuffix.size());
-  return name;
-}
+std::string MinuteOf(const storage::ObjectUri& minute_object) { return MinuteStem(minute_object); }
 
 // "YYYY-MM-DD_HH-MM" <-> minutes since 1970-01-01 00:00 of the same wall clock.
 // Asia/Tehran has kept one offset since 2022, so wall-clock minutes are minutes.
@@ -49,6 +48,16 @@ std::string MinuteName(int64_t index) {
                      in_day % 60);
 }
 
+// Line 1 of a snapshot; the format's version is in it.
+constexpr std::string_view kSnapshotMagic = "PFAD-FRAUD-SNAPSHOT 1\n";
+
+std::vector<storage::ObjectUri> UrisOf(const std::vector<WindowObject>& objects) {
+  std::vector<storage::ObjectUri> out;
+  out.reserve(objects.size());
+  for (const auto& o : objects) out.push_back(o.uri);
+  return out;
+}
+
 }  // namespace
 
 ModelSummary ModelSummary::Of(const FraudModel& model) {
@@ -70,6 +79,17 @@ const SettingsTable<FraudConfig>& FraudConfig::Settings() {
        &FraudConfig::bootstrap,
        {.env = {"PFAD_KAFKA_BOOTSTRAP"}, .description = "Kafka bootstrap servers, for the alerts"}},
       {"fraud.top", &FraudConfig::top, {.description = "entities in the report's top list", .min = 0}},
+      {"fraud.max_window_events",
+       &FraudConfig::max_window_events,
+       {.env = {"PFAD_FRAUD_MAX_WINDOW_EVENTS"},
+        .description = "events the live window may hold before scoring stops with a reason; 0 = sized "
+                       "from the memory",
+        .min = 0}},
+      {"fraud.investigations",
+       &FraudConfig::investigations,
+       {.env = {"PFAD_FRAUD_INVESTIGATIONS"},
+        .description = "entity views (why, events, neighbourhood) per minute in the report; 0 = none",
+        .min = 0}},
   });
   return table;
 }
@@ -223,21 +243,35 @@ Result<FraudModel> LoadModel(const std::string& path) {
   return model;
 }
 
-Result<std::vector<storage::ObjectUri>> WindowEndingWith(const storage::ObjectStore& store,
-                                                         const storage::ObjectUri& minute,
-                                                         int window_minutes) {
+Result<std::vector<WindowObject>> WindowObjectsEndingWith(const storage::ObjectStore& store,
+                                                          const storage::ObjectUri& minute,
+                                                          int window_minutes) {
   const std::string name = MinuteOf(minute);
   const auto last = MinuteIndex(name);
   if (!last || !IsMinuteObjectName(minute.Basename())) {
     return Status::Invalid(minute.ToString(), ": not a minute object (YYYY-MM-DD_HH-MM.parquet)");
   }
-  std::vector<storage::ObjectUri> out;
+  std::vector<WindowObject> out;
   for (int64_t i = *last - std::max(window_minutes, 1) + 1; i <= *last; ++i) {
     auto uri = minute.Sibling(MinuteName(i) + std::string(events::kObjectSuffix));
     PFAD_ASSIGN_OR_RAISE(auto info, store.Stat(uri));
-    if (info.exists) out.push_back(std::move(uri));
+    if (!info.exists) continue;
+    out.push_back({std::move(uri), MinuteName(i), i, fmt::format("{}:{}", info.size, info.mtime_ns)});
   }
   return out;
+}
+
+Result<std::vector<storage::ObjectUri>> WindowEndingWith(const storage::ObjectStore& store,
+                                                         const storage::ObjectUri& minute,
+                                                         int window_minutes) {
+  PFAD_ASSIGN_OR_RAISE(const auto objects, WindowObjectsEndingWith(store, minute, window_minutes));
+  return UrisOf(objects);
+}
+
+int64_t DefaultMaxWindowEvents() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  const int64_t memory = pages > 0 && page > 0 ? int64_t{pages} * page : int64_t{8} << 30;
+  return memory / 4 / 160;
 }
 
 LiveScorer::LiveScorer(FraudConfig config, AlertSink alerts)
@@ -256,9 +290,232 @@ Result<std::shared_ptr<const FraudModel>> LiveScorer::Model() {
   return model_;
 }
 
+std::set<EntityKey> LiveScorer::FlaggedBefore(const storage::ObjectStore& store,
+                                              const storage::ObjectUri& minute,
+                                              const std::vector<WindowObject>& objects) {
+  // Flagged before: in the scores objects of this window's minutes (this minute's own
+  // too: a run again, after late events or from another run state, finds the
+  // object its earlier run wrote once its alerts were acknowledged). Each minute's
+  // set is read from its object once, then kept (and kept up to date as this
+  // scorer writes scores objects).
+  std::set<EntityKey> already;
+  std::set<std::string> keep;
+  for (const auto& o : objects) {
+    if (o.uri.Basename() > minute.Basename()) continue;
+    keep.insert(o.name);
+    auto cached = flagged_.find(o.name);
+    if (cached == flagged_.end()) {
+      auto flagged = ReadFlagged(store, BesideMinute(o.uri, events::kScoresSuffix));
+      if (!flagged.ok()) {
+        // A bad earlier scores object must not stop this minute: worst case, repeated alerts.
+        Logger("fraud")->warn("previous scores unreadable, its entities may be alerted again: {}",
+                              flagged.status().message());
+        continue;
+      }
+      cached = flagged_.emplace(o.name, std::move(*flagged)).first;
+    }
+    already.insert(cached->second.begin(), cached->second.end());
+  }
+  std::erase_if(flagged_, [&](const auto& entry) { return !keep.contains(entry.first); });
+  return already;
+}
+
+void LiveScorer::LoadSnapshot(const storage::ObjectStore& store, const storage::ObjectUri& minute,
+                              Timing& timing) {
+  // The snapshot the previous minute's process left (or this minute's own, on a re-run).
+  const auto index = MinuteIndex(MinuteOf(minute));
+  if (!index) return;
+  const double from = DefaultClock().MonotonicSeconds();
+  for (const int64_t m : {*index - 1, *index}) {
+    const auto uri = minute.Sibling(MinuteName(m) + std::string(kStateSuffix));
+    auto info = store.Stat(uri);
+    if (!info.ok() || !info->exists) continue;
+    auto bytes = store.Get(uri);
+    if (!bytes.ok()) {
+      Logger("fraud")->warn("fraud state snapshot {} unreadable, building the window from its objects: {}",
+                            uri.ToString(), bytes.status().message());
+      return;
+    }
+    // Line 1: magic; line 2: JSON header (flagged entities per minute); then the window.
+    std::string_view rest(*bytes);
+    const auto bad = [&](std::string_view why) {
+      Logger("fraud")->warn("fraud state snapshot {} unusable, building the window from its objects: {}",
+                            uri.ToString(), why);
+    };
+    if (!rest.starts_with(kSnapshotMagic)) return bad("not a snapshot of this version");
+    rest.remove_prefix(kSnapshotMagic.size());
+    const size_t eol = rest.find('\n');
+    if (eol == std::string_view::npos) return bad("cut off");
+    std::map<std::string, std::set<EntityKey>> flagged;
+    try {
+      const auto header = nlohmann::json::parse(rest.substr(0, eol));
+      for (const auto& [name, entities] : header.at("flagged").items()) {
+        auto& set = flagged[name];
+        for (const auto& e : entities) {
+          const auto kind = events::ParseEntityKind(e.at(0).get<std::string>());
+          if (!kind) return bad("unknown entity kind");
+          set.emplace(*kind, e.at(1).get<std::string>());
+        }
+      }
+    } catch (const std::exception& e) {
+      return bad(e.what());
+    }
+    auto window = SlicedWindow::Parse(rest.substr(eol + 1));
+    if (!window.ok()) return bad(window.status().message());
+    window_ = std::move(*window);
+    flagged_ = std::move(flagged);
+    timing.snapshot_bytes = static_cast<int64_t>(bytes->size());
+    timing.snapshot_ms += (DefaultClock().MonotonicSeconds() - from) * 1000;
+    Logger("fraud")->info("fraud state loaded: snapshot={} minutes={} bytes={} ms={:.0f}", uri.ToString(),
+                          window_.Minutes().size(), bytes->size(), timing.snapshot_ms);
+    return;
+  }
+  Logger("fraud")->info("no fraud state snapshot before minute {}: building the window from its objects",
+                        MinuteOf(minute));
+}
+
+Status LiveScorer::SaveSnapshot(const storage::ObjectStore& store, const storage::ObjectUri& minute,
+                                const std::vector<WindowObject>& objects, Timing& timing) {
+  const double from = DefaultClock().MonotonicSeconds();
+  nlohmann::json header;
+  header["minute"] = MinuteOf(minute);
+  header["objects"] = nlohmann::json::array();
+  for (const auto& o : objects) header["objects"].push_back({{"name", o.name}, {"version", o.version}});
+  header["flagged"] = nlohmann::json::object();
+  for (const auto& [name, entities] : flagged_) {
+    auto& list = header["flagged"][name];
+    list = nlohmann::json::array();
+    for (const auto& [kind, id] : entities) list.push_back({std::string(events::ToString(kind)), id});
+  }
+  std::string bytes = std::string(kSnapshotMagic) + header.dump() + "\n" + window_.Serialize();
+  const auto uri = BesideMinute(minute, kStateSuffix);
+  PFAD_RETURN_NOT_OK(store.Put(uri, bytes));
+  // The snapshot two minutes back is no longer needed (the previous one stays for
+  // a run of the previous minute that may still be going).
+  if (const auto index = MinuteIndex(MinuteOf(minute))) {
+    const auto old = minute.Sibling(MinuteName(*index - 2) + std::string(kStateSuffix));
+    if (auto info = store.Stat(old); info.ok() && info->exists) (void)store.Delete(old);
+  }
+  timing.snapshot_bytes = static_cast<int64_t>(bytes.size());
+  timing.snapshot_ms += (DefaultClock().MonotonicSeconds() - from) * 1000;
+  return Status::OK();
+}
+
+Result<LiveScorer::Scored> LiveScorer::ScoreFull(const FraudModel& model, const storage::ObjectStore& store,
+                                                 const std::vector<WindowObject>& objects, const Clock& clock,
+                                                 Timing& timing) {
+  const double read_from = clock.MonotonicSeconds();
+  PFAD_ASSIGN_OR_RAISE(auto read, ReadWindow(store, UrisOf(objects)));
+  const double score_from = clock.MonotonicSeconds();
+  auto events = std::make_shared<const WindowEvents>(std::move(read));
+  auto graph = BuildGraph(*events);
+  auto nodes = std::make_shared<const NodeFeatures>(ComputeNodeFeatures(*events, graph));
+  auto links = std::make_shared<const Adjacency>(std::move(graph.edges));
+  PFAD_ASSIGN_OR_RAISE(auto scores, ScoreGraph(model, *nodes, *links, config_.top));
+  timing.read_ms = (score_from - read_from) * 1000;
+  timing.score_ms = (clock.MonotonicSeconds() - score_from) * 1000;
+  const int64_t n = static_cast<int64_t>(events->size());
+  auto product_id = [events](uint32_t p) { return std::to_string(events->product_ids[p]); };
+  return Scored{std::move(scores),    n, std::move(nodes), std::move(links), std::move(events),
+                std::move(product_id)};
+}
+
+Result<LiveScorer::Scored> LiveScorer::ScoreFeatures(const FraudModel& model,
+                                                     const std::vector<WindowObject>& objects,
+                                                     const Clock& clock, Timing& timing) {
+  const double from = clock.MonotonicSeconds();
+  PFAD_ASSIGN_OR_RAISE(const auto features, config_.features(UrisOf(objects)));
+  const double score_from = clock.MonotonicSeconds();
+  PFAD_ASSIGN_OR_RAISE(auto scores, fraud::ScoreFeatures(model, features, config_.top));
+  timing.read_ms = (score_from - from) * 1000;  // the engine reads and computes the features
+  timing.score_ms = (clock.MonotonicSeconds() - score_from) * 1000;
+  // Every event has a user: the window's events are its users' n_events.
+  int64_t events = 0;
+  const int n_events = features.users.Column("n_events");
+  for (size_t r = 0; n_events >= 0 && r < features.users.rows(); ++r) {
+    events += static_cast<int64_t>(std::llround(features.users.at(r, n_events)));
+  }
+  return Scored{std::move(scores), events};
+}
+
+Result<LiveScorer::Scored> LiveScorer::ScoreLive(const FraudModel& model, const storage::ObjectStore& store,
+                                                 const storage::ObjectUri& minute,
+                                                 const std::vector<WindowObject>& objects, const Clock& clock,
+                                                 Timing& timing) {
+  timing.live = true;
+  const auto last = MinuteIndex(MinuteOf(minute)).value_or(0);
+  const int64_t first = last - std::max(model.window_minutes, 1) + 1;
+  // Slices outside the window leave (those of later minutes stay for a while: a
+  // re-run of an earlier minute, after late data, is followed by the later ones).
+  const double evict_from = clock.MonotonicSeconds();
+  for (const int64_t m : window_.Minutes()) {
+    if (m < first || m > last + model.window_minutes) window_.Remove(m);
+  }
+  std::set<int64_t> present;
+  for (const auto& o : objects) present.insert(o.index);
+  for (const int64_t m : window_.Minutes()) {
+    if (m >= first && m <= last && !present.contains(m)) window_.Remove(m);  // the object went away
+  }
+  timing.evict_ms = (clock.MonotonicSeconds() - evict_from) * 1000;
+  // New minutes and rewritten ones (another version: late data) are read into slices.
+  std::vector<int64_t> minutes;
+  std::shared_ptr<const WindowEvents> newest;  // the events of the scored minute, when read now
+  for (const auto& o : objects) {
+    minutes.push_back(o.index);
+    const MinuteSlice* held = window_.Find(o.index);
+    if (held != nullptr && held->version == o.version) continue;
+    const double read_from = clock.MonotonicSeconds();
+    PFAD_ASSIGN_OR_RAISE(auto read, ReadWindow(store, {o.uri}));
+    auto shared = std::make_shared<const WindowEvents>(std::move(read));
+    const WindowEvents& events = *shared;
+    if (o.index == last) newest = shared;
+    const double slice_from = clock.MonotonicSeconds();
+    if (held != nullptr) {
+      Logger("fraud")->info("minute {} changed ({} -> {}): its slice is replaced", o.name, held->version,
+                            o.version);
+    }
+    window_.Add(o.index, o.name, o.version, events);
+    timing.read_ms += (slice_from - read_from) * 1000;
+    timing.slice_ms += (clock.MonotonicSeconds() - slice_from) * 1000;
+    ++timing.slices_read;
+  }
+  int64_t events = 0;
+  for (const int64_t m : minutes) events += window_.Find(m)->events;
+  const int64_t bound = config_.max_window_events > 0 ? config_.max_window_events : DefaultMaxWindowEvents();
+  if (events > bound) {
+    window_ = SlicedWindow();  // free it: the next minute starts again from the objects
+    return Status::CapacityError("the window ending ", MinuteOf(minute), " holds ", events,
+                                 " events, more than [fraud] max_window_events = ", bound,
+                                 " (PFAD_FRAUD_MAX_WINDOW_EVENTS); score at this rate with the Spark engine "
+                                 "(docs/FRAUD.md section 8)");
+  }
+  const double combine_from = clock.MonotonicSeconds();
+  auto combined = window_.Combine(minutes, /*product_links=*/model.IsGnn());
+  if (!combined.ok()) {
+    Logger("fraud")->warn(
+        "the live window of minute {} cannot be combined ({}); rebuilding it from the objects",
+        MinuteOf(minute), combined.status().message());
+    return ScoreFull(model, store, objects, clock, timing);
+  }
+  const double model_from = clock.MonotonicSeconds();
+  PFAD_ASSIGN_OR_RAISE(auto scores, ScoreGraph(model, combined->nodes, combined->links, config_.top));
+  timing.combine_ms = (model_from - combine_from) * 1000;
+  timing.model_ms = (clock.MonotonicSeconds() - model_from) * 1000;
+  timing.score_ms = timing.evict_ms + timing.slice_ms + timing.combine_ms + timing.model_ms;
+  timing.multi_slice_entities = combined->multi_slice_users + combined->multi_slice_sessions;
+  timing.state_bytes = static_cast<int64_t>(window_.Bytes());
+  const int64_t n = combined->events;
+  auto nodes = std::make_shared<const NodeFeatures>(std::move(combined->nodes));
+  auto links = std::make_shared<const Adjacency>(std::move(combined->links));
+  // Called under the window lock, before the next minute changes the window.
+  auto product_id = [this](uint32_t p) { return window_.ProductId(p); };
+  return Scored{std::move(scores),    n, std::move(nodes), std::move(links), std::move(newest),
+                std::move(product_id)};
+}
+
 Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore& store,
                                                       const storage::ObjectUri& minute, const Clock& clock,
-                                                      Timing* timing) {
+                                                      Timing* timing_out) {
   const double start = clock.MonotonicSeconds();
   const std::string name = MinuteOf(minute);
   const auto elapsed_ms = [&] {
@@ -278,35 +535,32 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
   const FraudModel& m = **model;
   const ModelSummary summary = ModelSummary::Of(m);
 
-  auto objects = WindowEndingWith(store, minute, m.window_minutes);
+  // One minute at a time through the window (runs of consecutive minutes may overlap).
+  std::lock_guard window_lock(window_mutex_);
+  Timing timing;
+  auto objects = WindowObjectsEndingWith(store, minute, m.window_minutes);
   if (!objects.ok()) return not_run("window ending " + name + ": " + objects.status().message());
-  const double read_from = clock.MonotonicSeconds();
-  auto events = ReadWindow(store, *objects);
-  if (!events.ok()) return not_run("window ending " + name + ": " + events.status().message());
-  const double score_from = clock.MonotonicSeconds();
-  auto scores = ScoreWindow(m, *events);
-  if (!scores.ok()) return not_run("scoring the window ending " + name + ": " + scores.status().message());
+  if (Snapshotting() && !snapshot_tried_) {
+    snapshot_tried_ = true;
+    LoadSnapshot(store, minute, timing);
+  }
+  auto scored = config_.features ? ScoreFeatures(m, *objects, clock, timing)
+                : config_.full   ? ScoreFull(m, store, *objects, clock, timing)
+                                 : ScoreLive(m, store, minute, *objects, clock, timing);
+  if (!scored.ok()) {
+    return not_run(scored.status().IsCapacityError()
+                       ? scored.status().message()
+                       : "window ending " + name + ": " + scored.status().message());
+  }
+  const auto& scores = scored->scores;
+  timing.events = scored->events;
   const double write_from = clock.MonotonicSeconds();
 
-  WindowSummary window{m.window_minutes, {}, static_cast<int64_t>(events->size())};
-  for (const auto& o : *objects) window.objects.push_back(MinuteOf(o));
-  auto section = BuildScoredSection(summary, window, *scores, config_.top);
+  WindowSummary window{m.window_minutes, {}, scored->events};
+  for (const auto& o : *objects) window.objects.push_back(o.name);
+  auto section = BuildScoredSection(summary, window, scores, config_.top);
 
-  // Flagged before: in the scores objects of this window's minutes (this minute's own
-  // too: a run again, after late events or from another run state, finds the
-  // object its earlier run wrote once its alerts were acknowledged), or alerted here.
-  std::set<EntityKey> already;
-  for (const auto& o : *objects) {
-    if (o.Basename() > minute.Basename()) continue;
-    auto flagged = ReadFlagged(store, BesideMinute(o, events::kScoresSuffix));
-    if (!flagged.ok()) {
-      // A bad earlier scores object must not stop this minute: worst case, repeated alerts.
-      Logger("fraud")->warn("previous scores unreadable, its entities may be alerted again: {}",
-                            flagged.status().message());
-      continue;
-    }
-    already.merge(*flagged);
-  }
+  std::set<EntityKey> already = FlaggedBefore(store, minute, *objects);
   {
     std::lock_guard lock(alerted_mutex_);
     const std::string oldest = window.objects.empty() ? name : window.objects.front();
@@ -314,8 +568,23 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
     for (const auto& [key, at] : alerted_) {
       if (at != name) already.insert(key);
     }
-    auto alerts = SelectNewAlerts(summary, name, *scores, already);
+    auto alerts = SelectNewAlerts(summary, name, scores, already);
     section.new_alerts = static_cast<int64_t>(alerts.size());
+    if (config_.investigations > 0 && scored->nodes) {
+      std::vector<std::pair<events::EntityKind, std::string>> alerted;
+      for (const auto& a : alerts) alerted.emplace_back(a.kind, a.entity_id);
+      const auto which = PickInvestigated(scores, config_.top, alerted, config_.investigations);
+      WindowInHand hand{
+          scored->nodes.get(), scored->links.get(), scored->product_id, scored->listed.get(), 0, 0};
+      static const auto calendar = events::MinuteCalendar::Open();
+      if (calendar.ok()) {
+        if (auto first = calendar->Parse(window.objects.empty() ? name : window.objects.front()); first.ok())
+          hand.window_start_ms = first->start_ms;
+        if (auto last = calendar->Parse(name); last.ok()) hand.window_end_ms = last->end_ms - 1;
+      }
+      section.investigations =
+          BuildInvestigations(m, name, scores, which, hand, InvestigationLimits{}).dump();
+    }
     if (alerts_ && !alerts.empty()) {
       if (const Status st = alerts_(alerts); !st.ok()) {
         return st.WithMessage("publishing ", alerts.size(), " fraud alerts of ", name, ": ", st.message());
@@ -323,17 +592,33 @@ Result<analyze::FraudSection> LiveScorer::ScoreMinute(const storage::ObjectStore
     }
     for (const auto& a : alerts) alerted_.try_emplace({a.kind, a.entity_id}, name);
   }
-  PFAD_RETURN_NOT_OK(WriteScores(store, BesideMinute(minute, events::kScoresSuffix), m.Label(), *scores));
-  section.scoring_ms = elapsed_ms();
-  if (timing != nullptr) {
-    *timing = {static_cast<int64_t>(events->size()), (score_from - read_from) * 1000,
-               (write_from - score_from) * 1000, (clock.MonotonicSeconds() - write_from) * 1000};
+  PFAD_RETURN_NOT_OK(WriteScores(store, BesideMinute(minute, events::kScoresSuffix), m.Label(), scores));
+  auto& flagged_now = flagged_[name];
+  flagged_now.clear();
+  for (const auto& s : scores) {
+    if (s.is_fraud) flagged_now.emplace(s.kind, s.entity_id);
   }
+  if (Snapshotting()) {
+    if (const Status st = SaveSnapshot(store, minute, *objects, timing); !st.ok()) {
+      // The scores are written; the next process builds its window from the objects.
+      Logger("fraud")->warn("fraud state snapshot of minute {} not written: {}", name, st.message());
+    }
+  }
+  section.scoring_ms = elapsed_ms();
+  timing.write_ms = (clock.MonotonicSeconds() - write_from) * 1000;
+  if (timing_out != nullptr) *timing_out = timing;
   Logger("fraud")->info(
       "scored minute={} objects={} events={} users={} flagged_users={} sessions={} flagged_sessions={} "
-      "new_alerts={} ms={}",
+      "new_alerts={} ms={} path={} slices_read={} read_ms={:.0f} evict_ms={:.1f} slice_ms={:.0f} "
+      "combine_ms={:.0f} "
+      "model_ms={:.0f} write_ms={:.0f} snapshot_ms={:.0f} state_bytes={} multi_slice_entities={}",
       name, section.window.objects, section.window.events, section.scored[0], section.flagged[0],
-      section.scored[1], section.flagged[1], section.new_alerts, section.scoring_ms);
+      section.scored[1], section.flagged[1], section.new_alerts, section.scoring_ms,
+      timing.live        ? "live"
+      : config_.features ? "features"
+                         : "full",
+      timing.slices_read, timing.read_ms, timing.evict_ms, timing.slice_ms, timing.combine_ms,
+      timing.model_ms, timing.write_ms, timing.snapshot_ms, timing.state_bytes, timing.multi_slice_entities);
   return section;
 }
 

@@ -23,6 +23,7 @@
 #include "pfad/common/config_file.h"
 #include "pfad/common/settings.h"
 #include "pfad/events/topics.h"
+#include "pfad/fraud/graph/window_slices.h"
 #include "pfad/fraud/models/fraud_model.h"
 #include "pfad/fraud/models/scoring.h"
 #include "pfad/storage/object_store.h"
@@ -46,11 +47,21 @@ namespace pfad::fraud {
 //   alerts_topic = "user_interactions.fraud"  # PFAD_FRAUD_ALERTS_TOPIC; "" = no alerts
 //   bootstrap = "127.0.0.1:9092"          # Kafka of the alerts; PFAD_KAFKA_BOOTSTRAP
 //   top = 10                              # entities in the report's "top" list
+//   max_window_events = 0                 # the live window's bound; 0 = sized from the memory
+//   investigations = 25                   # entity views per minute in the report (0 = none)
 struct FraudConfig {
   std::string model;
   std::string alerts_topic = events::AlertsTopic(events::kEventsTopic);
   std::string bootstrap = "127.0.0.1:9092";
   int top = 10;
+  int64_t max_window_events = 0;
+  int investigations = 25;
+  // Not settings: how the scorer keeps its window (docs/FRAUD.md section 8).
+  bool full = false;       // rebuild every window from its objects (`pfad fraud score --full`)
+  bool snapshots = false;  // load and save the live window beside the scores (one process per minute)
+  // When set, the window's graph features come from this engine (the Spark engine,
+  // above what one scorer holds) and a trees model scores them; no live window.
+  std::function<Result<GraphFeatures>(const std::vector<storage::ObjectUri>& minute_objects)> features;
 
   static Result<FraudConfig> Resolve(const ConfigFile& file);
   // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
@@ -122,6 +133,24 @@ Result<std::vector<storage::ObjectUri>> WindowEndingWith(const storage::ObjectSt
                                                          const storage::ObjectUri& minute,
                                                          int window_minutes);
 
+// A minute object of a window with what Stat said of it.
+struct WindowObject {
+  storage::ObjectUri uri;
+  std::string name;     // YYYY-MM-DD_HH-MM
+  int64_t index = 0;    // minutes since the epoch
+  std::string version;  // "<size>:<mtime ns>": a rewritten object has another
+};
+Result<std::vector<WindowObject>> WindowObjectsEndingWith(const storage::ObjectStore& store,
+                                                          const storage::ObjectUri& minute,
+                                                          int window_minutes);
+
+// The live window's snapshot beside a minute: `<minute>.fraud-state`.
+inline constexpr std::string_view kStateSuffix = ".fraud-state";
+
+// The default bound of the live window: what this machine's memory holds with
+// room to spare (a quarter of the physical memory at ~160 bytes per event).
+int64_t DefaultMaxWindowEvents();
+
 class LiveScorer {
  public:
   // `alerts` null = alerts are not published (new_alerts still counts them).
@@ -134,9 +163,20 @@ class LiveScorer {
   // Where a scored minute's time went (`pfad fraud score` prints it; the bench reads it).
   struct Timing {
     int64_t events = 0;
-    double read_ms = 0;   // reading the window's minute objects
-    double score_ms = 0;  // graph, features and model (ScoreWindow)
-    double write_ms = 0;  // previous scores, alerts, the scores object
+    double read_ms = 0;   // reading minute objects (live: the new or changed ones only)
+    double score_ms = 0;  // graph, features and model: evict + slices + combine + model when live
+    double write_ms = 0;  // previous scores, alerts, the scores object, the snapshot
+    // Live only: the parts of score_ms and write_ms, and what the window did.
+    bool live = false;
+    int slices_read = 0;     // minute objects read into slices this minute
+    double evict_ms = 0;     // dropping the slices that left the window
+    double slice_ms = 0;     // building their slices
+    double combine_ms = 0;   // node features and links from the slices
+    double model_ms = 0;     // the model and the explanations
+    double snapshot_ms = 0;  // loading (first minute) and saving the snapshot
+    int64_t snapshot_bytes = 0;
+    int64_t multi_slice_entities = 0;  // users and sessions found in more than one slice
+    int64_t state_bytes = 0;           // the live window's memory, roughly
   };
   Result<analyze::FraudSection> ScoreMinute(const storage::ObjectStore& store,
                                             const storage::ObjectUri& minute,
@@ -145,6 +185,32 @@ class LiveScorer {
   [[nodiscard]] const FraudConfig& config() const { return config_; }
 
  private:
+  // The live path: the window's slices brought up to date, combined and scored.
+  struct Scored {
+    std::vector<EntityScore> scores;
+    int64_t events = 0;
+    // What the investigations read (none from the features engine).
+    std::shared_ptr<const NodeFeatures> nodes;
+    std::shared_ptr<const Adjacency> links;
+    std::shared_ptr<const WindowEvents> listed;  // the window's events (full) or the newest minute's (live)
+    std::function<std::string(uint32_t)> product_id;
+  };
+  Result<Scored> ScoreLive(const FraudModel& model, const storage::ObjectStore& store,
+                           const storage::ObjectUri& minute, const std::vector<WindowObject>& objects,
+                           const Clock& clock, Timing& timing);
+  // The live window goes from process to process as a snapshot (pfad fraud score).
+  [[nodiscard]] bool Snapshotting() const { return config_.snapshots && !config_.full && !config_.features; }
+  Result<Scored> ScoreFeatures(const FraudModel& model, const std::vector<WindowObject>& objects,
+                               const Clock& clock, Timing& timing);
+  Result<Scored> ScoreFull(const FraudModel& model, const storage::ObjectStore& store,
+                           const std::vector<WindowObject>& objects, const Clock& clock, Timing& timing);
+  void LoadSnapshot(const storage::ObjectStore& store, const storage::ObjectUri& minute, Timing& timing);
+  Status SaveSnapshot(const storage::ObjectStore& store, const storage::ObjectUri& minute,
+                      const std::vector<WindowObject>& objects, Timing& timing);
+  // The entities flagged in the scores of the window's minutes (cached per minute).
+  std::set<EntityKey> FlaggedBefore(const storage::ObjectStore& store, const storage::ObjectUri& minute,
+                                    const std::vector<WindowObject>& objects);
+
   // The model, loaded once and again whenever its file changes.
   Result<std::shared_ptr<const FraudModel>> Model();
 
@@ -157,6 +223,12 @@ class LiveScorer {
   // pruned to the last window.
   std::mutex alerted_mutex_;
   std::map<EntityKey, std::string> alerted_;
+  // The live window (one minute scored at a time) and the flagged entities of
+  // each scored minute of it (what the scores objects hold), by minute name.
+  std::mutex window_mutex_;
+  SlicedWindow window_;
+  bool snapshot_tried_ = false;
+  std::map<std::string, std::set<EntityKey>> flagged_;
 };
 
 }  // namespace pfad::fraud

@@ -4,9 +4,12 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "pfad/fraud/graph/truth.h"
 #include "pfad/fraud/graph/window_events.h"
+#include "pfad/fraud/live/investigation.h"
 #include "pfad/fraud/testing.h"
 #include "pfad/gen/minute_writer.h"
 #include "pfad/storage/local_store_fixture.h"
@@ -207,6 +210,110 @@ TEST_F(LiveScorerTest, WindowEndingWithCountsOnlyMinutesThatExistInTheModelsWind
   ASSERT_OK_AND_ASSIGN(const auto midnight, WindowEndingWith(*store_, Minute("w", "2026-11-02_00-01"), 3));
   EXPECT_TRUE(midnight.empty());
   EXPECT_TRUE(WindowEndingWith(*store_, Uri("w/x.parquet"), 3).status().IsInvalid());
+}
+
+TEST_F(LiveScorerTest, InvestigationsExplainListAndDrawTheFlaggedEntities) {
+  Generate(4, 0.1, "train");
+  ASSERT_OK_AND_ASSIGN(const auto train, ListMinuteObjects(*store_, Uri("train")));
+  TrainOptions options;
+  options.model = "trees_graph";
+  ASSERT_OK_AND_ASSIGN(const auto model, TrainModel(*store_, train, options));
+  ASSERT_OK_AND_ASSIGN(const auto bytes, model.Serialize());
+  const std::string path = WriteModel(bytes);
+  const auto calendar = events::MinuteCalendar::Open().ValueOrDie();
+  gen::SyntheticMinutes spec{.first = calendar.Parse("2026-11-02 10:00").ValueOrDie(),
+                             .minutes = 2,
+                             .rows = 8000,
+                             .generator = {.seed = 11},
+                             .fraud_share = 0.1};
+  ASSERT_TRUE(gen::WriteSyntheticMinutes({.target = Uri("live"), .store = store_}, calendar, spec).ok());
+  const auto minute = Minute("live", "2026-11-02_10-01");
+  const auto newest = calendar.Parse("2026-11-02 10:01").ValueOrDie();
+  const auto first = calendar.Parse("2026-11-02 10:00").ValueOrDie();
+
+  nlohmann::json by_path[2];
+  for (const bool full : {true, false}) {
+    LiveScorer scorer({.model = path, .top = 5, .investigations = 8, .full = full}, nullptr);
+    if (!full) {
+      ASSERT_TRUE(scorer.ScoreMinute(*store_, Minute("live", "2026-11-02_10-00")).ok());
+    }
+    ASSERT_OK_AND_ASSIGN(const auto f, scorer.ScoreMinute(*store_, minute));
+    ASSERT_FALSE(f.investigations.empty());
+    const auto list = nlohmann::json::parse(f.investigations);
+    ASSERT_EQ(list.size(), 8u);
+    // The report's top list comes first, in its order.
+    for (size_t i = 0; i < f.top.size(); ++i) EXPECT_EQ(list[i]["entity_id"], f.top[i].entity_id);
+    for (const auto& inv : list) {
+      EXPECT_EQ(inv["minute"], "2026-11-02_10-01");
+      EXPECT_EQ(inv["model"], model.Label());
+      const auto& why = inv["why"];
+      ASSERT_FALSE(why.empty()) << inv.dump();
+      for (const auto& w : why) {
+        ASSERT_TRUE(w["percentile"].is_number()) << w.dump();
+        EXPECT_GE(w["percentile"].get<double>(), 0);
+        EXPECT_LE(w["percentile"].get<double>(), 100);
+        EXPECT_NE(w["text"].get<std::string>().find(" than "), std::string::npos) << w.dump();
+      }
+      // Events newest first, each the entity's, within the window (live: the newest minute).
+      const auto& ev = inv["events"];
+      const std::string key = inv["entity_kind"] == "user" ? "user_id" : "session_id";
+      for (size_t i = 0; i < ev.size(); ++i) {
+        EXPECT_EQ(ev[i][key], inv["entity_id"]);
+        if (i > 0) {
+          EXPECT_LE(ev[i]["ts_ms"].get<int64_t>(), ev[i - 1]["ts_ms"].get<int64_t>());
+        }
+        EXPECT_GE(ev[i]["ts_ms"].get<int64_t>(), full ? first.start_ms : newest.start_ms);
+        EXPECT_LT(ev[i]["ts_ms"].get<int64_t>(), newest.end_ms);
+      }
+      EXPECT_LE(inv["first_ms"].get<int64_t>(), inv["last_ms"].get<int64_t>());
+      // The neighbourhood: the centre first, every link between drawn nodes.
+      const auto& nodes = inv["neighbours"]["nodes"];
+      ASSERT_GE(nodes.size(), 2u) << inv.dump();
+      EXPECT_TRUE(nodes[0]["center"].get<bool>());
+      EXPECT_LE(nodes.size(), 40u);
+      std::set<std::string> keys;
+      for (const auto& n : nodes) EXPECT_TRUE(keys.insert(n["key"].get<std::string>()).second);
+      for (const auto& l : inv["neighbours"]["links"]) {
+        EXPECT_TRUE(keys.contains(l["source"].get<std::string>())) << l.dump();
+        EXPECT_TRUE(keys.contains(l["target"].get<std::string>())) << l.dump();
+      }
+    }
+    by_path[full ? 0 : 1] = list;
+  }
+  // The live window and the full rebuild pick and explain the same entities (near-ties in score
+  // may order them differently; which holders of a busy product are drawn may differ too).
+  std::map<std::string, const nlohmann::json*> live;
+  for (const auto& inv : by_path[1]) live[inv["entity_id"].get<std::string>()] = &inv;
+  for (const auto& inv : by_path[0]) {
+    const auto it = live.find(inv["entity_id"].get<std::string>());
+    ASSERT_NE(it, live.end()) << inv["entity_id"];
+    EXPECT_NEAR(inv["fraud_score"].get<double>(), (*it->second)["fraud_score"].get<double>(), 1e-9);
+    ASSERT_EQ(inv["why"].size(), (*it->second)["why"].size());
+    for (size_t w = 0; w < inv["why"].size(); ++w) {
+      EXPECT_EQ(inv["why"][w]["feature"], (*it->second)["why"][w]["feature"]);
+      EXPECT_NEAR(inv["why"][w]["percentile"].get<double>(),
+                  (*it->second)["why"][w]["percentile"].get<double>(), 1e-6);
+    }
+  }
+}
+
+TEST(Investigations, FeaturesInWordsAndWhoIsPicked) {
+  EXPECT_EQ(DescribeFeature("payment_error_share", 0.95, 99.8, 0.1, EntityKind::kSession),
+            "payment errors 0.95 — higher than 99.8 % of sessions");
+  // Ties at zero: "lower than" the share strictly above, never "lower than 100 %" of a tie.
+  EXPECT_EQ(DescribeFeature("n_error", 0, 0, 40, EntityKind::kUser),
+            "failed events 0 — lower than 40.0 % of users");
+  EXPECT_EQ(DescribeFeature("session_max_share_error", 1, 97, 0, EntityKind::kUser),
+            "share of failed events (max over its sessions) 1 — higher than 97.0 % of users");
+  const std::vector<EntityScore> scores = {
+      Score(EntityKind::kUser, "u1", 0.9, true),     Score(EntityKind::kUser, "u2", 0.2, false),
+      Score(EntityKind::kUser, "u3", 0.6, true),     Score(EntityKind::kSession, "s1", 0.95, true),
+      Score(EntityKind::kSession, "s2", 0.7, false), Score(EntityKind::kSession, "s3", 0.55, true)};
+  // The top 2, then the alerts, then the other flagged by score, up to the limit.
+  EXPECT_EQ(PickInvestigated(scores, 2, {{EntityKind::kSession, "s3"}}, 4),
+            (std::vector<size_t>{3, 0, 5, 2}));
+  EXPECT_EQ(PickInvestigated(scores, 2, {}, 0), std::vector<size_t>{});
+  EXPECT_EQ(PickInvestigated(scores, 0, {}, 10), (std::vector<size_t>{3, 0, 2, 5}));
 }
 
 }  // namespace

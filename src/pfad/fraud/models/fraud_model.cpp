@@ -9,6 +9,7 @@
 #include "pfad/fraud/graph/truth.h"
 #include "pfad/fraud/graph/window_events.h"
 #include "pfad/fraud/models/metrics.h"
+#include "pfad/labels/label_store.h"
 
 namespace pfad::fraud {
 namespace {
@@ -34,10 +35,12 @@ const std::vector<std::string>& TrainableModels() {
 
 std::string FraudModel::Label() const { return name + " v" + std::to_string(version); }
 
+bool FraudModel::IsGnn() const {
+  return std::any_of(parts.begin(), parts.end(), [](const Part& p) { return p.gnn != nullptr; });
+}
+
 Result<std::string> FraudModel::Serialize() const {
-  const bool any_gnn =
-      std::any_of(parts.begin(), parts.end(), [](const Part& p) { return p.gnn != nullptr; });
-  const int format = any_gnn ? 2 : 1;
+  const int format = IsGnn() ? 2 : 1;
   nlohmann::json header = {{"model", name},
                            {"version", format},
                            {"trained_on", trained_on},
@@ -209,7 +212,11 @@ Result<FraudModel> TrainModel(const storage::ObjectStore& store,
   if (options.window_minutes < 1) return Status::Invalid("window minutes must be at least 1");
   if (!(options.train_fpr >= 0 && options.train_fpr < 1))
     return Status::Invalid("train FPR must be in [0, 1)");
-  PFAD_ASSIGN_OR_RAISE(const LabelIndex labels, ReadLabels(store, minutes));
+  PFAD_ASSIGN_OR_RAISE(
+      const LabelIndex labels,
+      ReadTrainingLabels(store, minutes,
+                         options.labels.value_or(labels::DefaultLabelsPrefix(minutes.front().Parent())),
+                         options.label_counts));
   const bool gnn = options.model != "trees_graph";
   FeatureTable rows[2];
   std::vector<TrainingWindow> windows;

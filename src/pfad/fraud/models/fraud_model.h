@@ -13,6 +13,7 @@
 // Invalid and never scores.
 #pragma once
 
+#include "pfad/fraud/graph/truth.h"
 #include "pfad/fraud/models/boosted_trees.h"
 #include "pfad/fraud/models/gnn.h"
 #include "pfad/storage/object_store.h"
@@ -42,6 +43,8 @@ struct FraudModel {
 
   // "trees_graph v1", as the scores' `model` column shows it.
   [[nodiscard]] std::string Label() const;
+  // A graph neural network (its parts share one), not boosted trees.
+  [[nodiscard]] bool IsGnn() const;
   [[nodiscard]] Result<std::string> Serialize() const;
   static Result<FraudModel> Parse(std::string_view bytes);
 };
@@ -58,12 +61,15 @@ struct TrainOptions {
   std::optional<double> threshold;
   double train_fpr = 0.01;
   int window_minutes = 10;
+  // The labels store (docs/FRAUD.md section 9); unset: "labels" beside the minutes.
+  std::optional<storage::ObjectUri> labels;
+  LabelCounts* label_counts = nullptr;  // filled when set
 };
 
-// Trains on labelled minutes (labels beside them): the minutes are cut into
-// consecutive windows of window_minutes, as scoring sees them. Trees: the rows
-// of all windows train one model per kind. GNN: one network over all windows'
-// graphs (full batch, each window its own graph). Invalid without fraud of a kind.
+// Trains on labelled minutes (labels beside them and in the labels store, ReadTrainingLabels): the minutes
+// are cut into consecutive windows of window_minutes, as scoring sees them. Trees: the rows of all windows
+// train one model per kind. GNN: one network over all windows' graphs (full batch, each window its own
+// graph). Invalid without fraud of a kind.
 Result<FraudModel> TrainModel(const storage::ObjectStore& store,
                               const std::vector<storage::ObjectUri>& minutes, const TrainOptions& options);
 

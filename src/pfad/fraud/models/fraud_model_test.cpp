@@ -59,13 +59,42 @@ TEST_P(FraudModelTest, ARoundTripScoresExactlyAsTheTrainedModel) {
   EXPECT_EQ(restored.window_minutes, 3);
   const std::vector<ObjectUri> window(minutes.end() - 3, minutes.end());
   ASSERT_OK_AND_ASSIGN(const auto events, ReadWindow(*store_, window));
-  ASSERT_OK_AND_ASSIGN(const auto a, ScoreWindow(model, events));
-  ASSERT_OK_AND_ASSIGN(const auto b, ScoreWindow(restored, events));
+  ASSERT_OK_AND_ASSIGN(const auto a, ScoreWindow(model, events, 10));
+  ASSERT_OK_AND_ASSIGN(const auto b, ScoreWindow(restored, events, 10));
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].entity_id, b[i].entity_id);
     EXPECT_EQ(a[i].fraud_score, b[i].fraud_score);
     EXPECT_EQ(a[i].top_features, b[i].top_features);
+  }
+}
+
+// Features from another engine (Spark, above one scorer: docs/FRAUD.md section 8),
+// rows in another order: the same scores for trees; a GNN says it needs the graph.
+TEST_P(FraudModelTest, ScoringFeatureTablesEqualsScoringTheWindowForTrees) {
+  const auto minutes = Generate(4, 20000, 0.1);
+  ASSERT_OK_AND_ASSIGN(const auto model, TrainModel(*store_, minutes, Small()));
+  const std::vector<ObjectUri> window(minutes.end() - 3, minutes.end());
+  ASSERT_OK_AND_ASSIGN(const auto events, ReadWindow(*store_, window));
+  const auto graph = BuildGraph(events);
+  const auto features = WithNeighbours(ComputeNodeFeatures(events, graph), graph.edges);
+  GraphFeatures sorted{SortedById(features.users), SortedById(features.sessions)};
+  auto scored = ScoreFeatures(model, sorted, 10);
+  if (GetParam() != "trees_graph") {
+    ASSERT_FALSE(scored.ok());
+    EXPECT_TRUE(scored.status().IsInvalid());
+    EXPECT_NE(scored.status().message().find("needs the window's graph"), std::string::npos);
+    return;
+  }
+  ASSERT_TRUE(scored.ok()) << scored.status().ToString();
+  ASSERT_OK_AND_ASSIGN(const auto expected, ScoreWindow(model, events, 10));
+  ASSERT_EQ(scored->size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ((*scored)[i].kind, expected[i].kind);
+    EXPECT_EQ((*scored)[i].entity_id, expected[i].entity_id);
+    EXPECT_EQ((*scored)[i].fraud_score, expected[i].fraud_score);
+    EXPECT_EQ((*scored)[i].is_fraud, expected[i].is_fraud);
+    EXPECT_EQ((*scored)[i].top_features, expected[i].top_features);
   }
 }
 
@@ -75,16 +104,19 @@ TEST_P(FraudModelTest, FlaggedEntitiesAreMostlyLabelledFraudAndCarryTheirTopFeat
   const std::vector<ObjectUri> test(minutes.begin() + 6, minutes.end());
   ASSERT_OK_AND_ASSIGN(const auto model, TrainModel(*store_, train, Small()));
   ASSERT_OK_AND_ASSIGN(const auto events, ReadWindow(*store_, test));
-  ASSERT_OK_AND_ASSIGN(const auto scores, ScoreWindow(model, events));
+  ASSERT_OK_AND_ASSIGN(const auto scores, ScoreWindow(model, events, 10));
   ASSERT_OK_AND_ASSIGN(const auto labels, ReadLabels(*store_, test));
-  size_t flagged = 0, right = 0;
+  size_t flagged = 0, right = 0, explained_unflagged = 0;
   for (const auto& s : scores) {
     EXPECT_GE(s.fraud_score, 0);
     EXPECT_LE(s.fraud_score, 1);
     const double threshold =
         s.kind == EntityKind::kUser ? model.parts[0].threshold : model.parts[1].threshold;
     EXPECT_EQ(s.is_fraud, s.fraud_score >= threshold);
-    if (!s.is_fraud) continue;
+    if (!s.is_fraud) {
+      explained_unflagged += !s.top_features.empty();
+      continue;
+    }
     ++flagged;
     EXPECT_FALSE(s.top_features.empty()) << s.entity_id;
     const auto& of_kind = labels.of(s.kind);
@@ -92,6 +124,8 @@ TEST_P(FraudModelTest, FlaggedEntitiesAreMostlyLabelledFraudAndCarryTheirTopFeat
     right += it != of_kind.end() && events::IsFraud(it->second);
   }
   ASSERT_GT(flagged, 10u);
+  // Explanations only for the flagged and the report's top 10 (which may be all flagged).
+  EXPECT_LE(explained_unflagged, 10u);
   EXPECT_GT(static_cast<double>(right) / static_cast<double>(flagged), 0.8);
   // The scores object: the columns of docs/DESIGN.md, "Fraud scores", one row per entity.
   const auto out = BesideMinute(test.back(), events::kScoresSuffix);

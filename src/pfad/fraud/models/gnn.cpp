@@ -420,19 +420,39 @@ Result<GnnScores> Gnn::Predict(const NodeFeatures& nodes, const Adjacency& links
 }
 
 Result<Gnn::Explained> Gnn::Explain(const NodeFeatures& nodes, const Adjacency& links) const {
+  return Explain(nodes, links,
+                 [](const GnnScores& scores, std::vector<uint8_t>& users, std::vector<uint8_t>& sessions) {
+                   users.assign(scores.users.size(), 1);
+                   sessions.assign(scores.sessions.size(), 1);
+                 });
+}
+
+Result<Gnn::Explained> Gnn::Explain(const NodeFeatures& nodes, const Adjacency& links,
+                                    const RowChooser& choose) const {
   const Network net(params_, blocks_, mean_, std_);
   PFAD_ASSIGN_OR_RAISE(const Pass pass, net.Run(nodes, links));
   Explained out{.scores = ScoresOf(pass)};
+  std::vector<uint8_t> chosen[2];
+  choose(out.scores, chosen[0], chosen[1]);
   for (const NodeType kind : kHeadTypes) {
     const int k = Index(kind);
+    auto& attributions = kind == NodeType::kUser ? out.user_attributions : out.session_attributions;
+    const auto& mask = chosen[kind == NodeType::kUser ? 0 : 1];
+    const auto rows = pass.logit[k].size();
+    if (std::find(mask.begin(), mask.end(), 1) == mask.end()) {
+      attributions.assign(static_cast<size_t>(pass.x[k].size()), 0.0);
+      continue;
+    }
     Vec dlogit[kHeads];
-    for (int h = 0; h < kHeads; ++h) dlogit[h] = Vec::Constant(pass.logit[h].size(), h == k ? 1.0 : 0.0);
+    for (int h = 0; h < kHeads; ++h) dlogit[h] = Vec::Zero(pass.logit[h].size());
+    for (Eigen::Index r = 0; r < rows && static_cast<size_t>(r) < mask.size(); ++r) {
+      dlogit[k](r) = mask[static_cast<size_t>(r)] ? 1.0 : 0.0;
+    }
     std::vector<Mat> grads = ZeroGradients(blocks_);
     std::array<Mat, kTypes> dx;
     net.Backward(links, pass, dlogit, grads, &dx);
     const Mat contributions = pass.x[k].cwiseProduct(dx[k]);
-    (kind == NodeType::kUser ? out.user_attributions : out.session_attributions)
-        .assign(contributions.data(), contributions.data() + contributions.size());
+    attributions.assign(contributions.data(), contributions.data() + contributions.size());
   }
   return out;
 }

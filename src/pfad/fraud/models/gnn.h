@@ -31,6 +31,7 @@
 #include "pfad/fraud/graph/window_graph.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -88,6 +89,14 @@ class Gnn {
     std::vector<double> user_attributions, session_attributions;
   };
   [[nodiscard]] Result<Explained> Explain(const NodeFeatures& nodes, const Adjacency& links) const;
+  // The same for chosen rows only: after the forward pass, `choose` picks per
+  // kind the rows to explain (a 0/1 mask over the kind's rows, from the scores);
+  // the backward pass of a kind starts from those rows' logits alone, and is
+  // skipped when none is chosen. Rows not chosen get zero attributions.
+  using RowChooser = std::function<void(const GnnScores& scores, std::vector<uint8_t>& users,
+                                        std::vector<uint8_t>& sessions)>;
+  [[nodiscard]] Result<Explained> Explain(const NodeFeatures& nodes, const Adjacency& links,
+                                          const RowChooser& choose) const;
 
   [[nodiscard]] std::string Serialize() const;
   static Result<Gnn> Deserialize(std::string_view bytes);

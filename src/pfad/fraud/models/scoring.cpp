@@ -5,6 +5,7 @@
 #include <parquet/arrow/writer.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <span>
 
@@ -33,15 +34,53 @@ std::string TopFeatures(const FeatureTable& table, size_t row, const std::vector
 }
 
 void SortByScore(std::vector<EntityScore>& out, size_t first) {
-  std::stable_sort(out.begin() + static_cast<long>(first), out.end(),
-                   [](const EntityScore& a, const EntityScore& b) { return a.fraud_score > b.fraud_score; });
+  // Ties by id: the order does not depend on the rows' order (first seen, or by id
+  // from another engine).
+  std::sort(
+      out.begin() + static_cast<long>(first), out.end(), [](const EntityScore& a, const EntityScore& b) {
+        return a.fraud_score != b.fraud_score ? a.fraud_score > b.fraud_score : a.entity_id < b.entity_id;
+      });
+}
+
+// Rows to explain per kind: the flagged ones and the `top` highest scores over
+// both kinds (descending; ties by kind, then id, as the report's list).
+void ChooseRows(const std::vector<double>* scores[2], const std::vector<std::string>* ids[2],
+                const double threshold[2], int top, std::vector<uint8_t>* chosen[2]) {
+  struct Ranked {
+    double score;
+    int kind;
+    uint32_t row;
+  };
+  std::vector<Ranked> ranked;
+  for (int k = 0; k < 2; ++k) {
+    chosen[k]->assign(scores[k]->size(), 0);
+    for (size_t r = 0; r < scores[k]->size(); ++r) {
+      if ((*scores[k])[r] >= threshold[k]) (*chosen[k])[r] = 1;
+      ranked.push_back({(*scores[k])[r], k, static_cast<uint32_t>(r)});
+    }
+  }
+  const size_t n = std::min(ranked.size(), static_cast<size_t>(std::max(top, 0)));
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(n), ranked.end(),
+                    [&](const Ranked& a, const Ranked& b) {
+                      if (a.score != b.score) return a.score > b.score;
+                      if (a.kind != b.kind) return a.kind < b.kind;
+                      return (*ids[a.kind])[a.row] < (*ids[b.kind])[b.row];
+                    });
+  for (size_t i = 0; i < n; ++i) (*chosen[ranked[i].kind])[ranked[i].row] = 1;
+}
+
+double ThresholdOf(const FraudModel& model, events::EntityKind kind) {
+  for (const auto& part : model.parts) {
+    if (part.kind == kind) return part.threshold;
+  }
+  return INFINITY;  // a kind the model does not score is never flagged
 }
 
 // A GNN model: one forward pass for both kinds over the node features; the
-// top features are the largest gradient x input shares (Gnn::Explain).
-Result<std::vector<EntityScore>> ScoreWithGnn(const FraudModel& model, const WindowEvents& events) {
-  const auto graph = BuildGraph(events);
-  const auto nodes = ComputeNodeFeatures(events, graph);
+// top features are the largest gradient x input shares (Gnn::Explain) of the
+// rows chosen to be explained.
+Result<std::vector<EntityScore>> ScoreWithGnn(const FraudModel& model, const NodeFeatures& nodes,
+                                              const Adjacency& links, int top) {
   const Gnn* gnn = nullptr;
   for (const auto& part : model.parts) {
     if (part.gnn == nullptr) return Status::Invalid("a fraud model mixes GNN and trees parts");
@@ -49,7 +88,20 @@ Result<std::vector<EntityScore>> ScoreWithGnn(const FraudModel& model, const Win
       return Status::Invalid("a fraud model holds two different GNNs");
     gnn = part.gnn.get();
   }
-  PFAD_ASSIGN_OR_RAISE(const auto explained, gnn->Explain(nodes, graph.edges));
+  const double threshold[2] = {ThresholdOf(model, events::EntityKind::kUser),
+                               ThresholdOf(model, events::EntityKind::kSession)};
+  std::vector<uint8_t> explain[2];
+  PFAD_ASSIGN_OR_RAISE(
+      const auto explained,
+      gnn->Explain(nodes, links,
+                   [&](const GnnScores& s, std::vector<uint8_t>& users, std::vector<uint8_t>& sessions) {
+                     const std::vector<double>* scores[2] = {&s.users, &s.sessions};
+                     const std::vector<std::string>* ids[2] = {&nodes.users.ids, &nodes.sessions.ids};
+                     std::vector<uint8_t>* chosen[2] = {&users, &sessions};
+                     ChooseRows(scores, ids, threshold, top, chosen);
+                     explain[0] = users;
+                     explain[1] = sessions;
+                   }));
   const auto& names = NodeFeatureNames();
   std::vector<EntityScore> out;
   for (const events::EntityKind kind : {events::EntityKind::kUser, events::EntityKind::kSession}) {
@@ -61,10 +113,61 @@ Result<std::vector<EntityScore>> ScoreWithGnn(const FraudModel& model, const Win
     const auto& scores = users ? explained.scores.users : explained.scores.sessions;
     const std::span<const double> shares(users ? explained.user_attributions
                                                : explained.session_attributions);
+    const auto& chosen = explain[users ? 0 : 1];
     const size_t first = out.size();
     for (size_t r = 0; r < table.rows(); ++r) {
       out.push_back({kind, table.ids[r], scores[r], scores[r] >= part->threshold,
-                     TopFeatures(table, r, names, shares.subspan(r * names.size(), names.size()))});
+                     chosen[r] ? TopFeatures(table, r, names, shares.subspan(r * names.size(), names.size()))
+                               : std::string()});
+    }
+    SortByScore(out, first);
+  }
+  return out;
+}
+
+Result<std::vector<EntityScore>> ScoreWithTrees(const FraudModel& model, const GraphFeatures& features,
+                                                int top) {
+  const FeatureTable* tables[2] = {&features.users, &features.sessions};
+  std::vector<double> scores[2];
+  const FraudModel::Part* parts[2] = {nullptr, nullptr};
+  for (int k = 0; k < 2; ++k) {
+    const auto kind = static_cast<events::EntityKind>(k);
+    const auto part = std::find_if(model.parts.begin(), model.parts.end(),
+                                   [&](const FraudModel::Part& p) { return p.kind == kind; });
+    if (part == model.parts.end()) continue;
+    parts[k] = &*part;
+    PFAD_ASSIGN_OR_RAISE(scores[k], part->trees.Predict(*tables[k]));
+  }
+  const double threshold[2] = {ThresholdOf(model, events::EntityKind::kUser),
+                               ThresholdOf(model, events::EntityKind::kSession)};
+  std::vector<uint8_t> explain[2];
+  {
+    const std::vector<double>* s[2] = {&scores[0], &scores[1]};
+    const std::vector<std::string>* ids[2] = {&tables[0]->ids, &tables[1]->ids};
+    std::vector<uint8_t>* chosen[2] = {&explain[0], &explain[1]};
+    ChooseRows(s, ids, threshold, top, chosen);
+  }
+  std::vector<EntityScore> out;
+  for (int k = 0; k < 2; ++k) {
+    if (parts[k] == nullptr) continue;
+    const FeatureTable& table = *tables[k];
+    // Contributions (SHAP) only for the rows explained.
+    std::vector<size_t> rows;
+    for (size_t r = 0; r < table.rows(); ++r) {
+      if (explain[k][r]) rows.push_back(r);
+    }
+    std::vector<std::string> top_features(table.rows());
+    if (!rows.empty()) {
+      const FeatureTable subset = table.Rows(rows);
+      PFAD_ASSIGN_OR_RAISE(const auto contributions, parts[k]->trees.Contributions(subset));
+      for (size_t i = 0; i < rows.size(); ++i) {
+        top_features[rows[i]] = TopFeatures(subset, i, parts[k]->trees.feature_names(), contributions[i]);
+      }
+    }
+    const size_t first = out.size();
+    for (size_t r = 0; r < table.rows(); ++r) {
+      out.push_back({static_cast<events::EntityKind>(k), table.ids[r], scores[k][r],
+                     scores[k][r] >= parts[k]->threshold, std::move(top_features[r])});
     }
     SortByScore(out, first);
   }
@@ -73,26 +176,25 @@ Result<std::vector<EntityScore>> ScoreWithGnn(const FraudModel& model, const Win
 
 }  // namespace
 
-Result<std::vector<EntityScore>> ScoreWindow(const FraudModel& model, const WindowEvents& events) {
-  if (!model.parts.empty() && model.parts.front().gnn != nullptr) return ScoreWithGnn(model, events);
-  const auto graph = BuildGraph(events);
-  const auto features = WithNeighbours(ComputeNodeFeatures(events, graph), graph.edges);
-  std::vector<EntityScore> out;
-  for (const events::EntityKind kind : {events::EntityKind::kUser, events::EntityKind::kSession}) {
-    const auto part = std::find_if(model.parts.begin(), model.parts.end(),
-                                   [&](const FraudModel::Part& p) { return p.kind == kind; });
-    if (part == model.parts.end()) continue;
-    const FeatureTable& table = kind == events::EntityKind::kUser ? features.users : features.sessions;
-    PFAD_ASSIGN_OR_RAISE(const auto scores, part->trees.Predict(table));
-    PFAD_ASSIGN_OR_RAISE(const auto contributions, part->trees.Contributions(table));
-    const size_t first = out.size();
-    for (size_t r = 0; r < table.rows(); ++r) {
-      out.push_back({kind, table.ids[r], scores[r], scores[r] >= part->threshold,
-                     TopFeatures(table, r, part->trees.feature_names(), contributions[r])});
-    }
-    SortByScore(out, first);
+Result<std::vector<EntityScore>> ScoreGraph(const FraudModel& model, const NodeFeatures& nodes,
+                                            const Adjacency& links, int top) {
+  if (model.IsGnn()) return ScoreWithGnn(model, nodes, links, top);
+  return ScoreWithTrees(model, WithNeighbours(nodes, links), top);
+}
+
+Result<std::vector<EntityScore>> ScoreFeatures(const FraudModel& model, const GraphFeatures& features,
+                                               int top) {
+  if (model.IsGnn()) {
+    return Status::Invalid("the model ", model.Label(),
+                           " is a graph neural network: it needs the window's graph, not its features; "
+                           "score features from another engine with a trees_graph model");
   }
-  return out;
+  return ScoreWithTrees(model, features, top);
+}
+
+Result<std::vector<EntityScore>> ScoreWindow(const FraudModel& model, const WindowEvents& events, int top) {
+  const auto graph = BuildGraph(events);
+  return ScoreGraph(model, ComputeNodeFeatures(events, graph), graph.edges, top);
 }
 
 Status WriteScores(const storage::ObjectStore& store, const storage::ObjectUri& uri,
