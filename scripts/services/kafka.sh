@@ -278,11 +278,17 @@ CONF
 
 # launch_node N: format node N's storage once (every node with the cluster's one id), start its
 # JVM detached. Does not wait.
+check_ports() {  # check_ports N: fails when a port of node N is taken
+  local n=$1
+  port_open "$(node_port "$n")" && die "port $(node_port "$n") of node $n is taken by another process (set PFAD_KAFKA_PORT)"
+  port_open $((CONTROLLER_PORT + n - 1)) && die "controller port $((CONTROLLER_PORT + n - 1)) of node $n is taken (set PFAD_KAFKA_CONTROLLER_PORT)"
+  return 0
+}
+
 launch_node() {
   local n=$1 dir
   dir=$(node_dir "$n")
-  port_open "$(node_port "$n")" && die "port $(node_port "$n") of node $n is taken by another process (set PFAD_KAFKA_PORT)"
-  port_open $((CONTROLLER_PORT + n - 1)) && die "controller port $((CONTROLLER_PORT + n - 1)) of node $n is taken (set PFAD_KAFKA_CONTROLLER_PORT)"
+  check_ports "$n"
   write_node_config "$n"
   [[ -s $STATE/cluster.id ]] || tool kafka.tools.StorageTool random-uuid > "$STATE/cluster.id"
   if [[ ! -e $dir/data/meta.properties ]]; then
@@ -296,26 +302,39 @@ launch_node() {
   wait_until 10 test -s "$dir/kafka.pid" || die "the kafka process of node $n did not start"
 }
 
-wait_node() {  # wait_node N: until node N listens; stops the cluster and fails if it does not
+stop_nodes() {  # stop_nodes N...: TERM the nodes at once (one by one, the last ones would wait for a lost quorum)
+  local n
+  for n in "$@"; do stop_pidfile "kafka node $n" "$(node_dir "$n")/kafka.pid" 30 & done
+  wait
+}
+
+# wait_node N STARTED...: until node N listens; if it does not, stops the nodes this call
+# started (STARTED), so a failed start leaves no JVM behind, and fails.
+wait_node() {
   local n=$1
+  shift
   if ! wait_until "$START_TIMEOUT" port_open "$(node_port "$n")"; then
     tail -n 20 "$(node_dir "$n")/kafka.log" "$(node_dir "$n")/stdout.log" >&2 || true
+    stop_nodes "$@" >/dev/null 2>&1
     die "node $n did not open 127.0.0.1:$(node_port "$n") within $START_TIMEOUT s (a busy machine: set PFAD_KAFKA_START_TIMEOUT)"
   fi
 }
 
 cluster_start() {
   install
-  local n started=()
+  local n started=() stopped=()
   for ((n = 1; n <= BROKERS; n++)); do
-    [[ -n $(node_pid "$n") ]] || { launch_node "$n"; started+=("$n"); }
+    [[ -n $(node_pid "$n") ]] || stopped+=("$n")
   done
-  if ((${#started[@]} == 0)); then
+  if ((${#stopped[@]} == 0)); then
     log "kafka cluster already running on $BOOTSTRAP"
     return 0
   fi
+  # Every port checked before the first JVM starts: a taken one fails with nothing left running.
+  for n in "${stopped[@]}"; do check_ports "$n"; done
+  for n in "${stopped[@]}"; do launch_node "$n"; started+=("$n"); done
   log "starting kafka $KAFKA_VERSION node(s) ${started[*]} of a $BROKERS-node cluster on $BOOTSTRAP"
-  for n in "${started[@]}"; do wait_node "$n"; done
+  for n in "${started[@]}"; do wait_node "$n" "${started[@]}"; done
   local spec
   for spec in _pfad_health:1 $TOPICS; do
     tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
@@ -324,15 +343,16 @@ cluster_start() {
   done
   if ! wait_until "$START_TIMEOUT" healthy; then
     tail -n 20 "$(node_dir 1)/kafka.log" >&2 || true
+    stop_nodes "${started[@]}" >/dev/null 2>&1
     die "the kafka cluster on $BOOTSTRAP does not acknowledge produce requests (acks=all)"
   fi
   log "kafka cluster ready on $BOOTSTRAP ($BROKERS nodes, replication $REPLICATION, min.insync.replicas $MIN_ISR), topics: $TOPICS"
 }
 
-cluster_stop() {  # every node at once (one by one, the last ones would wait for a lost quorum)
-  local n
-  for ((n = 1; n <= BROKERS; n++)); do stop_pidfile "kafka node $n" "$(node_dir "$n")/kafka.pid" 30 & done
-  wait
+cluster_stop() {
+  local n all=()
+  for ((n = 1; n <= BROKERS; n++)); do all+=("$n"); done
+  stop_nodes "${all[@]}"
 }
 
 cluster_status() {
@@ -367,7 +387,7 @@ start_node() {
     return 0
   fi
   launch_node "$n"
-  wait_node "$n"
+  wait_node "$n" "$n"
   log "node $n running (pid $(node_pid "$n")) on 127.0.0.1:$(node_port "$n")"
 }
 
