@@ -3,7 +3,9 @@ SerializingProducer with AvroSerializer and the reference generator's event func
 (str Enums, per-event error probability), in a tight loop (the reference's
 poll(0.01) sleep between events left out), one process per worker.
 
-  python python_producer.py <bootstrap> <registry> <topic> <count> <workers> [<extra properties as JSON>]
+  python python_producer.py <bootstrap> <registry> <topic> <count> <workers> [<extra properties as JSON>] [<rate>]
+
+<rate>: events/s over all workers, paced like `pfad produce --rate` (default: as fast as possible).
 
 Prints one JSON line: {"delivered": N, "failed": F, "seconds": S}.
 """
@@ -58,7 +60,7 @@ def make_event(user, session) -> dict:
     }
 
 
-def worker(bootstrap, registry_url, topic, count, extra, out):
+def worker(bootstrap, registry_url, topic, count, extra, rate, out):
     serializer = AvroSerializer(SchemaRegistryClient({"url": registry_url, "timeout": 30}), SCHEMA)
     producer = SerializingProducer({
         "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "compression.type": "snappy",
@@ -69,7 +71,10 @@ def worker(bootstrap, registry_url, topic, count, extra, out):
         stats["failed" if err else "delivered"] += 1
 
     user, session = uuid.uuid4(), uuid.uuid4()
-    for _ in range(count):
+    started = time.monotonic()
+    for i in range(count):
+        while rate and time.monotonic() < started + i / rate:
+            producer.poll(min(0.005, max(0.0, started + i / rate - time.monotonic())))
         event = make_event(user, session)
         while True:
             try:
@@ -87,9 +92,10 @@ def worker(bootstrap, registry_url, topic, count, extra, out):
 def main():
     bootstrap, registry_url, topic, count, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     extra = json.loads(sys.argv[6]) if len(sys.argv) > 6 else {}
+    rate = float(sys.argv[7]) / workers if len(sys.argv) > 7 else 0
     out = mp.Queue()
     start = time.perf_counter()
-    procs = [mp.Process(target=worker, args=(bootstrap, registry_url, topic, count // workers, extra, out))
+    procs = [mp.Process(target=worker, args=(bootstrap, registry_url, topic, count // workers, extra, rate, out))
              for _ in range(workers)]
     for p in procs:
         p.start()

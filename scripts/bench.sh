@@ -2,9 +2,10 @@
 # `make bench`: start the services a benchmark needs, run the benchmarks in bench/, and stop
 # only the services this run started (others, e.g. a shared MinIO, are left running).
 # Figures go to stdout as Markdown (copy them into docs/BENCHMARKS.md).
-#   scripts/bench.sh [analyze|produce|ingest|freshness|soak|dashboard|spark|fraud|fraud-live|analyst|clickhouse|metrics|all]
+#   scripts/bench.sh [analyze|produce|ingest|freshness|soak|dashboard|spark|fraud|fraud-live|analyst|clickhouse|metrics|replication|all]
 # (soak and fraud-live are not in all: they run 30 minutes or more; nor is analyst: its first run
-# generates 70 minutes at 10,000 events/s, about 2 GB under ~/.cache/pfad/bench/analyst)
+# generates 70 minutes at 10,000 events/s, about 2 GB under ~/.cache/pfad/bench/analyst; nor is
+# replication: it starts a private 3-node Kafka cluster of its own and kills its nodes)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$PFAD_ROOT"
@@ -16,8 +17,9 @@ case "$which" in
   fraud-live) services=() ;;  # local minute objects, no service
   analyst) services=(kafka) ;;  # the labels topic; the rest is local
   clickhouse) services=(minio kafka registry clickhouse) ;;
+  replication) services=(registry) ;;  # the 3-node cluster is the bench's own
   all) services=(minio kafka registry spark) ;;
-  *) die "usage: bench.sh [analyze|produce|ingest|freshness|soak|dashboard|spark|fraud|fraud-live|analyst|clickhouse|metrics|all]" ;;
+  *) die "usage: bench.sh [analyze|produce|ingest|freshness|soak|dashboard|spark|fraud|fraud-live|analyst|clickhouse|metrics|replication|all]" ;;
 esac
 started=()
 trap 'for s in "${started[@]}"; do scripts/services/$s.sh stop || true; done' EXIT
@@ -39,6 +41,7 @@ case "$which" in
   analyst) .venv/bin/python bench/analyst_bench.py ;;
   clickhouse) .venv/bin/python bench/clickhouse_bench.py ;;
   metrics) .venv/bin/python bench/metrics_bench.py ;;
+  replication) .venv/bin/python bench/replication_bench.py ;;
   all) .venv/bin/python bench/analyze_bench.py && .venv/bin/python bench/produce_bench.py &&
        .venv/bin/python bench/ingest_bench.py && .venv/bin/python bench/freshness_bench.py &&
        .venv/bin/python bench/dashboard_bench.py && .venv/bin/python bench/spark_bench.py ;;

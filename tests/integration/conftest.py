@@ -29,6 +29,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_range(count: int, first: int = 19192) -> int:
+    """The first of `count` consecutive loopback ports, from `first` on, that nothing holds right now
+    (for a service that takes a range, such as a Kafka cluster's nodes)."""
+    for start in range(first, 65536 - count, count):
+        held = []
+        try:
+            for port in range(start, start + count):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return start
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise AssertionError(f"no {count} consecutive free loopback ports from {first} on")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "partitions(n): partitions of the test's event topic")
     config.addinivalue_line("markers", "tsan: also run by `make test-tsan` against the ThreadSanitizer build")
@@ -109,9 +128,9 @@ class PrivateService:
         self.script = ROOT / f"scripts/services/{name}.sh"
         self.env = {**os.environ, "PFAD_RUN": str(state), **{k: str(v) for k, v in settings.items()}}
 
-    def control(self, action: str) -> str:
-        result = subprocess.run([str(self.script), action], env=self.env, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, f"{self.script.name} {action} failed: {result.stderr}"
+    def control(self, *action: str) -> str:
+        result = subprocess.run([str(self.script), *action], env=self.env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"{self.script.name} {' '.join(action)} failed: {result.stderr}"
         return result.stdout
 
     def exports(self) -> dict[str, str]:
@@ -120,7 +139,11 @@ class PrivateService:
         return {k: v.strip("'\"") for k, v in (line.split("=", 1) for line in lines)}
 
     def __enter__(self) -> PrivateService:
-        self.control("start")
+        try:
+            self.control("start")
+        except BaseException:
+            self.__exit__()  # `with` does not call __exit__ when __enter__ fails: stop what did start
+            raise
         return self
 
     def __exit__(self, *exc) -> None:

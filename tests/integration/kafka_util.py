@@ -36,9 +36,10 @@ def minute_name(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, TEHRAN).strftime("%Y-%m-%d_%H-%M")
 
 
-def create_topics(bootstrap: str, spec: dict[str, int]) -> None:
+def create_topics(bootstrap: str, spec: dict[str, int], replication_factor: int = 1) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics([NewTopic(name, num_partitions=n, replication_factor=1) for name, n in spec.items()])
+    futures = admin.create_topics([NewTopic(name, num_partitions=n, replication_factor=replication_factor)
+                                   for name, n in spec.items()])
     for f in futures.values():
         f.result(timeout=30)
 
