@@ -33,12 +33,11 @@ debs+=(prometheus-cpp-dev)
 # default clang is 14; 19 handles libstdc++ 12's C++20 headers better.
 [[ $mode == test || $mode == fuzz ]] && debs+=(clang-19 libclang-rt-19-dev llvm-19)  # llvm-19: llvm-symbolizer
 # scripts/check_deploy.sh (make test, make check-rules): promtool for the Prometheus rules
-# (Debian's prometheus 2.42 ships it); systemd-analyze, for the units, comes with systemd
+# (Debian's prometheus 2.42 ships it), and the Prometheus of scripts/services/prometheus.sh;
+# systemd-analyze, for the units, comes with systemd
 [[ $mode == test ]] && debs+=(prometheus systemd)
 # The warehouse sink's tests and bench: a real ClickHouse server (Debian ships 18.16)
 [[ $mode == test ]] && debs+=(clickhouse-server clickhouse-client)
-# The alert rules' checks (promtool check/test rules) and the Prometheus of scripts/services/prometheus.sh
-[[ $mode == test ]] && debs+=(prometheus)
 # One dpkg-query for all of them: one per package took seconds on a loaded machine, and
 # this runs before every `make build`.
 declare -A status=()
