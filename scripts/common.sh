@@ -25,6 +25,17 @@ wait_until() {
 # pid_alive PIDFILE: prints the pid recorded in PIDFILE if that process is alive.
 pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null && cat "$1"; }
 
+# detach PIDFILE LOG CMD...: starts CMD in a session of its own (stdin /dev/null, stdout and
+# stderr to LOG) and waits up to 10 s until PIDFILE holds its pid (the shell that records it
+# execs CMD, so the pid stays CMD's). Fails when the pid never appears.
+detach() {
+  local pidfile=$1 logfile=$2
+  shift 2
+  rm -f "$pidfile"
+  setsid bash -c 'echo $$ >"$0"; shift; exec "$@"' "$pidfile" x "$@" >"$logfile" 2>&1 </dev/null &
+  wait_until 10 test -s "$pidfile"
+}
+
 # stop_pidfile NAME PIDFILE SECONDS: TERM the recorded process, KILL it after SECONDS,
 # forget the pid file. Succeeds when nothing was running.
 stop_pidfile() {

@@ -200,12 +200,10 @@ start() {
   fi
   log "starting kafka $KAFKA_VERSION on $BOOTSTRAP"
   # The detached shell records its own pid, then becomes java (exec keeps the pid).
-  rm -f "$PIDFILE"
-  setsid bash -c 'echo $$ >"$0"; shift; exec "$@"' "$PIDFILE" x java -Xms256m -Xmx768m -XX:+UseG1GC \
+  detach "$PIDFILE" "$STATE/stdout.log" java -Xms256m -Xmx768m -XX:+UseG1GC \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$PFAD_ROOT/scripts/services/kafka/log4j2.properties" \
-    -Dkafka.logs.dir="$STATE" -cp "$KAFKA_LIBS/*" kafka.Kafka "$STATE/server.properties" \
-    >"$STATE/stdout.log" 2>&1 </dev/null &
-  wait_until 10 test -s "$PIDFILE" || die "the kafka process did not start"
+    -Dkafka.logs.dir="$STATE" -cp "$KAFKA_LIBS/*" kafka.Kafka "$STATE/server.properties" ||
+    die "the kafka process did not start"
   if ! wait_until "$START_TIMEOUT" port_open "$PORT"; then
     tail -n 20 "$LOG" "$STATE/stdout.log" >&2 || true
     stop >/dev/null 2>&1 || true
@@ -294,12 +292,10 @@ launch_node() {
   if [[ ! -e $dir/data/meta.properties ]]; then
     tool kafka.tools.StorageTool format -t "$(cat "$STATE/cluster.id")" -c "$dir/server.properties" >/dev/null
   fi
-  rm -f "$dir/kafka.pid"
-  setsid bash -c 'echo $$ >"$0"; shift; exec "$@"' "$dir/kafka.pid" x java -Xms256m -Xmx768m -XX:+UseG1GC \
+  detach "$dir/kafka.pid" "$dir/stdout.log" java -Xms256m -Xmx768m -XX:+UseG1GC \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$PFAD_ROOT/scripts/services/kafka/log4j2.properties" \
-    -Dkafka.logs.dir="$dir" -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
-    >"$dir/stdout.log" 2>&1 </dev/null &
-  wait_until 10 test -s "$dir/kafka.pid" || die "the kafka process of node $n did not start"
+    -Dkafka.logs.dir="$dir" -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" ||
+    die "the kafka process of node $n did not start"
 }
 
 stop_nodes() {  # stop_nodes N...: TERM the nodes at once (one by one, the last ones would wait for a lost quorum)

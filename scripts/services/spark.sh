@@ -111,10 +111,8 @@ CONF
 
 launch() {  # launch NAME CMD...: detached, pid recorded (exec keeps it), output to NAME.log
   local name=$1; shift
-  rm -f "$STATE/$name.pid"
   [[ -f $STATE/$name.log ]] && mv -f "$STATE/$name.log" "$STATE/$name.log.prev"
-  setsid bash -c 'echo $$ >"$0"; shift; exec "$@"' "$STATE/$name.pid" x "$@" >"$STATE/$name.log" 2>&1 </dev/null &
-  wait_until 10 test -s "$STATE/$name.pid" || die "the spark $name process did not start"
+  detach "$STATE/$name.pid" "$STATE/$name.log" "$@" || die "the spark $name process did not start"
 }
 
 fail_start() {  # fail_start NAME MESSAGE
