@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter, defaultdict
 
@@ -18,7 +21,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from conftest import ROOT, service_env
+from conftest import ROOT, free_port, service_env
 
 SCHEMA_TEXT = (ROOT / "schemas/user_interactions.avsc").read_text()
 START = "2025-01-15 10:00"
@@ -168,6 +171,41 @@ def test_sigint_flushes_reports_and_exits_0(pfad, kafka_env, registry_env, topic
     assert stats["generated"] > 0 and stats["delivered"] == stats["generated"] and stats["failed"] == 0
     assert "events delivered" in err
     assert len(consume_all(kafka_env["PFAD_KAFKA_BOOTSTRAP"], topic, stats["delivered"])) == stats["delivered"]
+
+
+def test_serves_its_metrics_and_health_while_running(pfad, kafka_env, registry_env, topic):
+    port = free_port()
+    proc = subprocess.Popen([str(pfad.binary), "produce", "--topic", topic, "--rate", "2000", "--json",
+                             "--metrics-port", str(port)],
+                            env={**pfad.env, **produce_env(kafka_env, registry_env)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def delivered(text: str) -> float:
+            found = re.search(r"^pfad_produce_events_delivered_total (\S+)$", text, re.M)
+            return float(found.group(1)) if found else 0
+
+        metrics, deadline = "", time.monotonic() + 30
+        while delivered(metrics) == 0:
+            assert time.monotonic() < deadline, metrics
+            assert proc.poll() is None, proc.communicate()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as res:
+                    metrics = res.read().decode()
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert 'pfad_build_info{command="produce",version="' in metrics, metrics
+        assert "pfad_produce_delivery_latency_seconds_count" in metrics, metrics
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as res:
+            health = json.loads(res.read())
+        assert health["status"] == "ready" and health["checks"]["kafka"]["ready"], health
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    stats = json.loads(out)
+    assert stats["delivered"] == stats["generated"] > 0
+    assert err.splitlines()[0].startswith("20") and "produce starting, pid" in err.splitlines()[0], err[:300]
 
 
 def test_unreachable_broker_is_a_clear_error(pfad, registry_env, topic):
