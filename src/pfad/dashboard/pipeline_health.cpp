@@ -54,11 +54,13 @@ class RegistryHealth final : public PipelineHealthSource {
         any = true;
         for (const auto& m : family.metric) {
           // 0 until the first report: no freshness yet.
-          if (m.gauge.value > 0) h.freshness_seconds = std::max(0.0, now - m.gauge.value);
+          if (m.gauge.value > 0)
+            h.freshness_seconds = std::max(0.0, std::round((now - m.gauge.value) * 1000) / 1000);
         }
       } else if (name == kFreshness) {
         any = true;
-        if (!family.metric.empty()) h.freshness_p95_seconds = HistogramQuantile(0.95, family.metric[0].histogram);
+        if (!family.metric.empty())
+          h.freshness_p95_seconds = HistogramQuantile(0.95, family.metric[0].histogram);
       } else if (name == kLag) {
         any = true;
         double sum = 0;
@@ -72,7 +74,8 @@ class RegistryHealth final : public PipelineHealthSource {
       } else if (name == kStageDuration) {
         any = true;
         for (const auto& m : family.metric) {
-          if (HasLabel(m, "stage", "fraud")) h.fraud_scoring_p95_seconds = HistogramQuantile(0.95, m.histogram);
+          if (HasLabel(m, "stage", "fraud"))
+            h.fraud_scoring_p95_seconds = HistogramQuantile(0.95, m.histogram);
         }
       }
     }
@@ -96,17 +99,18 @@ std::string PipelineHealth::ToJson() const {
   const bool prometheus = source == HealthSource::kPrometheus;
   Json errs = Json::array();
   for (const auto& e : errors) errs.push_back(e);
-  return Json{{"source", SourceName(source)},
-              {"at", at_seconds},
-              {"freshness_seconds", Number(freshness_seconds)},
-              {"freshness_p95_seconds", Number(freshness_p95_seconds)},
-              {"lag_messages", Number(lag_messages)},
-              {"failed_runs", Number(failed_runs)},
-              {"fraud_scoring_p95_seconds", Number(fraud_scoring_p95_seconds)},
-              {"window",
-               {{"failed_runs", prometheus ? "1h" : "since start"}, {"p95", prometheus ? "5m" : "since start"}}},
-              {"errors", std::move(errs)},
-              {"hint", hint.empty() ? Json(nullptr) : Json(hint)}}
+  return Json{
+      {"source", SourceName(source)},
+      {"at", at_seconds},
+      {"freshness_seconds", Number(freshness_seconds)},
+      {"freshness_p95_seconds", Number(freshness_p95_seconds)},
+      {"lag_messages", Number(lag_messages)},
+      {"failed_runs", Number(failed_runs)},
+      {"fraud_scoring_p95_seconds", Number(fraud_scoring_p95_seconds)},
+      {"window",
+       {{"failed_runs", prometheus ? "1h" : "since start"}, {"p95", prometheus ? "5m" : "since start"}}},
+      {"errors", std::move(errs)},
+      {"hint", hint.empty() ? Json(nullptr) : Json(hint)}}
       .dump();
 }
 

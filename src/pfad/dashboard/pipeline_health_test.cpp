@@ -120,7 +120,8 @@ TEST(DashboardPipelineHealth, ParsesPrometheusInstantAnswers) {
   EXPECT_FALSE(ParseInstantValue(R"({"status":"success","data":{"resultType":"vector","result":[
       {"metric":{},"value":[1700000000,"NaN"]}]}})")
                    ->has_value());
-  EXPECT_EQ(*ParseInstantValue(R"({"status":"success","data":{"resultType":"scalar","result":[1,"3"]}})"), 3.0);
+  EXPECT_EQ(*ParseInstantValue(R"({"status":"success","data":{"resultType":"scalar","result":[1,"3"]}})"),
+            3.0);
 
   auto error = ParseInstantValue(
       R"({"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected \"}\""})");
@@ -205,7 +206,8 @@ TEST(DashboardPipelineHealth, UnreachablePrometheusIsOneClearError) {
   }  // stopped: the port refuses connections
   ManualClock clock(1'700'000'000'000);
   const PipelineHealth h =
-      MakePrometheusHealth("http://127.0.0.1:" + std::to_string(port), clock, std::chrono::seconds(2))->Read();
+      MakePrometheusHealth("http://127.0.0.1:" + std::to_string(port), clock, std::chrono::seconds(2))
+          ->Read();
   EXPECT_EQ(h.source, HealthSource::kPrometheus);
   ASSERT_EQ(h.errors.size(), 1U);
   EXPECT_NE(h.errors[0].find("cannot be reached"), std::string::npos) << h.errors[0];

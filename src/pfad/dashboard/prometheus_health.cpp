@@ -79,8 +79,9 @@ class PrometheusHealth final : public PipelineHealthSource {
       auto res = SendHttp(req);
       if (!res.ok()) {
         // Unreachable: the other queries would only wait as long again.
-        h.errors.push_back(fmt::format("Prometheus at {} cannot be reached: {} (check [dashboard] prometheus)",
-                                       url_, res.status().message()));
+        h.errors.push_back(
+            fmt::format("Prometheus at {} cannot be reached: {} (check [dashboard] prometheus)", url_,
+                        res.status().message()));
         return h;
       }
       auto value = ParseInstantValue(res->body);
@@ -108,11 +109,13 @@ Result<std::optional<double>> ParseInstantValue(std::string_view body) {
     return Status::Invalid("not a Prometheus API answer (not JSON): ", body.substr(0, 200));
   }
   if (doc.value("status", "") != "success") {
-    const std::string error = doc.contains("error") && doc["error"].is_string() ? doc["error"].get<std::string>()
-                                                                                 : std::string("no error given");
+    const std::string error = doc.contains("error") && doc["error"].is_string()
+                                  ? doc["error"].get<std::string>()
+                                  : std::string("no error given");
     return Status::Invalid("query failed (", doc.value("errorType", "unknown"), "): ", error);
   }
-  if (!doc.contains("data") || !doc["data"].is_object()) return Status::Invalid("the answer has no data object");
+  if (!doc.contains("data") || !doc["data"].is_object())
+    return Status::Invalid("the answer has no data object");
   const Json& data = doc["data"];
   const std::string type = data.value("resultType", "");
   if (!data.contains("result")) return Status::Invalid("the answer has no result");

@@ -384,6 +384,7 @@ void DashboardServer::Routes() {
   routes.Get("/entity/{}/{}", asset("text/html; charset=utf-8", IndexHtml()));  // the page's entity view
   routes.Get("/app.js", asset("text/javascript", AppJs()));
   routes.Get("/analyst.js", asset("text/javascript", AnalystJs()));
+  routes.Get("/pipeline.js", asset("text/javascript", PipelineJs()));
   routes.Get("/chart.js", asset("text/javascript", ChartJs()));
   routes.Get("/cytoscape.js", asset("text/javascript", CytoscapeJs()));
   routes.Get("/favicon.ico", [](const http::Request&) {
