@@ -98,7 +98,7 @@ start() {
   port_in_use "$PORT" && die "port $PORT is taken by another process (set PFAD_PROMETHEUS_PORT)"
   mkdir -p "$STATE/data"
   log "starting prometheus on $URL (targets: ${TARGETS:-none})"
-  setsid bash -c 'echo $$ >"$0"; shift; exec "$@"' "$PIDFILE" prometheus \
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" prometheus \
     --config.file="$CONFIG" --storage.tsdb.path="$STATE/data" --storage.tsdb.retention.time=1d \
     --web.listen-address="127.0.0.1:$PORT" --web.enable-lifecycle \
     >"$LOG" 2>&1 </dev/null &
