@@ -1,5 +1,5 @@
 // The dashboard page: the latest report as a grouped bar chart with totals, the last hour
-// as a trend, the review queue and entity view (analyst.js), and the reports' fraud section (docs/DESIGN.md, "The report's fraud object") as panels, updated from the
+// as a trend, the pipeline-health row (pipeline.js), the review queue and entity view (analyst.js), and the reports' fraud section (docs/DESIGN.md, "The report's fraud object") as panels, updated from the
 // server's push stream (/events) as soon as a report arrives. Text from reports only ever
 // reaches the page through textContent or the charts' canvas, never as HTML.
 'use strict';
@@ -376,6 +376,7 @@ async function start() {
   refreshFailures();
   refreshQueue();
   refreshModels();
+  startPipeline();
   follow({
     run: () => refreshFailures(),
     model: () => refreshModels(),
@@ -385,5 +386,5 @@ async function start() {
   });
 }
 
-// After analyst.js (loaded next) has defined the review queue and the entity view.
+// After analyst.js and pipeline.js (loaded next) have defined the review queue and the entity view.
 document.addEventListener('DOMContentLoaded', start);

@@ -64,11 +64,13 @@ void RegisterDashboard(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "dashboard",
       "Serve the report API (POST/GET/DELETE /report, GET /health, GET /reports?limit=N, GET /events,\n"
-      "POST/GET /runs) and the web page at /. Reports persist in SQLite. With a token, POST and\n"
+      "POST/GET /runs, GET /pipeline) and the web page at /. Reports persist in SQLite. With a token, POST "
+      "and\n"
       "DELETE need 'Authorization: Bearer <token>'; a non-loopback --host requires one. With a read token\n"
       "($PFAD_DASHBOARD_READ_TOKEN or [dashboard] read_token; never a flag), reading the API needs it\n"
       "too (open the page as /#token=<read token>). --tls-cert and --tls-key serve HTTPS. Every flag\n"
-      "also has a key in the config file's [dashboard] section (flag, else environment, else file).");
+      "also has a key in the config file's [dashboard] section (flag, else environment, else file).\n"
+      "The page's pipeline-health row (GET /pipeline) reads [dashboard] prometheus ($PFAD_PROMETHEUS_URL).");
   cmd->add_option("--host", flags->host, "address to listen on")->default_str(defaults.host);
   cmd->add_option("--port", flags->port, "port (0 = any free port)")
       ->default_str(std::to_string(defaults.port))

@@ -114,7 +114,7 @@ def test_read_token_guards_every_read_of_data_and_is_never_logged(pfad, tmp_path
     try:
         assert d.call("POST", "/report", REPORT, bearer(read))[0] == 401  # reading is not writing
         assert d.call("POST", "/report", REPORT, bearer(write)) == (200, None)
-        for path in ["/report", "/reports", "/runs", "/health"]:
+        for path in ["/report", "/reports", "/runs", "/health", "/pipeline"]:
             assert d.call("GET", path)[0] == 401, path
             assert d.call("GET", path, None, bearer(read[:-1]))[0] == 401, path
             assert d.call("GET", path, None, bearer(read + "x"))[0] == 401, path
@@ -123,7 +123,7 @@ def test_read_token_guards_every_read_of_data_and_is_never_logged(pfad, tmp_path
         assert d.call("GET", "/report", None, {"Cookie": f"theme=dark; pfad_read_token={read}"}) == (200, REPORT)
         assert d.call("GET", "/report", None, {"Cookie": "pfad_read_token=wrong"})[0] == 401
         # The page and its scripts hold no data and stay open (the page asks for the token).
-        for path in ["/", "/app.js", "/chart.js"]:
+        for path in ["/", "/app.js", "/pipeline.js", "/chart.js"]:
             with urllib.request.urlopen(d.base + path, context=d.context, timeout=10) as res:
                 assert res.status == 200, path
         # The event stream: refused without the token, open with the page's cookie.

@@ -1,5 +1,8 @@
 """PFAD under a real Prometheus (scripts/services/prometheus.sh) with its own alert rules.
 
+The dashboard's GET /pipeline, pointed at that Prometheus ([dashboard] prometheus), answers
+the numbers Prometheus has for a running `pfad run`, each asked at the time the answer names.
+
 `pfad run` and `pfad dashboard` serve /metrics and /health on --metrics-port; Prometheus
 scrapes both every second and evaluates deploy/prometheus/pfad-rules.yml. The dashboard is
 stopped: the run's outbox grows and PfadOutboxGrowing fires in Prometheus's own alerts API;
@@ -10,6 +13,7 @@ the one alert's numbers are shortened to seconds so the test takes two minutes, 
 from __future__ import annotations
 
 import json
+import math
 import time
 import urllib.error
 import urllib.parse
@@ -142,6 +146,71 @@ def test_a_stopped_dashboard_fires_the_outbox_alert_in_prometheus(pfad, tmp_path
             wait_until("the outbox drained", lambda: value(prometheus, "pfad_outbox_depth") == 0 and
                        value(prometheus, "pfad_outbox_dashboard_up") == 1, 120, procs)
             assert value(prometheus, 'sum(pfad_outbox_dropped_total{reason=~"size_cap|age_cap|refused"})') == 0
+    finally:
+        for p in procs:
+            if p.proc.poll() is None:
+                p.stop()
+
+
+# GET /pipeline's numbers and the queries whose answers they are (docs/CLI.md, "GET /pipeline").
+PIPELINE_QUERIES = {
+    "freshness_seconds": "max(pfad:report_staleness_seconds)",
+    "freshness_p95_seconds": "max(pfad:report_freshness_seconds:p95_5m)",
+    "lag_messages": "sum(pfad:ingest_consumer_lag_messages:sum)",
+    "failed_runs": 'sum(increase(pfad_runs_total{outcome="failed"}[1h]))',
+    "fraud_scoring_p95_seconds": 'max(pfad:minute_stage_duration_seconds:p95_5m{stage="fraud"})',
+}
+
+
+def value_at(prometheus: str, promql: str, at: float) -> float | None:
+    status, body = get(f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": promql, "time": f"{at:.3f}"}))
+    assert status == 200, body
+    result = json.loads(body)["data"]["result"]
+    got = float(result[0]["value"][1]) if result else None
+    return None if got is None or math.isnan(got) or math.isinf(got) else got
+
+
+def test_the_dashboard_pipeline_row_reads_what_prometheus_has(pfad, tmp_path):
+    dash_port, run_metrics, prom_port = free_port(), free_port(), free_port()
+    minutes = tmp_path / "minutes"
+    minutes.mkdir()
+    start = (datetime.now(TEHRAN) - timedelta(minutes=3)).strftime("%Y-%m-%d %H:%M")
+    run = LoggedProcess([pfad.binary, "--log-level", "info", "run", "--source", minutes, "--dashboard",
+                         f"http://127.0.0.1:{dash_port}",
+                         "--state", tmp_path / "runs.db", "--start", start, "--delay", "1",
+                         "--metrics-port", run_metrics], pfad.env, tmp_path / "run.log")
+    procs = [run]
+    try:
+        wait_for_log(run, "metrics on http://127.0.0.1:", 30)
+        with PrivateService("prometheus", tmp_path / "prometheus", {
+            "PFAD_PROMETHEUS_PORT": prom_port,
+            "PFAD_PROMETHEUS_TARGETS": f"pfad-run=127.0.0.1:{run_metrics}",
+            "PFAD_PROMETHEUS_INTERVAL": "1s",
+        }) as prometheus_service:
+            prometheus = prometheus_service.exports()["PFAD_PROMETHEUS_URL"]
+            dashboard = LoggedProcess([pfad.binary, "dashboard", "--port", dash_port, "--db", tmp_path / "d.db"],
+                                      {**pfad.env, "PFAD_PROMETHEUS_URL": prometheus}, tmp_path / "dashboard.log")
+            procs.append(dashboard)
+            wait_until("the catch-up runs succeeded and were recorded",
+                       lambda: (value(prometheus, 'pfad_runs_total{outcome="success"}') or 0) >= 3 and
+                       value(prometheus, "pfad:report_staleness_seconds") is not None, 90, procs)
+
+            def same_numbers():
+                status, body = get(f"http://127.0.0.1:{dash_port}/pipeline")
+                assert status == 200, body
+                health = json.loads(body)
+                assert health["source"] == "prometheus" and health["errors"] == [], health
+                # A rule evaluated just as the dashboard asked may land a moment later: ask again then.
+                expected = {k: value_at(prometheus, q, health["at"]) for k, q in PIPELINE_QUERIES.items()}
+                got = {k: health[k] for k in PIPELINE_QUERIES}
+                same = all((got[k] is None) == (expected[k] is None) and
+                           (got[k] is None or got[k] == pytest.approx(expected[k], rel=1e-9, abs=1e-9))
+                           for k in PIPELINE_QUERIES)
+                return health if same and None not in (got["freshness_seconds"], got["failed_runs"]) else None
+
+            health = wait_until("GET /pipeline answers Prometheus's numbers", same_numbers, 60, procs)
+            assert health["failed_runs"] == 0 and health["window"] == {"failed_runs": "1h", "p95": "5m"}, health
+            assert health["lag_messages"] is None, health  # no ingester is scraped
     finally:
         for p in procs:
             if p.proc.poll() is None:

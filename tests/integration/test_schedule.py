@@ -78,6 +78,14 @@ def test_demo_shows_reports_within_seconds_and_stops_cleanly(pfad, tmp_path):
         assert frauds and all(f["status"] == "scored" for f in frauds), frauds
         assert sum(f["flagged"]["user"] + f["flagged"]["session"] for f in frauds) > 0
         assert all(f["model"] and len(f["top"]) > 0 for f in frauds)
+        # The page's pipeline-health row: the demo's stages share one metrics registry the dashboard reads.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/pipeline", timeout=5) as res:
+            health = json.loads(res.read())
+        assert health["source"] == "process" and health["errors"] == [], health
+        assert health["freshness_seconds"] is not None and health["freshness_seconds"] >= 0, health
+        assert health["failed_runs"] == 0 and health["window"]["failed_runs"] == "since start", health
+        assert health["lag_messages"] is not None, health
+        assert health["fraud_scoring_p95_seconds"] is not None and health["fraud_scoring_p95_seconds"] > 0, health
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

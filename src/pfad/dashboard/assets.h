@@ -9,6 +9,7 @@ namespace pfad::dashboard {
 std::string_view IndexHtml();
 std::string_view AppJs();
 std::string_view AnalystJs();
+std::string_view PipelineJs();
 std::string_view ChartJs();
 std::string_view CytoscapeJs();
 }  // namespace pfad::dashboard

@@ -38,6 +38,12 @@ const SettingsTable<DashboardConfig>& DashboardConfig::Settings() {
         .unit = "minutes",
         .description = "investigations (and so open alerts) older than this are deleted; reviews are kept",
         .min = 1}},
+      {"dashboard.prometheus",
+       &C::prometheus,
+       {.env = {"PFAD_PROMETHEUS_URL"},
+        .description =
+            "Prometheus base URL the page's pipeline-health row reads (GET /pipeline); empty = this "
+            "process's own metrics"}},
   });
   return table;
 }

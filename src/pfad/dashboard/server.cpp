@@ -17,6 +17,10 @@ constexpr const char* kNoReport = "No report stored.";
 
 constexpr auto Detail = http::DetailResponse;
 
+// GET /pipeline: a slow Prometheus delays the row, never the server; 100 viewers make one query per TTL.
+constexpr std::chrono::milliseconds kPrometheusTimeout{2000};
+constexpr std::chrono::milliseconds kPipelineTtl{5000};
+
 // The cookie the page keeps its read token in (web/app.js sets it).
 constexpr std::string_view kReadTokenCookie = "pfad_read_token";
 
@@ -97,6 +101,10 @@ DashboardServer::DashboardServer(DashboardConfig options, std::unique_ptr<Report
   o.max_body_bytes = options_.max_body_bytes;
   o.name = "dashboard";
   http_ = std::make_unique<http::Server>(o);
+  pipeline_ = std::make_unique<PipelineHealthCache>(
+      options_.prometheus.empty() ? MakeRegistryHealth(registry_, clock_)
+                                  : MakePrometheusHealth(options_.prometheus, clock_, kPrometheusTimeout),
+      clock_, kPipelineTtl);
   Routes();
 }
 
@@ -328,6 +336,14 @@ void DashboardServer::Routes() {
                return JsonBody(Json{{"runs", std::move(list)}}.dump());
              }));
 
+  // The page's pipeline-health row (pipeline_health.h); answered off the loop when it must read.
+  routes.Route("GET", "/pipeline", [this, unreadable](http::Request& req, http::Responder responder) {
+    if (auto no = unreadable(req)) return responder.Send(std::move(*no));
+    pipeline_->Get([r = std::make_shared<http::Responder>(std::move(responder))](const std::string& json) {
+      r->Send(JsonBody(json));
+    });
+  });
+
   routes.Get(
       "/reports", reading([=, this](const http::Request& req) {
         int limit = 60;
@@ -368,6 +384,7 @@ void DashboardServer::Routes() {
   routes.Get("/entity/{}/{}", asset("text/html; charset=utf-8", IndexHtml()));  // the page's entity view
   routes.Get("/app.js", asset("text/javascript", AppJs()));
   routes.Get("/analyst.js", asset("text/javascript", AnalystJs()));
+  routes.Get("/pipeline.js", asset("text/javascript", PipelineJs()));
   routes.Get("/chart.js", asset("text/javascript", ChartJs()));
   routes.Get("/cytoscape.js", asset("text/javascript", CytoscapeJs()));
   routes.Get("/favicon.ico", [](const http::Request&) {

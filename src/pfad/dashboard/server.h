@@ -5,7 +5,9 @@
 // all served by this process (no CDN). For analysts: the investigations that
 // reports carry (report.fraud.investigations, kept apart from the report), the
 // open alerts, the entity view and verdicts (GET /alerts, GET /entities/{kind}/{id},
-// POST and GET /reviews; the page at /entity/{kind}/{id}).
+// POST and GET /reviews; the page at /entity/{kind}/{id}). For operators: the
+// pipeline's health (GET /pipeline, pipeline_health.h) from Prometheus or, without
+// one, from the metrics registry the server is given.
 //
 // Security: loopback by default; with a bearer token, POST and DELETE need
 // "Authorization: Bearer <token>"; binding anything but loopback without a
@@ -23,6 +25,7 @@
 #include "pfad/common/settings.h"
 #include "pfad/common/status.h"
 #include "pfad/dashboard/case_store.h"
+#include "pfad/dashboard/pipeline_health.h"
 #include "pfad/dashboard/report_store.h"
 #include "pfad/http/secret.h"
 #include "pfad/http/server.h"
@@ -40,9 +43,9 @@ namespace pfad::dashboard {
 
 // The dashboard's settings: defaults <- [dashboard] host / port / token /
 // read_token / tls_cert / tls_key / database / max_body_bytes / threads /
-// investigation_retention_minutes of the config file <- PFAD_DASHBOARD_TOKEN,
+// investigation_retention_minutes / prometheus of the config file <- PFAD_DASHBOARD_TOKEN,
 // PFAD_DASHBOARD_READ_TOKEN, PFAD_DASHBOARD_TLS_CERT, PFAD_DASHBOARD_TLS_KEY,
-// PFAD_DASHBOARD_INVESTIGATION_RETENTION_MINUTES.
+// PFAD_DASHBOARD_INVESTIGATION_RETENTION_MINUTES, PFAD_PROMETHEUS_URL.
 struct DashboardConfig {
   std::string host = "127.0.0.1";
   int port = 8080;         // 0 = any free port
@@ -55,6 +58,8 @@ struct DashboardConfig {
   int max_json_depth = 64;
   int threads = 1;                           // event loops (connections and streams cost no thread each)
   int investigation_retention_minutes = 60;  // investigations older than this are deleted
+  // The Prometheus GET /pipeline reads (pipeline_health.h); empty = this process's registry.
+  std::string prometheus;
 
   static Result<DashboardConfig> Resolve(const ConfigFile& file);
   // The rows Resolve reads (key, environment, default, unit, description); `pfad config` prints them.
@@ -67,7 +72,8 @@ bool IsLoopback(const std::string& host);
 class DashboardServer {
  public:
   // Its metrics (requests by route and status, event-stream clients, stored
-  // reports) go to `registry`; null = a registry of its own.
+  // reports) go to `registry`; null = a registry of its own. Without
+  // options.prometheus, GET /pipeline reads the pipeline's series from it too.
   static Result<std::unique_ptr<DashboardServer>> Make(const DashboardConfig& options,
                                                        const Clock& clock = DefaultClock(),
                                                        std::shared_ptr<metrics::Registry> registry = nullptr);
@@ -118,6 +124,7 @@ class DashboardServer {
   metrics::Level stored_reports_;
   std::unique_ptr<http::Server> http_;
   int port_ = 0;
+  std::unique_ptr<PipelineHealthCache> pipeline_;  // GET /pipeline
 
   // Push stream subscribers (GET /events).
   std::mutex streams_mutex_;

@@ -18,6 +18,7 @@
 #include "pfad/gen/minute_writer.h"
 #include "pfad/ingest/ingester.h"
 #include "pfad/labels/consumer.h"
+#include "pfad/metrics/metrics.h"
 #include "pfad/produce/event_producer.h"
 #include "pfad/schedule/etar_stage.h"
 
@@ -101,11 +102,14 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   PFAD_ASSIGN_OR_RAISE(auto dir, storage::ObjectUri::Parse(options.dir));
   PFAD_ASSIGN_OR_RAISE(std::shared_ptr<storage::ObjectStore> store, storage::ObjectStore::Open(dir, {}));
 
+  // One registry for every stage, so the page's pipeline-health row (GET /pipeline) reads the
+  // ingester's and the schedule's series without a Prometheus.
+  const std::shared_ptr<metrics::Registry> metrics_registry = metrics::ProcessRegistry();
   dashboard::DashboardConfig dash;
   dash.host = options.host;
   dash.port = options.port;
   dash.database = (std::filesystem::path(options.dir) / "dashboard.db").string();
-  PFAD_ASSIGN_OR_RAISE(auto server, dashboard::DashboardServer::Make(dash));
+  PFAD_ASSIGN_OR_RAISE(auto server, dashboard::DashboardServer::Make(dash, DefaultClock(), metrics_registry));
   PFAD_RETURN_NOT_OK(server->Start());
 
   const std::string topic(events::kEventsTopic);
@@ -126,6 +130,7 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   // the embedded dashboard and following the ingester's announcements.
   schedule::EtarSettings settings;
   settings.objects = dir;
+  settings.registry = metrics_registry;
   settings.schedule.dashboard_url = "http://127.0.0.1:" + std::to_string(server->port());
   settings.schedule.state = (std::filesystem::path(options.dir) / "schedule.db").string();
   settings.schedule.announcements = windows;
@@ -157,6 +162,7 @@ Status RunEmbedded(const DemoOptions& options, const std::atomic<bool>& stop) {
   in.registry_url = registry->url();
   in.topic = topic;
   in.group = "pfad-demo";
+  in.registry = metrics_registry;
   in.sink = dir;
   in.windows.grace_ms = options.grace_ms;
   in.windows.idle_timeout_ms = 2000;

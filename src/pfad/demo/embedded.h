@@ -4,7 +4,8 @@
 // schema registry (services.h); `ingest` writes each minute's Parquet object to
 // a local directory and announces it; the ETAR scheduler runs each announced
 // minute (the clock is the fallback) and posts the report to the dashboard
-// served on --port.
+// served on --port. Every stage's metrics go to the process's registry, which
+// the dashboard's GET /pipeline reads (no Prometheus needed).
 //
 // Fraud (docs/FRAUD.md section 6): the producer mixes labelled fraud actors
 // into the stream (`fraud_share`; their labels go to the <topic>.labels topic,
