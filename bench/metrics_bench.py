@@ -9,13 +9,14 @@ warms up or slows down does not favour one side:
    ingester's own statistics, not the endpoint, so both sides are measured the same way).
 2. `pfad dashboard`: wrk GET /report and POST /report at full speed (bench/dashboard_bench.py).
 
-Figures: the median of the rounds, and the difference. Needs Kafka and the registry
+Figures: the median of the rounds (in ABBA order), and the difference. Needs Kafka and the registry
 (scripts/bench.sh starts them).
 """
 from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,7 +34,7 @@ import report
 ROOT = Path(__file__).resolve().parents[1]
 PFAD = ROOT / "build/pfad"
 EVENTS = int(os.environ.get("PFAD_BENCH_METRICS_EVENTS", "1000000"))
-ROUNDS = int(os.environ.get("PFAD_BENCH_METRICS_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("PFAD_BENCH_METRICS_ROUNDS", "6"))
 
 
 class Scraper:
@@ -67,14 +68,23 @@ def ingest_round(topic: str, port: int | None) -> dict:
             "--until-idle", "--json", "--idle-timeout", "2"]
     if port:
         args += ["--metrics-port", str(port)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as out, Scraper(port) as scraper:
         run = subprocess.run([*args, "--sink", out], capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the ingester's CPU time, the only child here
     if run.returncode != 0:
         sys.exit(f"pfad ingest failed ({run.returncode}): {run.stderr[-2000:]}")
     stats = json.loads(run.stdout)
     assert stats["events_stored"] == EVENTS, stats
     seconds = (stats["last_store_wall_ms"] - stats["first_message_wall_ms"]) / 1000
-    return {"rate": EVENTS / seconds, "seconds": seconds, "scrapes": scraper.scrapes}
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"rate": EVENTS / seconds, "seconds": seconds, "cpu_seconds": cpu, "scrapes": scraper.scrapes}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def dashboard_round(port: int | None) -> dict:
@@ -88,7 +98,9 @@ def dashboard_round(port: int | None) -> dict:
         dashboard_bench.wait_up(base)
         with Scraper(port) as scraper:
             got = dashboard_bench.measure(base)
-        return {"GET": got["GET max"]["rps"], "POST": got["POST max"]["rps"], "scrapes": scraper.scrapes}
+        requests = sum(r["requests"] for r in got.values())
+        return {"GET": got["GET max"]["rps"], "POST": got["POST max"]["rps"], "scrapes": scraper.scrapes,
+                "cpu_us_per_request": cpu_seconds(proc.pid) / requests * 1e6}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -103,12 +115,14 @@ def main():
     ingest_bench.produce(topic, "--count", str(EVENTS), "--minutes", "10", "--start-time", "2025-01-15 10:00",
                          "--seed", "7")
     raw = {"events": EVENTS, "rounds": ROUNDS, "ingest": {"off": [], "on": []}, "dashboard": {"off": [], "on": []}}
-    for _ in range(ROUNDS):
-        for side in ("off", "on"):
+    # ABBA order (off, on, on, off, ...): a drift of the machine over the run favours neither side.
+    order = [("off", "on") if i % 2 == 0 else ("on", "off") for i in range(ROUNDS)]
+    for sides in order:
+        for side in sides:
             port = dashboard_bench.free_port() if side == "on" else None
             raw["ingest"][side].append(ingest_round(topic, port))
-    for _ in range(ROUNDS):
-        for side in ("off", "on"):
+    for sides in order:
+        for side in sides:
             port = dashboard_bench.free_port() if side == "on" else None
             raw["dashboard"][side].append(dashboard_round(port))
     report.save("metrics", raw)
@@ -119,13 +133,20 @@ def main():
     report.table(["hot path", "without --metrics-port", "with --metrics-port (scraped 1/s)", "difference"], [
         [f"pfad ingest, {EVENTS:,} events to local files (events/s stored)", f"{ing['off']['rate']:,.0f}",
          f"{ing['on']['rate']:,.0f}", diff(ing["on"]["rate"], ing["off"]["rate"])],
+        [f"pfad ingest, CPU seconds (user + system) for the {EVENTS:,} events", f"{ing['off']['cpu_seconds']:.2f}",
+         f"{ing['on']['cpu_seconds']:.2f}", diff(ing["on"]["cpu_seconds"], ing["off"]["cpu_seconds"])],
         ["pfad dashboard, GET /report (req/s, wrk 50 connections)", f"{dash['off']['GET']:,.0f}",
          f"{dash['on']['GET']:,.0f}", diff(dash["on"]["GET"], dash["off"]["GET"])],
         ["pfad dashboard, POST /report (req/s, wrk 50 connections)", f"{dash['off']['POST']:,.0f}",
          f"{dash['on']['POST']:,.0f}", diff(dash["on"]["POST"], dash["off"]["POST"])],
+        ["pfad dashboard, CPU µs per request (all three wrk runs)", f"{dash['off']['cpu_us_per_request']:.1f}",
+         f"{dash['on']['cpu_us_per_request']:.1f}",
+         diff(dash["on"]["cpu_us_per_request"], dash["off"]["cpu_us_per_request"])],
     ])
     spread = {side: [f"{r['rate']:,.0f}" for r in raw["ingest"][side]] for side in ("off", "on")}
     print(f"Ingest rounds (events/s): without {', '.join(spread['off'])}; with {', '.join(spread['on'])}.")
+    spread = {side: [f"{r['POST']:,.0f}" for r in raw["dashboard"][side]] for side in ("off", "on")}
+    print(f"Dashboard POST rounds (req/s): without {', '.join(spread['off'])}; with {', '.join(spread['on'])}.")
 
 
 if __name__ == "__main__":
