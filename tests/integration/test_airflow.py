@@ -145,6 +145,7 @@ def test_fraud_task_scores_alerts_and_survives_a_corrupt_model(airflow_env, pfad
         delete_topics(bootstrap, [topic])
 
 
+@pytest.mark.release_only  # the Spark engine's C++ runs under ASan in test_spark.py; the CI budget
 def test_spark_engine_chosen_by_airflow_variable(airflow_env, pfad_s3, minio_env, spark_remote, s3, bucket, tmp_path):
     gen = pfad_s3.run("gen", f"s3://{bucket}", "--rows", "5805", "--minute", "2025-01-15 10:00", "--seed", "9")
     assert gen.code == 0, gen.stderr

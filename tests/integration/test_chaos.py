@@ -192,6 +192,7 @@ def private_kafka(tmp_path_factory):
         yield kafka
 
 
+@pytest.mark.release_only  # producer and ingester reconnects run under ASan in test_produce.py and test_ingest.py; the CI budget
 def test_a_broker_restart_during_produce_and_ingest_loses_and_duplicates_nothing(pfad, private_kafka, registry_env,
                                                                                 tmp_path):
     kafka_env = private_kafka.exports()

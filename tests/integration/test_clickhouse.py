@@ -342,6 +342,7 @@ def test_backfill_with_clickhouse_down_fails_each_minute_with_the_reason(pfad, b
     assert list((tmp_path / "obj").iterdir()) == []
 
 
+@pytest.mark.release_only  # the ClickHouse client's outage path runs under ASan in the ingest outage test above; the CI budget
 def test_pfad_run_fails_minutes_while_clickhouse_is_down_and_runs_later_ones(pfad, private_clickhouse, tmp_path):
     """`pfad run --source clickhouse` with the server stopped: each minute's run fails with the reason (run state,
     the dashboard's /runs), the schedule goes on, and once the server is back the next minutes succeed."""

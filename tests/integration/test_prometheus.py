@@ -123,8 +123,9 @@ def test_a_stopped_dashboard_fires_the_outbox_alert_in_prometheus(pfad, tmp_path
             assert value(prometheus, "pfad_dashboard_stored_reports") >= 3
             stage = query(prometheus, "pfad_minute_stage_duration_seconds_count")
             assert {s["metric"]["stage"] for s in stage} >= {"analyze", "report"}, stage
-            # The recording rules see the real series.
-            assert value(prometheus, "pfad:report_staleness_seconds") is not None
+            # The recording rules see the real series (at their next evaluation, every second here).
+            wait_until("a recording rule over the real series",
+                       lambda: value(prometheus, "pfad:report_staleness_seconds") is not None, 30, procs)
             assert firing(prometheus, "PfadOutboxGrowing") == []
             status, body = get(f"http://127.0.0.1:{run_metrics}/health")
             assert status == 200 and json.loads(body)["status"] == "ready", body
