@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const pfad = process.env.PFAD_BIN || join(root, 'build/pfad');
@@ -92,11 +92,7 @@ let browser;
 const servers = [];
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.PFAD_CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
